@@ -90,7 +90,8 @@ public sealed record PruningSpec(string Name, double? Sparsity, double? Quality,
     : ComponentSpec(Name, "magnitude-pruning");
 
 /// <summary>k-means weight sharing with centroid fine-tuning.</summary>
-public sealed record SharingSpec(string Name, int ConvBits, int FcBits, Sharing.CentroidInit Init, double CentroidLrScale, IReadOnlyList<LayerRule> Layers)
+/// <param name="AutoBits">When true, ConvBits/FcBits are upper bounds and each layer gets the fewest bits within budget.</param>
+public sealed record SharingSpec(string Name, int ConvBits, int FcBits, bool AutoBits, Sharing.CentroidInit Init, double CentroidLrScale, IReadOnlyList<LayerRule> Layers)
     : ComponentSpec(Name, "weight-sharing");
 
 /// <summary>Sparse relative-index storage plus Huffman coding of the streams.</summary>

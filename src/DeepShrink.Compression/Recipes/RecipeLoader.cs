@@ -112,6 +112,7 @@ public static class RecipeLoader
     {
         var bits = m.Map("bits");
         int conv = bits?.Int("conv", 8, 1, 16) ?? 8, fc = bits?.Int("fc", 5, 1, 16) ?? 5;
+        bool auto = bits?.Bool("auto", false) ?? false;
         bits?.EnsureAllUsed();
         var init = (m.Str("init", "linear") ?? "linear") switch
         {
@@ -120,7 +121,7 @@ public static class RecipeLoader
             "random" => CentroidInit.Random,
             var x => throw m.Error("init", $"must be linear, density or random, got '{x}'"),
         };
-        return new SharingSpec(name, conv, fc, init, m.Num("centroid_lr_scale", 1.0, 0, 1e6), ParseRules(m, false, true));
+        return new SharingSpec(name, conv, fc, auto, init, m.Num("centroid_lr_scale", 1.0, 0, 1e6), ParseRules(m, false, true));
     }
 
     private static ComponentSpec ParseEncoder(string name, YamlMap m)
