@@ -69,7 +69,7 @@ public sealed class DataLoader
             {
                 int idx = order[start + i];
                 var sample = dst.Slice(i * ss, ss);
-                Dataset.Sample(idx).CopyTo(sample);
+                Dataset.CopySample(idx, sample);
                 labels[i] = Dataset.Label(idx);
                 foreach (var t in transforms) t.Apply(sample, c, h, w, augRng, scratch);
             }

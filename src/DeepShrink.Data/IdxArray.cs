@@ -19,6 +19,15 @@ public sealed class IdxArray
     public IdxArray(ReadOnlySpan<int> dimensions, byte[] data)
     {
         ArgumentNullException.ThrowIfNull(data);
+        long n = ByteCount(dimensions);
+        if (n != data.Length) throw new ArgumentException($"dimensions [{string.Join(", ", dimensions.ToArray())}] need {n} bytes, got {data.Length}", nameof(data));
+        _dims = dimensions.ToArray();
+        Data = data;
+    }
+
+    /// <summary>Product of the dimensions, after checking there are 1 to 255 of them, none negative, and the product fits in an array.</summary>
+    internal static long ByteCount(ReadOnlySpan<int> dimensions)
+    {
         if (dimensions.Length is 0 or > 255) throw new ArgumentException("an IDX array needs 1 to 255 dimensions", nameof(dimensions));
         long n = 1;
         foreach (int d in dimensions)
@@ -27,8 +36,6 @@ public sealed class IdxArray
             n *= d;
             if (n > Array.MaxLength) throw new ArgumentException("IDX array too large", nameof(dimensions));
         }
-        if (n != data.Length) throw new ArgumentException($"dimensions [{string.Join(", ", dimensions.ToArray())}] need {n} bytes, got {data.Length}", nameof(data));
-        _dims = dimensions.ToArray();
-        Data = data;
+        return n;
     }
 }

@@ -13,13 +13,7 @@ public static class IdxWriter
     public static void Write(Stream stream, ReadOnlySpan<byte> data, ReadOnlySpan<int> dimensions)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        if (dimensions.Length is 0 or > 255) throw new ArgumentException("IDX needs 1 to 255 dimensions", nameof(dimensions));
-        long n = 1;
-        foreach (int d in dimensions)
-        {
-            if (d < 0) throw new ArgumentException($"negative dimension {d}", nameof(dimensions));
-            n *= d;
-        }
+        long n = IdxArray.ByteCount(dimensions);
         if (n != data.Length) throw new ArgumentException($"dimensions need {n} bytes, data has {data.Length}", nameof(data));
         Span<byte> header = stackalloc byte[4 + 4 * dimensions.Length];
         header[0] = 0; header[1] = 0; header[2] = IdxReader.UnsignedByteType; header[3] = (byte)dimensions.Length;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics.Tensors;
 using System.Text.Json;
 
 namespace DeepShrink.Data;
@@ -9,8 +10,8 @@ namespace DeepShrink.Data;
 /// </summary>
 /// <remarks>
 /// Defaults: Fashion-MNIST mean 0.2860, std 0.3530 and MNIST mean 0.1307, std 0.3081, the usual
-/// training-set statistics of the [0, 1]-scaled pixels. <see cref="FromPixels"/> computes exact
-/// statistics from raw bytes (a 256-bin histogram per channel, so one pass and no rounding drift).
+/// training-set statistics of the [0, 1]-scaled pixels. <see cref="FromPixels"/> computes the
+/// statistics from raw bytes in one vectorised pass.
 /// </remarks>
 public sealed class Normalization
 {
@@ -69,7 +70,9 @@ public sealed class Normalization
         return t;
     }
 
-    /// <summary>Exact per-channel mean and std of [0, 1]-scaled bytes laid out as [N, C, plane].</summary>
+    /// <summary>Per-channel mean and std of [0, 1]-scaled bytes laid out as [N, C, plane].</summary>
+    /// <remarks>Partial sums are taken per (sample, channel) slice in float and accumulated in
+    /// double, so the result is accurate to float precision.</remarks>
     /// <param name="pixels">[N, channels, plane] bytes.</param>
     /// <param name="channels">Number of channels C.</param>
     /// <param name="plane">Pixels per channel (H * W).</param>
@@ -78,24 +81,27 @@ public sealed class Normalization
         if (channels <= 0 || plane <= 0 || pixels.Length % (channels * (long)plane) != 0)
             throw new ArgumentException($"{pixels.Length} bytes do not form [N, {channels}, {plane}] samples");
         if (pixels.IsEmpty) throw new ArgumentException("cannot compute statistics of an empty dataset");
-        var hist = new long[channels, 256];
-        int sample = channels * plane;
-        for (int o = 0; o < pixels.Length; o += sample)
+        var s = new double[channels];
+        var s2 = new double[channels];
+        var buf = new float[plane];
+        for (int o = 0; o < pixels.Length; o += channels * plane)
+        {
             for (int c = 0; c < channels; c++)
-                foreach (byte b in pixels.Slice(o + c * plane, plane)) hist[c, b]++;
+            {
+                TensorPrimitives.ConvertTruncating<byte, float>(pixels.Slice(o + c * plane, plane), buf);
+                s[c] += TensorPrimitives.Sum(buf);
+                s2[c] += TensorPrimitives.SumOfSquares(buf);
+            }
+        }
         var mean = new float[channels];
         var std = new float[channels];
+        double n = (double)pixels.Length / channels;
         for (int c = 0; c < channels; c++)
         {
-            double n = 0, s = 0, s2 = 0;
-            for (int b = 0; b < 256; b++)
-            {
-                double v = b / 255.0;
-                n += hist[c, b]; s += hist[c, b] * v; s2 += hist[c, b] * v * v;
-            }
-            double mu = s / n;
+            double mu = s[c] / n / 255.0;
+            double var = s2[c] / n / (255.0 * 255.0) - mu * mu;
             mean[c] = (float)mu;
-            std[c] = (float)Math.Max(Math.Sqrt(Math.Max(s2 / n - mu * mu, 0)), 1e-6);
+            std[c] = (float)Math.Max(Math.Sqrt(Math.Max(var, 0)), 1e-6);
         }
         return new Normalization(mean, std);
     }

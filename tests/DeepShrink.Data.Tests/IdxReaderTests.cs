@@ -115,15 +115,18 @@ public class IdxReaderTests
         Assert.Contains("expected labels", Assert.Throws<DatasetException>(() => IdxReader.ReadLabels(dir.File("images"))).Message);
     }
 
-    [Fact]
-    public void TruncatedGzip_AtEveryLength_ThrowsDatasetException()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Truncation_AtEveryLength_ThrowsDatasetException(bool gzip)
     {
         using var dir = new TempDir();
-        var gz = Gzip(IdxWriter.Encode(RandomBytes(6 * 5 * 5, 3), new[] { 6, 5, 5 }));
-        string path = dir.File("t.gz");
-        for (int len = 0; len < gz.Length; len++)
+        var raw = IdxWriter.Encode(RandomBytes(6 * 5 * 5, 3), new[] { 6, 5, 5 });
+        var content = gzip ? Gzip(raw) : raw;
+        string path = dir.File("t");
+        for (int len = 0; len < content.Length; len++)
         {
-            File.WriteAllBytes(path, gz[..len]);
+            File.WriteAllBytes(path, content[..len]);
             Fails(path);
         }
     }
@@ -139,19 +142,6 @@ public class IdxReaderTests
     }
 
     [Fact]
-    public void TruncatedRaw_AtEveryLength_ThrowsDatasetException()
-    {
-        using var dir = new TempDir();
-        var raw = IdxWriter.Encode(RandomBytes(4 * 3 * 3, 4), new[] { 4, 3, 3 });
-        string path = dir.File("t");
-        for (int len = 0; len < raw.Length; len++)
-        {
-            File.WriteAllBytes(path, raw[..len]);
-            Fails(path);
-        }
-    }
-
-    [Fact]
     public void RandomByteFlips_EitherReadOrThrowDatasetException()
     {
         using var dir = new TempDir();
@@ -160,7 +150,7 @@ public class IdxReaderTests
         var rng = new Rng(6);
         string path = dir.File("f");
         int rejected = 0;
-        for (int iter = 0; iter < 400; iter++)
+        for (int iter = 0; iter < 240; iter++)
         {
             var b = (byte[])(iter % 2 == 0 ? raw : gz).Clone();
             int limit = iter % 4 < 2 ? b.Length : Math.Min(b.Length, 24);
@@ -169,6 +159,6 @@ public class IdxReaderTests
             try { IdxReader.Read(path); }
             catch (DatasetException ex) { Assert.DoesNotContain('\n', ex.Message); rejected++; }
         }
-        Assert.True(rejected > 100, $"only {rejected} of 400 corrupted files were rejected");
+        Assert.True(rejected > 60, $"only {rejected} of 240 corrupted files were rejected");
     }
 }

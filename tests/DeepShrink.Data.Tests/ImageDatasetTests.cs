@@ -28,6 +28,25 @@ public class ImageDatasetTests
     }
 
     [Fact]
+    public void ByteBacked_SamplesSubsetsAndImagesAgree()
+    {
+        var (pix, lab) = SyntheticData.BlobBytes(30, 3, 4, 5, seed: 8);
+        var labels = lab.Select(l => (int)l).ToArray();
+        var ds = ImageDataset.FromBytes(pix, new[] { 30, 1, 4, 5 }, labels, 3, Normalization.FashionMnist);
+        Assert.True(ds.IsByteBacked);
+        var expected = pix.Select(b => (b / 255f - 0.2860f) / 0.3530f).ToArray();
+        Assert.Equal(expected.AsSpan(7 * 20, 20).ToArray(), ds.Sample(7));
+        var sub = ds.Subset(new[] { 29, 0, 7 });
+        Assert.True(sub.IsByteBacked);
+        Assert.Equal(ds.Sample(7), sub.Sample(2));
+        Assert.Equal(new[] { labels[29], labels[0], labels[7] }, sub.Labels);
+        Assert.Equal(expected, ds.Images.ToArray());
+        Assert.Same(ds.Images, ds.Images);
+        Assert.Equal(ds.Sample(29), sub.Sample(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ds.Subset(new[] { 30 }));
+    }
+
+    [Fact]
     public void Constructor_ValidatesLabelsAndShapes()
     {
         Assert.Throws<ArgumentException>(() => new ImageDataset(new Tensor(2, 1, 2, 2), new[] { 0, 3 }, 3));

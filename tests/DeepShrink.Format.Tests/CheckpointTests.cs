@@ -5,11 +5,17 @@ namespace DeepShrink.Format.Tests;
 
 public class CheckpointTests
 {
+    private static void InTempDir(Action<string> body)
+    {
+        var dir = Directory.CreateTempSubdirectory("ds-ckpt-");
+        try { body(dir.FullName); }
+        finally { dir.Delete(recursive: true); }
+    }
+
     [Fact]
     public void SaveLoad_RoundTripsTensorsAndMetadata()
     {
-        var dir = Directory.CreateTempSubdirectory("ds-ckpt-");
-        try
+        InTempDir(dir =>
         {
             var rng = new Rng(42);
             var w = Tensor.Randn(rng, 0.1f, 4, 3);
@@ -25,7 +31,7 @@ public class CheckpointTests
                 [Checkpoint.ArchKey] = "lenet-300-100",
                 [Checkpoint.ConfigKey] = "{\"hidden\":[300,100]}",
             };
-            string path = Path.Combine(dir.FullName, "m.safetensors");
+            string path = Path.Combine(dir, "m.safetensors");
             Checkpoint.Save(path, tensors, meta);
             var (loaded, loadedMeta) = Checkpoint.Load(path);
             Assert.Equal(tensors.Keys.OrderBy(k => k, StringComparer.Ordinal), loaded.Keys);
@@ -39,17 +45,15 @@ public class CheckpointTests
             var data = Checkpoint.Load(path);
             Assert.Equal("lenet-300-100", data.Arch);
             Assert.Equal("{\"hidden\":[300,100]}", data.Config);
-        }
-        finally { dir.Delete(recursive: true); }
+        });
     }
 
     [Fact]
     public void Load_ConvertsIntegerAndHalfTensorsToFloat()
     {
-        var dir = Directory.CreateTempSubdirectory("ds-ckpt-");
-        try
+        InTempDir(dir =>
         {
-            string path = Path.Combine(dir.FullName, "py.safetensors");
+            string path = Path.Combine(dir, "py.safetensors");
             var half = new byte[4];
             BitConverter.TryWriteBytes(half.AsSpan(0), BitConverter.HalfToUInt16Bits((Half)0.25f));
             BitConverter.TryWriteBytes(half.AsSpan(2), BitConverter.HalfToUInt16Bits((Half)(-8f)));
@@ -62,23 +66,20 @@ public class CheckpointTests
             Assert.Equal(12345f, data.Tensors["bn.num_batches_tracked"].Item());
             Assert.Equal(new[] { 0.25f, -8f }, data.Tensors["w"].ToArray());
             Assert.Null(data.Arch);
-        }
-        finally { dir.Delete(recursive: true); }
+        });
     }
 
     [Fact]
     public void Load_CorruptCheckpoint_NamesTheFile()
     {
-        var dir = Directory.CreateTempSubdirectory("ds-ckpt-");
-        try
+        InTempDir(dir =>
         {
-            string path = Path.Combine(dir.FullName, "broken.safetensors");
+            string path = Path.Combine(dir, "broken.safetensors");
             Checkpoint.Save(path, new Dictionary<string, Tensor> { ["a"] = Tensor.Ones(10) }, null);
             var bytes = File.ReadAllBytes(path);
             File.WriteAllBytes(path, bytes[..^4]);
             var ex = Assert.Throws<SafetensorsException>(() => Checkpoint.Load(path));
             Assert.Contains("broken.safetensors", ex.Message);
-        }
-        finally { dir.Delete(recursive: true); }
+        });
     }
 }
