@@ -61,7 +61,7 @@ public sealed class LowRankCodec : ITensorCodec
         int rank = CodecParams.GetInt(t, "rank", 0, int.MaxValue);
         bool half = CodecParams.GetChoice(t, "dtype", "f32", "f16") == "f16";
         int es = half ? 2 : 4;
-        long m = t.Shape[0], n = MatrixCols(t.Shape);
+        long m = t.Shape[0], n = MatrixCols(t.ShapeArray());
         var ub = CodecParams.Part(t, "u", m * rank * es).Span;
         var vb = CodecParams.Part(t, "v", rank * n * es).Span;
         var u = half ? RawIO.HalfBytesToFloats(ub) : RawIO.BytesToFloats(ub);
@@ -123,12 +123,10 @@ public sealed class LowRankCodec : ITensorCodec
         }
     }
 
-    private static long MatrixCols(IReadOnlyList<int> shape)
+    private static long MatrixCols(ReadOnlySpan<int> shape)
     {
         long n = 1;
-        for (int d = 1; d < shape.Count; d++) n *= shape[d];
+        for (int d = 1; d < shape.Length; d++) n *= shape[d];
         return n;
     }
-
-    private static long MatrixCols(ReadOnlySpan<int> shape) => MatrixCols(shape.ToArray());
 }
