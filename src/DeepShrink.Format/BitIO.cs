@@ -100,12 +100,19 @@ public sealed class BitReader
         long byteIndex = _pos >> 3;
         int shift = (int)(_pos & 7);
         ulong acc = 0;
-        // Up to 5 bytes cover shift (<8) + 32 bits.
-        for (int i = 0; i < 5; i++)
+        if (byteIndex + 8 <= span.Length)
         {
-            long b = byteIndex + i;
-            if (b >= span.Length) break;
-            acc |= (ulong)span[(int)b] << (8 * i);
+            acc = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(span.Slice((int)byteIndex));
+        }
+        else
+        {
+            // Near the end: up to 5 bytes cover shift (< 8) + 32 bits; missing bytes read as zero.
+            for (int i = 0; i < 5; i++)
+            {
+                long b = byteIndex + i;
+                if (b >= span.Length) break;
+                acc |= (ulong)span[(int)b] << (8 * i);
+            }
         }
         acc >>= shift;
         return acc & ((1UL << count) - 1);

@@ -50,7 +50,7 @@ public sealed record DszTensorStats(
     public double AvgValueBitsCoded => StoredEntries == 0 ? 0 : (double)ValueBitsCoded / StoredEntries;
 
     /// <summary>Average stored bits per relative index after entropy coding.</summary>
-    public double AvgIndexBitsCoded => StoredEntries == 0 || IndexBitWidth == 0 ? 0 : (double)IndexBitsCoded / StoredEntries;
+    public double AvgIndexBitsCoded => StoredEntries == 0 ? 0 : (double)IndexBitsCoded / StoredEntries;
 
     /// <summary>Total bits with fixed-width fields (pruning + quantisation, no Huffman).</summary>
     public long TotalBitsPlain => ValueBitsPlain + IndexBitsPlain + SideBits;
@@ -63,6 +63,23 @@ public sealed record DszTensorStats(
 
     /// <summary>Dense float32 size over the stored size ("P+Q+H" when Huffman is enabled).</summary>
     public double CompressionRateCoded => Rate(DenseBytes * 8, TotalBitsCoded);
+
+    /// <summary>
+    /// Column sums over several tensors (the "Total" row of Deep Compression's tables); widths are 0
+    /// because they differ between tensors.
+    /// </summary>
+    public static DszTensorStats Total(IEnumerable<DszTensorStats> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        long e = 0, nz = 0, st = 0, fi = 0, vp = 0, vc = 0, ip = 0, ic = 0, side = 0, bytes = 0;
+        foreach (var s in tensors)
+        {
+            e += s.Elements; nz += s.Nonzeros; st += s.StoredEntries; fi += s.FillerEntries;
+            vp += s.ValueBitsPlain; vc += s.ValueBitsCoded; ip += s.IndexBitsPlain; ic += s.IndexBitsCoded;
+            side += s.SideBits; bytes += s.PayloadBytes;
+        }
+        return new DszTensorStats("total", e, nz, st, fi, 0, vp, vc, 0, ip, ic, side, bytes);
+    }
 
     private static double Rate(long dense, long stored) =>
         stored == 0 ? (dense == 0 ? 1 : double.PositiveInfinity) : (double)dense / stored;

@@ -14,9 +14,13 @@ internal static class CodecParams
     /// <summary>Throws if the parameters hold a key other than <paramref name="allowed"/>.</summary>
     public static void ExpectKeys(EncodedTensor t, params string[] allowed)
     {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var prop in t.Params.EnumerateObject())
+        {
             if (Array.IndexOf(allowed, prop.Name) < 0)
                 throw new DszFormatException($"codec '{t.Codec}': unknown parameter '{prop.Name}'");
+            if (!seen.Add(prop.Name)) throw new DszFormatException($"codec '{t.Codec}': parameter '{prop.Name}' appears twice");
+        }
     }
 
     /// <summary>Throws unless the parts are exactly <paramref name="names"/>.</summary>
@@ -32,7 +36,7 @@ internal static class CodecParams
     }
 
     /// <summary>A part whose length must be exactly <paramref name="expectedBytes"/>.</summary>
-    public static ReadOnlyMemory<byte> Part(EncodedTensor t, string name, long expectedBytes)
+    public static ReadOnlyMemory<byte> Part(EncodedTensor t, string name, Int128 expectedBytes)
     {
         var p = t.Parts[name];
         if (p.Length != expectedBytes)

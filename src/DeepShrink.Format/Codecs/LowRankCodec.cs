@@ -62,8 +62,8 @@ public sealed class LowRankCodec : ITensorCodec
         bool half = CodecParams.GetChoice(t, "dtype", "f32", "f16") == "f16";
         int es = half ? 2 : 4;
         long m = t.Shape[0], n = MatrixCols(t.ShapeArray());
-        var ub = CodecParams.Part(t, "u", m * rank * es).Span;
-        var vb = CodecParams.Part(t, "v", rank * n * es).Span;
+        var ub = CodecParams.Part(t, "u", (Int128)m * rank * es).Span;
+        var vb = CodecParams.Part(t, "v", (Int128)rank * n * es).Span;
         var u = half ? RawIO.HalfBytesToFloats(ub) : RawIO.BytesToFloats(ub);
         var v = half ? RawIO.HalfBytesToFloats(vb) : RawIO.BytesToFloats(vb);
         return new LowRankTensor(t.ShapeArray(), (int)m, (int)n, rank, half, u, v);
