@@ -56,7 +56,4 @@ internal static class SymbolStream
         r.ExpectEnd(what);
         return result;
     }
-
-    /// <summary>Symbol-stream size in bits without entropy coding.</summary>
-    public static long FixedBits(long count, int bits) => count * bits;
 }
