@@ -17,7 +17,7 @@ public static class ModelFiles
         Span<byte> head = stackalloc byte[8];
         int n;
         using (var f = File.OpenRead(path)) n = f.ReadAtLeast(head, 8, throwOnEndOfStream: false);
-        if (n >= 4 && head[0] == (byte)'D' && head[1] == (byte)'S' && head[2] == (byte)'Z') return Kind.Dsz;
+        if (n >= 4 && head[0] == 0x89 && head[1] == (byte)'D' && head[2] == (byte)'S' && head[3] == (byte)'Z') return Kind.Dsz;
         return ext switch
         {
             ".safetensors" => Kind.Safetensors,
