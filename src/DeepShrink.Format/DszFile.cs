@@ -91,7 +91,7 @@ public sealed class DszFile
         ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(span[16..]);
         uint headerCrc = BinaryPrimitives.ReadUInt32LittleEndian(span[24..]);
         uint reserved = BinaryPrimitives.ReadUInt32LittleEndian(span[28..]);
-        if (flags != 0 || reserved != 0) throw new DszFormatException("unsupported .dsz flags or non-zero reserved bytes");
+        if ((flags & ~DszLayout.FlagDeflatedHeader) != 0 || reserved != 0) throw new DszFormatException("unsupported .dsz flags or non-zero reserved bytes");
         if (headerLen > (ulong)DszLimits.MaxHeaderBytes) throw new DszFormatException($"header length {headerLen} exceeds the limit {DszLimits.MaxHeaderBytes}");
         long headerEnd = DszLayout.PreambleBytes + (long)headerLen;
         if (headerEnd > span.Length) throw new DszFormatException($"truncated .dsz: header needs {headerEnd} bytes, file has {span.Length}");
@@ -105,11 +105,31 @@ public sealed class DszFile
         DszHeader parsed;
         try
         {
-            using var doc = JsonDocument.Parse(data.Slice(DszLayout.PreambleBytes, (int)headerLen));
+            var json = data.Slice(DszLayout.PreambleBytes, (int)headerLen);
+            if ((flags & DszLayout.FlagDeflatedHeader) != 0) json = Inflate(json.Span);
+            using var doc = JsonDocument.Parse(json);
             parsed = DszHeader.Parse(doc.RootElement, data[(int)dataStart..], options);
         }
         catch (JsonException e) { throw new DszFormatException($"header is not valid JSON: {OneLine(e.Message)}", e); }
         return new DszFile((int)version, span.Length, (long)headerLen, parsed.GraphJson, parsed.Metadata, parsed.Tensors);
+    }
+
+    private static byte[] Inflate(ReadOnlySpan<byte> compressed)
+    {
+        try
+        {
+            using var src = new System.IO.Compression.DeflateStream(new MemoryStream(compressed.ToArray()), System.IO.Compression.CompressionMode.Decompress);
+            using var dst = new MemoryStream();
+            var buf = new byte[81920];
+            int n;
+            while ((n = src.Read(buf)) > 0)
+            {
+                if (dst.Length + n > DszLimits.MaxHeaderBytes) throw new DszFormatException($"inflated header exceeds the limit {DszLimits.MaxHeaderBytes} bytes");
+                dst.Write(buf, 0, n);
+            }
+            return dst.ToArray();
+        }
+        catch (InvalidDataException e) { throw new DszFormatException($"compressed header is corrupt: {OneLine(e.Message)}", e); }
     }
 
     internal static void CheckZero(ReadOnlySpan<byte> padding, string what)

@@ -17,4 +17,7 @@ internal static class DszLayout
 
     /// <summary>Rounds <paramref name="x"/> up to the blob alignment.</summary>
     public static long Align(long x) => (x + DszLimits.BlobAlignment - 1) / DszLimits.BlobAlignment * DszLimits.BlobAlignment;
+
+    /// <summary>Flag bit 0: the JSON header is stored raw-deflate compressed (RFC 1951).</summary>
+    public const uint FlagDeflatedHeader = 1;
 }

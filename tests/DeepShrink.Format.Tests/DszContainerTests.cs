@@ -61,6 +61,9 @@ public class DszContainerTests
         var a = SampleModel().Writer.ToArray();
         var b = SampleModel().Writer.ToArray();
         Assert.Equal(a, b);
+        var plain = SampleModel().Writer;
+        plain.CompressHeader = false;
+        a = plain.ToArray();
         ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(a.AsSpan(16));
         long dataStart = (32 + (long)headerLen + 63) / 64 * 64;
         using var doc = JsonDocument.Parse(a.AsMemory(32, (int)headerLen));
@@ -73,6 +76,23 @@ public class DszContainerTests
             lastEnd = off + len;
         }
         Assert.Equal(dataStart + lastEnd, a.Length);
+    }
+
+    [Fact]
+    public void CompressedAndPlainHeaders_DecodeIdentically_AndCompressedIsSmaller()
+    {
+        var (w, _) = SampleModel();
+        var packed = w.ToArray();
+        w.CompressHeader = false;
+        var plain = w.ToArray();
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(packed.AsSpan(12)));
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(plain.AsSpan(12)));
+        Assert.True(BinaryPrimitives.ReadUInt64LittleEndian(packed.AsSpan(16)) < BinaryPrimitives.ReadUInt64LittleEndian(plain.AsSpan(16)));
+        var da = DszFile.Read(packed).DecodeAll();
+        var db = DszFile.Read(plain).DecodeAll();
+        Assert.Equal(db.Keys, da.Keys);
+        foreach (var k in da.Keys) Assert.Equal(db[k].ToArray(), da[k].ToArray());
+        Assert.Equal(DszFile.Read(plain).GraphJson, DszFile.Read(packed).GraphJson);
     }
 
     [Fact]

@@ -13,12 +13,17 @@ public static class WeightSharing
     /// Clusters the kept (non-zero, or mask 1) weights of <paramref name="weights"/> into 2^bits
     /// centroids and returns the shared layer; the caller writes the quantised values back.
     /// </summary>
+    /// <remarks>
+    /// When the tensor is pruned (<paramref name="mask"/> given), only 2^bits - 1 clusters are used so
+    /// that the zero of the sparse format's filler entries still fits in <paramref name="bits"/>-bit codes.
+    /// </remarks>
     public static SharedLayer Quantize(string name, ReadOnlySpan<float> weights, float[]? mask, int bits, CentroidInit init, Rng rng)
     {
         var kept = new List<float>(weights.Length);
         for (int i = 0; i < weights.Length; i++)
             if (mask is null ? weights[i] != 0f : mask[i] != 0f) kept.Add(weights[i]);
-        var centroids = KMeans1D.Fit(kept.ToArray(), 1 << bits, init, rng);
+        int k = mask is null ? 1 << bits : Math.Max(1, (1 << bits) - 1);
+        var centroids = KMeans1D.Fit(kept.ToArray(), k, init, rng);
         var assign = new int[weights.Length];
         for (int i = 0; i < weights.Length; i++)
         {
