@@ -66,7 +66,11 @@ internal sealed class ChannelAffineStep(string name, int input, int output, floa
                 continue;
             }
             for (int ch = 0; ch < c; ch++)
-                TensorPrimitives.MultiplyAdd(x.Slice(o + ch * inner, inner), scale[ch], shift[ch], y.Slice(o + ch * inner, inner));
+            {
+                var ys = y.Slice(o + ch * inner, inner);
+                TensorPrimitives.Multiply(x.Slice(o + ch * inner, inner), scale[ch], ys);
+                TensorPrimitives.Add(ys, shift[ch], ys);
+            }
         }
         Finish(y);
     }

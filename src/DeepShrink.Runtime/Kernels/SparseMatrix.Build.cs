@@ -40,9 +40,9 @@ public sealed partial class SparseMatrix
         var laneCounts = new byte[(long)chunks * windows * Lanes];
         var blockStart = new int[chunks * windows + 1];
         long slots = 0;
+        Span<int> ptr = stackalloc int[Lanes];
         for (int c = 0; c < chunks; c++)
         {
-            Span<int> ptr = stackalloc int[Lanes];
             for (int lane = 0; lane < Lanes; lane++) ptr[lane] = c * Lanes + lane < rows ? rowPtr[c * Lanes + lane] : 0;
             for (int w = 0; w < windows; w++)
             {

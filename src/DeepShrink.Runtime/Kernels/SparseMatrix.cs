@@ -92,10 +92,11 @@ public sealed partial class SparseMatrix : IWeightMatrix
     public static SparseMatrix FromDense(ReadOnlySpan<float> weights, int rows, int cols)
     {
         CheckDims(rows, cols, weights.Length);
-        var (rowPtr, columns) = CsrOf(rows, cols, i => weights[i] != 0f);
+        var w = weights.ToArray();
+        var (rowPtr, columns) = CsrOf(rows, cols, i => w[i] != 0f);
         var values = new float[columns.Length];
         for (int r = 0, j = 0; r < rows; r++)
-            for (; j < rowPtr[r + 1]; j++) values[j] = weights[r * cols + columns[j]];
+            for (; j < rowPtr[r + 1]; j++) values[j] = w[r * cols + columns[j]];
         return Build(rows, cols, rowPtr, columns, default, default, values);
     }
 
