@@ -80,6 +80,37 @@ public class SparseMatrixTests
         }
     }
 
+    [Theory]
+    [InlineData(31)]
+    [InlineData(100)]
+    [InlineData(0)]
+    public void ASampleGivesTheSameBitsAloneOrInABatch(int k)
+    {
+        var rng = new Rng(7);
+        var cents = Centroids(rng, Math.Max(k, 1));
+        var codes = Codes(rng, 37, 90, 0.2, Math.Max(k, 1));
+        var m = k == 0 ? SparseMatrix.FromDense(Dense(codes, cents), 37, 90) : SparseMatrix.FromCodebook(codes, cents, 37, 90);
+        var x = Random(rng, 7 * 90);
+        var all = new float[7 * 37];
+        m.MultiplyRows(x, 7, all, 1);
+        for (int b = 0; b < 7; b++)
+        {
+            var one = new float[37];
+            m.MultiplyRows(x.AsSpan(b * 90, 90), 1, one, 1);
+            Assert.Equal(one, all.AsSpan(b * 37, 37).ToArray());
+        }
+    }
+
+    [Fact]
+    public void ParallelBlocksCoverTheRangeOnceAndRethrow()
+    {
+        var hits = new int[1000];
+        Runtime.Kernels.RuntimeParallel.For(hits.Length, 3, (a, b) => { for (int i = a; i < b; i++) Interlocked.Increment(ref hits[i]); });
+        Assert.All(hits, h => Assert.Equal(1, h));
+        var e = Assert.Throws<AggregateException>(() => Runtime.Kernels.RuntimeParallel.For(10, 2, (a, _) => { if (a == 0) throw new InvalidOperationException("boom"); }));
+        Assert.IsType<InvalidOperationException>(e.InnerException);
+    }
+
     [Fact]
     public void OpensTheStoredSparseCodecsWithoutFillers()
     {

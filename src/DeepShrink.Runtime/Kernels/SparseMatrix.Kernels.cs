@@ -7,12 +7,6 @@ namespace DeepShrink.Runtime.Kernels;
 
 public sealed partial class SparseMatrix
 {
-    /// <summary>
-    /// Batches up to this size run one register-permute matrix-vector product per sample (AVX-512);
-    /// larger ones transpose the batch and run the row kernel over whole input rows.
-    /// </summary>
-    internal const int VectorProductMaxBatch = 4;
-
     /// <inheritdoc/>
     public void MultiplyRows(ReadOnlySpan<float> x, int batch, Span<float> y, int threads) => MultiplyRows(x, batch, y, threads, SimdPath.Auto);
 
@@ -20,14 +14,23 @@ public sealed partial class SparseMatrix
     public void MultiplyColumns(ReadOnlySpan<float> x, int n, Span<float> y, int threads) => MultiplyColumns(x, n, y, threads, SimdPath.Auto);
 
     /// <summary><see cref="MultiplyRows(ReadOnlySpan{float}, int, Span{float}, int)"/> on a chosen instruction path.</summary>
+    /// <remarks>
+    /// AVX-512: the register-permute kernel straight on the row-major batch (four samples share each
+    /// slot's decoding). Other paths transpose the batch and run the row kernel over input rows.
+    /// </remarks>
     internal void MultiplyRows(ReadOnlySpan<float> x, int batch, Span<float> y, int threads, SimdPath path) // x: [batch, Cols], y: [batch, Rows]
     {
         MatrixChecks.Rows(this, x.Length, batch, y.Length, threads);
         if (batch == 0 || Rows == 0) return;
         path = Resolve(path);
-        if (batch == 1 || (batch <= VectorProductMaxBatch && path == SimdPath.Avx512))
+        if (path == SimdPath.Avx512)
         {
-            for (int b = 0; b < batch; b++) Vector(x.Slice(b * Cols, Cols), y.Slice(b * Rows, Rows), threads, path);
+            Vectors(x, batch, y, threads);
+            return;
+        }
+        if (batch == 1)
+        {
+            RowProducts(x, 1, y, threads, path);
             return;
         }
         float[] xt = ArrayPool<float>.Shared.Rent(Cols * batch), yt = ArrayPool<float>.Shared.Rent(Rows * batch);
@@ -50,7 +53,7 @@ public sealed partial class SparseMatrix
         MatrixChecks.Columns(this, x.Length, n, y.Length, threads);
         if (n == 0 || Rows == 0) return;
         path = Resolve(path);
-        if (n == 1) Vector(x[..Cols], y[..Rows], threads, path);
+        if (n == 1 && path == SimdPath.Avx512) Vectors(x[..Cols], 1, y[..Rows], threads);
         else RowProducts(x, n, y, threads, path);
     }
 
@@ -65,69 +68,103 @@ public sealed partial class SparseMatrix
             : Vector128.IsHardwareAccelerated ? SimdPath.Vector128 : SimdPath.Scalar;
     }
 
-    /// <summary>y = W x for one sample: the register-permute kernel on AVX-512, else the row kernel with n = 1.</summary>
-    private unsafe void Vector(ReadOnlySpan<float> x, Span<float> y, int threads, SimdPath path) // x: [Cols], y: [Rows]
+    /// <summary>y[b] = W x[b] for every sample with the register-permute kernel (AVX-512); threads take blocks of chunks.</summary>
+    private unsafe void Vectors(ReadOnlySpan<float> x, int batch, Span<float> y, int threads) // x: [batch, Cols], y: [batch, Rows]
     {
-        if (path != SimdPath.Avx512)
-        {
-            RowProducts(x, 1, y, threads, path);
-            return;
-        }
-        int useful = RuntimeParallel.Useful(Nonzeros, Chunks, threads);
+        int useful = RuntimeParallel.Useful(Nonzeros * batch, Chunks, threads);
         fixed (float* px = x, py = y)
         {
             float* xp = px, yp = py;
-            if (useful == 1) VectorChunks(xp, yp, 0, Chunks);
-            else RuntimeParallel.For(Chunks, useful, (c0, c1) => VectorChunks(xp, yp, c0, c1));
+            if (useful == 1) VectorChunks(xp, batch, yp, 0, Chunks);
+            else RuntimeParallel.For(Chunks, useful, (c0, c1) => VectorChunks(xp, batch, yp, c0, c1));
         }
     }
 
-    private unsafe void VectorChunks(float* x, float* y, int c0, int c1) // x: [Cols], y: [Rows]
+    private unsafe void VectorChunks(float* x, int batch, float* y, int c0, int c1) // x: [batch, Cols], y: [batch, Rows]
     {
-        float* tail = stackalloc float[Window];
+        const int Group = 4;
+        float* tails = stackalloc float[Group * Window];
         int full = Cols / Window;
-        new Span<float>(tail, Window).Clear();
-        if (full < Windows) new ReadOnlySpan<float>(x + full * Window, Cols - full * Window).CopyTo(new Span<float>(tail, Window));
         fixed (int* bs = _blockStart)
         fixed (ushort* sl = _slots)
         fixed (float* cent = _centroids, vals = _values)
         {
-            var win = new WindowSource(x, tail, full);
-            if (CodebookSize == 0) VectorChunks(new StoredWeights(vals), win, bs, sl, y, c0, c1);
-            else if (CodebookSize <= Window) VectorChunks(new PermutedWeights(Vector512.Load(cent), Vector512.Load(cent + 16)), win, bs, sl, y, c0, c1);
-            else VectorChunks(new GatheredWeights(cent), win, bs, sl, y, c0, c1);
+            for (int b = 0; b < batch; b += Group)
+            {
+                int g = Math.Min(Group, batch - b);
+                new Span<float>(tails, Group * Window).Clear();
+                for (int j = 0; full < Windows && j < g; j++)
+                    new ReadOnlySpan<float>(x + (long)(b + j) * Cols + full * Window, Cols - full * Window).CopyTo(new Span<float>(tails + j * Window, Window));
+                var src = new WindowSource(x + (long)b * Cols, Cols, tails, full);
+                var dst = new ChunkTarget(y + (long)b * Rows, Rows);
+                if (CodebookSize == 0) VectorChunks(new StoredWeights(vals), src, dst, g, bs, sl, c0, c1);
+                else if (CodebookSize <= Window) VectorChunks(new PermutedWeights(Vector512.Load(cent), Vector512.Load(cent + 16)), src, dst, g, bs, sl, c0, c1);
+                else VectorChunks(new GatheredWeights(cent), src, dst, g, bs, sl, c0, c1);
+            }
         }
     }
 
-    private unsafe void VectorChunks<TW>(TW weights, WindowSource win, int* bs, ushort* sl, float* y, int c0, int c1) where TW : struct, ISlotWeights
+    /// <summary>Chunks c0..c1-1 for one sample, or four at once (each slot row decoded once for all four).</summary>
+    /// <remarks>Every sample keeps two accumulators (even and odd slot rows), so a sample's result does not depend on its group.</remarks>
+    private unsafe void VectorChunks<TW>(TW weights, WindowSource src, ChunkTarget dst, int samples, int* bs, ushort* sl, int c0, int c1) where TW : struct, ISlotWeights
     {
         for (int c = c0; c < c1; c++)
         {
-            Vector512<float> acc0 = Vector512<float>.Zero, acc1 = Vector512<float>.Zero;
             int* block = bs + c * Windows;
+            if (samples < 4)
+            {
+                for (int j = 0; j < samples; j++)
+                {
+                    Vector512<float> a0 = default, a1 = default;
+                    for (int w = 0; w < Windows; w++)
+                    {
+                        long s = block[w], end = block[w + 1];
+                        if (s == end) continue;
+                        float* xw = src.At(j, w);
+                        Vector512<float> lo = Vector512.Load(xw), hi = Vector512.Load(xw + 16);
+                        for (; s + 2 <= end; s += 2)
+                        {
+                            var v0 = Avx512F.ConvertToVector512Int32(Vector256.Load(sl + s * Lanes));
+                            var v1 = Avx512F.ConvertToVector512Int32(Vector256.Load(sl + (s + 1) * Lanes));
+                            a0 = Avx512F.FusedMultiplyAdd(weights.Get(v0, s), Avx512F.PermuteVar16x32x2(lo, v0, hi), a0);
+                            a1 = Avx512F.FusedMultiplyAdd(weights.Get(v1, s + 1), Avx512F.PermuteVar16x32x2(lo, v1, hi), a1);
+                        }
+                        if (s < end)
+                        {
+                            var v = Avx512F.ConvertToVector512Int32(Vector256.Load(sl + s * Lanes));
+                            a0 = Avx512F.FusedMultiplyAdd(weights.Get(v, s), Avx512F.PermuteVar16x32x2(lo, v, hi), a0);
+                        }
+                    }
+                    dst.Store(j, c, a0 + a1, Rows);
+                }
+                continue;
+            }
+            Vector512<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
             for (int w = 0; w < Windows; w++)
             {
                 long s = block[w], end = block[w + 1];
                 if (s == end) continue;
-                float* xw = win.At(w);
-                Vector512<float> xlo = Vector512.Load(xw), xhi = Vector512.Load(xw + 16);
-                for (; s + 2 <= end; s += 2)
-                {
-                    var v0 = Avx512F.ConvertToVector512Int32(Vector256.Load(sl + s * Lanes));
-                    var v1 = Avx512F.ConvertToVector512Int32(Vector256.Load(sl + (s + 1) * Lanes));
-                    acc0 = Avx512F.FusedMultiplyAdd(weights.Get(v0, s), Avx512F.PermuteVar16x32x2(xlo, v0, xhi), acc0);
-                    acc1 = Avx512F.FusedMultiplyAdd(weights.Get(v1, s + 1), Avx512F.PermuteVar16x32x2(xlo, v1, xhi), acc1);
-                }
-                if (s < end)
-                {
+                float* x0 = src.At(0, w), x1 = src.At(1, w), x2 = src.At(2, w), x3 = src.At(3, w);
+                Vector512<float> l0 = Vector512.Load(x0), h0 = Vector512.Load(x0 + 16), l1 = Vector512.Load(x1), h1 = Vector512.Load(x1 + 16);
+                Vector512<float> l2 = Vector512.Load(x2), h2 = Vector512.Load(x2 + 16), l3 = Vector512.Load(x3), h3 = Vector512.Load(x3 + 16);
+                for (; s < end; s++)
+                {   // even offsets from the block start go to e*, odd to o* (as in the one-sample loop)
                     var v = Avx512F.ConvertToVector512Int32(Vector256.Load(sl + s * Lanes));
-                    acc0 = Avx512F.FusedMultiplyAdd(weights.Get(v, s), Avx512F.PermuteVar16x32x2(xlo, v, xhi), acc0);
+                    var wv = weights.Get(v, s);
+                    e0 = Avx512F.FusedMultiplyAdd(wv, Avx512F.PermuteVar16x32x2(l0, v, h0), e0);
+                    e1 = Avx512F.FusedMultiplyAdd(wv, Avx512F.PermuteVar16x32x2(l1, v, h1), e1);
+                    e2 = Avx512F.FusedMultiplyAdd(wv, Avx512F.PermuteVar16x32x2(l2, v, h2), e2);
+                    e3 = Avx512F.FusedMultiplyAdd(wv, Avx512F.PermuteVar16x32x2(l3, v, h3), e3);
+                    if (++s >= end) break;
+                    v = Avx512F.ConvertToVector512Int32(Vector256.Load(sl + s * Lanes));
+                    wv = weights.Get(v, s);
+                    o0 = Avx512F.FusedMultiplyAdd(wv, Avx512F.PermuteVar16x32x2(l0, v, h0), o0);
+                    o1 = Avx512F.FusedMultiplyAdd(wv, Avx512F.PermuteVar16x32x2(l1, v, h1), o1);
+                    o2 = Avx512F.FusedMultiplyAdd(wv, Avx512F.PermuteVar16x32x2(l2, v, h2), o2);
+                    o3 = Avx512F.FusedMultiplyAdd(wv, Avx512F.PermuteVar16x32x2(l3, v, h3), o3);
                 }
             }
-            var sum = acc0 + acc1;
-            int rows = Math.Min(Lanes, Rows - c * Lanes);
-            if (rows == Lanes) sum.Store(y + c * Lanes);
-            else for (int i = 0; i < rows; i++) y[c * Lanes + i] = sum.GetElement(i);
+            dst.Store(0, c, e0 + o0, Rows); dst.Store(1, c, e1 + o1, Rows); dst.Store(2, c, e2 + o2, Rows); dst.Store(3, c, e3 + o3, Rows);
         }
     }
 
@@ -155,115 +192,116 @@ public sealed partial class SparseMatrix
                 case SimdPath.Avx512: RowProducts<Ops512, Vector512<float>>(layout, x, n, y, r0, r1); break;
                 case SimdPath.Vector256: RowProducts<Ops256, Vector256<float>>(layout, x, n, y, r0, r1); break;
                 case SimdPath.Vector128: RowProducts<Ops128, Vector128<float>>(layout, x, n, y, r0, r1); break;
-                default: RowProductsScalar(layout, x, n, y, r0, r1); break;
+                default: RowTails(layout, x, n, y, r0, r1, 0); break;
             }
         }
     }
 
-    private static unsafe void RowProducts<TOps, TV>(Layout layout, float* x, int n, float* y, int r0, int r1)
+    /// <summary>
+    /// Output rows r0..r1-1 in tiles of four vectors, then one vector, then scalars. Each tile walks the
+    /// row's slots window by window (stopping at the block's padding) and adds W[r, c] X[c, tile].
+    /// </summary>
+    private static unsafe void RowProducts<TOps, TV>(Layout l, float* x, int n, float* y, int r0, int r1)
         where TOps : struct, IVectorOps<TV> where TV : struct
     {
-        int vw = TOps.Count;
+        int vw = TOps.Count, wide = n - n % (4 * vw), narrow = n - n % vw;
         for (int r = r0; r < r1; r++)
         {
+            int* block = l.BlockStart + r / Lanes * l.Windows;
+            ushort* lane = l.Slots + r % Lanes;
             float* yr = y + (long)r * n;
-            int j = 0;
-            for (; j + 4 * vw <= n; j += 4 * vw)
+            for (int j = 0; j < wide; j += 4 * vw)
             {
                 TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-                var cur = layout.Row(r);
-                while (cur.Next(out long col, out float w))
+                for (int w = 0; w < l.Windows; w++)
                 {
-                    float* xp = x + col * n + j;
-                    var wv = TOps.Broadcast(w);
-                    a0 = TOps.MultiplyAdd(wv, TOps.Load(xp), a0);
-                    a1 = TOps.MultiplyAdd(wv, TOps.Load(xp + vw), a1);
-                    a2 = TOps.MultiplyAdd(wv, TOps.Load(xp + 2 * vw), a2);
-                    a3 = TOps.MultiplyAdd(wv, TOps.Load(xp + 3 * vw), a3);
+                    float* xw = x + (long)w * Window * n + j;
+                    for (long s = block[w], end = block[w + 1]; s < end; s++)
+                    {
+                        ushort v = lane[s * Lanes];
+                        if ((v & PadFlag) != 0) break;
+                        var wv = TOps.Broadcast(l.Weight(v, s * Lanes + r % Lanes));
+                        float* xp = xw + (long)(v & OffsetMask) * n;
+                        a0 = TOps.MultiplyAdd(wv, TOps.Load(xp), a0);
+                        a1 = TOps.MultiplyAdd(wv, TOps.Load(xp + vw), a1);
+                        a2 = TOps.MultiplyAdd(wv, TOps.Load(xp + 2 * vw), a2);
+                        a3 = TOps.MultiplyAdd(wv, TOps.Load(xp + 3 * vw), a3);
+                    }
                 }
                 TOps.Store(a0, yr + j); TOps.Store(a1, yr + j + vw); TOps.Store(a2, yr + j + 2 * vw); TOps.Store(a3, yr + j + 3 * vw);
             }
-            for (; j + vw <= n; j += vw)
+            for (int j = wide; j < narrow; j += vw)
             {
                 TV a = TOps.Zero;
-                var cur = layout.Row(r);
-                while (cur.Next(out long col, out float w)) a = TOps.MultiplyAdd(TOps.Broadcast(w), TOps.Load(x + col * n + j), a);
+                for (int w = 0; w < l.Windows; w++)
+                {
+                    float* xw = x + (long)w * Window * n + j;
+                    for (long s = block[w], end = block[w + 1]; s < end; s++)
+                    {
+                        ushort v = lane[s * Lanes];
+                        if ((v & PadFlag) != 0) break;
+                        a = TOps.MultiplyAdd(TOps.Broadcast(l.Weight(v, s * Lanes + r % Lanes)), TOps.Load(xw + (long)(v & OffsetMask) * n), a);
+                    }
+                }
                 TOps.Store(a, yr + j);
             }
-            if (j < n) RowTail(layout, x, n, yr, r, j);
         }
+        if (narrow < n) RowTails(l, x, n, y, r0, r1, narrow);
     }
 
-    private static unsafe void RowProductsScalar(Layout layout, float* x, int n, float* y, int r0, int r1)
+    /// <summary>Columns j0..n-1 of output rows r0..r1-1, one element at a time.</summary>
+    private static unsafe void RowTails(Layout l, float* x, int n, float* y, int r0, int r1, int j0)
     {
-        for (int r = r0; r < r1; r++) RowTail(layout, x, n, y + (long)r * n, r, 0);
-    }
-
-    /// <summary>Columns j0..n-1 of one output row, one at a time.</summary>
-    private static unsafe void RowTail(Layout layout, float* x, int n, float* yr, int r, int j0)
-    {
-        for (int j = j0; j < n; j++)
+        for (int r = r0; r < r1; r++)
         {
-            float a = 0f;
-            var cur = layout.Row(r);
-            while (cur.Next(out long col, out float w)) a += w * x[col * n + j];
-            yr[j] = a;
+            int* block = l.BlockStart + r / Lanes * l.Windows;
+            ushort* lane = l.Slots + r % Lanes;
+            for (int j = j0; j < n; j++)
+            {
+                float a = 0f;
+                for (int w = 0; w < l.Windows; w++)
+                    for (long s = block[w], end = block[w + 1]; s < end; s++)
+                    {
+                        ushort v = lane[s * Lanes];
+                        if ((v & PadFlag) != 0) break;
+                        a += l.Weight(v, s * Lanes + r % Lanes) * x[((long)w * Window + (v & OffsetMask)) * n + j];
+                    }
+                y[(long)r * n + j] = a;
+            }
         }
     }
 
     /// <summary>Pointers to the pinned layout arrays.</summary>
     private readonly unsafe struct Layout(int* blockStart, ushort* slots, float* centroids, float* values, int windows)
     {
-        public RowCursor Row(int r) => new(blockStart, slots, centroids, values, windows, r);
-    }
+        public int* BlockStart => blockStart;
+        public ushort* Slots => slots;
+        public int Windows => windows;
 
-    /// <summary>Walks one row's nonzeros window by window, stopping at the padding of each block.</summary>
-    private unsafe struct RowCursor
-    {
-        private readonly int* _block;    // [windows + 1] block starts of the row's chunk
-        private readonly ushort* _slots;
-        private readonly float* _centroids, _values;
-        private readonly int _windows, _lane;
-        private int _w;
-        private long _s, _end;
-
-        public RowCursor(int* blockStart, ushort* slots, float* centroids, float* values, int windows, int row)
-        {
-            _block = blockStart + row / Lanes * windows; _slots = slots; _centroids = centroids; _values = values;
-            _windows = windows; _lane = row % Lanes; _w = 0; _s = _block[0]; _end = _block[1];
-        }
-
+        /// <summary>Weight of a slot: its centroid, or its stored value when there is no codebook.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool Next(out long column, out float weight)
-        {
-            while (true)
-            {
-                if (_s < _end)
-                {
-                    long k = _s * Lanes + _lane;
-                    ushort v = _slots[k];
-                    if ((v & PadFlag) == 0)
-                    {
-                        _s++;
-                        column = (long)_w * Window + (v & OffsetMask);
-                        weight = _centroids != null ? _centroids[v >> 8] : _values[k];
-                        return true;
-                    }
-                }
-                if (++_w >= _windows)
-                {
-                    column = 0; weight = 0f;
-                    return false;
-                }
-                _s = _block[_w]; _end = _block[_w + 1];
-            }
-        }
+        public float Weight(ushort slot, long index) => centroids != null ? centroids[slot >> 8] : values[index];
     }
 
-    /// <summary>Where window w's 32 inputs start: in x, or a zero-padded copy of the last partial window.</summary>
-    private readonly unsafe struct WindowSource(float* x, float* tail, int fullWindows)
+    /// <summary>Where sample j's window w starts: in its row of x, or in a zero-padded copy of its last partial window.</summary>
+    private readonly unsafe struct WindowSource(float* x, int stride, float* tails, int fullWindows)
     {
-        public float* At(int w) => w < fullWindows ? x + w * Window : tail;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* At(int j, int w) => w < fullWindows ? x + (long)j * stride + w * Window : tails + j * Window;
+    }
+
+    /// <summary>Output rows of a group of samples.</summary>
+    private readonly unsafe struct ChunkTarget(float* y, int stride)
+    {
+        /// <summary>Stores the 16 rows of chunk c for sample j (fewer for the last chunk).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(int j, int c, Vector512<float> sum, int rows)
+        {
+            float* p = y + (long)j * stride + c * Lanes;
+            int n = Math.Min(Lanes, rows - c * Lanes);
+            if (n == Lanes) sum.Store(p);
+            else for (int i = 0; i < n; i++) p[i] = sum.GetElement(i);
+        }
     }
 
     /// <summary>The 16 weights of one slot row.</summary>
