@@ -30,7 +30,7 @@ public static class Int8Gemm
     public const int MaxK = 65536;
 
     internal const int Mc = 96;        // rows of A per packed block (multiple of both register tiles)
-    internal const int KcGroups = 128; // 4-byte k groups per block (512 bytes of k)
+    internal const int KcGroups = 256; // 4-byte k groups per block (512 bytes of k)
 
     /// <summary>The fastest path supported by this process, chosen once.</summary>
     public static Int8GemmPath Path { get; } =

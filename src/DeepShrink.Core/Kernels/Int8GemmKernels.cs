@@ -78,19 +78,22 @@ internal static unsafe class Int8GemmKernels
             for (int r = 0; r < mr; r++)
             {
                 int row = mp * mr + r;
-                long panelBase = (long)mp * kgb * mr;
+                long slot0 = (long)mp * kgb * mr + r; // slot of group q is slot0 + q * mr
                 byte* src = job.A + (long)row * job.Lda + kStart;
-                for (int q = 0; q < kgb; q++)
+                int q = 0;
+                if (row < job.Rows)
+                {
+                    if (wide)
+                        for (ulong* d = (ulong*)dst + slot0; q < fullGroups; q++, d += mr) *d = SpreadBytes(Unsafe.ReadUnaligned<uint>(src + 4 * q));
+                    else
+                        for (uint* d = (uint*)dst + slot0; q < fullGroups; q++, d += mr) *d = Unsafe.ReadUnaligned<uint>(src + 4 * q);
+                }
+                for (; q < kgb; q++) // the partial last group, or rows past the block: zero padded
                 {
                     uint v = 0;
-                    if (row < job.Rows)
-                    {
-                        if (q < fullGroups) v = Unsafe.ReadUnaligned<uint>(src + 4 * q);
-                        else for (int t = 4 * q; t < kBytes; t++) v |= (uint)src[t] << (8 * (t - 4 * q));
-                    }
-                    long slot = panelBase + (long)q * mr + r;
-                    if (wide) ((ulong*)dst)[slot] = SpreadBytes(v);
-                    else ((uint*)dst)[slot] = v;
+                    if (row < job.Rows) for (int t = 4 * q; t < kBytes; t++) v |= (uint)src[t] << (8 * (t - 4 * q));
+                    if (wide) ((ulong*)dst)[slot0 + (long)q * mr] = SpreadBytes(v);
+                    else ((uint*)dst)[slot0 + (long)q * mr] = v;
                 }
             }
         }

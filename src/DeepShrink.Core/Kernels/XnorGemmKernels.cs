@@ -21,61 +21,102 @@ internal static unsafe class XnorGemmKernels
 
     private const int Lanes = XnorPackedWeights.PanelWidth;
 
-    /// <summary>AVX-512 path: for each panel of 8 columns and each row, counts popcount(a XOR w) in 8 qword lanes.</summary>
+    /// <summary>AVX-512 path: for each panel of 8 columns, rows two at a time (sharing the panel loads).</summary>
     public static void Avx512Block(in Block job, int p0, int p1)
     {
         int words = BinaryPack.WordsFor(job.K), fullWords = job.K / 64;
         ulong tailMask = job.K % 64 == 0 ? 0UL : BinaryPack.ValidMask(job.K, fullWords);
-        var kVec = Vector512.Create((long)job.K);
         for (int p = p0; p < p1; p++)
         {
             ulong* bp = job.W + (long)p * words * Lanes;
             int cols = Math.Min(Lanes, job.N - p * Lanes);
-            for (int i = 0; i < job.Rows; i++)
+            for (int i = 0; i < job.Rows; i += 2)
             {
-                var count = CountRow(job.A + (long)i * job.Lda, bp, fullWords, tailMask);
-                var dots = Avx512F.ConvertToVector256Int32(kVec - (count.AsInt64() << 1));
-                int* cp = job.C + (long)i * job.Ldc + p * Lanes;
-                if (cols == Lanes) Avx.Store(cp, dots);
-                else for (int j = 0; j < cols; j++) cp[j] = dots.GetElement(j);
+                ulong* a0 = job.A + (long)i * job.Lda;
+                int* c0 = job.C + (long)i * job.Ldc + p * Lanes;
+                bool pair = i + 1 < job.Rows; // an odd last row is computed twice and stored once
+                RowPair(a0, pair ? a0 + job.Lda : a0, bp, fullWords, tailMask, job.K, c0, pair ? c0 + job.Ldc : null, cols);
             }
         }
     }
 
     /// <summary>
-    /// popcount(a XOR w_col) for the 8 columns of a panel. Full blocks of 16 words go through a Harley-Seal
-    /// carry-save tree (ones/twos/fours/eights kept across blocks, sixteens counted); the rest is counted directly.
+    /// dot = k - 2 popcount(a XOR w) for two rows and the 8 columns of a panel. Full blocks of 16 words go
+    /// through a Harley-Seal carry-save tree (ones/twos/fours/eights carried across blocks, sixteens counted);
+    /// leftover words are counted directly.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Vector512<ulong> CountRow(ulong* a, ulong* b, int fullWords, ulong tailMask)
+    private static void RowPair(ulong* a0, ulong* a1, ulong* b, int fullWords, ulong tailMask, int k, int* c0, int* c1, int cols)
     {
-        Vector512<ulong> ones = default, twos = default, fours = default, eights = default, sixteens = default;
-        Vector512<ulong> twosA, twosB, foursA, foursB, eightsA, eightsB;
-        var total = Vector512<ulong>.Zero; // sum of popcount(sixteens), per lane
+        Vector512<ulong> ones0 = default, twos0 = default, fours0 = default, eights0 = default, total0 = default;
+        Vector512<ulong> ones1 = default, twos1 = default, fours1 = default, eights1 = default, total1 = default;
         int w = 0;
-        for (; w + 16 <= fullWords; w += 16)
+        for (; w + 16 <= fullWords; w += 16, a0 += 16, a1 += 16, b += 16 * Lanes)
         {
-            Csa(out twosA, ref ones, X(a, b, w), X(a, b, w + 1));
-            Csa(out twosB, ref ones, X(a, b, w + 2), X(a, b, w + 3));
-            Csa(out foursA, ref twos, twosA, twosB);
-            Csa(out twosA, ref ones, X(a, b, w + 4), X(a, b, w + 5));
-            Csa(out twosB, ref ones, X(a, b, w + 6), X(a, b, w + 7));
-            Csa(out foursB, ref twos, twosA, twosB);
-            Csa(out eightsA, ref fours, foursA, foursB);
-            Csa(out twosA, ref ones, X(a, b, w + 8), X(a, b, w + 9));
-            Csa(out twosB, ref ones, X(a, b, w + 10), X(a, b, w + 11));
-            Csa(out foursA, ref twos, twosA, twosB);
-            Csa(out twosA, ref ones, X(a, b, w + 12), X(a, b, w + 13));
-            Csa(out twosB, ref ones, X(a, b, w + 14), X(a, b, w + 15));
-            Csa(out foursB, ref twos, twosA, twosB);
-            Csa(out eightsB, ref fours, foursA, foursB);
-            Csa(out sixteens, ref eights, eightsA, eightsB);
-            total += SumBytes(PopBytes(sixteens));
+            Pair(b, a0, a1, 0, ref ones0, ref ones1, out var twosA0, out var twosA1);
+            Pair(b, a0, a1, 2, ref ones0, ref ones1, out var twosB0, out var twosB1);
+            Csa(out var foursA0, ref twos0, twosA0, twosB0); Csa(out var foursA1, ref twos1, twosA1, twosB1);
+            Pair(b, a0, a1, 4, ref ones0, ref ones1, out twosA0, out twosA1);
+            Pair(b, a0, a1, 6, ref ones0, ref ones1, out twosB0, out twosB1);
+            Csa(out var foursB0, ref twos0, twosA0, twosB0); Csa(out var foursB1, ref twos1, twosA1, twosB1);
+            Csa(out var eightsA0, ref fours0, foursA0, foursB0); Csa(out var eightsA1, ref fours1, foursA1, foursB1);
+            Pair(b, a0, a1, 8, ref ones0, ref ones1, out twosA0, out twosA1);
+            Pair(b, a0, a1, 10, ref ones0, ref ones1, out twosB0, out twosB1);
+            Csa(out foursA0, ref twos0, twosA0, twosB0); Csa(out foursA1, ref twos1, twosA1, twosB1);
+            Pair(b, a0, a1, 12, ref ones0, ref ones1, out twosA0, out twosA1);
+            Pair(b, a0, a1, 14, ref ones0, ref ones1, out twosB0, out twosB1);
+            Csa(out foursB0, ref twos0, twosA0, twosB0); Csa(out foursB1, ref twos1, twosA1, twosB1);
+            Csa(out var eightsB0, ref fours0, foursA0, foursB0); Csa(out var eightsB1, ref fours1, foursA1, foursB1);
+            Csa(out var sixteens0, ref eights0, eightsA0, eightsB0); Csa(out var sixteens1, ref eights1, eightsA1, eightsB1);
+            total0 += SumBytes(PopBytes(sixteens0));
+            total1 += SumBytes(PopBytes(sixteens1));
         }
-        // Byte counts: 8 * (8 + 4 + 2 + 1) from the tree plus at most 16 words * 8 bits directly: <= 248.
-        var rest = Vector512<byte>.Zero;
-        for (; w < fullWords; w++) rest += PopBytes(X(a, b, w));
-        if (tailMask != 0) rest += PopBytes(Vector512.Create(a[w] & tailMask) ^ Vector512.Load(b + (long)w * Lanes));
+        // Per-byte counts: 8 * (8 + 4 + 2 + 1) from the tree plus at most 16 words * 8 bits counted directly: <= 248.
+        Vector512<byte> rest0 = default, rest1 = default;
+        for (; w < fullWords; w++, a0++, a1++, b += Lanes)
+        {
+            var bw = Vector512.Load(b);
+            rest0 += PopBytes(bw ^ Vector512.Create(*a0));
+            rest1 += PopBytes(bw ^ Vector512.Create(*a1));
+        }
+        if (tailMask != 0)
+        {
+            var bw = Vector512.Load(b);
+            rest0 += PopBytes(bw ^ Vector512.Create(*a0 & tailMask));
+            rest1 += PopBytes(bw ^ Vector512.Create(*a1 & tailMask));
+        }
+        var kVec = Vector512.Create((long)k);
+        var d0 = Avx512F.ConvertToVector256Int32(kVec - (Finish(total0, ones0, twos0, fours0, eights0, rest0).AsInt64() << 1));
+        var d1 = Avx512F.ConvertToVector256Int32(kVec - (Finish(total1, ones1, twos1, fours1, eights1, rest1).AsInt64() << 1));
+        if (cols == Lanes)
+        {
+            Avx.Store(c0, d0);
+            if (c1 != null) Avx.Store(c1, d1);
+            return;
+        }
+        for (int j = 0; j < cols; j++)
+        {
+            c0[j] = d0.GetElement(j);
+            if (c1 != null) c1[j] = d1.GetElement(j);
+        }
+    }
+
+    /// <summary>Words t and t+1 of both rows XOR the panel, folded into the ones of each row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pair(ulong* b, ulong* a0, ulong* a1, int t, ref Vector512<ulong> ones0, ref Vector512<ulong> ones1,
+        out Vector512<ulong> twos0, out Vector512<ulong> twos1)
+    {
+        var bx = Vector512.Load(b + t * Lanes);
+        var by = Vector512.Load(b + (t + 1) * Lanes);
+        Csa(out twos0, ref ones0, bx ^ Vector512.Create(a0[t]), by ^ Vector512.Create(a0[t + 1]));
+        Csa(out twos1, ref ones1, bx ^ Vector512.Create(a1[t]), by ^ Vector512.Create(a1[t + 1]));
+    }
+
+    /// <summary>16 sum(popcount(sixteens)) + 8 pc(eights) + 4 pc(fours) + 2 pc(twos) + pc(ones) + rest, per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> Finish(Vector512<ulong> total, Vector512<ulong> ones, Vector512<ulong> twos,
+        Vector512<ulong> fours, Vector512<ulong> eights, Vector512<byte> rest)
+    {
         var s = PopBytes(eights);
         s = s + s + PopBytes(fours);
         s = s + s + PopBytes(twos);
@@ -83,22 +124,34 @@ internal static unsafe class XnorGemmKernels
         return (total << 4) + SumBytes(s + rest);
     }
 
-    /// <summary>Word <paramref name="w"/> of row a broadcast to 8 lanes, XOR word w of the 8 panel columns.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> X(ulong* a, ulong* b, int w) => Vector512.Create(a[w]) ^ Vector512.Load(b + (long)w * Lanes);
-
-    /// <summary>Carry-save adder: (carry, sum) of the bitwise 3-input addition sum + x + y (vpternlogq 0x96 / 0xE8).</summary>
+    /// <summary>
+    /// Carry-save adder: (carry, sum) of the bitwise 3-input addition sum + x + y. The parity overwrites sum;
+    /// the majority is then rebuilt from (x, y, parity) as x == y ? x : ~parity (imm 0xD4), so neither
+    /// vpternlogq needs a register copy of its destroyed operand.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Csa(out Vector512<ulong> carry, ref Vector512<ulong> sum, Vector512<ulong> x, Vector512<ulong> y)
     {
-        carry = Avx512F.TernaryLogic(sum, x, y, 0xE8); // majority
-        sum = Avx512F.TernaryLogic(sum, x, y, 0x96);   // parity
+        sum = Avx512F.TernaryLogic(sum, x, y, 0x96);
+        carry = Avx512F.TernaryLogic(x, y, sum, 0xD4);
     }
 
-    /// <summary>Per-byte popcount through a 16-entry nibble table (vpshufb).</summary>
+    /// <summary>
+    /// Per-byte popcount. With VBMI: two 64-entry vpermb lookups (low 6 bits; bits 6-7 after a 16-bit shift,
+    /// where the table ignores the bits shifted in). Otherwise: the 16-entry nibble table (vpshufb).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<byte> PopBytes(Vector512<ulong> v)
     {
+        if (Avx512Vbmi.IsSupported)
+        {
+            var low6 = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5,
+                1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6);
+            var top2 = Vector512.Create((byte)0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2,
+                0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2);
+            return Avx512Vbmi.PermuteVar64x8(low6, v.AsByte())
+                + Avx512Vbmi.PermuteVar64x8(top2, Avx512BW.ShiftRightLogical(v.AsUInt16(), 6).AsByte());
+        }
         var table = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
             0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
         var nibble = Vector512.Create((byte)0x0F);
