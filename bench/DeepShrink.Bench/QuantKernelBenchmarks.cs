@@ -17,9 +17,14 @@ public static class QuantKernelBenchmarks
     /// Runs the benchmarks at m = n = k = <paramref name="size"/> and returns metric name -> value:
     /// <c>int8_gemm_{size}_gops_1t</c>, <c>fp32_gemm_{size}_gflops_1t</c>, <c>int8_vs_fp32_gemm_1t</c>,
     /// <c>xnor_gemm_{size}_gops_1t</c> (logical ops 2 m n k), <c>xnor_vs_fp32_gemm_1t</c>,
-    /// <c>fma_peak_gflops_1t</c> and the projections <c>int8_vs_fp32_at_80pct_peak_1t</c>,
-    /// <c>xnor_vs_fp32_at_80pct_peak_1t</c> (ratios against an fp32 GEMM running at 80% of the FMA peak).
+    /// <c>fma_peak_gflops_1t</c>, the projections <c>int8_vs_fp32_at_80pct_peak_1t</c> and
+    /// <c>xnor_vs_fp32_at_80pct_peak_1t</c> (against an fp32 GEMM at 80% of the FMA peak), and for each
+    /// rate a <c>..._spread_pct</c> = 100 (max - min) / median over the repeats.
     /// </summary>
+    /// <remarks>
+    /// The kernels are timed round-robin (one run of each per repeat) so that all of them see the same
+    /// machine load; each rate is the median over <paramref name="repeats"/> after two warm-up runs.
+    /// </remarks>
     public static Dictionary<string, double> Run(int size = 1024, int repeats = 7)
     {
         if (size < 16) throw new ArgumentOutOfRangeException(nameof(size), "size must be >= 16");
@@ -34,64 +39,59 @@ public static class QuantKernelBenchmarks
         for (int i = 0; i < w8.Length; i++) w8[i] = (sbyte)(rng.NextInt(256) - 128);
         var packed8 = Int8PackedWeights.Pack(n, k, w8, k);
         var c32 = new int[m * n];
-        double int8Sec = MedianSeconds(() => Int8Gemm.Multiply(m, a8, k, packed8, c32, n, threads: 1), repeats);
 
         var af = Tensor.Uniform(rng, -1f, 1f, m, k).ToArray();
         var wf = Tensor.Uniform(rng, -1f, 1f, n, k).ToArray();
         var cf = new float[m * n];
-        double fp32Sec = MedianSeconds(() => Gemm.Sgemm(false, true, m, n, k, 1f, af, k, wf, k, 0f, cf, n, threads: 1), repeats);
 
         int words = BinaryPack.WordsFor(k);
         var abits = new ulong[m * words];
         BinaryPack.PackRows(m, k, af, k, abits);
         var packedBits = XnorPackedWeights.FromSigns(n, k, wf);
-        double xnorSec = MedianSeconds(() => XnorGemm.Multiply(m, abits, words, packedBits, c32, n, threads: 1), repeats);
 
-        double peak = FmaPeakGflops(repeats);
-        double int8Gops = ops / int8Sec / 1e9, fp32Gflops = ops / fp32Sec / 1e9, xnorGops = ops / xnorSec / 1e9;
-        return new Dictionary<string, double>
+        const int fmaIterations = 5_000_000;
+        double fmaFlops = (Avx512F.IsSupported ? 12 * 16 * 2 : Fma.IsSupported ? 12 * 8 * 2 : 12 * 2) * (double)fmaIterations;
+        var kernels = new (string Key, double Work, Action Run)[]
         {
-            [$"int8_gemm_{size}_gops_1t"] = int8Gops,
-            [$"fp32_gemm_{size}_gflops_1t"] = fp32Gflops,
-            ["int8_vs_fp32_gemm_1t"] = int8Gops / fp32Gflops,
-            [$"xnor_gemm_{size}_gops_1t"] = xnorGops,
-            ["xnor_vs_fp32_gemm_1t"] = xnorGops / fp32Gflops,
-            ["fma_peak_gflops_1t"] = peak,
-            ["int8_vs_fp32_at_80pct_peak_1t"] = int8Gops / (0.8 * peak),
-            ["xnor_vs_fp32_at_80pct_peak_1t"] = xnorGops / (0.8 * peak),
+            ($"int8_gemm_{size}_gops_1t", ops, () => Int8Gemm.Multiply(m, a8, k, packed8, c32, n, threads: 1)),
+            ($"fp32_gemm_{size}_gflops_1t", ops, () => Gemm.Sgemm(false, true, m, n, k, 1f, af, k, wf, k, 0f, cf, n, threads: 1)),
+            ($"xnor_gemm_{size}_gops_1t", ops, () => XnorGemm.Multiply(m, abits, words, packedBits, c32, n, threads: 1)),
+            ("fma_peak_gflops_1t", fmaFlops, () => Sink(FmaLoop(fmaIterations))),
         };
+        var rates = new double[kernels.Length][];
+        for (int t = 0; t < kernels.Length; t++) { kernels[t].Run(); kernels[t].Run(); rates[t] = new double[repeats]; }
+        for (int r = 0; r < repeats; r++)
+            for (int t = 0; t < kernels.Length; t++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                kernels[t].Run();
+                rates[t][r] = kernels[t].Work / Stopwatch.GetElapsedTime(t0).TotalSeconds / 1e9;
+            }
+
+        var result = new Dictionary<string, double>();
+        for (int t = 0; t < kernels.Length; t++)
+        {
+            Array.Sort(rates[t]);
+            double median = rates[t][repeats / 2];
+            result[kernels[t].Key] = median;
+            result[kernels[t].Key + "_spread_pct"] = 100 * (rates[t][^1] - rates[t][0]) / median;
+        }
+        double int8Gops = result[kernels[0].Key], fp32Gflops = result[kernels[1].Key], xnorGops = result[kernels[2].Key];
+        double peak = result["fma_peak_gflops_1t"];
+        result["int8_vs_fp32_gemm_1t"] = int8Gops / fp32Gflops;
+        result["xnor_vs_fp32_gemm_1t"] = xnorGops / fp32Gflops;
+        result["int8_vs_fp32_at_80pct_peak_1t"] = int8Gops / (0.8 * peak);
+        result["xnor_vs_fp32_at_80pct_peak_1t"] = xnorGops / (0.8 * peak);
+        return result;
     }
 
     /// <summary>Names of the ISA paths the measured kernels ran on.</summary>
     public static string Paths => $"int8={Int8Gemm.PathName} xnor={XnorGemm.PathName}";
 
-    private static double MedianSeconds(Action run, int repeats)
-    {
-        run();
-        run();
-        var times = new double[repeats];
-        for (int r = 0; r < repeats; r++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            run();
-            times[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        }
-        Array.Sort(times);
-        return times[repeats / 2];
-    }
-
-    /// <summary>Single-thread FMA peak: 12 independent accumulator chains of the widest FMA vector.</summary>
-    private static double FmaPeakGflops(int repeats)
-    {
-        const int iterations = 20_000_000;
-        double flopsPerIter = Avx512F.IsSupported ? 12 * 16 * 2 : Fma.IsSupported ? 12 * 8 * 2 : 12 * 2;
-        double sec = MedianSeconds(() => Sink(FmaLoop(iterations)), repeats);
-        return flopsPerIter * iterations / sec / 1e9;
-    }
-
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Sink(float value) => GC.KeepAlive(value);
 
+    /// <summary>FMA peak loop: 12 independent accumulator chains of the widest FMA vector.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float FmaLoop(int iterations)
     {
