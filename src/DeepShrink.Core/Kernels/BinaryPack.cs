@@ -19,6 +19,9 @@ public static class BinaryPack
         return bits >= 64 ? ulong.MaxValue : bits <= 0 ? 0UL : (1UL << bits) - 1;
     }
 
+    /// <summary>Mask of the valid bits of the last, partial word of a row (0 when k is a multiple of 64).</summary>
+    internal static ulong TailMask(int k) => k % 64 == 0 ? 0UL : ValidMask(k, k / 64);
+
     /// <summary>Packs the signs of x[rows, k] (row stride ldx) into destination[rows, WordsFor(k)].</summary>
     public static void PackRows(int rows, int k, ReadOnlySpan<float> x, int ldx, // [rows, k]
         Span<ulong> destination)                                                   // [rows, WordsFor(k)]

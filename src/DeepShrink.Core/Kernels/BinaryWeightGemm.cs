@@ -44,17 +44,14 @@ public static class BinaryWeightGemm
     {
         Validate(m, n, k, x.Length, ldx, w.Length, ldw, alpha.Length, bias.Length, y.Length, ldy);
         if (m == 0 || n == 0) return;
-        int nThreads = QuantParallel.Resolve(threads);
-        int chunks = QuantParallel.ChunkCount(n, 1, nThreads), per = (n + chunks - 1) / chunks;
-        chunks = (n + per - 1) / per;
         fixed (float* px = x) fixed (ulong* pw = w) fixed (float* pal = alpha) fixed (float* pb = bias) fixed (float* py = y)
         {
             nint xa = (nint)px, wa = (nint)pw, aa = (nint)pal, ba = (nint)pb, ya = (nint)py;
             int alphaLen = alpha.Length, biasLen = bias.Length;
-            QuantParallel.For(chunks, nThreads, chunk =>
+            QuantParallel.ForBlocks(m, m, n, QuantParallel.Resolve(threads), (_, _, j0, j1) =>
             {
                 float* xs = (float*)xa, ys = (float*)ya;
-                for (int j = chunk * per; j < Math.Min(n, (chunk + 1) * per); j++)
+                for (int j = j0; j < j1; j++)
                 {
                     ulong* wj = (ulong*)wa + (long)j * ldw;
                     float scale = alphaLen == 0 ? 1f : ((float*)aa)[alphaLen == 1 ? 0 : j];

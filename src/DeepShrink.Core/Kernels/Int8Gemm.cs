@@ -107,20 +107,13 @@ public static class Int8Gemm
     private static unsafe void Run(int m, int n, int k, ReadOnlySpan<byte> a, int lda, sbyte[] packed,
         Span<int> c, int ldc, Int8GemmPath path, int threads)
     {
-        int panels = (n + 15) / 16, mBlocks = (m + Mc - 1) / Mc;
-        int chunks = QuantParallel.ChunkCount(panels, mBlocks, threads);
-        int panelsPerChunk = (panels + chunks - 1) / chunks;
-        chunks = (panels + panelsPerChunk - 1) / panelsPerChunk;
         fixed (byte* pa = a)
         fixed (sbyte* pw = packed)
         fixed (int* pc = c)
         {
             nint aAddr = (nint)pa, wAddr = (nint)pw, cAddr = (nint)pc;
-            QuantParallel.For(mBlocks * chunks, threads, item =>
+            QuantParallel.ForBlocks(m, Mc, (n + 15) / 16, threads, (i0, rows, p0, p1) =>
             {
-                int ib = item / chunks, chunk = item % chunks;
-                int i0 = ib * Mc, rows = Math.Min(Mc, m - i0);
-                int p0 = chunk * panelsPerChunk, p1 = Math.Min(panels, p0 + panelsPerChunk);
                 var job = new Int8GemmKernels.Block((byte*)aAddr + (long)i0 * lda, lda, (sbyte*)wAddr, (int*)cAddr + (long)i0 * ldc, ldc, rows, n, k);
                 if (path == Int8GemmPath.Scalar) Int8GemmKernels.ScalarBlock(job, p0, p1);
                 else Int8GemmKernels.PackedBlock(job, p0, p1, path == Int8GemmPath.AvxVnni);

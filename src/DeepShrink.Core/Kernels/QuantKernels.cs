@@ -38,41 +38,32 @@ public static class QuantKernels
     public static void QuantizeInt8PerChannel(ReadOnlySpan<float> x, int channels, int inner, // [outer, channels, inner]
         ReadOnlySpan<float> scales, ReadOnlySpan<int> zeroPoints,                            // [channels]
         Span<sbyte> destination)                                                              // [outer, channels, inner]
-    {
-        int outer = ValidatePerChannel(x.Length, destination.Length, channels, inner, scales, zeroPoints);
-        for (int o = 0; o < outer; o++)
-            for (int ch = 0; ch < channels; ch++)
-            {
-                int off = (o * channels + ch) * inner;
-                QuantizeCore(x.Slice(off, inner), scales[ch], zeroPoints.IsEmpty ? 0 : zeroPoints[ch], destination.Slice(off, inner));
-            }
-    }
+        => PerChannel(x, channels, inner, scales, zeroPoints, destination, QuantizeCore);
 
     /// <summary>Per-channel uint8 quantization of x viewed as [outer, channels, inner].</summary>
     public static void QuantizeUInt8PerChannel(ReadOnlySpan<float> x, int channels, int inner, // [outer, channels, inner]
         ReadOnlySpan<float> scales, ReadOnlySpan<int> zeroPoints,                             // [channels]
         Span<byte> destination)                                                                // [outer, channels, inner]
-    {
-        int outer = ValidatePerChannel(x.Length, destination.Length, channels, inner, scales, zeroPoints);
-        for (int o = 0; o < outer; o++)
-            for (int ch = 0; ch < channels; ch++)
-            {
-                int off = (o * channels + ch) * inner;
-                QuantizeCore(x.Slice(off, inner), scales[ch], zeroPoints.IsEmpty ? 0 : zeroPoints[ch], destination.Slice(off, inner));
-            }
-    }
+        => PerChannel(x, channels, inner, scales, zeroPoints, destination, QuantizeCore);
 
     /// <summary>Per-channel int8 dequantization of q viewed as [outer, channels, inner].</summary>
     public static void DequantizeInt8PerChannel(ReadOnlySpan<sbyte> q, int channels, int inner, // [outer, channels, inner]
         ReadOnlySpan<float> scales, ReadOnlySpan<int> zeroPoints,                               // [channels]
         Span<float> destination)                                                                 // [outer, channels, inner]
+        => PerChannel(q, channels, inner, scales, zeroPoints, destination, DequantizeCore);
+
+    private delegate void SliceOp<TIn, TOut>(ReadOnlySpan<TIn> source, float scale, int zeroPoint, Span<TOut> destination);
+
+    /// <summary>Applies a per-tensor operation to each [inner] slice with its channel's scale and zero point.</summary>
+    private static void PerChannel<TIn, TOut>(ReadOnlySpan<TIn> source, int channels, int inner, ReadOnlySpan<float> scales,
+        ReadOnlySpan<int> zeroPoints, Span<TOut> destination, SliceOp<TIn, TOut> op)
     {
-        int outer = ValidatePerChannel(q.Length, destination.Length, channels, inner, scales, zeroPoints);
+        int outer = ValidatePerChannel(source.Length, destination.Length, channels, inner, scales, zeroPoints);
         for (int o = 0; o < outer; o++)
             for (int ch = 0; ch < channels; ch++)
             {
                 int off = (o * channels + ch) * inner;
-                DequantizeCore(q.Slice(off, inner), scales[ch], zeroPoints.IsEmpty ? 0 : zeroPoints[ch], destination.Slice(off, inner));
+                op(source.Slice(off, inner), scales[ch], zeroPoints.IsEmpty ? 0 : zeroPoints[ch], destination.Slice(off, inner));
             }
     }
 

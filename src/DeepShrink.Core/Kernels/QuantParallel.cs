@@ -17,11 +17,20 @@ internal static class QuantParallel
         Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
     }
 
-    /// <summary>Splits <paramref name="total"/> units into chunks so that there are about <c>4 * threads</c> work items overall.</summary>
-    public static int ChunkCount(int total, int otherItems, int threads)
+    /// <summary>
+    /// Splits rows [0, m) into blocks of <paramref name="rowBlock"/> and column panels [0, panels) into chunks
+    /// (about 4 work items per thread) and calls body(firstRow, rowCount, firstPanel, endPanel) for each pair.
+    /// </summary>
+    public static void ForBlocks(int m, int rowBlock, int panels, int threads, Action<int, int, int, int> body)
     {
-        if (threads <= 1 || total <= 1) return 1;
-        int want = (4 * threads + otherItems - 1) / Math.Max(1, otherItems);
-        return Math.Clamp(want, 1, total);
+        int rowBlocks = (m + rowBlock - 1) / rowBlock;
+        int chunks = threads <= 1 || panels <= 1 ? 1 : Math.Clamp((4 * threads + rowBlocks - 1) / rowBlocks, 1, panels);
+        int perChunk = (panels + chunks - 1) / chunks;
+        chunks = (panels + perChunk - 1) / perChunk;
+        For(rowBlocks * chunks, threads, item =>
+        {
+            int i0 = item / chunks * rowBlock, p0 = item % chunks * perChunk;
+            body(i0, Math.Min(rowBlock, m - i0), p0, Math.Min(panels, p0 + perChunk));
+        });
     }
 }

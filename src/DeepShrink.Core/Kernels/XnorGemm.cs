@@ -56,20 +56,13 @@ public static class XnorGemm
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"XNOR GEMM path {path} is not supported on this CPU");
         if (m == 0 || n == 0) return;
         int nThreads = QuantParallel.Resolve(threads);
-        int panels = w.Panels, rowBlocks = (m + RowBlock - 1) / RowBlock;
-        int chunks = QuantParallel.ChunkCount(panels, rowBlocks, nThreads);
-        int perChunk = (panels + chunks - 1) / chunks;
-        chunks = (panels + perChunk - 1) / perChunk;
         fixed (ulong* pa = a)
         fixed (ulong* pw = w.DataArray)
         fixed (int* pc = c)
         {
             nint aAddr = (nint)pa, wAddr = (nint)pw, cAddr = (nint)pc;
-            QuantParallel.For(rowBlocks * chunks, nThreads, item =>
+            QuantParallel.ForBlocks(m, RowBlock, w.Panels, nThreads, (i0, rows, p0, p1) =>
             {
-                int rb = item / chunks, chunk = item % chunks;
-                int i0 = rb * RowBlock, rows = Math.Min(RowBlock, m - i0);
-                int p0 = chunk * perChunk, p1 = Math.Min(panels, p0 + perChunk);
                 var job = new XnorGemmKernels.Block((ulong*)aAddr + (long)i0 * lda, lda, (ulong*)wAddr, (int*)cAddr + (long)i0 * ldc, ldc, rows, n, k);
                 if (path == XnorGemmPath.Avx512) XnorGemmKernels.Avx512Block(job, p0, p1);
                 else XnorGemmKernels.PopcountBlock(job, p0, p1);

@@ -25,7 +25,7 @@ internal static unsafe class XnorGemmKernels
     public static void Avx512Block(in Block job, int p0, int p1)
     {
         int words = BinaryPack.WordsFor(job.K), fullWords = job.K / 64;
-        ulong tailMask = job.K % 64 == 0 ? 0UL : BinaryPack.ValidMask(job.K, fullWords);
+        ulong tailMask = BinaryPack.TailMask(job.K);
         for (int p = p0; p < p1; p++)
         {
             ulong* bp = job.W + (long)p * words * Lanes;
@@ -168,7 +168,7 @@ internal static unsafe class XnorGemmKernels
     public static void PopcountBlock(in Block job, int p0, int p1)
     {
         int words = BinaryPack.WordsFor(job.K), fullWords = job.K / 64;
-        ulong tailMask = job.K % 64 == 0 ? 0UL : BinaryPack.ValidMask(job.K, fullWords);
+        ulong tailMask = BinaryPack.TailMask(job.K);
         for (int p = p0; p < p1; p++)
         {
             ulong* bp = job.W + (long)p * words * Lanes;
