@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -116,13 +117,46 @@ internal static unsafe class XnorGemmKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Finish(Vector512<ulong> total, Vector512<ulong> ones, Vector512<ulong> twos,
         Vector512<ulong> fours, Vector512<ulong> eights, Vector512<byte> rest)
+        => (total << 4) + SumBytes(WeightedPopBytes(ones, twos, fours, eights) + rest);
+
+    /// <summary>
+    /// Per byte: pc(ones) + 2 pc(twos) + 4 pc(fours) + 8 pc(eights) (at most 120). With VBMI the low 6 bits of
+    /// each plane go through scaled 64-entry vpermb tables and the top 2 bits of ones, twos and fours are
+    /// merged into one 6-bit index (one more lookup), which saves a third of the work of four plain counts.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> WeightedPopBytes(Vector512<ulong> ones, Vector512<ulong> twos, Vector512<ulong> fours, Vector512<ulong> eights)
     {
-        var s = PopBytes(eights);
-        s = s + s + PopBytes(fours);
-        s = s + s + PopBytes(twos);
-        s = s + s + PopBytes(ones);
-        return (total << 4) + SumBytes(s + rest);
+        if (!Avx512Vbmi.IsSupported)
+        {
+            var s = PopBytes(eights);
+            s = s + s + PopBytes(fours);
+            s = s + s + PopBytes(twos);
+            return s + s + PopBytes(ones);
+        }
+        var low6 = Low6Table();
+        var low6x2 = low6 + low6;
+        var low6x4 = low6x2 + low6x2;
+        var low6x8 = low6x4 + low6x4;
+        // index bits 0-1: ones[6..7], bits 2-3: twos[6..7], bits 4-5: fours[6..7] (16-bit shifts; the bits pulled in
+        // from the neighbouring byte are masked out or sit in bits 6-7, which vpermb ignores)
+        var top = Vector512.ConditionalSelect(Vector512.Create((byte)0x0F),
+            Vector512.ConditionalSelect(Vector512.Create((byte)0x03), Shr(ones, 6), Shr(twos, 4)), Shr(fours, 2));
+        var topTable = Vector512.Create((byte)0, 1, 1, 2, 2, 3, 3, 4, 2, 3, 3, 4, 4, 5, 5, 6, 4, 5, 5, 6, 6, 7, 7, 8, 6, 7, 7, 8, 8, 9, 9, 10,
+            4, 5, 5, 6, 6, 7, 7, 8, 6, 7, 7, 8, 8, 9, 9, 10, 8, 9, 9, 10, 10, 11, 11, 12, 10, 11, 11, 12, 12, 13, 13, 14);
+        var top2x8 = Vector512.Create(0x10_08_08_00u).AsByte(); // 8 * popcount of 2 bits, repeated
+        return Avx512Vbmi.PermuteVar64x8(low6, ones.AsByte()) + Avx512Vbmi.PermuteVar64x8(low6x2, twos.AsByte())
+            + (Avx512Vbmi.PermuteVar64x8(low6x4, fours.AsByte()) + Avx512Vbmi.PermuteVar64x8(low6x8, eights.AsByte()))
+            + (Avx512Vbmi.PermuteVar64x8(topTable, top) + Avx512Vbmi.PermuteVar64x8(top2x8, Shr(eights, 6)));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Shr(Vector512<ulong> v, [ConstantExpected] byte bits) => Avx512BW.ShiftRightLogical(v.AsUInt16(), bits).AsByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Low6Table() =>
+        Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5,
+            1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6);
 
     /// <summary>
     /// Carry-save adder: (carry, sum) of the bitwise 3-input addition sum + x + y. The parity overwrites sum;
@@ -145,12 +179,8 @@ internal static unsafe class XnorGemmKernels
     {
         if (Avx512Vbmi.IsSupported)
         {
-            var low6 = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5,
-                1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6);
-            var top2 = Vector512.Create((byte)0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2,
-                0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0, 1, 1, 2);
-            return Avx512Vbmi.PermuteVar64x8(low6, v.AsByte())
-                + Avx512Vbmi.PermuteVar64x8(top2, Avx512BW.ShiftRightLogical(v.AsUInt16(), 6).AsByte());
+            var top2 = Vector512.Create(0x02_01_01_00u).AsByte(); // popcount of 2 bits, repeated
+            return Avx512Vbmi.PermuteVar64x8(Low6Table(), v.AsByte()) + Avx512Vbmi.PermuteVar64x8(top2, Shr(v, 6));
         }
         var table = Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
             0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
