@@ -82,6 +82,15 @@ public class Int8GemmTests
         }
     }
 
+    [Theory, MemberData(nameof(Paths))]
+    public void Empty_reduction_gives_zero(Int8GemmPath path)
+    {
+        if (!Int8Gemm.IsSupported(path)) return;
+        var c = Enumerable.Repeat(7, 3 * 5).ToArray();
+        Int8Gemm.Multiply(3, new byte[3], 1, Int8PackedWeights.Pack(5, 0, new sbyte[5], 1), c, 5, path);
+        Assert.All(c, v => Assert.Equal(0, v));
+    }
+
     [Fact]
     public void Packing_records_column_sums_and_zero_padding()
     {

@@ -89,6 +89,15 @@ public class XnorGemmTests
                 Assert.Equal(j == 4 ? k : -k, c[i * n + j]);
     }
 
+    [Theory, MemberData(nameof(Paths))]
+    public void Empty_reduction_gives_zero(XnorGemmPath path)
+    {
+        if (!XnorGemm.IsSupported(path)) return;
+        var c = Enumerable.Repeat(7, 3 * 9).ToArray();
+        XnorGemm.Multiply(3, new ulong[3], 1, XnorPackedWeights.Pack(9, 0, new ulong[9], 1), c, 9, path);
+        Assert.All(c, v => Assert.Equal(0, v));
+    }
+
     [Fact]
     public void Packing_clears_padding_and_interleaves_columns()
     {

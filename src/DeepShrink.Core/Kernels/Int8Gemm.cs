@@ -30,7 +30,7 @@ public static class Int8Gemm
     public const int MaxK = 65536;
 
     internal const int Mc = 96;        // rows of A per packed block (multiple of both register tiles)
-    internal const int KcGroups = 256; // 4-byte k groups per block (512 bytes of k)
+    internal const int KcGroups = 256; // 4-byte k groups per block (1024 bytes of k)
 
     /// <summary>The fastest path supported by this process, chosen once.</summary>
     public static Int8GemmPath Path { get; } =
@@ -107,6 +107,11 @@ public static class Int8Gemm
     private static unsafe void Run(int m, int n, int k, ReadOnlySpan<byte> a, int lda, sbyte[] packed,
         Span<int> c, int ldc, Int8GemmPath path, int threads)
     {
+        if (k == 0)
+        {
+            for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+            return;
+        }
         fixed (byte* pa = a)
         fixed (sbyte* pw = packed)
         fixed (int* pc = c)

@@ -103,7 +103,7 @@ internal static unsafe class Int8GemmKernels
     private static ulong SpreadBytes(uint v) =>
         (v & 0xFFUL) | ((v >> 8 & 0xFFUL) << 16) | ((v >> 16 & 0xFFUL) << 32) | ((ulong)(v >> 24) << 48);
 
-    /// <summary>8 rows x 16 columns of C from 24 vpdpbusd accumulator chains (16 accumulators, 2 B and 1 A register).</summary>
+    /// <summary>8 rows x 16 columns of C: 16 vpdpbusd accumulators, 2 B registers and 1 broadcast A register per k group.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void VnniTile8x16(byte* a, sbyte* b, int groups, int* c, int ldc, int cols, bool accumulate)
     {

@@ -35,42 +35,48 @@ internal static unsafe class XnorGemmKernels
             {
                 ulong* a0 = job.A + (long)i * job.Lda;
                 int* c0 = job.C + (long)i * job.Ldc + p * Lanes;
-                bool pair = i + 1 < job.Rows; // an odd last row is computed twice and stored once
-                RowPair(a0, pair ? a0 + job.Lda : a0, bp, fullWords, tailMask, job.K, c0, pair ? c0 + job.Ldc : null, cols);
+                if (i + 1 < job.Rows) RowTile<TwoRows>(a0, a0 + job.Lda, bp, fullWords, tailMask, job.K, c0, c0 + job.Ldc, cols);
+                else RowTile<OneRow>(a0, a0, bp, fullWords, tailMask, job.K, c0, c0, cols);
             }
         }
     }
 
+    private struct OneRow;
+
+    private struct TwoRows;
+
     /// <summary>
-    /// dot = k - 2 popcount(a XOR w) for two rows and the 8 columns of a panel. Full blocks of 16 words go
-    /// through a Harley-Seal carry-save tree (ones/twos/fours/eights carried across blocks, sixteens counted);
-    /// leftover words are counted directly.
+    /// dot = k - 2 popcount(a XOR w) for one or two rows (<typeparamref name="TRows"/>, folded by the JIT) and the
+    /// 8 columns of a panel. Full blocks of 16 words go through a Harley-Seal carry-save tree (ones/twos/fours/eights
+    /// carried across blocks, sixteens counted); leftover words are counted directly.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowPair(ulong* a0, ulong* a1, ulong* b, int fullWords, ulong tailMask, int k, int* c0, int* c1, int cols)
+    private static void RowTile<TRows>(ulong* a0, ulong* a1, ulong* b, int fullWords, ulong tailMask, int k, int* c0, int* c1, int cols)
+        where TRows : struct
     {
+        bool two = typeof(TRows) == typeof(TwoRows);
         Vector512<ulong> ones0 = default, twos0 = default, fours0 = default, eights0 = default, total0 = default;
         Vector512<ulong> ones1 = default, twos1 = default, fours1 = default, eights1 = default, total1 = default;
         int w = 0;
         for (; w + 16 <= fullWords; w += 16, a0 += 16, a1 += 16, b += 16 * Lanes)
         {
-            Pair(b, a0, a1, 0, ref ones0, ref ones1, out var twosA0, out var twosA1);
-            Pair(b, a0, a1, 2, ref ones0, ref ones1, out var twosB0, out var twosB1);
-            Csa(out var foursA0, ref twos0, twosA0, twosB0); Csa(out var foursA1, ref twos1, twosA1, twosB1);
-            Pair(b, a0, a1, 4, ref ones0, ref ones1, out twosA0, out twosA1);
-            Pair(b, a0, a1, 6, ref ones0, ref ones1, out twosB0, out twosB1);
-            Csa(out var foursB0, ref twos0, twosA0, twosB0); Csa(out var foursB1, ref twos1, twosA1, twosB1);
-            Csa(out var eightsA0, ref fours0, foursA0, foursB0); Csa(out var eightsA1, ref fours1, foursA1, foursB1);
-            Pair(b, a0, a1, 8, ref ones0, ref ones1, out twosA0, out twosA1);
-            Pair(b, a0, a1, 10, ref ones0, ref ones1, out twosB0, out twosB1);
-            Csa(out foursA0, ref twos0, twosA0, twosB0); Csa(out foursA1, ref twos1, twosA1, twosB1);
-            Pair(b, a0, a1, 12, ref ones0, ref ones1, out twosA0, out twosA1);
-            Pair(b, a0, a1, 14, ref ones0, ref ones1, out twosB0, out twosB1);
-            Csa(out foursB0, ref twos0, twosA0, twosB0); Csa(out foursB1, ref twos1, twosA1, twosB1);
-            Csa(out var eightsB0, ref fours0, foursA0, foursB0); Csa(out var eightsB1, ref fours1, foursA1, foursB1);
-            Csa(out var sixteens0, ref eights0, eightsA0, eightsB0); Csa(out var sixteens1, ref eights1, eightsA1, eightsB1);
+            Words(two, b, a0, a1, 0, ref ones0, ref ones1, out var twosA0, out var twosA1);
+            Words(two, b, a0, a1, 2, ref ones0, ref ones1, out var twosB0, out var twosB1);
+            Csa(two, ref twos0, ref twos1, twosA0, twosB0, twosA1, twosB1, out var foursA0, out var foursA1);
+            Words(two, b, a0, a1, 4, ref ones0, ref ones1, out twosA0, out twosA1);
+            Words(two, b, a0, a1, 6, ref ones0, ref ones1, out twosB0, out twosB1);
+            Csa(two, ref twos0, ref twos1, twosA0, twosB0, twosA1, twosB1, out var foursB0, out var foursB1);
+            Csa(two, ref fours0, ref fours1, foursA0, foursB0, foursA1, foursB1, out var eightsA0, out var eightsA1);
+            Words(two, b, a0, a1, 8, ref ones0, ref ones1, out twosA0, out twosA1);
+            Words(two, b, a0, a1, 10, ref ones0, ref ones1, out twosB0, out twosB1);
+            Csa(two, ref twos0, ref twos1, twosA0, twosB0, twosA1, twosB1, out foursA0, out foursA1);
+            Words(two, b, a0, a1, 12, ref ones0, ref ones1, out twosA0, out twosA1);
+            Words(two, b, a0, a1, 14, ref ones0, ref ones1, out twosB0, out twosB1);
+            Csa(two, ref twos0, ref twos1, twosA0, twosB0, twosA1, twosB1, out foursB0, out foursB1);
+            Csa(two, ref fours0, ref fours1, foursA0, foursB0, foursA1, foursB1, out var eightsB0, out var eightsB1);
+            Csa(two, ref eights0, ref eights1, eightsA0, eightsB0, eightsA1, eightsB1, out var sixteens0, out var sixteens1);
             total0 += SumBytes(PopBytes(sixteens0));
-            total1 += SumBytes(PopBytes(sixteens1));
+            if (two) total1 += SumBytes(PopBytes(sixteens1));
         }
         // Per-byte counts: 8 * (8 + 4 + 2 + 1) from the tree plus at most 16 words * 8 bits counted directly: <= 248.
         Vector512<byte> rest0 = default, rest1 = default;
@@ -78,39 +84,48 @@ internal static unsafe class XnorGemmKernels
         {
             var bw = Vector512.Load(b);
             rest0 += PopBytes(bw ^ Vector512.Create(*a0));
-            rest1 += PopBytes(bw ^ Vector512.Create(*a1));
+            if (two) rest1 += PopBytes(bw ^ Vector512.Create(*a1));
         }
         if (tailMask != 0)
         {
             var bw = Vector512.Load(b);
             rest0 += PopBytes(bw ^ Vector512.Create(*a0 & tailMask));
-            rest1 += PopBytes(bw ^ Vector512.Create(*a1 & tailMask));
+            if (two) rest1 += PopBytes(bw ^ Vector512.Create(*a1 & tailMask));
         }
         var kVec = Vector512.Create((long)k);
         var d0 = Avx512F.ConvertToVector256Int32(kVec - (Finish(total0, ones0, twos0, fours0, eights0, rest0).AsInt64() << 1));
-        var d1 = Avx512F.ConvertToVector256Int32(kVec - (Finish(total1, ones1, twos1, fours1, eights1, rest1).AsInt64() << 1));
+        var d1 = two ? Avx512F.ConvertToVector256Int32(kVec - (Finish(total1, ones1, twos1, fours1, eights1, rest1).AsInt64() << 1)) : default;
         if (cols == Lanes)
         {
             Avx.Store(c0, d0);
-            if (c1 != null) Avx.Store(c1, d1);
+            if (two) Avx.Store(c1, d1);
             return;
         }
         for (int j = 0; j < cols; j++)
         {
             c0[j] = d0.GetElement(j);
-            if (c1 != null) c1[j] = d1.GetElement(j);
+            if (two) c1[j] = d1.GetElement(j);
         }
     }
 
-    /// <summary>Words t and t+1 of both rows XOR the panel, folded into the ones of each row.</summary>
+    /// <summary>Words t and t+1 of each row XOR the panel, folded into that row's ones.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pair(ulong* b, ulong* a0, ulong* a1, int t, ref Vector512<ulong> ones0, ref Vector512<ulong> ones1,
+    private static void Words(bool two, ulong* b, ulong* a0, ulong* a1, int t, ref Vector512<ulong> ones0, ref Vector512<ulong> ones1,
         out Vector512<ulong> twos0, out Vector512<ulong> twos1)
     {
         var bx = Vector512.Load(b + t * Lanes);
         var by = Vector512.Load(b + (t + 1) * Lanes);
-        Csa(out twos0, ref ones0, bx ^ Vector512.Create(a0[t]), by ^ Vector512.Create(a0[t + 1]));
-        Csa(out twos1, ref ones1, bx ^ Vector512.Create(a1[t]), by ^ Vector512.Create(a1[t + 1]));
+        twos0 = Csa(ref ones0, bx ^ Vector512.Create(a0[t]), by ^ Vector512.Create(a0[t + 1]));
+        twos1 = two ? Csa(ref ones1, bx ^ Vector512.Create(a1[t]), by ^ Vector512.Create(a1[t + 1])) : default;
+    }
+
+    /// <summary>One carry-save step for each row: (carry, sum) of sum + x + y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Csa(bool two, ref Vector512<ulong> sum0, ref Vector512<ulong> sum1, Vector512<ulong> x0, Vector512<ulong> y0,
+        Vector512<ulong> x1, Vector512<ulong> y1, out Vector512<ulong> carry0, out Vector512<ulong> carry1)
+    {
+        carry0 = Csa(ref sum0, x0, y0);
+        carry1 = two ? Csa(ref sum1, x1, y1) : default;
     }
 
     /// <summary>16 sum(popcount(sixteens)) + 8 pc(eights) + 4 pc(fours) + 2 pc(twos) + pc(ones) + rest, per lane.</summary>
@@ -159,15 +174,15 @@ internal static unsafe class XnorGemmKernels
             1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6);
 
     /// <summary>
-    /// Carry-save adder: (carry, sum) of the bitwise 3-input addition sum + x + y. The parity overwrites sum;
-    /// the majority is then rebuilt from (x, y, parity) as x == y ? x : ~parity (imm 0xD4), so neither
-    /// vpternlogq needs a register copy of its destroyed operand.
+    /// Carry-save adder: returns the carry of the bitwise 3-input addition sum + x + y and leaves the parity in sum.
+    /// The majority is rebuilt from (x, y, parity) as x == y ? x : ~parity (imm 0xD4), so neither vpternlogq needs
+    /// a register copy of the operand it overwrites.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Csa(out Vector512<ulong> carry, ref Vector512<ulong> sum, Vector512<ulong> x, Vector512<ulong> y)
+    private static Vector512<ulong> Csa(ref Vector512<ulong> sum, Vector512<ulong> x, Vector512<ulong> y)
     {
         sum = Avx512F.TernaryLogic(sum, x, y, 0x96);
-        carry = Avx512F.TernaryLogic(x, y, sum, 0xD4);
+        return Avx512F.TernaryLogic(x, y, sum, 0xD4);
     }
 
     /// <summary>
