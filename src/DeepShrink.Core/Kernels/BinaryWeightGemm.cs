@@ -38,7 +38,10 @@ public static class BinaryWeightGemm
         else MultiplySignFlip(m, n, k, x, ldx, w, ldw, alpha, bias, y, ldy, threads);
     }
 
-    /// <summary>Direct add/subtract kernel: 4 rows share each expanded sign mask (8 floats per byte of bits).</summary>
+    /// <summary>
+    /// Direct add/subtract kernel: 4 rows share each expanded sign mask (8 floats per byte of bits); the rows
+    /// left over (m mod 4) take 4 weight rows at a time so that each activation load is shared instead.
+    /// </summary>
     public static unsafe void MultiplySignFlip(int m, int n, int k, ReadOnlySpan<float> x, int ldx, ReadOnlySpan<ulong> w, int ldw,
         ReadOnlySpan<float> alpha, ReadOnlySpan<float> bias, Span<float> y, int ldy, int threads = 0)
     {
@@ -47,26 +50,31 @@ public static class BinaryWeightGemm
         fixed (float* px = x) fixed (ulong* pw = w) fixed (float* pal = alpha) fixed (float* pb = bias) fixed (float* py = y)
         {
             nint xa = (nint)px, wa = (nint)pw, aa = (nint)pal, ba = (nint)pb, ya = (nint)py;
-            int alphaLen = alpha.Length, biasLen = bias.Length;
+            int alphaLen = alpha.Length, biasLen = bias.Length, fullRows = m / 4 * 4;
             QuantParallel.ForBlocks(m, m, n, QuantParallel.Resolve(threads), (_, _, j0, j1) =>
             {
                 float* xs = (float*)xa, ys = (float*)ya;
+                [MethodImpl(MethodImplOptions.AggressiveInlining)]
+                byte* W(int j) => (byte*)((ulong*)wa + (long)j * ldw);
+                [MethodImpl(MethodImplOptions.AggressiveInlining)]
+                void Put(int i, int j, float sum) =>
+                    ys[(long)i * ldy + j] = (alphaLen == 0 ? 1f : ((float*)aa)[alphaLen == 1 ? 0 : j]) * sum + (biasLen == 0 ? 0f : ((float*)ba)[j]);
                 for (int j = j0; j < j1; j++)
-                {
-                    ulong* wj = (ulong*)wa + (long)j * ldw;
-                    float scale = alphaLen == 0 ? 1f : ((float*)aa)[alphaLen == 1 ? 0 : j];
-                    float shift = biasLen == 0 ? 0f : ((float*)ba)[j];
-                    for (int i = 0; i < m; i += 4)
+                    for (int i = 0; i < fullRows; i += 4)
                     {
-                        int rows = Math.Min(4, m - i);
-                        var (d0, d1, d2, d3) = SignedSums(xs + (long)i * ldx, ldx, rows, (byte*)wj, k);
-                        float* yi = ys + (long)i * ldy + j;
-                        yi[0] = scale * d0 + shift;
-                        if (rows > 1) yi[ldy] = scale * d1 + shift;
-                        if (rows > 2) yi[2L * ldy] = scale * d2 + shift;
-                        if (rows > 3) yi[3L * ldy] = scale * d3 + shift;
+                        var (d0, d1, d2, d3) = FourRows(xs + (long)i * ldx, ldx, W(j), k);
+                        Put(i, j, d0); Put(i + 1, j, d1); Put(i + 2, j, d2); Put(i + 3, j, d3);
                     }
-                }
+                for (int i = fullRows; i < m; i++)
+                    for (int j = j0; j < j1; j += 4)
+                    {
+                        int cols = Math.Min(4, j1 - j);
+                        var (d0, d1, d2, d3) = FourColumns(xs + (long)i * ldx, W(j), W(cols > 1 ? j + 1 : j), W(cols > 2 ? j + 2 : j), W(cols > 3 ? j + 3 : j), k);
+                        Put(i, j, d0);
+                        if (cols > 1) Put(i, j + 1, d1);
+                        if (cols > 2) Put(i, j + 2, d2);
+                        if (cols > 3) Put(i, j + 3, d3);
+                    }
             });
         }
     }
@@ -113,10 +121,11 @@ public static class BinaryWeightGemm
         return Vector256.Equals(Vector256.Create((uint)bits) & lane, Vector256<uint>.Zero) & Vector256.Create(0x8000_0000u);
     }
 
-    /// <summary>sum_p x[r, p] s(w_p) for up to 4 rows r.</summary>
-    private static unsafe (float, float, float, float) SignedSums(float* x, int ldx, int rows, byte* w, int k)
+    /// <summary>sum_p x[r, p] s(w_p) for 4 rows r of x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe (float, float, float, float) FourRows(float* x, int ldx, byte* w, int k)
     {
-        float* x0 = x, x1 = rows > 1 ? x + ldx : x, x2 = rows > 2 ? x + 2L * ldx : x, x3 = rows > 3 ? x + 3L * ldx : x;
+        float* x0 = x, x1 = x + ldx, x2 = x + 2L * ldx, x3 = x + 3L * ldx;
         int p = 0;
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -134,14 +143,40 @@ public static class BinaryWeightGemm
         }
         for (; p < k; p++)
         {
-            bool plus = (w[p >> 3] >> (p & 7) & 1) != 0;
-            s0 += plus ? x0[p] : -x0[p];
-            s1 += plus ? x1[p] : -x1[p];
-            s2 += plus ? x2[p] : -x2[p];
-            s3 += plus ? x3[p] : -x3[p];
+            float sign = Sign(w, p);
+            s0 += sign * x0[p]; s1 += sign * x1[p]; s2 += sign * x2[p]; s3 += sign * x3[p];
         }
         return (s0, s1, s2, s3);
     }
+
+    /// <summary>sum_p x[p] s(w_c[p]) for 4 weight rows c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe (float, float, float, float) FourColumns(float* x, byte* w0, byte* w1, byte* w2, byte* w3, int k)
+    {
+        int p = 0;
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; p + 8 <= k; p += 8)
+            {
+                var xv = Vector256.Load(x + p);
+                a0 += xv ^ SignMask(w0[p >> 3]).AsSingle();
+                a1 += xv ^ SignMask(w1[p >> 3]).AsSingle();
+                a2 += xv ^ SignMask(w2[p >> 3]).AsSingle();
+                a3 += xv ^ SignMask(w3[p >> 3]).AsSingle();
+            }
+            s0 = Vector256.Sum(a0); s1 = Vector256.Sum(a1); s2 = Vector256.Sum(a2); s3 = Vector256.Sum(a3);
+        }
+        for (; p < k; p++)
+        {
+            s0 += Sign(w0, p) * x[p]; s1 += Sign(w1, p) * x[p]; s2 += Sign(w2, p) * x[p]; s3 += Sign(w3, p) * x[p];
+        }
+        return (s0, s1, s2, s3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float Sign(byte* w, int p) => (w[p >> 3] >> (p & 7) & 1) != 0 ? 1f : -1f;
 
     internal static void Validate(int m, int n, int k, int xLen, int ldx, int wLen, int ldw, int alphaLen, int biasLen, int yLen, int ldy)
     {
