@@ -1,0 +1,92 @@
+namespace DeepShrink.Core.Kernels;
+
+/// <summary>
+/// Scalar reference convolution (direct loops, double accumulation): the specification that
+/// <see cref="ConvKernels"/> is tested against. See <see cref="ConvGeometry"/> for the definition.
+/// </summary>
+public static class ConvReference
+{
+    /// <summary>Reference forward; <paramref name="bias"/> may be empty.</summary>
+    public static void Forward(in ConvGeometry g,
+        ReadOnlySpan<float> x,    // [N, C, H, W]
+        ReadOnlySpan<float> w,    // [O, C/Groups, KH, KW]
+        ReadOnlySpan<float> bias, // [O] or empty
+        Span<float> y)            // [N, O, OH, OW]
+    {
+        Check(g, x.Length, w.Length, y.Length);
+        int cg = g.CPerGroup, og = g.OPerGroup;
+        for (int n = 0; n < g.N; n++)
+            for (int o = 0; o < g.O; o++)
+                for (int oy = 0; oy < g.OH; oy++)
+                    for (int ox = 0; ox < g.OW; ox++)
+                    {
+                        double acc = bias.Length != 0 ? bias[o] : 0.0;
+                        for (int ci = 0; ci < cg; ci++)
+                        {
+                            int c = o / og * cg + ci;
+                            for (int ky = 0; ky < g.KH; ky++)
+                                for (int kx = 0; kx < g.KW; kx++)
+                                {
+                                    int iy = oy * g.SH - g.PH + ky * g.DH, ix = ox * g.SW - g.PW + kx * g.DW;
+                                    if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                                    acc += (double)x[((n * g.C + c) * g.H + iy) * g.W + ix] * w[((o * cg + ci) * g.KH + ky) * g.KW + kx];
+                                }
+                        }
+                        y[((n * g.O + o) * g.OH + oy) * g.OW + ox] = (float)acc;
+                    }
+    }
+
+    /// <summary>
+    /// Reference backward: dx = sum of dy times the weights that touched each input, dw = sum of dy times
+    /// the inputs each weight touched, db = sum of dy per output channel (all overwritten).
+    /// </summary>
+    public static void Backward(in ConvGeometry g,
+        ReadOnlySpan<float> x,   // [N, C, H, W]
+        ReadOnlySpan<float> w,   // [O, C/Groups, KH, KW]
+        ReadOnlySpan<float> dy,  // [N, O, OH, OW]
+        Span<float> dx,          // [N, C, H, W]
+        Span<float> dw,          // [O, C/Groups, KH, KW]
+        Span<float> db)          // [O]
+    {
+        Check(g, x.Length, w.Length, dy.Length);
+        ConvGeometry.CheckLength(dx.Length, g.InputSize, "dx", "input shape");
+        ConvGeometry.CheckLength(dw.Length, g.WeightSize, "dw", "weight shape");
+        ConvGeometry.CheckLength(db.Length, g.O, "db", "[O]");
+        var ax = new double[dx.Length];
+        var aw = new double[dw.Length];
+        var ab = new double[db.Length];
+        int cg = g.CPerGroup, og = g.OPerGroup;
+        for (int n = 0; n < g.N; n++)
+            for (int o = 0; o < g.O; o++)
+                for (int oy = 0; oy < g.OH; oy++)
+                    for (int ox = 0; ox < g.OW; ox++)
+                    {
+                        double d = dy[((n * g.O + o) * g.OH + oy) * g.OW + ox];
+                        ab[o] += d;
+                        for (int ci = 0; ci < cg; ci++)
+                        {
+                            int c = o / og * cg + ci;
+                            for (int ky = 0; ky < g.KH; ky++)
+                                for (int kx = 0; kx < g.KW; kx++)
+                                {
+                                    int iy = oy * g.SH - g.PH + ky * g.DH, ix = ox * g.SW - g.PW + kx * g.DW;
+                                    if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                                    int xi = ((n * g.C + c) * g.H + iy) * g.W + ix, wi = ((o * cg + ci) * g.KH + ky) * g.KW + kx;
+                                    ax[xi] += d * w[wi];
+                                    aw[wi] += d * x[xi];
+                                }
+                        }
+                    }
+        for (int i = 0; i < ax.Length; i++) dx[i] = (float)ax[i];
+        for (int i = 0; i < aw.Length; i++) dw[i] = (float)aw[i];
+        for (int i = 0; i < ab.Length; i++) db[i] = (float)ab[i];
+    }
+
+    private static void Check(in ConvGeometry g, int xLen, int wLen, int yLen)
+    {
+        g.Validate();
+        ConvGeometry.CheckLength(xLen, g.InputSize, "x", "input shape");
+        ConvGeometry.CheckLength(wLen, g.WeightSize, "w", "weight shape");
+        ConvGeometry.CheckLength(yLen, g.OutputSize, "y/dy", "output shape");
+    }
+}

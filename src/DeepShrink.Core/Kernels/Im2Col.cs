@@ -1,0 +1,140 @@
+using System.Numerics.Tensors;
+
+namespace DeepShrink.Core.Kernels;
+
+/// <summary>
+/// im2col / col2im for <see cref="ConvGeometry"/>: unfolds a range of images into the column matrix
+/// that turns a convolution into one GEMM per group, and folds a column matrix back (adding overlaps).
+/// </summary>
+/// <remarks>
+/// Column matrix layout, for images img0 .. img0 + imgs - 1 (i = image - img0):
+/// cols[(c KH + ky) KW + kx, i OH OW + oy OW + ox] = x[img, c, oy SH - PH + ky DH, ox SW - PW + kx DW]
+/// (zero outside the image). Rows of one group are contiguous, so group g uses rows
+/// [g GroupK, (g + 1) GroupK). Work is split over (image, channel) planes, each owned by one thread.
+/// </remarks>
+public static unsafe class Im2Col
+{
+    /// <summary>Rows of the column matrix: C KH KW.</summary>
+    public static int Rows(in ConvGeometry g) => g.C * g.KH * g.KW;
+
+    /// <summary>Unfolds images [img0, img0 + imgs) into <paramref name="cols"/> (overwritten).</summary>
+    public static void Pack(in ConvGeometry g,
+        ReadOnlySpan<float> x,   // [N, C, H, W]
+        int img0, int imgs,
+        Span<float> cols,        // [C KH KW, imgs OH OW]
+        int threads = 0)
+    {
+        int ld = CheckArgs(g, x.Length, img0, imgs, cols.Length, "cols");
+        var geo = g;
+        int planeIn = g.H * g.W, kk = g.KH * g.KW, c = g.C;
+        fixed (float* px = x, pc = cols)
+        {
+            float* xp = px, cp = pc;
+            ConvParallel.For(imgs * c, threads, (long)kk * g.OutPlane, (s, e) =>
+            {
+                for (int u = s; u < e; u++)
+                {
+                    int i = u / c, ch = u % c;
+                    PackPlane(geo, xp + (long)((img0 + i) * c + ch) * planeIn, cp + (long)ch * kk * ld + (long)i * geo.OutPlane, ld);
+                }
+            });
+        }
+    }
+
+    /// <summary>
+    /// Folds <paramref name="cols"/> back into images [img0, img0 + imgs) of <paramref name="dx"/>
+    /// (those planes are overwritten with the sum of every column entry that maps to each pixel).
+    /// </summary>
+    public static void Unpack(in ConvGeometry g,
+        ReadOnlySpan<float> cols, // [C KH KW, imgs OH OW]
+        int img0, int imgs,
+        Span<float> dx,           // [N, C, H, W]
+        int threads = 0)
+    {
+        int ld = CheckArgs(g, dx.Length, img0, imgs, cols.Length, "cols");
+        var geo = g;
+        int planeIn = g.H * g.W, kk = g.KH * g.KW, c = g.C;
+        fixed (float* pd = dx, pc = cols)
+        {
+            float* dp = pd, cp = pc;
+            ConvParallel.For(imgs * c, threads, (long)kk * g.OutPlane, (s, e) =>
+            {
+                for (int u = s; u < e; u++)
+                {
+                    int i = u / c, ch = u % c;
+                    UnpackPlane(geo, cp + (long)ch * kk * ld + (long)i * geo.OutPlane, ld, dp + (long)((img0 + i) * c + ch) * planeIn);
+                }
+            });
+        }
+    }
+
+    private static int CheckArgs(in ConvGeometry g, int imageLen, int img0, int imgs, int colsLen, string colsName)
+    {
+        g.Validate();
+        ConvGeometry.CheckLength(imageLen, g.InputSize, "image tensor", $"[{g.N}, {g.C}, {g.H}, {g.W}]");
+        if (img0 < 0 || imgs < 0 || img0 + imgs > g.N)
+            throw new ArgumentOutOfRangeException(nameof(imgs), $"im2col: images [{img0}, {img0 + imgs}) outside batch of {g.N}");
+        int ld = imgs * g.OutPlane;
+        long need = (long)Rows(g) * ld;
+        if (colsLen < need) throw new ArgumentException($"im2col: {colsName} has {colsLen} elements, needs {need} ([{Rows(g)}, {ld}])");
+        return ld;
+    }
+
+    /// <summary>Valid output-column range [lo, hi) whose input column ox SW + off lies inside [0, W).</summary>
+    private static (int lo, int hi) ValidRange(int off, int stride, int width, int outWidth)
+    {
+        int lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+        int hi = width - off <= 0 ? 0 : (width - off + stride - 1) / stride;
+        lo = Math.Min(lo, outWidth);
+        hi = Math.Clamp(hi, lo, outWidth);
+        return (lo, hi);
+    }
+
+    private static void PackPlane(in ConvGeometry g, float* src /* [H, W] */, float* dst /* [KH KW, ld] */, int ld)
+    {
+        int oh = g.OH, ow = g.OW, w = g.W, h = g.H;
+        for (int ky = 0; ky < g.KH; ky++)
+            for (int kx = 0; kx < g.KW; kx++)
+            {
+                float* d = dst + (long)(ky * g.KW + kx) * ld;
+                int off = kx * g.DW - g.PW;
+                var (lo, hi) = ValidRange(off, g.SW, w, ow);
+                for (int oy = 0; oy < oh; oy++, d += ow)
+                {
+                    int iy = oy * g.SH - g.PH + ky * g.DH;
+                    if ((uint)iy >= (uint)h) { new Span<float>(d, ow).Clear(); continue; }
+                    if (lo > 0) new Span<float>(d, lo).Clear();
+                    if (hi < ow) new Span<float>(d + hi, ow - hi).Clear();
+                    float* s = src + (long)iy * w + off;
+                    if (g.SW == 1) new ReadOnlySpan<float>(s + lo, hi - lo).CopyTo(new Span<float>(d + lo, hi - lo));
+                    else for (int ox = lo; ox < hi; ox++) d[ox] = s[ox * g.SW];
+                }
+            }
+    }
+
+    private static void UnpackPlane(in ConvGeometry g, float* src /* [KH KW, ld] */, int ld, float* dst /* [H, W] */)
+    {
+        int oh = g.OH, ow = g.OW, w = g.W, h = g.H;
+        new Span<float>(dst, h * w).Clear();
+        for (int ky = 0; ky < g.KH; ky++)
+            for (int kx = 0; kx < g.KW; kx++)
+            {
+                float* s = src + (long)(ky * g.KW + kx) * ld;
+                int off = kx * g.DW - g.PW;
+                var (lo, hi) = ValidRange(off, g.SW, w, ow);
+                if (hi <= lo) continue;
+                for (int oy = 0; oy < oh; oy++, s += ow)
+                {
+                    int iy = oy * g.SH - g.PH + ky * g.DH;
+                    if ((uint)iy >= (uint)h) continue;
+                    float* d = dst + (long)iy * w + off;
+                    if (g.SW == 1)
+                    {
+                        var dd = new Span<float>(d + lo, hi - lo);
+                        TensorPrimitives.Add(dd, new ReadOnlySpan<float>(s + lo, hi - lo), dd);
+                    }
+                    else for (int ox = lo; ox < hi; ox++) d[ox * g.SW] += s[ox];
+                }
+            }
+    }
+}
