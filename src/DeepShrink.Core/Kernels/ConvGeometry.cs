@@ -89,7 +89,11 @@ public readonly record struct ConvGeometry
             throw new ArgumentException($"conv: effective kernel {ekh}x{ekw} (kernel {KH}x{KW}, dilation ({DH}, {DW})) is larger than the padded input {H + 2L * PH}x{W + 2L * PW}");
     }
 
-    /// <summary>Throws when a buffer is shorter than <paramref name="expected"/> elements.</summary>
+    internal string InputShapeText => $"[{N}, {C}, {H}, {W}]";
+    internal string WeightShapeText => $"[{O}, {CPerGroup}, {KH}, {KW}]";
+    internal string OutputShapeText => $"[{N}, {O}, {OH}, {OW}]";
+
+    /// <summary>Throws when a buffer does not hold exactly <paramref name="expected"/> elements.</summary>
     internal static void CheckLength(int actual, int expected, string name, string shape)
     {
         if (actual != expected)

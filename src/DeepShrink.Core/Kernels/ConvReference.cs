@@ -49,9 +49,9 @@ public static class ConvReference
         Span<float> db)          // [O]
     {
         Check(g, x.Length, w.Length, dy.Length);
-        ConvGeometry.CheckLength(dx.Length, g.InputSize, "dx", "input shape");
-        ConvGeometry.CheckLength(dw.Length, g.WeightSize, "dw", "weight shape");
-        ConvGeometry.CheckLength(db.Length, g.O, "db", "[O]");
+        ConvGeometry.CheckLength(dx.Length, g.InputSize, "dx", g.InputShapeText);
+        ConvGeometry.CheckLength(dw.Length, g.WeightSize, "dw", g.WeightShapeText);
+        ConvGeometry.CheckLength(db.Length, g.O, "db", $"[{g.O}]");
         var ax = new double[dx.Length];
         var aw = new double[dw.Length];
         var ab = new double[db.Length];
@@ -85,8 +85,8 @@ public static class ConvReference
     private static void Check(in ConvGeometry g, int xLen, int wLen, int yLen)
     {
         g.Validate();
-        ConvGeometry.CheckLength(xLen, g.InputSize, "x", "input shape");
-        ConvGeometry.CheckLength(wLen, g.WeightSize, "w", "weight shape");
-        ConvGeometry.CheckLength(yLen, g.OutputSize, "y/dy", "output shape");
+        ConvGeometry.CheckLength(xLen, g.InputSize, "x", g.InputShapeText);
+        ConvGeometry.CheckLength(wLen, g.WeightSize, "w", g.WeightShapeText);
+        ConvGeometry.CheckLength(yLen, g.OutputSize, "y/dy", g.OutputShapeText);
     }
 }

@@ -71,7 +71,7 @@ public static unsafe class Im2Col
     private static int CheckArgs(in ConvGeometry g, int imageLen, int img0, int imgs, int colsLen, string colsName)
     {
         g.Validate();
-        ConvGeometry.CheckLength(imageLen, g.InputSize, "image tensor", $"[{g.N}, {g.C}, {g.H}, {g.W}]");
+        ConvGeometry.CheckLength(imageLen, g.InputSize, "image tensor", g.InputShapeText);
         if (img0 < 0 || imgs < 0 || img0 + imgs > g.N)
             throw new ArgumentOutOfRangeException(nameof(imgs), $"im2col: images [{img0}, {img0 + imgs}) outside batch of {g.N}");
         int ld = imgs * g.OutPlane;

@@ -132,13 +132,13 @@ public static unsafe class PoolKernels
 
     private static void MaxPlane(in PoolGeometry g, float* x /* [H, W] */, float* y /* [OH, OW] */, int* arg /* [OH, OW] or null */)
     {
-        int w = g.W;
-        for (int oy = 0; oy < g.OH; oy++)
+        int w = g.W, h = g.H, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW, sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW;
+        for (int oy = 0; oy < oh; oy++)
         {
-            int y0 = oy * g.SH - g.PH, ys = Math.Max(y0, 0), ye = Math.Min(y0 + g.KH, g.H);
-            for (int ox = 0; ox < g.OW; ox++)
+            int y0 = oy * sh - ph, ys = Math.Max(y0, 0), ye = Math.Min(y0 + kh, h);
+            for (int ox = 0; ox < ow; ox++)
             {
-                int x0 = ox * g.SW - g.PW, xs = Math.Max(x0, 0), xe = Math.Min(x0 + g.KW, w);
+                int x0 = ox * sw - pw, xs = Math.Max(x0, 0), xe = Math.Min(x0 + kw, w);
                 int best = ys * w + xs;
                 float bv = x[best];
                 for (int iy = ys; iy < ye; iy++)
@@ -150,8 +150,8 @@ public static unsafe class PoolKernels
                         if (v > bv || (float.IsNaN(v) && !float.IsNaN(bv))) { bv = v; best = iy * w + ix; }
                     }
                 }
-                y[oy * g.OW + ox] = bv;
-                if (arg != null) arg[oy * g.OW + ox] = best;
+                y[oy * ow + ox] = bv;
+                if (arg != null) arg[oy * ow + ox] = best;
             }
         }
     }
@@ -159,18 +159,18 @@ public static unsafe class PoolKernels
     /// <summary>Forward: img -> out averages. Backward (<paramref name="backward"/>): out is dy, img is dx.</summary>
     private static void AvgPlane(in PoolGeometry g, float* img /* [H, W] */, float* o /* [OH, OW] */, bool backward)
     {
-        int w = g.W;
-        float inv = 1f / (g.KH * g.KW);
-        if (backward) new Span<float>(img, g.H * w).Clear();
-        for (int oy = 0; oy < g.OH; oy++)
+        int w = g.W, h = g.H, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW, sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW;
+        float inv = 1f / (kh * kw);
+        if (backward) new Span<float>(img, h * w).Clear();
+        for (int oy = 0; oy < oh; oy++)
         {
-            int y0 = oy * g.SH - g.PH, ys = Math.Max(y0, 0), ye = Math.Min(y0 + g.KH, g.H);
-            for (int ox = 0; ox < g.OW; ox++)
+            int y0 = oy * sh - ph, ys = Math.Max(y0, 0), ye = Math.Min(y0 + kh, h);
+            for (int ox = 0; ox < ow; ox++)
             {
-                int x0 = ox * g.SW - g.PW, xs = Math.Max(x0, 0), xe = Math.Min(x0 + g.KW, w);
+                int x0 = ox * sw - pw, xs = Math.Max(x0, 0), xe = Math.Min(x0 + kw, w);
                 if (backward)
                 {
-                    float d = o[oy * g.OW + ox] * inv;
+                    float d = o[oy * ow + ox] * inv;
                     for (int iy = ys; iy < ye; iy++)
                         for (int ix = xs; ix < xe; ix++) img[iy * w + ix] += d;
                 }
@@ -179,7 +179,7 @@ public static unsafe class PoolKernels
                     float s = 0f;
                     for (int iy = ys; iy < ye; iy++)
                         for (int ix = xs; ix < xe; ix++) s += img[iy * w + ix];
-                    o[oy * g.OW + ox] = s * inv;
+                    o[oy * ow + ox] = s * inv;
                 }
             }
         }
