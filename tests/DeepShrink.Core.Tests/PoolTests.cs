@@ -71,6 +71,27 @@ public class PoolTests
         Assert.Equal(new float[] { 4, 2, 0, 2, 1, 0, 0, 0, 0 }, xn.Grad!.ToArray());
     }
 
+    [Theory]
+    [InlineData(2, 2, 0)]
+    [InlineData(3, 2, 1)]
+    [InlineData(3, 1, 1)]
+    [InlineData(2, 1, 0)]
+    [InlineData(5, 2, 2)]
+    public void MaxPool_TiesAndNaN_InWideRows_MatchReference(int k, int stride, int pad)
+    {
+        // Values from {0, 1, 2} (many ties) with a few NaNs, rows wide enough for the 8-output blocks.
+        var rng = new Rng((ulong)(k * 10 + stride));
+        var g = new PoolGeometry(2, 3, 9, 45, k, k, stride, stride, pad, pad);
+        var x = new float[g.InputSize];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextInt(40) == 0 ? float.NaN : rng.NextInt(3);
+        var yRef = new float[g.OutputSize]; var y = new float[g.OutputSize];
+        var aRef = new int[g.OutputSize]; var a = new int[g.OutputSize];
+        PoolReference.MaxForward(g, x, yRef, aRef);
+        PoolKernels.MaxForward(g, x, y, a);
+        Assert.Equal(aRef, a);
+        Assert.Equal(yRef, y); // NaN equals NaN for xunit float arrays
+    }
+
     [Fact]
     public void MaxPool_NaN_Propagates()
     {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace DeepShrink.Core.Kernels;
@@ -179,7 +180,7 @@ public static unsafe class ConvKernels
             {
                 var src = s.Out.AsSpan(oc * ld + i * p, p);
                 var d = new Span<float>(y + (long)((n0 + i) * o + oc) * p, p);
-                if (bias != null) TensorPrimitives.Add(src, bias[oc], d); else src.CopyTo(d);
+                if (bias != null) AddScalar(src, bias[oc], d); else src.CopyTo(d);
             }
     }
 
@@ -218,6 +219,15 @@ public static unsafe class ConvKernels
                     dyc.Slice(gr * og * ld), ld, 0f, dcols.Slice(gr * kg * ld), ld, plan.Inner);
             if (!plan.Direct) Im2Col.Unpack(g, s.Cols, n0, imgs, new Span<float>(dx, g.InputSize), plan.Inner);
         }
+    }
+
+    /// <summary>d = s + v (short rows: a plain vector loop beats a library call per row).</summary>
+    private static void AddScalar(ReadOnlySpan<float> s, float v, Span<float> d)
+    {
+        int i = 0, vw = Vector<float>.Count;
+        var vv = new Vector<float>(v);
+        for (; i <= s.Length - vw; i += vw) (new Vector<float>(s.Slice(i)) + vv).CopyTo(d.Slice(i));
+        for (; i < s.Length; i++) d[i] = s[i] + v;
     }
 
     /// <summary>db[o] = sum over images and positions of dy[n, o, :], in a fixed order.</summary>

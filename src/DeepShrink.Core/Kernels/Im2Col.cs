@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace DeepShrink.Core.Kernels;
 
@@ -106,7 +106,7 @@ public static unsafe class Im2Col
                     if (lo > 0) new Span<float>(d, lo).Clear();
                     if (hi < ow) new Span<float>(d + hi, ow - hi).Clear();
                     float* s = src + (long)iy * w + off;
-                    if (g.SW == 1) new ReadOnlySpan<float>(s + lo, hi - lo).CopyTo(new Span<float>(d + lo, hi - lo));
+                    if (g.SW == 1) CopyRow(s + lo, d + lo, hi - lo);
                     else for (int ox = lo; ox < hi; ox++) d[ox] = s[ox * g.SW];
                 }
             }
@@ -128,13 +128,27 @@ public static unsafe class Im2Col
                     int iy = oy * g.SH - g.PH + ky * g.DH;
                     if ((uint)iy >= (uint)h) continue;
                     float* d = dst + (long)iy * w + off;
-                    if (g.SW == 1)
-                    {
-                        var dd = new Span<float>(d + lo, hi - lo);
-                        TensorPrimitives.Add(dd, new ReadOnlySpan<float>(s + lo, hi - lo), dd);
-                    }
+                    if (g.SW == 1) AddRow(s + lo, d + lo, hi - lo);
                     else for (int ox = lo; ox < hi; ox++) d[ox * g.SW] += s[ox];
                 }
             }
+    }
+
+    /// <summary>d[0..n) = s[0..n); rows are short (often 8-32), so no library call per row.</summary>
+    private static void CopyRow(float* s, float* d, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(s + i), d + i);
+        for (; i < n; i++) d[i] = s[i];
+    }
+
+    /// <summary>d[0..n) += s[0..n).</summary>
+    private static void AddRow(float* s, float* d, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(d + i) + Vector256.Load(s + i), d + i);
+        for (; i < n; i++) d[i] += s[i];
     }
 }

@@ -133,27 +133,39 @@ public static unsafe class PoolKernels
     private static void MaxPlane(in PoolGeometry g, float* x /* [H, W] */, float* y /* [OH, OW] */, int* arg /* [OH, OW] or null */)
     {
         int w = g.W, h = g.H, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW, sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW;
+        // Outputs [vecLo, vecHi) have their whole horizontal window, and every vector load, inside the row.
+        int vecLo = (pw + sw - 1) / sw, vecHi = -1;
+        if (PoolMaxVector.Supported(sw)) vecHi = PoolMaxVector.LastStart(w, kw, sw, pw) + 1;
         for (int oy = 0; oy < oh; oy++)
         {
             int y0 = oy * sh - ph, ys = Math.Max(y0, 0), ye = Math.Min(y0 + kh, h);
-            for (int ox = 0; ox < ow; ox++)
+            float* yr = y + oy * ow;
+            int* ar = arg == null ? null : arg + oy * ow;
+            int ox = 0, firstVec = Math.Min(vecLo, ow);
+            for (; ox < firstVec; ox++) MaxOne(x, w, ys, ye, ox * sw - pw, kw, yr + ox, ar == null ? null : ar + ox);
+            for (; ox + PoolMaxVector.Lanes <= ow && ox < vecHi; ox += PoolMaxVector.Lanes)
+                PoolMaxVector.Block(x, w, ys, ye, ox * sw - pw, kw, sw, yr + ox, ar == null ? null : ar + ox);
+            for (; ox < ow; ox++) MaxOne(x, w, ys, ye, ox * sw - pw, kw, yr + ox, ar == null ? null : ar + ox);
+        }
+    }
+
+    /// <summary>One max-pool output over rows [ys, ye) and columns [x0, x0 + kw) clipped to the image.</summary>
+    private static void MaxOne(float* x, int w, int ys, int ye, int x0, int kw, float* y, int* arg)
+    {
+        int xs = Math.Max(x0, 0), xe = Math.Min(x0 + kw, w);
+        int best = ys * w + xs;
+        float bv = x[best];
+        for (int iy = ys; iy < ye; iy++)
+        {
+            float* row = x + iy * w;
+            for (int ix = xs; ix < xe; ix++)
             {
-                int x0 = ox * sw - pw, xs = Math.Max(x0, 0), xe = Math.Min(x0 + kw, w);
-                int best = ys * w + xs;
-                float bv = x[best];
-                for (int iy = ys; iy < ye; iy++)
-                {
-                    float* row = x + iy * w;
-                    for (int ix = xs; ix < xe; ix++)
-                    {
-                        float v = row[ix];
-                        if (v > bv || (float.IsNaN(v) && !float.IsNaN(bv))) { bv = v; best = iy * w + ix; }
-                    }
-                }
-                y[oy * ow + ox] = bv;
-                if (arg != null) arg[oy * ow + ox] = best;
+                float v = row[ix];
+                if (v > bv || (float.IsNaN(v) && !float.IsNaN(bv))) { bv = v; best = iy * w + ix; }
             }
         }
+        *y = bv;
+        if (arg != null) *arg = best;
     }
 
     /// <summary>Forward: img -> out averages. Backward (<paramref name="backward"/>): out is dy, img is dx.</summary>
