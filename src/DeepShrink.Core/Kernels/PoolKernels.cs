@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace DeepShrink.Core.Kernels;
 
@@ -160,8 +161,12 @@ public static unsafe class PoolKernels
             float* row = x + iy * w;
             for (int ix = xs; ix < xe; ix++)
             {
+                // take when v > best, or v is the first NaN; branch-free (random data mispredicts).
                 float v = row[ix];
-                if (v > bv || (float.IsNaN(v) && !float.IsNaN(bv))) { bv = v; best = iy * w + ix; }
+                bool take = (v > bv) | (float.IsNaN(v) & !float.IsNaN(bv));
+                int mask = -Unsafe.BitCast<bool, byte>(take);
+                best = ((iy * w + ix) & mask) | (best & ~mask);
+                bv = BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(v) & mask) | (BitConverter.SingleToInt32Bits(bv) & ~mask));
             }
         }
         *y = bv;
