@@ -6,21 +6,20 @@ namespace DeepShrink.Core.Kernels;
 /// </summary>
 public static class ConvReference
 {
-    /// <summary>Reference forward; <paramref name="bias"/> may be empty.</summary>
-    public static void Forward(in ConvGeometry g,
-        ReadOnlySpan<float> x,    // [N, C, H, W]
-        ReadOnlySpan<float> w,    // [O, C/Groups, KH, KW]
-        ReadOnlySpan<float> bias, // [O] or empty
-        Span<float> y)            // [N, O, OH, OW]
+    /// <summary>
+    /// Every multiply of the convolution as flat indices (output yi, input xi, weight wi):
+    /// y[yi] += x[xi] * w[wi], skipping taps that fall in the zero padding.
+    /// </summary>
+    public static IEnumerable<(int yi, int xi, int wi)> Taps(ConvGeometry g)
     {
-        Check(g, x.Length, w.Length, y.Length);
+        g.Validate();
         int cg = g.CPerGroup, og = g.OPerGroup;
         for (int n = 0; n < g.N; n++)
             for (int o = 0; o < g.O; o++)
                 for (int oy = 0; oy < g.OH; oy++)
                     for (int ox = 0; ox < g.OW; ox++)
                     {
-                        double acc = bias.Length != 0 ? bias[o] : 0.0;
+                        int yi = ((n * g.O + o) * g.OH + oy) * g.OW + ox;
                         for (int ci = 0; ci < cg; ci++)
                         {
                             int c = o / og * cg + ci;
@@ -29,11 +28,24 @@ public static class ConvReference
                                 {
                                     int iy = oy * g.SH - g.PH + ky * g.DH, ix = ox * g.SW - g.PW + kx * g.DW;
                                     if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
-                                    acc += (double)x[((n * g.C + c) * g.H + iy) * g.W + ix] * w[((o * cg + ci) * g.KH + ky) * g.KW + kx];
+                                    yield return (yi, ((n * g.C + c) * g.H + iy) * g.W + ix, ((o * cg + ci) * g.KH + ky) * g.KW + kx);
                                 }
                         }
-                        y[((n * g.O + o) * g.OH + oy) * g.OW + ox] = (float)acc;
                     }
+    }
+
+    /// <summary>Reference forward; <paramref name="bias"/> may be empty.</summary>
+    public static void Forward(in ConvGeometry g,
+        ReadOnlySpan<float> x,    // [N, C, H, W]
+        ReadOnlySpan<float> w,    // [O, C/Groups, KH, KW]
+        ReadOnlySpan<float> bias, // [O] or empty
+        Span<float> y)            // [N, O, OH, OW]
+    {
+        Check(g, x.Length, w.Length, y.Length);
+        var acc = new double[y.Length];
+        foreach (var (yi, xi, wi) in Taps(g)) acc[yi] += (double)x[xi] * w[wi];
+        int plane = g.OutPlane;
+        for (int i = 0; i < acc.Length; i++) y[i] = (float)(acc[i] + (bias.Length != 0 ? bias[i / plane % g.O] : 0.0));
     }
 
     /// <summary>
@@ -55,28 +67,12 @@ public static class ConvReference
         var ax = new double[dx.Length];
         var aw = new double[dw.Length];
         var ab = new double[db.Length];
-        int cg = g.CPerGroup, og = g.OPerGroup;
-        for (int n = 0; n < g.N; n++)
-            for (int o = 0; o < g.O; o++)
-                for (int oy = 0; oy < g.OH; oy++)
-                    for (int ox = 0; ox < g.OW; ox++)
-                    {
-                        double d = dy[((n * g.O + o) * g.OH + oy) * g.OW + ox];
-                        ab[o] += d;
-                        for (int ci = 0; ci < cg; ci++)
-                        {
-                            int c = o / og * cg + ci;
-                            for (int ky = 0; ky < g.KH; ky++)
-                                for (int kx = 0; kx < g.KW; kx++)
-                                {
-                                    int iy = oy * g.SH - g.PH + ky * g.DH, ix = ox * g.SW - g.PW + kx * g.DW;
-                                    if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
-                                    int xi = ((n * g.C + c) * g.H + iy) * g.W + ix, wi = ((o * cg + ci) * g.KH + ky) * g.KW + kx;
-                                    ax[xi] += d * w[wi];
-                                    aw[wi] += d * x[xi];
-                                }
-                        }
-                    }
+        foreach (var (yi, xi, wi) in Taps(g))
+        {
+            ax[xi] += (double)dy[yi] * w[wi];
+            aw[wi] += (double)dy[yi] * x[xi];
+        }
+        for (int i = 0; i < dy.Length; i++) ab[i / g.OutPlane % g.O] += dy[i];
         for (int i = 0; i < ax.Length; i++) dx[i] = (float)ax[i];
         for (int i = 0; i < aw.Length; i++) dw[i] = (float)aw[i];
         for (int i = 0; i < ab.Length; i++) db[i] = (float)ab[i];

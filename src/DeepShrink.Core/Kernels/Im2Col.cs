@@ -24,21 +24,8 @@ public static unsafe class Im2Col
         Span<float> cols,        // [C KH KW, imgs OH OW]
         int threads = 0)
     {
-        int ld = CheckArgs(g, x.Length, img0, imgs, cols.Length, "cols");
-        var geo = g;
-        int planeIn = g.H * g.W, kk = g.KH * g.KW, c = g.C;
-        fixed (float* px = x, pc = cols)
-        {
-            float* xp = px, cp = pc;
-            ConvParallel.For(imgs * c, threads, (long)kk * g.OutPlane, (s, e) =>
-            {
-                for (int u = s; u < e; u++)
-                {
-                    int i = u / c, ch = u % c;
-                    PackPlane(geo, xp + (long)((img0 + i) * c + ch) * planeIn, cp + (long)ch * kk * ld + (long)i * geo.OutPlane, ld);
-                }
-            });
-        }
+        CheckArgs(g, x.Length, img0, imgs, cols.Length);
+        fixed (float* px = x, pc = cols) Run(g, px, pc, img0, imgs, unpack: false, threads);
     }
 
     /// <summary>
@@ -51,24 +38,27 @@ public static unsafe class Im2Col
         Span<float> dx,           // [N, C, H, W]
         int threads = 0)
     {
-        int ld = CheckArgs(g, dx.Length, img0, imgs, cols.Length, "cols");
-        var geo = g;
-        int planeIn = g.H * g.W, kk = g.KH * g.KW, c = g.C;
-        fixed (float* pd = dx, pc = cols)
-        {
-            float* dp = pd, cp = pc;
-            ConvParallel.For(imgs * c, threads, (long)kk * g.OutPlane, (s, e) =>
-            {
-                for (int u = s; u < e; u++)
-                {
-                    int i = u / c, ch = u % c;
-                    UnpackPlane(geo, cp + (long)ch * kk * ld + (long)i * geo.OutPlane, ld, dp + (long)((img0 + i) * c + ch) * planeIn);
-                }
-            });
-        }
+        CheckArgs(g, dx.Length, img0, imgs, cols.Length);
+        fixed (float* pd = dx, pc = cols) Run(g, pd, pc, img0, imgs, unpack: true, threads);
     }
 
-    private static int CheckArgs(in ConvGeometry g, int imageLen, int img0, int imgs, int colsLen, string colsName)
+    /// <summary>Packs or unpacks every (image, channel) plane of the range; planes are split over threads.</summary>
+    private static void Run(ConvGeometry g, float* image /* [N, C, H, W] */, float* cols /* [C KH KW, imgs OH OW] */,
+        int img0, int imgs, bool unpack, int threads)
+    {
+        int ld = imgs * g.OutPlane, planeIn = g.H * g.W, kk = g.KH * g.KW, c = g.C;
+        ConvParallel.For(imgs * c, threads, (long)kk * g.OutPlane, (s, e) =>
+        {
+            for (int u = s; u < e; u++)
+            {
+                int i = u / c, ch = u % c;
+                float* plane = image + (long)((img0 + i) * c + ch) * planeIn, rows = cols + (long)ch * kk * ld + (long)i * g.OutPlane;
+                if (unpack) UnpackPlane(g, rows, ld, plane); else PackPlane(g, plane, rows, ld);
+            }
+        });
+    }
+
+    private static void CheckArgs(in ConvGeometry g, int imageLen, int img0, int imgs, int colsLen)
     {
         g.Validate();
         ConvGeometry.CheckLength(imageLen, g.InputSize, "image tensor", g.InputShapeText);
@@ -76,8 +66,7 @@ public static unsafe class Im2Col
             throw new ArgumentOutOfRangeException(nameof(imgs), $"im2col: images [{img0}, {img0 + imgs}) outside batch of {g.N}");
         int ld = imgs * g.OutPlane;
         long need = (long)Rows(g) * ld;
-        if (colsLen < need) throw new ArgumentException($"im2col: {colsName} has {colsLen} elements, needs {need} ([{Rows(g)}, {ld}])");
-        return ld;
+        if (colsLen < need) throw new ArgumentException($"im2col: cols has {colsLen} elements, needs {need} ([{Rows(g)}, {ld}])");
     }
 
     /// <summary>Valid output-column range [lo, hi) whose input column ox SW + off lies inside [0, W).</summary>

@@ -73,16 +73,7 @@ public static unsafe class PoolKernels
         int threads = 0)
     {
         g.Check(x.Length, y.Length);
-        var geo = g;
-        int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
-        fixed (float* px = x, py = y)
-        {
-            float* xp = px, yp = py;
-            ConvParallel.For(g.Planes, threads, inPlane, (s, e) =>
-            {
-                for (int pl = s; pl < e; pl++) AvgPlane(geo, xp + (long)pl * inPlane, yp + (long)pl * outPlane, false);
-            });
-        }
+        fixed (float* px = x, py = y) AvgRun(g, px, py, backward: false, threads);
     }
 
     /// <summary>Average-pool backward: dx (overwritten) = sum over windows holding each pixel of dy / (KH KW).</summary>
@@ -92,16 +83,16 @@ public static unsafe class PoolKernels
         int threads = 0)
     {
         g.Check(dx.Length, dy.Length, "dx", "dy");
-        var geo = g;
+        fixed (float* pdy = dy, pdx = dx) AvgRun(g, pdx, pdy, backward: true, threads);
+    }
+
+    private static void AvgRun(PoolGeometry g, float* img /* [N, C, H, W] */, float* o /* [N, C, OH, OW] */, bool backward, int threads)
+    {
         int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
-        fixed (float* pdy = dy, pdx = dx)
+        ConvParallel.For(g.Planes, threads, inPlane, (s, e) =>
         {
-            float* dyp = pdy, dxp = pdx;
-            ConvParallel.For(g.Planes, threads, inPlane, (s, e) =>
-            {
-                for (int pl = s; pl < e; pl++) AvgPlane(geo, dxp + (long)pl * inPlane, dyp + (long)pl * outPlane, true);
-            });
-        }
+            for (int pl = s; pl < e; pl++) AvgPlane(g, img + (long)pl * inPlane, o + (long)pl * outPlane, backward);
+        });
     }
 
     /// <summary>Global average pooling: y[p] = mean of plane p of x.</summary>
