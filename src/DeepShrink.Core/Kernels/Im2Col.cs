@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace DeepShrink.Core.Kernels;
@@ -69,70 +70,84 @@ public static unsafe class Im2Col
         if (colsLen < need) throw new ArgumentException($"im2col: cols has {colsLen} elements, needs {need} ([{Rows(g)}, {ld}])");
     }
 
-    /// <summary>Valid output-column range [lo, hi) whose input column ox SW + off lies inside [0, W).</summary>
-    private static (int lo, int hi) ValidRange(int off, int stride, int width, int outWidth)
+    /// <summary>Output range [lo, hi) whose input coordinate o stride + off lies inside [0, size).</summary>
+    private static (int lo, int hi) ValidRange(int off, int stride, int size, int outSize)
     {
-        int lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
-        int hi = width - off <= 0 ? 0 : (width - off + stride - 1) / stride;
-        lo = Math.Min(lo, outWidth);
-        hi = Math.Clamp(hi, lo, outWidth);
+        int lo = off >= 0 ? 0 : Math.Min(outSize, (-off + stride - 1) / stride);
+        int hi = size - off <= 0 ? 0 : Math.Clamp((size - off + stride - 1) / stride, lo, outSize);
         return (lo, hi);
     }
 
     private static void PackPlane(in ConvGeometry g, float* src /* [H, W] */, float* dst /* [KH KW, ld] */, int ld)
     {
-        int oh = g.OH, ow = g.OW, w = g.W, h = g.H;
+        int oh = g.OH, ow = g.OW, w = g.W, sh = g.SH, sw = g.SW;
         for (int ky = 0; ky < g.KH; ky++)
+        {
+            int iy0 = ky * g.DH - g.PH; // input row of output row oy: oy SH + iy0
+            var (oyLo, oyHi) = ValidRange(iy0, sh, g.H, oh);
             for (int kx = 0; kx < g.KW; kx++)
             {
                 float* d = dst + (long)(ky * g.KW + kx) * ld;
                 int off = kx * g.DW - g.PW;
-                var (lo, hi) = ValidRange(off, g.SW, w, ow);
-                for (int oy = 0; oy < oh; oy++, d += ow)
+                var (lo, hi) = ValidRange(off, sw, w, ow);
+                new Span<float>(d, oyLo * ow).Clear();
+                new Span<float>(d + oyHi * ow, (oh - oyHi) * ow).Clear();
+                float* s = src + (long)(oyLo * sh + iy0) * w + off;
+                float* dr = d + oyLo * ow;
+                if (sw == 1 && lo == 0 && hi == ow)
                 {
-                    int iy = oy * g.SH - g.PH + ky * g.DH;
-                    if ((uint)iy >= (uint)h) { new Span<float>(d, ow).Clear(); continue; }
-                    if (lo > 0) new Span<float>(d, lo).Clear();
-                    if (hi < ow) new Span<float>(d + hi, ow - hi).Clear();
-                    float* s = src + (long)iy * w + off;
-                    if (g.SW == 1) CopyRow(s + lo, d + lo, hi - lo);
-                    else for (int ox = lo; ox < hi; ox++) d[ox] = s[ox * g.SW];
+                    for (int oy = oyLo; oy < oyHi; oy++, s += sh * w, dr += ow) CopyRow(s, dr, ow);
+                    continue;
+                }
+                for (int oy = oyLo; oy < oyHi; oy++, s += sh * w, dr += ow)
+                {
+                    for (int ox = 0; ox < lo; ox++) dr[ox] = 0f;
+                    if (sw == 1) CopyRow(s + lo, dr + lo, hi - lo);
+                    else for (int ox = lo; ox < hi; ox++) dr[ox] = s[ox * sw];
+                    for (int ox = hi; ox < ow; ox++) dr[ox] = 0f;
                 }
             }
+        }
     }
 
     private static void UnpackPlane(in ConvGeometry g, float* src /* [KH KW, ld] */, int ld, float* dst /* [H, W] */)
     {
-        int oh = g.OH, ow = g.OW, w = g.W, h = g.H;
-        new Span<float>(dst, h * w).Clear();
+        int oh = g.OH, ow = g.OW, w = g.W, sh = g.SH, sw = g.SW;
+        new Span<float>(dst, g.H * w).Clear();
         for (int ky = 0; ky < g.KH; ky++)
+        {
+            int iy0 = ky * g.DH - g.PH;
+            var (oyLo, oyHi) = ValidRange(iy0, sh, g.H, oh);
             for (int kx = 0; kx < g.KW; kx++)
             {
-                float* s = src + (long)(ky * g.KW + kx) * ld;
                 int off = kx * g.DW - g.PW;
-                var (lo, hi) = ValidRange(off, g.SW, w, ow);
+                var (lo, hi) = ValidRange(off, sw, w, ow);
                 if (hi <= lo) continue;
-                for (int oy = 0; oy < oh; oy++, s += ow)
+                float* s = src + (long)(ky * g.KW + kx) * ld + oyLo * ow;
+                float* d = dst + (long)(oyLo * sh + iy0) * w + off;
+                for (int oy = oyLo; oy < oyHi; oy++, s += ow, d += sh * w)
                 {
-                    int iy = oy * g.SH - g.PH + ky * g.DH;
-                    if ((uint)iy >= (uint)h) continue;
-                    float* d = dst + (long)iy * w + off;
-                    if (g.SW == 1) AddRow(s + lo, d + lo, hi - lo);
-                    else for (int ox = lo; ox < hi; ox++) d[ox * g.SW] += s[ox];
+                    if (sw == 1) AddRow(s + lo, d + lo, hi - lo);
+                    else for (int ox = lo; ox < hi; ox++) d[ox * sw] += s[ox];
                 }
             }
+        }
     }
 
     /// <summary>d[0..n) = s[0..n); rows are short (often 8-32), so no library call per row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CopyRow(float* s, float* d, int n)
     {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(s + i), d + i);
-        for (; i < n; i++) d[i] = s[i];
+        if (n >= 8 && Vector256.IsHardwareAccelerated)
+        {
+            for (int i = 0; i < n - 8; i += 8) Vector256.Store(Vector256.Load(s + i), d + i);
+            Vector256.Store(Vector256.Load(s + n - 8), d + n - 8); // last 8, overlapping
+        }
+        else new ReadOnlySpan<float>(s, n).CopyTo(new Span<float>(d, n));
     }
 
     /// <summary>d[0..n) += s[0..n).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddRow(float* s, float* d, int n)
     {
         int i = 0;
