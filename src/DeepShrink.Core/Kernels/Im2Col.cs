@@ -80,18 +80,19 @@ public static unsafe class Im2Col
 
     private static void PackPlane(in ConvGeometry g, float* src /* [H, W] */, float* dst /* [KH KW, ld] */, int ld)
     {
-        int oh = g.OH, ow = g.OW, w = g.W, sh = g.SH, sw = g.SW;
-        for (int ky = 0; ky < g.KH; ky++)
+        // Geometry in locals: stores through float* could otherwise force reloads of g's fields.
+        int oh = g.OH, ow = g.OW, h = g.H, w = g.W, sh = g.SH, sw = g.SW, kh = g.KH, kw = g.KW, dh = g.DH, dw = g.DW, ph = g.PH, pw = g.PW;
+        for (int ky = 0; ky < kh; ky++)
         {
-            int iy0 = ky * g.DH - g.PH; // input row of output row oy: oy SH + iy0
-            var (oyLo, oyHi) = ValidRange(iy0, sh, g.H, oh);
-            for (int kx = 0; kx < g.KW; kx++)
+            int iy0 = ky * dh - ph; // input row of output row oy: oy SH + iy0
+            var (oyLo, oyHi) = ValidRange(iy0, sh, h, oh);
+            for (int kx = 0; kx < kw; kx++)
             {
-                float* d = dst + (long)(ky * g.KW + kx) * ld;
-                int off = kx * g.DW - g.PW;
+                float* d = dst + (long)(ky * kw + kx) * ld;
+                int off = kx * dw - pw;
                 var (lo, hi) = ValidRange(off, sw, w, ow);
-                new Span<float>(d, oyLo * ow).Clear();
-                new Span<float>(d + oyHi * ow, (oh - oyHi) * ow).Clear();
+                if (oyLo > 0) new Span<float>(d, oyLo * ow).Clear();
+                if (oyHi < oh) new Span<float>(d + oyHi * ow, (oh - oyHi) * ow).Clear();
                 float* s = src + (long)(oyLo * sh + iy0) * w + off;
                 float* dr = d + oyLo * ow;
                 if (sw == 1 && lo == 0 && hi == ow)
@@ -112,18 +113,18 @@ public static unsafe class Im2Col
 
     private static void UnpackPlane(in ConvGeometry g, float* src /* [KH KW, ld] */, int ld, float* dst /* [H, W] */)
     {
-        int oh = g.OH, ow = g.OW, w = g.W, sh = g.SH, sw = g.SW;
-        new Span<float>(dst, g.H * w).Clear();
-        for (int ky = 0; ky < g.KH; ky++)
+        int oh = g.OH, ow = g.OW, h = g.H, w = g.W, sh = g.SH, sw = g.SW, kh = g.KH, kw = g.KW, dh = g.DH, dw = g.DW, ph = g.PH, pw = g.PW;
+        new Span<float>(dst, h * w).Clear();
+        for (int ky = 0; ky < kh; ky++)
         {
-            int iy0 = ky * g.DH - g.PH;
-            var (oyLo, oyHi) = ValidRange(iy0, sh, g.H, oh);
-            for (int kx = 0; kx < g.KW; kx++)
+            int iy0 = ky * dh - ph;
+            var (oyLo, oyHi) = ValidRange(iy0, sh, h, oh);
+            for (int kx = 0; kx < kw; kx++)
             {
-                int off = kx * g.DW - g.PW;
+                int off = kx * dw - pw;
                 var (lo, hi) = ValidRange(off, sw, w, ow);
                 if (hi <= lo) continue;
-                float* s = src + (long)(ky * g.KW + kx) * ld + oyLo * ow;
+                float* s = src + (long)(ky * kw + kx) * ld + oyLo * ow;
                 float* d = dst + (long)(oyLo * sh + iy0) * w + off;
                 for (int oy = oyLo; oy < oyHi; oy++, s += ow, d += sh * w)
                 {
