@@ -57,7 +57,7 @@ public static unsafe class ConvKernels
         {
             float* xp = px, wp = pw, bp = bias.Length != 0 ? pb : null, yp = py;
             var geo = g;
-            ConvParallel.For(plan.Chunks, plan.Outer, long.MaxValue / plan.Chunks, (c0, c1) =>
+            ConvParallel.For(plan.Chunks, plan.Outer, g.Macs / plan.Chunks, (c0, c1) =>
             {
                 using var s = new Scratch(geo, plan);
                 for (int ch = c0; ch < c1; ch++) ForwardChunk(geo, plan, ch, xp, wp, bp, yp, s);
@@ -96,7 +96,7 @@ public static unsafe class ConvKernels
             {
                 float* xp = px, wp = pw, dyp = pdy, dxp = needX ? pdx : null, dwp = needW ? pdw : null, partp = ppart;
                 var geo = g;
-                ConvParallel.For(plan.Slots, plan.Outer, long.MaxValue / plan.Slots, (s0, s1) =>
+                ConvParallel.For(plan.Slots, plan.Outer, 2 * g.Macs / plan.Slots, (s0, s1) =>
                 {
                     using var s = new Scratch(geo, plan);
                     for (int slot = s0; slot < s1; slot++)
