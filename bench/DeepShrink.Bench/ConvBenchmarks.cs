@@ -15,6 +15,11 @@ namespace DeepShrink.Bench;
 /// </remarks>
 public static class ConvBenchmarks
 {
+    /// <summary>Minimum warm-up time per measured body (tiered compilation promotes hot code after ~100 ms).</summary>
+    public const double WarmupMs = 500;
+
+    private const int MaxWarmupCalls = 500;
+
     /// <summary>Batches per epoch of 60,000 images at batch 64.</summary>
     public const int BatchesPerEpoch = 938;
 
@@ -73,7 +78,9 @@ public static class ConvBenchmarks
 
     private static double Median(int repeats, int warmup, Action body)
     {
-        for (int i = 0; i < warmup; i++) body();
+        // At least `warmup` calls and WarmupMs of running, so tiered JIT has reached its optimised code.
+        long w0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || (i < MaxWarmupCalls && Stopwatch.GetElapsedTime(w0).TotalMilliseconds < WarmupMs); i++) body();
         var t = new double[repeats];
         for (int i = 0; i < repeats; i++)
         {
