@@ -18,19 +18,19 @@ public class BatchNormTests
             int size = n * c * s;
             var x = Uniform(rng, size, -2f, 3f); var dy = Uniform(rng, size);
             var gamma = Uniform(rng, c, 0.5f, 1.5f); var beta = Uniform(rng, c);
-            var mRef = new float[c]; var vRef = new float[c]; var m = new float[c]; var v = new float[c];
+            var mRef = new float[c]; var vRef = new float[c]; var m = Nan(c); var v = Nan(c);
             BatchNormReference.BatchStats(n, c, s, x, mRef, vRef);
             BatchNormKernels.BatchStats(n, c, s, x, m, v);
             AssertClose(m, mRef, 1e-5, "mean");
             AssertClose(v, vRef, 1e-5, "variance");
-            var yRef = new float[size]; var y = new float[size];
+            var yRef = new float[size]; var y = Nan(size);
             BatchNormReference.Normalize(n, c, s, x, gamma, beta, mRef, vRef, 1e-5f, yRef);
             BatchNormKernels.Normalize(n, c, s, x, gamma, beta, mRef, vRef, 1e-5f, y);
             AssertClose(y, yRef, 1e-4, "normalize");
             foreach (bool batchStats in new[] { true, false })
             {
                 var dxRef = new float[size]; var dgRef = new float[c]; var dbRef = new float[c];
-                var dx = new float[size]; var dg = new float[c]; var db = new float[c];
+                var dx = Nan(size); var dg = Nan(c); var db = Nan(c);
                 BatchNormReference.Backward(n, c, s, x, dy, gamma, mRef, vRef, 1e-5f, batchStats, dxRef, dgRef, dbRef);
                 BatchNormKernels.Backward(n, c, s, x, dy, gamma, mRef, vRef, 1e-5f, batchStats, dx, dg, db);
                 // dx with batch statistics subtracts near-equal terms when N S is 1: compare absolutely there.

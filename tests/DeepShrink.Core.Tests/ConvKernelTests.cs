@@ -82,10 +82,10 @@ public class ConvKernelTests
         var x = Uniform(rng, g.InputSize); var w = Uniform(rng, g.WeightSize); var dy = Uniform(rng, g.OutputSize);
         var dxRef = new float[g.InputSize]; var dwRef = new float[g.WeightSize]; var dbRef = new float[g.O];
         ConvReference.Backward(g, x, w, dy, dxRef, dwRef, dbRef);
-        var dw = Enumerable.Repeat(float.NaN, g.WeightSize).ToArray();
+        var dw = Nan(g.WeightSize);
         ConvKernels.Backward(g, x, w, dy, default, dw, default);
         AssertClose(dw, dwRef, 1e-4, "dw only");
-        var dx = Enumerable.Repeat(float.NaN, g.InputSize).ToArray();
+        var dx = Nan(g.InputSize);
         ConvKernels.Backward(g, x, w, dy, dx, default, default);
         AssertClose(dx, dxRef, 1e-4, "dx only");
     }
@@ -107,17 +107,18 @@ public class ConvKernelTests
         var rng = new Rng(seed);
         var x = Uniform(rng, g.InputSize); var w = Uniform(rng, g.WeightSize); var b = Uniform(rng, g.O); var dy = Uniform(rng, g.OutputSize);
         double tol = 2e-6 * Math.Max(16, g.GroupK);
-        var yRef = new float[g.OutputSize]; var y = new float[g.OutputSize];
+        // Destinations start as NaN: the kernels must overwrite every element.
+        var yRef = new float[g.OutputSize]; var y = Nan(g.OutputSize);
         ConvReference.Forward(g, x, w, b, yRef);
         ConvKernels.Forward(g, x, w, b, y);
         AssertClose(y, yRef, tol, $"forward {g}");
-        var y0 = new float[g.OutputSize];
+        var y0 = Nan(g.OutputSize);
         ConvReference.Forward(g, x, w, default, yRef);
         ConvKernels.Forward(g, x, w, default, y0);
         AssertClose(y0, yRef, tol, $"forward without bias {g}");
 
         var dxRef = new float[g.InputSize]; var dwRef = new float[g.WeightSize]; var dbRef = new float[g.O];
-        var dx = new float[g.InputSize]; var dw = new float[g.WeightSize]; var db = new float[g.O];
+        var dx = Nan(g.InputSize); var dw = Nan(g.WeightSize); var db = Nan(g.O);
         ConvReference.Backward(g, x, w, dy, dxRef, dwRef, dbRef);
         ConvKernels.Backward(g, x, w, dy, dx, dw, db);
         AssertClose(dx, dxRef, 2e-6 * Math.Max(16, g.OPerGroup * g.KH * g.KW), $"backward data {g}");

@@ -13,6 +13,9 @@ internal static class ConvTestUtil
         return a;
     }
 
+    /// <summary>A buffer of NaNs, to check that a kernel overwrites its whole destination.</summary>
+    public static float[] Nan(int n) => Enumerable.Repeat(float.NaN, n).ToArray();
+
     public static Tensor Leaf(Rng rng, params int[] shape)
     {
         var t = Tensor.Uniform(rng, -1f, 1f, shape);

@@ -30,18 +30,19 @@ public class PoolTests
         {
             var rng = new Rng(seed++);
             var x = Uniform(rng, g.InputSize); var dy = Uniform(rng, g.OutputSize);
-            var yRef = new float[g.OutputSize]; var y = new float[g.OutputSize];
+            var yRef = new float[g.OutputSize]; var y = Nan(g.OutputSize);
             var aRef = new int[g.OutputSize]; var a = new int[g.OutputSize];
             PoolReference.MaxForward(g, x, yRef, aRef);
             PoolKernels.MaxForward(g, x, y, a);
             Assert.Equal(yRef, y);
             Assert.Equal(aRef, a);
-            var dxRef = new float[g.InputSize]; var dx = new float[g.InputSize];
+            var dxRef = new float[g.InputSize]; var dx = Nan(g.InputSize);
             PoolReference.MaxBackward(g, dy, aRef, dxRef);
             PoolKernels.MaxBackward(g, dy, a, dx);
             AssertClose(dx, dxRef, 1e-6, $"max backward {g}");
 
             PoolReference.AvgForward(g, x, yRef);
+            Array.Fill(y, float.NaN);
             PoolKernels.AvgForward(g, x, y);
             AssertClose(y, yRef, 1e-6, $"avg forward {g}");
             PoolReference.AvgBackward(g, dy, dxRef);

@@ -19,21 +19,24 @@ public static partial class Ops
     {
         var g = ConvGeometryFor(x, w, bias, stride, padding, dilation, groups);
         var xc = x.ContiguousData(); var wc = w.ContiguousData(); var bc = bias?.ContiguousData();
-        var y = new Tensor(g.N, g.O, g.OH, g.OW);
+        var y = Uninitialized(g.N, g.O, g.OH, g.OW);
         ConvKernels.Forward(g, xc.Span, wc.Span, bc is null ? default : bc.Span, y.Span);
         var inputs = bias is null ? new[] { x, w } : new[] { x, w, bias };
         if (!Engine.WillRecord(inputs)) return y;
         return Engine.Record(y, new LambdaNode("Conv2d", gy =>
         {
             var gc = gy.ContiguousData();
-            var dx = x.RequiresGrad ? new Tensor(x.Shape) : null;
-            var dw = w.RequiresGrad ? new Tensor(w.Shape) : null;
-            var db = bias is not null && bias.RequiresGrad ? new Tensor(bias.Shape) : null;
+            var dx = x.RequiresGrad ? Uninitialized(x.Shape) : null;
+            var dw = w.RequiresGrad ? Uninitialized(w.Shape) : null;
+            var db = bias is not null && bias.RequiresGrad ? Uninitialized(bias.Shape) : null;
             ConvKernels.Backward(g, xc.Span, wc.Span, gc.Span,
                 dx is null ? default : dx.Span, dw is null ? default : dw.Span, db is null ? default : db.Span);
             return bias is null ? new[] { dx, dw } : new[] { dx, dw, db };
         }, inputs));
     }
+
+    /// <summary>A tensor whose storage is not zeroed, for results a kernel overwrites completely.</summary>
+    private static Tensor Uninitialized(params int[] shape) => new(GC.AllocateUninitializedArray<float>(ShapeUtil.Numel(shape)), shape);
 
     private static ConvGeometry ConvGeometryFor(Tensor x, Tensor w, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
     {

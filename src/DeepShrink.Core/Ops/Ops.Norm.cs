@@ -41,14 +41,14 @@ public static partial class Ops
             runningMean.ContiguousData().Span.CopyTo(mean);
             runningVar.ContiguousData().Span.CopyTo(variance);
         }
-        var y = new Tensor(x.Shape);
+        var y = Uninitialized(x.Shape);
         BatchNormKernels.Normalize(n, c, s, xc.Span, gc.Span, bc.Span, mean, variance, eps, y.Span);
         if (!Engine.WillRecord(x, gamma, beta)) return y;
         return Engine.Record(y, new LambdaNode("BatchNorm", gy =>
         {
-            var dx = x.RequiresGrad ? new Tensor(x.Shape) : null;
-            var dg = gamma.RequiresGrad ? new Tensor(c) : null;
-            var db = beta.RequiresGrad ? new Tensor(c) : null;
+            var dx = x.RequiresGrad ? Uninitialized(x.Shape) : null;
+            var dg = gamma.RequiresGrad ? Uninitialized(c) : null;
+            var db = beta.RequiresGrad ? Uninitialized(c) : null;
             BatchNormKernels.Backward(n, c, s, xc.Span, gy.ContiguousData().Span, gc.Span, mean, variance, eps, training,
                 dx is null ? default : dx.Span, dg is null ? default : dg.Span, db is null ? default : db.Span);
             return new[] { dx, dg, db };

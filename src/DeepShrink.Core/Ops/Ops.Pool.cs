@@ -11,14 +11,14 @@ public static partial class Ops
     {
         var g = PoolGeometryFor("MaxPool2d", x, kernel, stride, padding);
         var xc = x.ContiguousData();
-        var y = new Tensor(g.N, g.C, g.OH, g.OW);
+        var y = Uninitialized(g.N, g.C, g.OH, g.OW);
         bool record = Engine.WillRecord(x);
-        var arg = record ? new int[y.Size] : null;
+        var arg = record ? GC.AllocateUninitializedArray<int>(y.Size) : null;
         PoolKernels.MaxForward(g, xc.Span, y.Span, arg);
         if (!record) return y;
         return Engine.Record(y, new LambdaNode("MaxPool2d", gy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Uninitialized(x.Shape);
             PoolKernels.MaxBackward(g, gy.ContiguousData().Span, arg, dx.Span);
             return new[] { dx };
         }, x));
@@ -28,12 +28,12 @@ public static partial class Ops
     public static Tensor AvgPool2d(Tensor x, int kernel, int stride, int padding = 0)
     {
         var g = PoolGeometryFor("AvgPool2d", x, kernel, stride, padding);
-        var y = new Tensor(g.N, g.C, g.OH, g.OW);
+        var y = Uninitialized(g.N, g.C, g.OH, g.OW);
         PoolKernels.AvgForward(g, x.ContiguousData().Span, y.Span);
         if (!Engine.WillRecord(x)) return y;
         return Engine.Record(y, new LambdaNode("AvgPool2d", gy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Uninitialized(x.Shape);
             PoolKernels.AvgBackward(g, gy.ContiguousData().Span, dx.Span);
             return new[] { dx };
         }, x));
@@ -45,12 +45,12 @@ public static partial class Ops
         if (x.Rank != 4 || x.Shape[2] < 1 || x.Shape[3] < 1)
             throw new ArgumentException($"GlobalAvgPool2d: input must be 4-D [N, C, H, W] with H, W >= 1, got {ShapeUtil.Format(x.Shape)}");
         int planes = x.Shape[0] * x.Shape[1], plane = x.Shape[2] * x.Shape[3];
-        var y = new Tensor(x.Shape[0], x.Shape[1], 1, 1);
+        var y = Uninitialized(x.Shape[0], x.Shape[1], 1, 1);
         PoolKernels.GlobalAvgForward(planes, plane, x.ContiguousData().Span, y.Span);
         if (!Engine.WillRecord(x)) return y;
         return Engine.Record(y, new LambdaNode("GlobalAvgPool2d", gy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Uninitialized(x.Shape);
             PoolKernels.GlobalAvgBackward(planes, plane, gy.ContiguousData().Span, dx.Span);
             return new[] { dx };
         }, x));
