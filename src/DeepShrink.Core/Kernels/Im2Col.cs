@@ -115,15 +115,17 @@ public static unsafe class Im2Col
     {
         int oh = g.OH, ow = g.OW, h = g.H, w = g.W, sh = g.SH, sw = g.SW, kh = g.KH, kw = g.KW, dh = g.DH, dw = g.DW, ph = g.PH, pw = g.PW;
         new Span<float>(dst, h * w).Clear();
-        for (int ky = 0; ky < kh; ky++)
+        // kx outermost: consecutive row updates then hit either other rows or exactly the same columns
+        // (ky changes), never a partly overlapping vector just stored (a store-forwarding stall).
+        for (int kx = 0; kx < kw; kx++)
         {
-            int iy0 = ky * dh - ph;
-            var (oyLo, oyHi) = ValidRange(iy0, sh, h, oh);
-            for (int kx = 0; kx < kw; kx++)
+            int off = kx * dw - pw;
+            var (lo, hi) = ValidRange(off, sw, w, ow);
+            if (hi <= lo) continue;
+            for (int ky = 0; ky < kh; ky++)
             {
-                int off = kx * dw - pw;
-                var (lo, hi) = ValidRange(off, sw, w, ow);
-                if (hi <= lo) continue;
+                int iy0 = ky * dh - ph;
+                var (oyLo, oyHi) = ValidRange(iy0, sh, h, oh);
                 float* s = src + (long)(ky * kw + kx) * ld + oyLo * ow;
                 float* d = dst + (long)(oyLo * sh + iy0) * w + off;
                 for (int oy = oyLo; oy < oyHi; oy++, s += ow, d += sh * w)
