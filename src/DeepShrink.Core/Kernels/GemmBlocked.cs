@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace DeepShrink.Core.Kernels;
 
@@ -97,6 +98,7 @@ internal sealed unsafe class GemmBlocked<TK> where TK : struct, IGemmKernel
     }
 
     /// <summary>Packs slivers [from, to): first all A slivers, then all B slivers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackRange(int from, int to)
     {
         int aSlivers = (_mc + TK.MR - 1) / TK.MR;
@@ -116,36 +118,41 @@ internal sealed unsafe class GemmBlocked<TK> where TK : struct, IGemmKernel
     }
 
     /// <summary>Computes one (MC row block, jr chunk) item of the current step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Compute(int item)
     {
-        int mr = TK.MR, nr = TK.NR;
+        int nr = TK.NR;
         int ic = item / _jrChunks, chunk = item % _jrChunks;
         int bSlivers = (_nc + nr - 1) / nr;
         int jrFrom = (int)((long)bSlivers * chunk / _jrChunks), jrTo = (int)((long)bSlivers * (chunk + 1) / _jrChunks);
         int rowFrom = ic * Mc, rowTo = Math.Min(_mc, rowFrom + Mc);
-        float* tile = stackalloc float[mr * nr];
+        float* tile = stackalloc float[TK.MR * nr];
+        // jr outer, ir inner: the kc x NR B sliver stays in L1 while A slivers stream from L2.
         for (int jr = jrFrom; jr < jrTo; jr++)
+            for (int row = rowFrom; row < rowTo; row += TK.MR)
+                Tile(row, jr, tile);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Tile(int row, int jr, float* tile)
+    {
+        int mr = TK.MR, nr = TK.NR;
+        int col = jr * nr, cols = Math.Min(nr, _nc - col);
+        float* pb = _packB + (nint)col * _kc;
+        int rows = Math.Min(mr, _mc - row);
+        float* pa = _packA + (nint)row * _kc;
+        float* c = _c + (_i0 + row) * _ldc + _j0 + col;
+        if (rows == mr && cols == nr)
         {
-            int col = jr * nr, cols = Math.Min(nr, _nc - col);
-            float* pb = _packB + (nint)col * _kc;
-            for (int row = rowFrom; row < rowTo; row += mr)
-            {
-                int rows = Math.Min(mr, _mc - row);
-                float* pa = _packA + (nint)row * _kc;
-                float* c = _c + (_i0 + row) * _ldc + _j0 + col;
-                if (rows == mr && cols == nr)
-                {
-                    TK.Run(_kc, pa, pb, c, _ldc, _alpha, _betaStep);
-                    continue;
-                }
-                TK.Run(_kc, pa, pb, tile, nr, 1f, 0f);
-                for (int r = 0; r < rows; r++)
-                {
-                    float* cr = c + r * _ldc, tr = tile + r * nr;
-                    if (_betaStep == 0f) for (int j = 0; j < cols; j++) cr[j] = _alpha * tr[j];
-                    else for (int j = 0; j < cols; j++) cr[j] = _alpha * tr[j] + _betaStep * cr[j];
-                }
-            }
+            TK.Run(_kc, pa, pb, c, _ldc, _alpha, _betaStep);
+            return;
+        }
+        TK.Run(_kc, pa, pb, tile, nr, 1f, 0f);
+        for (int r = 0; r < rows; r++)
+        {
+            float* cr = c + r * _ldc, tr = tile + r * nr;
+            if (_betaStep == 0f) for (int j = 0; j < cols; j++) cr[j] = _alpha * tr[j];
+            else for (int j = 0; j < cols; j++) cr[j] = _alpha * tr[j] + _betaStep * cr[j];
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace DeepShrink.Core.Kernels;
@@ -76,6 +77,7 @@ internal static unsafe class GemmDirect
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Row(int i, int j0, int j1, float* aRowScratch, float* acc)
         {
             float* arow = a + i * lda;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DeepShrink.Core.Kernels;
 
 /// <summary>
@@ -10,6 +12,7 @@ internal static unsafe class GemmPack
     /// Packs one MR-row sliver of op(A): rows [i0, i0 + rows) and columns [p0, p0 + kc) into
     /// <paramref name="dst"/>[kc, mr] (k-major); rows beyond <paramref name="rows"/> are zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(bool transA, float* a, nint lda, int i0, int rows, int p0, int kc, int mr, float* dst)
     {
         if (transA)
@@ -24,31 +27,17 @@ internal static unsafe class GemmPack
             }
             return;
         }
-        // A stored [m, k]: `rows` sequential streams, written interleaved.
-        float** rowPtr = stackalloc float*[mr];
-        for (int r = 0; r < rows; r++) rowPtr[r] = a + (i0 + r) * lda + p0;
-        if (rows == mr)
-        {
-            for (int p = 0; p < kc; p++)
-            {
-                float* d = dst + p * mr;
-                for (int r = 0; r < mr; r++) d[r] = rowPtr[r][p];
-            }
-            return;
-        }
-        for (int p = 0; p < kc; p++)
-        {
-            float* d = dst + p * mr;
-            int r = 0;
-            for (; r < rows; r++) d[r] = rowPtr[r][p];
-            for (; r < mr; r++) d[r] = 0f;
-        }
+        // A stored [m, k]: transpose the rows x kc block into k-major order, then zero the padding rows.
+        GemmTranspose.Run(a + i0 * lda + p0, lda, rows, kc, dst, mr);
+        if (rows < mr)
+            for (int p = 0; p < kc; p++) new Span<float>(dst + p * mr + rows, mr - rows).Clear();
     }
 
     /// <summary>
     /// Packs one NR-column sliver of op(B): rows [p0, p0 + kc) and columns [j0, j0 + cols) into
     /// <paramref name="dst"/>[kc, nr] (k-major); columns beyond <paramref name="cols"/> are zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(bool transB, float* b, nint ldb, int p0, int kc, int j0, int cols, int nr, float* dst)
     {
         if (!transB)
@@ -64,15 +53,9 @@ internal static unsafe class GemmPack
             }
             return;
         }
-        // B stored [n, k]: `cols` sequential streams, written interleaved.
-        float** colPtr = stackalloc float*[nr];
-        for (int j = 0; j < cols; j++) colPtr[j] = b + (j0 + j) * ldb + p0;
-        for (int p = 0; p < kc; p++)
-        {
-            float* d = dst + p * nr;
-            int j = 0;
-            for (; j < cols; j++) d[j] = colPtr[j][p];
-            for (; j < nr; j++) d[j] = 0f;
-        }
+        // B stored [n, k]: transpose the cols x kc block into k-major order, then zero the padding columns.
+        GemmTranspose.Run(b + j0 * ldb + p0, ldb, cols, kc, dst, nr);
+        if (cols < nr)
+            for (int p = 0; p < kc; p++) new Span<float>(dst + p * nr + cols, nr - cols).Clear();
     }
 }
