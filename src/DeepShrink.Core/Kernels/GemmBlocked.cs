@@ -4,67 +4,91 @@ using System.Runtime.CompilerServices;
 namespace DeepShrink.Core.Kernels;
 
 /// <summary>
-/// One blocked SGEMM call (Goto and van de Geijn 2008; BLIS, Van Zee and van de Geijn 2015):
-/// loops jc (NC columns) -> pc (KC depth) -> pack B panel and A rows -> ic (MC rows) x jr (NR)
-/// -> ir (MR) -> micro-kernel. The packing and the compute phases of each (jc, pc) step are split
-/// into independent items that threads share; every C tile is reduced over pc in the same order
-/// whatever the thread count, so results are bit-identical for any number of threads.
+/// Blocked SGEMM driver (Goto and van de Geijn, "Anatomy of high-performance matrix
+/// multiplication", ACM TOMS 34(3), 2008; BLIS, Van Zee and van de Geijn, ACM TOMS 41(3), 2015):
+/// loops jc (NC columns) -> pc (KC depth) -> pack the B panel and the A rows -> ic (MC rows)
+/// -> jr (NR) -> ir (MR) -> micro-kernel.
 /// </summary>
+/// <remarks>
+/// Threads split C into contiguous column (or row) panels whose borders are multiples of NR (MR);
+/// each thread runs the whole loop nest on its panel with its own packing scratch, so there is a
+/// single fork/join per call. The tile grid, the depth blocks and the order of the reduction are
+/// the same for every panel split, so results are bit-identical for any thread count. The split
+/// runs along n when A (re-packed by every thread) is the smaller operand, along m otherwise.
+/// </remarks>
 internal sealed unsafe class GemmBlocked<TK> where TK : struct, IGemmKernel
 {
     /// <summary>Largest depth block (KC): a kc x NR B sliver stays in L1, MC x kc of A in L2.</summary>
     public const int KcMax = 256;
-    /// <summary>Rows per compute item (MC), a multiple of MR.</summary>
-    public static int Mc => TK.MR * 16;
-    /// <summary>Largest column block (NC).</summary>
-    public const int NcMax = 4096;
-    /// <summary>Largest row chunk packed at once (bounds the packed-A scratch).</summary>
-    public const int MChunkMax = 4096;
+
+    /// <summary>Rows per L2 block (MC).</summary>
+    private static int Mc => TK.MR * 24;
+
+    /// <summary>Largest column panel (NC), a multiple of NR.</summary>
+    private static int NcMax => TK.NR * 128;
+
+    /// <summary>Largest row chunk packed at once (bounds the packed-A scratch), a multiple of MR.</summary>
+    private static int MChunkMax => TK.MR * 512;
 
     private readonly bool _transA, _transB;
     private readonly int _m, _n, _k;
     private readonly float _alpha, _beta;
     private readonly float* _a, _b, _c;
     private readonly nint _lda, _ldb, _ldc;
-    private readonly int _threads;
-
-    // Per-step state (set by the coordinating thread between parallel phases).
-    private float* _packA, _packB;
-    private int _i0, _mc, _j0, _nc, _p0, _kc, _jrChunks;
-    private float _betaStep;
 
     public GemmBlocked(bool transA, bool transB, int m, int n, int k, float alpha, float* a, nint lda,
-        float* b, nint ldb, float beta, float* c, nint ldc, int threads)
+        float* b, nint ldb, float beta, float* c, nint ldc)
     {
         _transA = transA; _transB = transB; _m = m; _n = n; _k = k; _alpha = alpha; _beta = beta;
-        _a = a; _b = b; _c = c; _lda = lda; _ldb = ldb; _ldc = ldc; _threads = threads;
+        _a = a; _b = b; _c = c; _lda = lda; _ldb = ldb; _ldc = ldc;
     }
 
-    public void Run()
+    /// <summary>Computes C on up to <paramref name="threads"/> threads.</summary>
+    public void Run(int threads)
+    {
+        int colUnits = (_n + TK.NR - 1) / TK.NR, rowUnits = (_m + TK.MR - 1) / TK.MR;
+        bool splitN = colUnits >= threads && ((long)_m <= _n || rowUnits < threads);
+        int units = splitN ? colUnits : rowUnits;
+        int parts = Math.Min(threads, units);
+        if (parts <= 1)
+        {
+            RunPanel(0, _m, 0, _n);
+            return;
+        }
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        {
+            int u0 = (int)((long)units * t / parts), u1 = (int)((long)units * (t + 1) / parts);
+            if (splitN) RunPanel(0, _m, u0 * TK.NR, Math.Min(_n, u1 * TK.NR));
+            else RunPanel(u0 * TK.MR, Math.Min(_m, u1 * TK.MR), 0, _n);
+        });
+    }
+
+    /// <summary>The whole loop nest for C[rowFrom..rowTo, colFrom..colTo] (borders on the tile grid).</summary>
+    private void RunPanel(int rowFrom, int rowTo, int colFrom, int colTo)
     {
         int mr = TK.MR, nr = TK.NR;
         int kBlocks = (_k + KcMax - 1) / KcMax, kcStd = (_k + kBlocks - 1) / kBlocks;
-        int mChunk = Math.Min(_m, MChunkMax), ncStd = Math.Min(_n, NcMax);
+        int mChunk = Math.Min(rowTo - rowFrom, MChunkMax), ncStd = Math.Min(colTo - colFrom, NcMax);
         int aFloats = RoundUp(mChunk, mr) * kcStd, bFloats = RoundUp(ncStd, nr) * kcStd;
         float[] scratch = ArrayPool<float>.Shared.Rent(aFloats + bFloats + 32);
         try
         {
             fixed (float* s = scratch)
             {
-                float* aligned = (float*)(((nint)s + 63) & ~(nint)63);
-                _packA = aligned;
-                _packB = aligned + RoundUp(aFloats, 16);
-                for (_i0 = 0; _i0 < _m; _i0 += mChunk)
+                float* packA = (float*)(((nint)s + 63) & ~(nint)63);
+                float* packB = packA + RoundUp(aFloats, 16);
+                float* tile = stackalloc float[mr * nr];
+                for (int i0 = rowFrom; i0 < rowTo; i0 += mChunk)
                 {
-                    _mc = Math.Min(mChunk, _m - _i0);
-                    for (_j0 = 0; _j0 < _n; _j0 += ncStd)
+                    int mc = Math.Min(mChunk, rowTo - i0);
+                    for (int j0 = colFrom; j0 < colTo; j0 += ncStd)
                     {
-                        _nc = Math.Min(ncStd, _n - _j0);
-                        for (_p0 = 0; _p0 < _k; _p0 += kcStd)
+                        int nc = Math.Min(ncStd, colTo - j0);
+                        for (int p0 = 0; p0 < _k; p0 += kcStd)
                         {
-                            _kc = Math.Min(kcStd, _k - _p0);
-                            _betaStep = _p0 == 0 ? _beta : 1f;
-                            Step();
+                            int kc = Math.Min(kcStd, _k - p0);
+                            Pack(i0, mc, j0, nc, p0, kc, packA, packB);
+                            Compute(i0, mc, j0, nc, p0, kc, p0 == 0 ? _beta : 1f, packA, packB, tile);
                         }
                     }
                 }
@@ -76,83 +100,65 @@ internal sealed unsafe class GemmBlocked<TK> where TK : struct, IGemmKernel
         }
     }
 
+    /// <summary>
+    /// A non-transposed B is read in place (no packing) when few A slivers reuse each B sliver,
+    /// where packing would cost about as much as the multiply.
+    /// </summary>
+    private bool ReadBInPlace(int mc) => !_transB && mc <= InPlaceMaxRows;
+
+    /// <summary>Row chunks up to this size read a non-transposed B in place (measured break-even near 128).</summary>
+    private const int InPlaceMaxRows = 128;
+
     private static int RoundUp(int x, int q) => (x + q - 1) / q * q;
 
-    private void Step()
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Pack(int i0, int mc, int j0, int nc, int p0, int kc, float* packA, float* packB)
     {
-        int aSlivers = (_mc + TK.MR - 1) / TK.MR, bSlivers = (_nc + TK.NR - 1) / TK.NR;
-        int icBlocks = (_mc + Mc - 1) / Mc;
-        if (_threads <= 1)
-        {
-            _jrChunks = 1;
-            PackRange(0, aSlivers + bSlivers);
-            for (int item = 0; item < icBlocks; item++) Compute(item);
-            return;
-        }
-        int packItems = aSlivers + bSlivers, packChunks = Math.Min(packItems, 4 * _threads);
-        var opts = new ParallelOptions { MaxDegreeOfParallelism = _threads };
-        Parallel.For(0, packChunks, opts, t =>
-            PackRange((int)((long)packItems * t / packChunks), (int)((long)packItems * (t + 1) / packChunks)));
-        _jrChunks = Math.Clamp((4 * _threads + icBlocks - 1) / icBlocks, 1, bSlivers);
-        Parallel.For(0, icBlocks * _jrChunks, opts, Compute);
+        for (int r = 0; r < mc; r += TK.MR)
+            GemmPack.PackA(_transA, _a, _lda, i0 + r, Math.Min(TK.MR, mc - r), p0, kc, TK.MR, packA + (nint)r * kc);
+        bool bInPlace = ReadBInPlace(mc);
+        for (int j = 0; j < nc; j += TK.NR)
+            if (!bInPlace || nc - j < TK.NR)
+                GemmPack.PackB(_transB, _b, _ldb, p0, kc, j0 + j, Math.Min(TK.NR, nc - j), TK.NR, packB + (nint)j * kc);
     }
 
-    /// <summary>Packs slivers [from, to): first all A slivers, then all B slivers.</summary>
+    /// <summary>Multiplies the packed mc x kc A rows by the packed kc x nc B panel into C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void PackRange(int from, int to)
-    {
-        int aSlivers = (_mc + TK.MR - 1) / TK.MR;
-        for (int s = from; s < to; s++)
-        {
-            if (s < aSlivers)
-            {
-                int r0 = s * TK.MR;
-                GemmPack.PackA(_transA, _a, _lda, _i0 + r0, Math.Min(TK.MR, _mc - r0), _p0, _kc, TK.MR, _packA + (nint)r0 * _kc);
-            }
-            else
-            {
-                int c0 = (s - aSlivers) * TK.NR;
-                GemmPack.PackB(_transB, _b, _ldb, _p0, _kc, _j0 + c0, Math.Min(TK.NR, _nc - c0), TK.NR, _packB + (nint)c0 * _kc);
-            }
-        }
-    }
-
-    /// <summary>Computes one (MC row block, jr chunk) item of the current step.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Compute(int item)
-    {
-        int nr = TK.NR;
-        int ic = item / _jrChunks, chunk = item % _jrChunks;
-        int bSlivers = (_nc + nr - 1) / nr;
-        int jrFrom = (int)((long)bSlivers * chunk / _jrChunks), jrTo = (int)((long)bSlivers * (chunk + 1) / _jrChunks);
-        int rowFrom = ic * Mc, rowTo = Math.Min(_mc, rowFrom + Mc);
-        float* tile = stackalloc float[TK.MR * nr];
-        // jr outer, ir inner: the kc x NR B sliver stays in L1 while A slivers stream from L2.
-        for (int jr = jrFrom; jr < jrTo; jr++)
-            for (int row = rowFrom; row < rowTo; row += TK.MR)
-                Tile(row, jr, tile);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Tile(int row, int jr, float* tile)
+    private void Compute(int i0, int mc, int j0, int nc, int p0, int kc, float beta, float* packA, float* packB, float* tile)
     {
         int mr = TK.MR, nr = TK.NR;
-        int col = jr * nr, cols = Math.Min(nr, _nc - col);
-        float* pb = _packB + (nint)col * _kc;
-        int rows = Math.Min(mr, _mc - row);
-        float* pa = _packA + (nint)row * _kc;
-        float* c = _c + (_i0 + row) * _ldc + _j0 + col;
-        if (rows == mr && cols == nr)
+        bool bInPlace = ReadBInPlace(mc);
+        for (int ic = 0; ic < mc; ic += Mc)
         {
-            TK.Run(_kc, pa, pb, c, _ldc, _alpha, _betaStep);
-            return;
+            int icEnd = Math.Min(mc, ic + Mc);
+            // jr outer, ir inner: the kc x NR B sliver stays in L1 while A slivers stream from L2.
+            for (int col = 0; col < nc; col += nr)
+            {
+                int cols = Math.Min(nr, nc - col);
+                bool inPlace = bInPlace && cols == nr;
+                float* pb = inPlace ? _b + p0 * _ldb + j0 + col : packB + (nint)col * kc;
+                nint ldbK = inPlace ? _ldb : nr;
+                for (int row = ic; row < icEnd; row += mr)
+                {
+                    int rows = Math.Min(mr, mc - row);
+                    float* pa = packA + (nint)row * kc;
+                    float* c = _c + (i0 + row) * _ldc + j0 + col;
+                    if (rows == mr && cols == nr) TK.Run(kc, pa, pb, ldbK, c, _ldc, _alpha, beta);
+                    else EdgeTile(kc, pa, pb, ldbK, c, rows, cols, beta, tile);
+                }
+            }
         }
-        TK.Run(_kc, pa, pb, tile, nr, 1f, 0f);
+    }
+
+    /// <summary>A partial tile: full-size kernel into scratch, then the covered part is merged into C.</summary>
+    private void EdgeTile(int kc, float* pa, float* pb, nint ldbK, float* c, int rows, int cols, float beta, float* tile)
+    {
+        TK.Run(kc, pa, pb, ldbK, tile, TK.NR, 1f, 0f);
         for (int r = 0; r < rows; r++)
         {
-            float* cr = c + r * _ldc, tr = tile + r * nr;
-            if (_betaStep == 0f) for (int j = 0; j < cols; j++) cr[j] = _alpha * tr[j];
-            else for (int j = 0; j < cols; j++) cr[j] = _alpha * tr[j] + _betaStep * cr[j];
+            float* cr = c + r * _ldc, tr = tile + r * TK.NR;
+            if (beta == 0f) for (int j = 0; j < cols; j++) cr[j] = _alpha * tr[j];
+            else for (int j = 0; j < cols; j++) cr[j] = _alpha * tr[j] + beta * cr[j];
         }
     }
 }

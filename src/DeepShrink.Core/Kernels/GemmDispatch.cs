@@ -34,13 +34,13 @@ public static partial class Gemm
             switch (Isa)
             {
                 case SimdLevel.Vector512:
-                    new GemmBlocked<GemmKernel512>(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads).Run();
+                    new GemmBlocked<GemmKernel512>(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc).Run(threads);
                     break;
                 case SimdLevel.Vector256Fma:
-                    new GemmBlocked<GemmKernel256>(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads).Run();
+                    new GemmBlocked<GemmKernel256>(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc).Run(threads);
                     break;
                 default:
-                    new GemmBlocked<GemmKernelScalar>(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads).Run();
+                    new GemmBlocked<GemmKernelScalar>(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc).Run(threads);
                     break;
             }
         }

@@ -14,7 +14,7 @@ internal unsafe struct GemmKernel256 : IGemmKernel
 
     /// <summary>Computes one 6x16 tile: C = alpha * (A sliver x B sliver) + beta * C (beta == 0 ignores C).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    public static void Run(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         Vector256<float> c0_0 = default, c0_1 = default;
         Vector256<float> c1_0 = default, c1_1 = default;
@@ -31,7 +31,7 @@ internal unsafe struct GemmKernel256 : IGemmKernel
             var a3 = Vector256.Create(a[3]); c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0); c3_1 = Vector256.FusedMultiplyAdd(a3, b1, c3_1);
             var a4 = Vector256.Create(a[4]); c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0); c4_1 = Vector256.FusedMultiplyAdd(a4, b1, c4_1);
             var a5 = Vector256.Create(a[5]); c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0); c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
-            a += 6; b += 16;
+            a += 6; b += ldb;
         }
         var va = Vector256.Create(alpha);
         if (beta == 0f)

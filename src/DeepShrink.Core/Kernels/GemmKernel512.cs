@@ -15,7 +15,7 @@ internal unsafe struct GemmKernel512 : IGemmKernel
 
     /// <summary>Computes one 8x32 tile: C = alpha * (A sliver x B sliver) + beta * C (beta == 0 ignores C).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    public static void Run(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         Vector512<float> c0_0 = default, c0_1 = default;
         Vector512<float> c1_0 = default, c1_1 = default;
@@ -36,7 +36,7 @@ internal unsafe struct GemmKernel512 : IGemmKernel
             var a5 = Vector512.Create(a[5]); c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
             var a6 = Vector512.Create(a[6]); c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0); c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
             var a7 = Vector512.Create(a[7]); c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
-            a += 8; b += 32;
+            a += 8; b += ldb;
         }
         var va = Vector512.Create(alpha);
         if (beta == 0f)

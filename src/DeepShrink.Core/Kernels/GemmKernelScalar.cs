@@ -9,7 +9,7 @@ internal unsafe struct GemmKernelScalar : IGemmKernel
     public static int NR => 4;
 
     /// <summary>Computes one 4x4 tile: C = alpha * (A sliver x B sliver) + beta * C (beta == 0 ignores C).</summary>
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    public static void Run(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
         float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
         float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
@@ -22,7 +22,7 @@ internal unsafe struct GemmKernelScalar : IGemmKernel
             float a1 = a[1]; c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
             float a2 = a[2]; c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
             float a3 = a[3]; c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
-            a += 4; b += 4;
+            a += 4; b += ldb;
         }
         Store(c + 0 * ldc, c00, c01, c02, c03, alpha, beta);
         Store(c + 1 * ldc, c10, c11, c12, c13, alpha, beta);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace DeepShrink.Core.Kernels;
 
@@ -17,14 +18,7 @@ internal static unsafe class GemmPack
     {
         if (transA)
         {   // A stored [k, m]: one contiguous run of `rows` floats per p.
-            for (int p = 0; p < kc; p++)
-            {
-                float* src = a + (p0 + p) * lda + i0;
-                float* d = dst + p * mr;
-                int r = 0;
-                for (; r < rows; r++) d[r] = src[r];
-                for (; r < mr; r++) d[r] = 0f;
-            }
+            for (int p = 0; p < kc; p++) CopyPadded(a + (p0 + p) * lda + i0, rows, dst + p * mr, mr);
             return;
         }
         // A stored [m, k]: transpose the rows x kc block into k-major order, then zero the padding rows.
@@ -42,20 +36,26 @@ internal static unsafe class GemmPack
     {
         if (!transB)
         {   // B stored [k, n]: one contiguous run of `cols` floats per p.
-            for (int p = 0; p < kc; p++)
-            {
-                float* src = b + (p0 + p) * ldb + j0;
-                float* d = dst + p * nr;
-                if (cols == nr) { new ReadOnlySpan<float>(src, nr).CopyTo(new Span<float>(d, nr)); continue; }
-                int j = 0;
-                for (; j < cols; j++) d[j] = src[j];
-                for (; j < nr; j++) d[j] = 0f;
-            }
+            for (int p = 0; p < kc; p++) CopyPadded(b + (p0 + p) * ldb + j0, cols, dst + p * nr, nr);
             return;
         }
         // B stored [n, k]: transpose the cols x kc block into k-major order, then zero the padding columns.
         GemmTranspose.Run(b + j0 * ldb + p0, ldb, cols, kc, dst, nr);
         if (cols < nr)
             for (int p = 0; p < kc; p++) new Span<float>(dst + p * nr + cols, nr - cols).Clear();
+    }
+
+    /// <summary>dst[0..count) = src[0..count), dst[count..width) = 0; inline vector copies for the usual full widths.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPadded(float* src, int count, float* dst, int width)
+    {
+        if (count == width && Vector256.IsHardwareAccelerated && (width & 7) == 0)
+        {
+            for (int j = 0; j < width; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+            return;
+        }
+        int i = 0;
+        for (; i < count; i++) dst[i] = src[i];
+        for (; i < width; i++) dst[i] = 0f;
     }
 }
