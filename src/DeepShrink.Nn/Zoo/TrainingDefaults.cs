@@ -19,6 +19,8 @@ public sealed record TrainingDefaults
     public double WarmupEpochs { get; init; }
     /// <summary>Random-crop padding (0 = no augmentation).</summary>
     public int CropPadding { get; init; }
+    /// <summary>Label smoothing of the cross-entropy targets.</summary>
+    public float LabelSmoothing { get; init; }
     /// <summary>Validation samples carved from the training set.</summary>
     public int ValidationCount { get; init; } = 5000;
 
