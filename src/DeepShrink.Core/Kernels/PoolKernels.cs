@@ -137,6 +137,12 @@ public static unsafe class PoolKernels
             for (; ox < firstVec; ox++) MaxOne(x, w, ys, ye, ox * sw - pw, kw, yr + ox, ar == null ? null : ar + ox);
             for (; ox + PoolMaxVector.Lanes <= ow && ox < vecHi; ox += PoolMaxVector.Lanes)
                 PoolMaxVector.Block(x, w, ys, ye, ox * sw - pw, kw, sw, yr + ox, ar == null ? null : ar + ox);
+            int last = ow - PoolMaxVector.Lanes; // one more block ending at the row end, overlapping (same values)
+            if (ox < ow && ox > vecLo && last >= vecLo && last < vecHi)
+            {
+                PoolMaxVector.Block(x, w, ys, ye, last * sw - pw, kw, sw, yr + last, ar == null ? null : ar + last);
+                ox = ow;
+            }
             for (; ox < ow; ox++) MaxOne(x, w, ys, ye, ox * sw - pw, kw, yr + ox, ar == null ? null : ar + ox);
         }
     }

@@ -17,8 +17,8 @@ internal static unsafe class PoolMaxVector
     /// <summary>Largest first output column of a block whose loads stay inside the row (may be negative).</summary>
     public static int LastStart(int w, int kw, int sw, int pw)
     {
-        // block loads read columns x0 + kx .. x0 + kx + Lanes sw - 1 with x0 = ox sw - pw, kx <= kw - 1
-        int span = Lanes * sw; // floats loaded per row and kx
+        // block loads read columns x0 + kx .. x0 + kx + (Lanes - 1) sw with x0 = ox sw - pw, kx <= kw - 1
+        int span = (Lanes - 1) * sw + 1; // floats loaded per row and kx
         int maxX0 = w - span - (kw - 1);
         return maxX0 < -pw ? -1 : (maxX0 + pw) / sw;
     }
@@ -45,13 +45,12 @@ internal static unsafe class PoolMaxVector
         if (arg != null) at.Store(arg);
     }
 
-    /// <summary>Lanes values p[0], p[sw], ..., for sw 1 or 2.</summary>
+    /// <summary>Lanes values p[0], p[sw], ..., for sw 1 or 2; reads nothing past p[(Lanes - 1) sw].</summary>
     private static Vector256<float> Load(float* p, int sw)
     {
         if (sw == 1) return Vector256.Load(p);
-        var idx = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-        var lo = Vector256.Shuffle(Vector256.Load(p), idx);
-        var hi = Vector256.Shuffle(Vector256.Load(p + 8), idx);
+        var lo = Vector256.Shuffle(Vector256.Load(p), Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7));     // p0 p2 p4 p6
+        var hi = Vector256.Shuffle(Vector256.Load(p + 7), Vector256.Create(1, 3, 5, 7, 0, 2, 4, 6)); // p8 p10 p12 p14
         return Vector256.Create(lo.GetLower(), hi.GetLower());
     }
 }
