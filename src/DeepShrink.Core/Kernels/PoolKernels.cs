@@ -141,8 +141,9 @@ public static unsafe class PoolKernels
                 for (int ox = 0; ox < vecLo; ox++)
                     for (int r = 0; r < 2; r++)
                         MaxOne(x, w, ys + r * sh, ye + r * sh, ox * sw - pw, kw, yr + r * ow + ox, ar == null ? null : ar + r * ow + ox);
-                foreach (int ox in stackalloc[] { vecLo, ow - L2 })
-                    PoolMaxVector.Block(x, w, ys, ye, ox * sw - pw, kw, sw, sh * w, yr + ox, ar == null ? null : ar + ox, ow);
+                PoolMaxVector.Block(x, w, ys, ye, vecLo * sw - pw, kw, sw, sh * w, yr + vecLo, ar == null ? null : ar + vecLo, ow);
+                int tail = ow - L2;
+                if (tail > vecLo) PoolMaxVector.Block(x, w, ys, ye, tail * sw - pw, kw, sw, sh * w, yr + tail, ar == null ? null : ar + tail, ow);
                 oy++;
                 continue;
             }
