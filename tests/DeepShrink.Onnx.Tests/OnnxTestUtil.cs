@@ -18,15 +18,6 @@ internal static class OnnxTestUtil
         [ModelStore.DatasetKey] = "fashion-mnist",
     };
 
-    /// <summary>True once the Core convolution ops are implemented (they were stubs for a while).</summary>
-    public static bool ConvOpsAvailable { get; } = Probe();
-
-    private static bool Probe()
-    {
-        try { Ops.Conv2d(Tensor.Ones(1, 1, 2, 2), Tensor.Ones(1, 1, 1, 1), null); return true; }
-        catch (NotImplementedException) { return false; }
-    }
-
     public static Module Create(string arch, ulong seed) => ModelZoo.Create(arch, new ModelConfig(), new Rng(seed));
 
     /// <summary>Up to <paramref name="count"/> real Fashion-MNIST test images (normalised), or seeded noise when the dataset is absent.</summary>

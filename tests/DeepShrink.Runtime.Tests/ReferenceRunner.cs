@@ -10,20 +10,6 @@ namespace DeepShrink.Runtime.Tests;
 /// </summary>
 internal static class ReferenceRunner
 {
-    /// <summary>True once the Core convolution/pooling ops are implemented (they were stubs for a while).</summary>
-    public static bool ConvOpsAvailable { get; } = Probe();
-
-    private static bool Probe()
-    {
-        try
-        {
-            Ops.Conv2d(Tensor.Ones(1, 1, 2, 2), Tensor.Ones(1, 1, 1, 1), null);
-            Ops.MaxPool2d(Tensor.Ones(1, 1, 2, 2), 2, 2);
-            return true;
-        }
-        catch (NotImplementedException) { return false; }
-    }
-
     public static Tensor Run(ModelGraph g, IReadOnlyDictionary<string, Tensor> tensors, Tensor input)
     {
         using var _ = Engine.NoGrad();

@@ -27,19 +27,12 @@ internal sealed partial class GraphPlanner
         if (x.Shape.Length < 1) throw new InvalidDataException("expects samples of shape [C, ...]");
         int c = x.Shape[0], inner = ShapeUtil.Numel(x.Shape) / c;
         float eps = n.Float("eps", 1e-5f);
-        if (!(eps >= 0f)) throw new InvalidDataException($"eps must be >= 0, got {eps}");
+        if (!(eps > 0f)) throw new InvalidDataException($"eps must be > 0, got {eps}");
         var gamma = Vector(n, "weight", c);
         var beta = Vector(n, "bias", c);
         var mean = Vector(n, "running_mean", c);
         var variance = Vector(n, "running_var", c);
-        var scale = new float[c];
-        var shift = new float[c];
-        for (int ch = 0; ch < c; ch++)
-        {
-            scale[ch] = gamma[ch] / MathF.Sqrt(variance[ch] + eps);
-            shift[ch] = beta[ch] - mean[ch] * scale[ch];
-        }
-        return (new ChannelAffineStep(n.Name, x.Storage, -1, scale, shift, inner), x.Shape);
+        return (new BatchNormStep(n.Name, x.Storage, gamma, beta, mean, variance, eps, inner), x.Shape);
     }
 
     private void Report(GraphNode n, string codec, IWeightMatrix[] chosen, Dictionary<string, double> micros)

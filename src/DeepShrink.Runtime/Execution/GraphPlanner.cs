@@ -99,7 +99,7 @@ internal sealed partial class GraphPlanner
                 return;
             case "global_avgpool2d":
                 Expect(x.Shape, 3, "[C, H, W]");
-                AddStep(index, n, (new GlobalAvgPoolStep(n.Name, x.Storage, -1, x.Shape[0], x.Shape[1] * x.Shape[2]), [x.Shape[0], 1, 1]), Ops.None);
+                AddStep(index, n, (new GlobalAvgPoolStep(n.Name, x.Storage, x.Shape[0], x.Shape[1] * x.Shape[2]), [x.Shape[0], 1, 1]), Ops.None);
                 return;
             case "maxpool2d" or "avgpool2d": AddStep(index, n, PlanPool(n, x), Ops.None); return;
             default:

@@ -43,13 +43,20 @@ internal static class KernelChooser
         return one + many;
     }
 
-    /// <summary>Per-image cost of a convolution candidate (one product per group over an im2col matrix of <paramref name="n"/> columns).</summary>
-    public static double ConvCost(IWeightMatrix[] groups, int n, int threads)
+    /// <summary>
+    /// Per-image cost of a convolution candidate: one product per group over an im2col matrix of one
+    /// image (<paramref name="plane"/> columns) plus the per-image time over four images at once (how
+    /// the dense kernel batches). The im2col itself costs the same for every candidate and is left out.
+    /// </summary>
+    public static double ConvCost(IWeightMatrix[] groups, int plane, int threads)
     {
+        const int Images = 4;
         var rng = new Rng(7);
-        var x = Tensor.Uniform(rng, -1f, 1f, groups[0].Cols, n).Storage;
-        var y = new float[groups[0].Rows * n];
-        return MinMicros(() => { foreach (var g in groups) g.MultiplyColumns(x, n, y, threads); });
+        var x = Tensor.Uniform(rng, -1f, 1f, groups[0].Cols, plane * Images).Storage;
+        var y = new float[groups[0].Rows * plane * Images];
+        double one = MinMicros(() => { foreach (var g in groups) g.MultiplyColumns(x, plane, y, threads); });
+        double four = MinMicros(() => { foreach (var g in groups) g.MultiplyColumns(x, plane * Images, y, threads); });
+        return one + four / Images;
     }
 
     /// <summary>Best time of repeated runs after a warm-up, within a small time budget.</summary>
