@@ -94,6 +94,7 @@ public static class ModelBenchmarks
         var y1 = new float[classes];
         var yBig = new float[big * classes];
         var engines = new List<ModelEngine>();
+        ModelEngine.Settle();
         try
         {
             engines.Add(ModelEngine.Measured(() => ModelEngine.Runtime("runtime", InferenceModel.Load(compressedPath, new RuntimeOptions { Threads = threads })), x1, 1, y1));

@@ -53,6 +53,12 @@ internal sealed class ModelEngine(string name, Action<float[], int, float[]> run
         return new ModelEngine("ort", (x, b, y) => s.Run(x, b, y, outputSample), new FileInfo(onnxPath).Length, s);
     }
 
+    /// <summary>Collects garbage left by earlier work so the first engine's deltas start from a settled heap.</summary>
+    public static void Settle()
+    {
+        for (int i = 0; i < 3; i++) Snapshot();
+    }
+
     /// <summary>Loads an engine and records the memory it retains after a warm-up.</summary>
     public static ModelEngine Measured(Func<ModelEngine> load, float[] x, int batch, float[] y)
     {
@@ -67,9 +73,9 @@ internal sealed class ModelEngine(string name, Action<float[], int, float[]> run
 
     private static (long Managed, long WorkingSet) Snapshot()
     {
-        GC.Collect();
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
-        GC.Collect();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         using var p = Process.GetCurrentProcess();
         return (GC.GetTotalMemory(true), p.WorkingSet64);
     }
