@@ -19,6 +19,8 @@ public sealed class CompressionContext
     public required Func<double> ValidationAccuracy { get; init; }
     /// <summary>Seeded generator for the components.</summary>
     public required Rng Rng { get; init; }
+    /// <summary>Number of classes (for the chance level in automatic targets).</summary>
+    public int NumClasses { get; init; } = 10;
     /// <summary>Progress log.</summary>
     public Action<string> Log { get; init; } = _ => { };
     /// <summary>Optional hook after every epoch (epoch, stats) for progress display.</summary>
@@ -32,8 +34,18 @@ public sealed class CompressionContext
     public Dictionary<string, LayerPlan> Plans { get; } = new();
     /// <summary>Validation accuracy of the uncompressed model.</summary>
     public double BaselineValidationAccuracy { get; set; }
+    /// <summary>Each attempt: number, validation accuracy, targets used.</summary>
+    public List<(int Attempt, double ValidationAccuracy, Dictionary<string, double> Targets)> Attempts { get; } = new();
     /// <summary>Callbacks active in the training epochs (components add theirs).</summary>
     public List<ITrainingCallback> Callbacks { get; } = new();
+
+    /// <summary>Forgets masks, codebooks and callbacks (plans stay) before another attempt.</summary>
+    public void ResetState()
+    {
+        Masks.Clear();
+        Shared.Clear();
+        Callbacks.Clear();
+    }
 
     /// <summary>Parameter by dotted name.</summary>
     public Tensor Param(string name) => Model.NamedParameters().First(p => p.Name == name).Param;

@@ -33,9 +33,38 @@ public sealed class RecipeRunner(Recipe recipe)
 
         var pruneEpochs = pruneSpec is null ? new HashSet<int>() : Recipe.PolicyOf(pruneSpec.Name)!.Epochs().ToHashSet();
         int shareEpoch = shareSpec is null ? -1 : Recipe.PolicyOf(shareSpec.Name)!.StartEpoch;
-        PruningPhase? pruning = pruneSpec is null ? null : new PruningPhase(pruneSpec, Recipe.PolicyOf(pruneSpec.Name)!);
-        pruning?.Plan(ctx);
+        if (pruneSpec is not null) new PruningPhase(pruneSpec, Recipe.PolicyOf(pruneSpec.Name)!).Plan(ctx);
+        bool anyAuto = ctx.Plans.Values.Any(p => p.Source == "auto");
+        var initial = ctx.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
+        for (int attempt = 1; ; attempt++)
+        {
+            RunSchedule(ctx, pruneSpec, shareSpec, pruneEpochs, shareEpoch, budget);
+            double val = ctx.ValidationAccuracy();
+            double drop = (ctx.BaselineValidationAccuracy - val) * 100;
+            ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity)));
+            ctx.Log($"attempt {attempt}: validation accuracy {val:P2} (drop {drop:F2} pp, budget {budget:F2} pp)");
+            if (!anyAuto || drop <= budget || attempt >= MaxAttempts) break;
+            ctx.Log("over budget: backing the automatic targets off (kept fraction x1.5) and retraining from the original weights");
+            ctx.Model.LoadStateDict(initial);
+            ctx.ResetState();
+            foreach (var p in ctx.Plans.Values.Where(p => p.Source == "auto")) p.TargetSparsity = AutoTargets.BackOff(p.TargetSparsity);
+        }
+        return encSpec is null ? null : new EncoderPhase(encSpec);
+    }
 
+    private static Optimizer MakeOptimizer(CompressionContext ctx, TrainingSettings t) => t.Optimizer switch
+    {
+        "adam" => new Adam(ctx.Model.NamedParameters(), (float)t.Lr, weightDecay: (float)t.WeightDecay),
+        "adamw" => Adam.AdamW(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.WeightDecay),
+        _ => new Sgd(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.Momentum, (float)t.WeightDecay, nesterov: t.Momentum > 0),
+    };
+
+    /// <summary>Attempts with automatic targets before giving up on the budget (the last attempt is kept).</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    private void RunSchedule(CompressionContext ctx, PruningSpec? pruneSpec, SharingSpec? shareSpec, HashSet<int> pruneEpochs, int shareEpoch, double budget)
+    {
+        PruningPhase? pruning = pruneSpec is null ? null : new PruningPhase(pruneSpec, Recipe.PolicyOf(pruneSpec.Name)!);
         int total = Recipe.TotalEpochs;
         var events = pruneEpochs.Concat(shareEpoch >= 0 ? new[] { shareEpoch } : Array.Empty<int>());
         var t = Recipe.Training;
@@ -59,15 +88,7 @@ public sealed class RecipeRunner(Recipe recipe)
         ctx.Masks.ApplyToWeights(ctx.Model);
         foreach (var (name, layer) in ctx.Shared) layer.WriteWeights(ctx.Param(name).Span);
         ctx.Model.Eval();
-        return encSpec is null ? null : new EncoderPhase(encSpec);
     }
-
-    private static Optimizer MakeOptimizer(CompressionContext ctx, TrainingSettings t) => t.Optimizer switch
-    {
-        "adam" => new Adam(ctx.Model.NamedParameters(), (float)t.Lr, weightDecay: (float)t.WeightDecay),
-        "adamw" => Adam.AdamW(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.WeightDecay),
-        _ => new Sgd(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.Momentum, (float)t.WeightDecay, nesterov: t.Momentum > 0),
-    };
 
     /// <summary>Encodes a tensor with the encoder, or dense f32 when there is none.</summary>
     public static EncodedTensor EncodeTensor(EncoderPhase? enc, CompressionContext ctx, string name, Tensor t)
