@@ -32,6 +32,7 @@ public static class KernelBenchmarks
         ctx.Set("threads", ctx.Options.Threads);
         ctx.Set("processor_count", Environment.ProcessorCount);
         ctx.Set("repeats", ctx.Options.Repeats);
+        ctx.Set("clock_1t", BenchClocks.Effective(ctx.Options.SingleThreadClock) == BenchClock.ThreadCpu ? "thread_cpu" : "wall");
         foreach (var section in BuiltInSections.Concat(ctx.Options.AdditionalSections))
         {
             progress?.Invoke(section.Name);
