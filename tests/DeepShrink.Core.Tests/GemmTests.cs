@@ -5,8 +5,8 @@ namespace DeepShrink.Core.Tests;
 /// <summary>
 /// The optimised SGEMM against <see cref="GemmReference"/>: every tail size of m, n and k from 1
 /// to 70, all transpose cases, alpha/beta variants, padded leading dimensions, block-boundary
-/// sizes, thread-count independence. <see cref="IsaFallbackTests"/> re-runs this class with lower
-/// SIMD levels in a child process.
+/// sizes, thread-count independence. <see cref="IsaFallbackVector256Tests"/> and
+/// <see cref="IsaFallbackScalarTests"/> re-run this class on lower SIMD levels in child processes.
 /// </summary>
 public class GemmTests
 {

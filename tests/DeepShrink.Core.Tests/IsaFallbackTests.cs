@@ -2,14 +2,18 @@ using DeepShrink.Core.Kernels;
 
 namespace DeepShrink.Core.Tests;
 
-/// <summary>Runs <see cref="GemmTests"/> again on the AVX2+FMA and the scalar paths in child processes.</summary>
-public class IsaFallbackTests
+// One class per level so xunit runs the two child processes in parallel.
+
+/// <summary>Runs <see cref="GemmTests"/> again on the AVX2 + FMA path in a child process.</summary>
+public class IsaFallbackVector256Tests
 {
-    private const string GemmFilter = "DeepShrink.Core.Tests.GemmTests";
-
     [Fact]
-    public void Gemm_passes_on_vector256_fma() => IsaFallback.AssertPassesInChild(GemmFilter, SimdLevel.Vector256Fma);
+    public void Gemm_passes_on_vector256_fma() => IsaFallback.AssertPassesInChild(IsaFallback.GemmFilter, SimdLevel.Vector256Fma);
+}
 
+/// <summary>Runs <see cref="GemmTests"/> again on the scalar path in a child process.</summary>
+public class IsaFallbackScalarTests
+{
     [Fact]
-    public void Gemm_passes_on_scalar() => IsaFallback.AssertPassesInChild(GemmFilter, SimdLevel.Scalar);
+    public void Gemm_passes_on_scalar() => IsaFallback.AssertPassesInChild(IsaFallback.GemmFilter, SimdLevel.Scalar);
 }
