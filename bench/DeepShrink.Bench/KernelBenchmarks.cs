@@ -12,16 +12,22 @@ namespace DeepShrink.Bench;
 /// </summary>
 public static class KernelBenchmarks
 {
-    /// <summary>Sections every run includes, in order (later sections may read earlier metrics).</summary>
+    /// <summary>
+    /// Sections every run includes, in order (later sections may read earlier metrics). A new kernel
+    /// family (conv, int8 or xnor GEMM, ...) adds a class implementing <see cref="IKernelBenchSection"/>
+    /// in its own file and appends it here; callers can also pass one-off sections through
+    /// <see cref="KernelBenchOptions.AdditionalSections"/>.
+    /// </summary>
     public static IReadOnlyList<IKernelBenchSection> BuiltInSections { get; } =
         [new FmaPeakSection(), new Sgemm1024Section(), new LeNetGemmSection(), new OpenBlasSection()];
 
     /// <summary>
     /// Runs all sections and returns the metrics: <c>isa</c>, <c>threads</c>, <c>fma_peak_gflops_1t</c>,
     /// <c>fma_peak_gflops_mt</c>, <c>sgemm_1024_gflops_1t</c>, <c>sgemm_1024_peak_fraction_1t</c>,
-    /// <c>sgemm_1024_gflops_mt</c>, <c>gemm_{lenet shape}_gflops</c>, and when OpenBLAS is present
-    /// <c>openblas_sgemm_1024_gflops_1t</c> and <c>sgemm_1024_vs_openblas_1t</c>; every rate has a
-    /// <c>_spread</c> twin, and <c>notes</c> lists skipped comparisons.
+    /// <c>sgemm_1024_gflops_mt</c>, <c>gemm_{lenet shape}_gflops</c> (and <c>_1t</c>), and when
+    /// OpenBLAS is present <c>openblas_sgemm_1024_gflops_1t</c> and <c>sgemm_1024_vs_openblas_1t</c>
+    /// (ours / theirs); every rate has a <c>_spread</c> twin ((max - min) / median), <c>clock_1t</c>
+    /// names the single-thread clock, and <c>notes</c> lists skipped comparisons.
     /// </summary>
     /// <param name="options">Settings; null means defaults.</param>
     /// <param name="progress">Receives each section's name before it runs (may be null).</param>
