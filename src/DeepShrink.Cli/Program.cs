@@ -10,6 +10,8 @@ public static class Program
     /// <summary>Parses the verb and runs it; returns the process exit code.</summary>
     public static int Main(string[] args)
     {
+        // Redirected output (logs, CI) gets wide tables instead of 80-column wrapping.
+        if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 160;
         var root = new RootCommand("DeepShrink: compress and accelerate deep neural networks (pure .NET).");
         root.Options.Add(CommonOptions.Verbose);
         root.Options.Add(CommonOptions.Threads);

@@ -1,16 +1,54 @@
 using System.CommandLine;
+using System.Diagnostics;
 using DeepShrink.Cli.Infrastructure;
+using DeepShrink.Core;
+using DeepShrink.Data;
+using DeepShrink.Nn.Training;
 
 namespace DeepShrink.Cli.Commands;
 
-/// <summary>The `eval` verb.</summary>
+/// <summary>The <c>eval</c> verb: accuracy of a .safetensors, .dsz or .onnx model on a dataset split.</summary>
 public static class EvalCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var cmd = new Command("eval", "(not available yet)");
-        cmd.SetHandler(_ => throw new CliException("'eval' is not available yet"));
+        var model = new Option<string>("--model") { Description = "Model file: .safetensors, .dsz or .onnx", Required = true };
+        var dataset = new Option<string?>("--dataset") { Description = "Dataset spec (default: the one recorded in the model, else fashion-mnist)" };
+        var split = new Option<string>("--split") { Description = "test or val", DefaultValueFactory = _ => "test" };
+        var batch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 256 };
+        var json = CommonOptions.Json();
+        var cmd = new Command("eval", "Evaluate a model's accuracy on a dataset");
+        foreach (var o in new Option[] { model, dataset, split, batch, json }) cmd.Options.Add(o);
+        cmd.SetHandler(pr =>
+        {
+            if (pr.GetValue(batch) < 1) throw new CliException("--batch-size must be >= 1", 2);
+            var sp = pr.GetValue(split);
+            if (sp is not ("test" or "val")) throw new CliException($"--split must be test or val, got '{sp}'", 2);
+            var clf = ModelFiles.Open(pr.GetValue(model)!);
+            var r = Run(clf, pr.GetValue(dataset), sp, pr.GetValue(batch), 5000, 42);
+            Console.WriteLine($"{pr.GetValue(model)} ({clf.Engine}): accuracy {r.Accuracy:P2}, loss {r.Loss:F4} on {r.Count:N0} {sp} images, {r.ImagesPerSecond:N0} images/s");
+            new JsonReport().Set("model", pr.GetValue(model)).Set("engine", clf.Engine).Set("split", sp)
+                .Set("accuracy", Math.Round(r.Accuracy, 6)).Set("loss", Math.Round(r.Loss, 6)).Set("count", r.Count)
+                .Set("images_per_second", Math.Round(r.ImagesPerSecond, 1)).Set("threads", Parallelism.Degree)
+                .WriteIfRequested(pr.GetValue(json));
+            return 0;
+        });
         return cmd;
+    }
+
+    /// <summary>Evaluates a classifier on a split of a dataset (checking the input shape).</summary>
+    public static EvalStats Run(IClassifier clf, string? datasetSpec, string split, int batchSize, int valCount, ulong valSeed)
+    {
+        var data = DataArgs.Load(datasetSpec ?? clf.Dataset ?? "fashion-mnist", split == "val" ? valCount : 0, valSeed, clf.Normalization, allowInstall: false);
+        var ds = split == "val" ? data.Validation! : data.Test;
+        if (!ds.SampleShape.SequenceEqual(clf.SampleShape))
+            throw new CliException($"dataset images are {ShapeUtil.Format(ds.SampleShape)} but the model expects {ShapeUtil.Format(clf.SampleShape)}");
+        var batches = DataArgs.Ordered(ds, batchSize).ToList();
+        var sw = Stopwatch.StartNew();
+        var outputs = batches.Select(b => (clf.Forward(b.X), b.Y)).ToList();
+        double secs = sw.Elapsed.TotalSeconds;
+        var stats = Trainer.EvaluateLogits(outputs);
+        return stats with { Seconds = secs };
     }
 }

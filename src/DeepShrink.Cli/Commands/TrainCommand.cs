@@ -1,16 +1,134 @@
 using System.CommandLine;
+using System.Diagnostics;
 using DeepShrink.Cli.Infrastructure;
+using DeepShrink.Compression;
+using DeepShrink.Core;
+using DeepShrink.Data;
+using DeepShrink.Data.Transforms;
+using DeepShrink.Nn;
+using DeepShrink.Nn.Optim;
+using DeepShrink.Nn.Training;
+using DeepShrink.Nn.Zoo;
 
 namespace DeepShrink.Cli.Commands;
 
-/// <summary>The `train` verb.</summary>
+/// <summary>The <c>train</c> verb: trains a zoo model on a dataset and writes a checkpoint.</summary>
 public static class TrainCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var cmd = new Command("train", "(not available yet)");
-        cmd.SetHandler(_ => throw new CliException("'train' is not available yet"));
+        var model = new Option<string>("--model") { Description = $"Architecture: {string.Join(", ", ModelZoo.Names)}", DefaultValueFactory = _ => "lenet-300-100" };
+        var dataset = CommonOptions.Dataset();
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: per model, see docs/RESULTS.md)" };
+        var lr = new Option<float?>("--lr") { Description = "Peak learning rate (default: per model)" };
+        var batch = new Option<int?>("--batch-size") { Description = "Minibatch size (default 64)" };
+        var wd = new Option<float?>("--weight-decay") { Description = "Weight decay (default: per model)" };
+        var ls = new Option<float?>("--label-smoothing") { Description = "Label smoothing in [0, 1) (default: per model)" };
+        var val = new Option<int?>("--val") { Description = "Validation samples carved from the training set (default 5000)" };
+        var seed = CommonOptions.Seed();
+        var output = new Option<string>("--out") { Description = "Checkpoint to write (.safetensors)", Required = true };
+        var json = CommonOptions.Json();
+        var cmd = new Command("train", "Train a zoo model and write a safetensors checkpoint");
+        foreach (var o in new Option[] { model, dataset, epochs, lr, batch, wd, ls, val, seed, output, json }) cmd.Options.Add(o);
+        cmd.SetHandler(pr =>
+        {
+            var arch = pr.GetValue(model)!;
+            var d = TrainingDefaults.For(arch);
+            d = d with
+            {
+                Epochs = pr.GetValue(epochs) ?? d.Epochs,
+                Lr = pr.GetValue(lr) ?? d.Lr,
+                BatchSize = pr.GetValue(batch) ?? d.BatchSize,
+                ValidationCount = pr.GetValue(val) ?? d.ValidationCount,
+                WeightDecay = pr.GetValue(wd) ?? d.WeightDecay,
+                LabelSmoothing = pr.GetValue(ls) ?? d.LabelSmoothing,
+            };
+            if (d.WeightDecay < 0) throw new CliException("--weight-decay must be >= 0", 2);
+            if (d.LabelSmoothing < 0 || d.LabelSmoothing >= 1) throw new CliException("--label-smoothing must be in [0, 1)", 2);
+            if (d.Epochs < 0) throw new CliException("--epochs must be >= 0", 2);
+            if (d.BatchSize < 1) throw new CliException("--batch-size must be >= 1", 2);
+            if (!(d.Lr > 0)) throw new CliException("--lr must be > 0", 2);
+            var report = Run(arch, d, pr.GetValue(dataset)!, pr.GetValue(seed), pr.GetValue(output)!, allowInstall: false);
+            report.WriteIfRequested(pr.GetValue(json));
+            return 0;
+        });
         return cmd;
+    }
+
+    /// <summary>Trains and saves; returns the metrics (shared with <c>demo</c>).</summary>
+    public static JsonReport Run(string arch, TrainingDefaults d, string datasetSpec, ulong seed, string outPath, bool allowInstall)
+    {
+        CheckOutputPath(outPath);
+        var data = DataArgs.Load(datasetSpec, d.ValidationCount, seed, null, allowInstall);
+        var config = new ModelConfig { InChannels = data.Train.Channels, ImageSize = data.Train.Height, NumClasses = data.Train.NumClasses };
+        if (data.Train.Height != data.Train.Width) throw new CliException($"square images required, got {data.Train.Height}x{data.Train.Width}");
+        var rng = new Rng(seed);
+        var net = ModelZoo.Create(arch, config, rng);
+        var opt = MakeOptimizer(d.Optimizer, net, d.Lr, d.Momentum, d.WeightDecay);
+        var transforms = d.CropPadding > 0 ? new ISampleTransform[] { new RandomCrop(d.CropPadding) } : Array.Empty<ISampleTransform>();
+        var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = d.BatchSize, Seed = seed, Transforms = transforms });
+        Console.WriteLine($"train {arch}: {net.ParameterCount():N0} parameters, {data.Train.Count:N0} training / {data.Validation?.Count ?? 0:N0} validation / {data.Test.Count:N0} test images");
+        Console.WriteLine($"  {d.Optimizer} lr {d.Lr} momentum {d.Momentum} weight decay {d.WeightDecay} label smoothing {d.LabelSmoothing} batch {d.BatchSize}, {d.Epochs} epochs, cosine schedule, seed {seed}, {Parallelism.Degree} threads");
+        var sw = Stopwatch.StartNew();
+        var history = Progress.Run($"training {arch}", d.Epochs, advance =>
+        {
+            var trainer = new Trainer
+            {
+                Schedule = new WarmupLr(d.WarmupEpochs, new CosineLr(Math.Max(1, d.Epochs))),
+                Loss = (logits, _, y) => Ops.CrossEntropy(logits, y, d.LabelSmoothing),
+                OnEpoch = st =>
+                {
+                    var v = data.Validation is null ? null : Trainer.Evaluate(net, DataArgs.Ordered(data.Validation));
+                    advance(1, $"epoch {st.Epoch + 1}/{d.Epochs}: loss {st.Loss:F4}, train acc {st.TrainAccuracy:P2}" +
+                        (v is null ? "" : $", val acc {v.Accuracy:P2}") + $", {st.Seconds:F1} s ({st.Images / st.Seconds:N0} img/s)");
+                },
+            };
+            return trainer.Fit(net, opt, e => loader.Epoch(e).Select(b => (b.Images, b.Labels)), d.Epochs, loader.BatchesPerEpoch);
+        });
+        double wall = sw.Elapsed.TotalSeconds;
+        var test = Trainer.Evaluate(net, DataArgs.Ordered(data.Test));
+        var valStats = data.Validation is null ? null : Trainer.Evaluate(net, DataArgs.Ordered(data.Validation));
+        Console.WriteLine($"test accuracy {test.Accuracy:P2} (loss {test.Loss:F4}) after {d.Epochs} epochs in {wall:F1} s");
+        ModelStore.Save(outPath, net, arch, config, new Dictionary<string, string>
+        {
+            [ModelStore.NormalizationKey] = data.Normalization.ToJson(),
+            [ModelStore.DatasetKey] = datasetSpec,
+            [ModelStore.ValidationCountKey] = d.ValidationCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ModelStore.ValidationSeedKey] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ModelStore.AccuracyKey] = ModelStore.Num(test.Accuracy),
+        });
+        Console.WriteLine($"wrote {outPath}");
+        double trainImages = history.Sum(h => (double)h.Images), trainSeconds = history.Sum(h => h.Seconds);
+        return new JsonReport()
+            .Set("model", arch).Set("dataset", datasetSpec).Set("seed", (long)seed)
+            .Set("accuracy", Math.Round(test.Accuracy, 6)).Set("loss", Math.Round(test.Loss, 6))
+            .Set("val_accuracy", valStats is null ? null : Math.Round(valStats.Accuracy, 6))
+            .Set("images_per_second", Math.Round(trainSeconds > 0 ? trainImages / trainSeconds : 0, 1))
+            .Set("eval_images_per_second", Math.Round(test.ImagesPerSecond, 1))
+            .Set("epochs", d.Epochs).Set("wall_seconds", Math.Round(wall, 2))
+            .Set("seconds_per_epoch", Math.Round(d.Epochs > 0 ? trainSeconds / d.Epochs : 0, 3))
+            .Set("parameters", net.ParameterCount()).Set("threads", Parallelism.Degree)
+            .Set("history", JsonReport.ToNode(history.Select(h => new Dictionary<string, object>
+            {
+                ["epoch"] = h.Epoch + 1, ["loss"] = h.Loss, ["train_accuracy"] = h.TrainAccuracy, ["seconds"] = h.Seconds,
+            })));
+    }
+
+    /// <summary>Creates an optimiser by name.</summary>
+    public static Optimizer MakeOptimizer(string name, Module net, float lr, float momentum, float weightDecay) => name switch
+    {
+        "sgd" => new Sgd(net.NamedParameters(), lr, momentum, weightDecay, nesterov: momentum > 0),
+        "adam" => new Adam(net.NamedParameters(), lr, weightDecay: weightDecay),
+        "adamw" => Adam.AdamW(net.NamedParameters(), lr, weightDecay),
+        _ => throw new CliException($"unknown optimizer '{name}' (sgd, adam, adamw)", 2),
+    };
+
+    /// <summary>Fails early when an output file cannot be written.</summary>
+    public static void CheckOutputPath(string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(dir)) throw new CliException($"output directory does not exist: {dir}");
+        if (Directory.Exists(path)) throw new CliException($"output path is a directory: {path}");
     }
 }

@@ -1,0 +1,48 @@
+using DeepShrink.Compression;
+using DeepShrink.Data;
+
+namespace DeepShrink.Cli.Infrastructure;
+
+/// <summary>Opens model files of every supported kind by content (magic bytes) and extension.</summary>
+public static class ModelFiles
+{
+    /// <summary>Kinds of model file.</summary>
+    public enum Kind { Safetensors, Dsz, Onnx }
+
+    /// <summary>Detects the kind of a model file; one-line error when unknown or missing.</summary>
+    public static Kind Detect(string path)
+    {
+        if (!File.Exists(path)) throw new CliException($"model file not found: {path}");
+        var ext = Path.GetExtension(path).ToLowerInvariant();
+        Span<byte> head = stackalloc byte[8];
+        int n;
+        using (var f = File.OpenRead(path)) n = f.ReadAtLeast(head, 8, throwOnEndOfStream: false);
+        if (n >= 4 && head[0] == 0x89 && head[1] == (byte)'D' && head[2] == (byte)'S' && head[3] == (byte)'Z') return Kind.Dsz;
+        return ext switch
+        {
+            ".safetensors" => Kind.Safetensors,
+            ".dsz" => Kind.Dsz,
+            ".onnx" => Kind.Onnx,
+            _ => n == 8 && BitConverter.ToUInt64(head) < (ulong)new FileInfo(path).Length ? Kind.Safetensors
+                : throw new CliException($"unrecognised model file '{path}' (expected .safetensors, .dsz or .onnx)"),
+        };
+    }
+
+    /// <summary>Opens a model for inference.</summary>
+    public static IClassifier Open(string path)
+    {
+        switch (Detect(path))
+        {
+            case Kind.Safetensors:
+                var m = ModelStore.Load(path);
+                return new ModuleClassifier(m.Model, m.SampleShape, NormOf(m.Meta(ModelStore.NormalizationKey)), m.Meta(ModelStore.DatasetKey));
+            case Kind.Dsz:
+                return DszModels.Open(path);
+            default:
+                return OnnxModels.Open(path);
+        }
+    }
+
+    /// <summary>Parses a stored normalisation (null when absent).</summary>
+    public static Normalization? NormOf(string? json) => json is null ? null : Normalization.FromJson(json);
+}

@@ -1,0 +1,54 @@
+using DeepShrink.Compression.Pruning;
+using DeepShrink.Compression.Sharing;
+using DeepShrink.Core;
+using DeepShrink.Nn;
+using DeepShrink.Nn.Training;
+
+namespace DeepShrink.Compression.Pipeline;
+
+/// <summary>Everything a recipe's components share while a model is being compressed.</summary>
+public sealed class CompressionContext
+{
+    /// <summary>The model being compressed (modified in place).</summary>
+    public required Module Model { get; init; }
+    /// <summary>Training batches for an epoch (seeded shuffle).</summary>
+    public required Func<int, IEnumerable<(Tensor X, int[] Y)>> TrainBatches { get; init; }
+    /// <summary>Batches per training epoch.</summary>
+    public required int BatchesPerEpoch { get; init; }
+    /// <summary>Accuracy (0..1) on the held-out validation split (used for automatic decisions).</summary>
+    public required Func<double> ValidationAccuracy { get; init; }
+    /// <summary>Seeded generator for the components.</summary>
+    public required Rng Rng { get; init; }
+    /// <summary>Progress log.</summary>
+    public Action<string> Log { get; init; } = _ => { };
+    /// <summary>Optional hook after every epoch (epoch, stats) for progress display.</summary>
+    public Action<EpochStats>? OnEpoch { get; init; }
+
+    /// <summary>Pruning masks (beside the model).</summary>
+    public MaskSet Masks { get; } = new();
+    /// <summary>Weight-shared layers by parameter name.</summary>
+    public Dictionary<string, SharedLayer> Shared { get; } = new();
+    /// <summary>Per-parameter decisions, for the report.</summary>
+    public Dictionary<string, LayerPlan> Plans { get; } = new();
+    /// <summary>Validation accuracy of the uncompressed model.</summary>
+    public double BaselineValidationAccuracy { get; set; }
+    /// <summary>Callbacks active in the training epochs (components add theirs).</summary>
+    public List<ITrainingCallback> Callbacks { get; } = new();
+
+    /// <summary>Parameter by dotted name.</summary>
+    public Tensor Param(string name) => Model.NamedParameters().First(p => p.Name == name).Param;
+
+    /// <summary>True for convolution kernels (rank 4), false for fully connected weights.</summary>
+    public static bool IsConv(Tensor p) => p.Rank == 4;
+}
+
+/// <summary>What the recipe decided for one parameter.</summary>
+public sealed class LayerPlan
+{
+    /// <summary>Target sparsity (0 when not pruned).</summary>
+    public double TargetSparsity { get; set; }
+    /// <summary>Codebook bits (0 when not shared).</summary>
+    public int Bits { get; set; }
+    /// <summary>How the target was chosen (fixed, auto, override, quality).</summary>
+    public string Source { get; set; } = "";
+}

@@ -1,0 +1,44 @@
+using DeepShrink.Compression.Recipes;
+using DeepShrink.Core;
+using DeepShrink.Format.Codecs;
+
+namespace DeepShrink.Compression.Pipeline;
+
+/// <summary>
+/// Chooses the <c>.dsz</c> codec of every tensor after pruning and sharing (Deep Compression's
+/// storage): pruned + shared weights as sparse relative indices + codebook codes (both streams
+/// Huffman-coded); shared dense weights as a codebook; pruned-only weights as sparse f32; the rest
+/// (biases, batch-norm statistics) by the recipe's bias codec.
+/// </summary>
+public sealed class EncoderPhase(EncoderSpec spec)
+{
+    /// <summary>The encoder settings.</summary>
+    public EncoderSpec Spec { get; } = spec;
+
+    /// <summary>Encodes one tensor of the compressed model.</summary>
+    public EncodedTensor Encode(CompressionContext ctx, string name, Tensor t)
+    {
+        var shape = t.Shape;
+        int gapBits = CompressionContext.IsConv(t) ? Spec.ConvIndexBits : Spec.FcIndexBits;
+        bool pruned = ctx.Masks.Get(name) is not null;
+        if (ctx.Shared.TryGetValue(name, out var layer))
+        {
+            return pruned
+                ? SparseCodebookCodec.Encode(layer.Assignments, shape, layer.Centroids, gapBits, Spec.Huffman)
+                : CodebookCodec.Encode(layer.Assignments, shape, layer.Centroids, Spec.Huffman);
+        }
+        if (pruned) return SparseF32Codec.Encode(t.Span, shape, gapBits, Spec.Huffman);
+        return Spec.BiasCodec switch
+        {
+            "f16" => DenseCodec.EncodeF16(t.Span, shape),
+            "codebook8" when t.Size > 256 => CodebookOf(t, 8),
+            _ => DenseCodec.EncodeF32(t.Span, shape),
+        };
+    }
+
+    private static EncodedTensor CodebookOf(Tensor t, int bits)
+    {
+        var layer = Sharing.WeightSharing.Quantize("", t.Span, null, bits, Sharing.CentroidInit.Linear, new Rng(0));
+        return CodebookCodec.Encode(layer.Assignments, t.Shape, layer.Centroids, false);
+    }
+}

@@ -1,0 +1,75 @@
+using DeepShrink.Compression.Recipes;
+using DeepShrink.Core;
+using DeepShrink.Format.Codecs;
+using DeepShrink.Nn.Optim;
+using DeepShrink.Nn.Training;
+
+namespace DeepShrink.Compression.Pipeline;
+
+/// <summary>
+/// Executes a recipe's schedule epoch by epoch: components act at their policy epochs (prune step,
+/// clustering), every epoch retrains with the active callbacks (masks, centroid fine-tuning), and
+/// the encoder (if any) turns the result into per-tensor <c>.dsz</c> codecs.
+/// </summary>
+public sealed class RecipeRunner(Recipe recipe)
+{
+    /// <summary>The recipe being run.</summary>
+    public Recipe Recipe { get; } = recipe;
+
+    /// <summary>Accuracy budget override in percentage points (CLI <c>--max-drop</c>).</summary>
+    public double? MaxDropPp { get; init; }
+
+    /// <summary>Runs the schedule on <paramref name="ctx"/>'s model; returns the encoder (null when the recipe has none).</summary>
+    public EncoderPhase? Run(CompressionContext ctx)
+    {
+        var pruneSpec = Recipe.Find<PruningSpec>();
+        var shareSpec = Recipe.Find<SharingSpec>();
+        var encSpec = Recipe.Find<EncoderSpec>();
+        double budget = MaxDropPp ?? pruneSpec?.MaxDropPp ?? 0.3;
+        if (pruneSpec is not null && MaxDropPp is double md) pruneSpec = pruneSpec with { MaxDropPp = md };
+
+        ctx.BaselineValidationAccuracy = ctx.ValidationAccuracy();
+        ctx.Log($"baseline validation accuracy {ctx.BaselineValidationAccuracy:P2}");
+
+        var pruneEpochs = pruneSpec is null ? new HashSet<int>() : Recipe.PolicyOf(pruneSpec.Name)!.Epochs().ToHashSet();
+        int shareEpoch = shareSpec is null ? -1 : Recipe.PolicyOf(shareSpec.Name)!.StartEpoch;
+        PruningPhase? pruning = pruneSpec is null ? null : new PruningPhase(pruneSpec, Recipe.PolicyOf(pruneSpec.Name)!);
+        pruning?.Plan(ctx);
+
+        int total = Recipe.TotalEpochs;
+        var events = pruneEpochs.Concat(shareEpoch >= 0 ? new[] { shareEpoch } : Array.Empty<int>());
+        var t = Recipe.Training;
+        var opt = MakeOptimizer(ctx, t);
+        var trainer = new Trainer { Schedule = new SegmentCosineLr(events, total), OnEpoch = ctx.OnEpoch };
+        for (int e = 0; e < total; e++)
+        {
+            if (pruneEpochs.Contains(e)) pruning!.Step(ctx);
+            if (e == shareEpoch)
+            {
+                new SharingPhase(shareSpec!, budget).Apply(ctx);
+                opt = MakeOptimizer(ctx, t); // fresh state: momentum from before clustering would move shared weights apart
+            }
+            trainer.Callbacks.Clear();
+            trainer.Callbacks.AddRange(ctx.Callbacks);
+            trainer.Fit(ctx.Model, opt, ctx.TrainBatches, 1, ctx.BatchesPerEpoch, startEpoch: e);
+        }
+        // Events scheduled at the very end (no retraining after them).
+        if (pruneEpochs.Contains(total)) pruning!.Step(ctx);
+        if (shareEpoch == total) new SharingPhase(shareSpec!, budget).Apply(ctx);
+        ctx.Masks.ApplyToWeights(ctx.Model);
+        foreach (var (name, layer) in ctx.Shared) layer.WriteWeights(ctx.Param(name).Span);
+        ctx.Model.Eval();
+        return encSpec is null ? null : new EncoderPhase(encSpec);
+    }
+
+    private static Optimizer MakeOptimizer(CompressionContext ctx, TrainingSettings t) => t.Optimizer switch
+    {
+        "adam" => new Adam(ctx.Model.NamedParameters(), (float)t.Lr, weightDecay: (float)t.WeightDecay),
+        "adamw" => Adam.AdamW(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.WeightDecay),
+        _ => new Sgd(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.Momentum, (float)t.WeightDecay, nesterov: t.Momentum > 0),
+    };
+
+    /// <summary>Encodes a tensor with the encoder, or dense f32 when there is none.</summary>
+    public static EncodedTensor EncodeTensor(EncoderPhase? enc, CompressionContext ctx, string name, Tensor t)
+        => enc is null ? DenseCodec.EncodeF32(t.Span, t.Shape) : enc.Encode(ctx, name, t);
+}

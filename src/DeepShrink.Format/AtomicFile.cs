@@ -1,0 +1,73 @@
+namespace DeepShrink.Format;
+
+/// <summary>
+/// Writes files atomically: the content goes to a temporary file in the destination's directory,
+/// is flushed to disk, and then replaces the destination with one rename. Readers see either the
+/// old file or the complete new one, and a failed write never leaves a half-written destination.
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>Atomically replaces <paramref name="path"/> with <paramref name="content"/>.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> content)
+    {
+        string tmp = CreateTempPath(path);
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                fs.Write(content);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Atomically replaces <paramref name="path"/> with what <paramref name="write"/> writes to the
+    /// stream it is given. If <paramref name="write"/> throws, the destination is left untouched and
+    /// the temporary file is removed.
+    /// </summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        string tmp = CreateTempPath(path);
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            {
+                write(fs);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A fresh temporary file name next to <paramref name="path"/> (same directory, so the final
+    /// rename stays on one file system): <c>.NAME.RANDOM.tmp</c>.
+    /// </summary>
+    private static string CreateTempPath(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        string dir = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no parent directory", nameof(path));
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"cannot write '{path}': directory '{dir}' does not exist");
+        if (Directory.Exists(full)) throw new IOException($"cannot write '{path}': it is a directory");
+        return Path.Combine(dir, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N")[..12] + ".tmp");
+    }
+
+    private static void TryDelete(string tmp)
+    {
+        try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,36 @@
+namespace DeepShrink.Nn.Zoo;
+
+/// <summary>Documented default hyper-parameters for training a zoo model (see docs/RESULTS.md).</summary>
+public sealed record TrainingDefaults
+{
+    /// <summary>Epochs.</summary>
+    public int Epochs { get; init; }
+    /// <summary>Optimiser: sgd, adam or adamw.</summary>
+    public string Optimizer { get; init; } = "sgd";
+    /// <summary>Peak learning rate.</summary>
+    public float Lr { get; init; }
+    /// <summary>SGD momentum (Nesterov).</summary>
+    public float Momentum { get; init; } = 0.9f;
+    /// <summary>Weight decay.</summary>
+    public float WeightDecay { get; init; }
+    /// <summary>Minibatch size.</summary>
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Linear warm-up epochs before cosine decay.</summary>
+    public double WarmupEpochs { get; init; }
+    /// <summary>Random-crop padding (0 = no augmentation).</summary>
+    public int CropPadding { get; init; }
+    /// <summary>Label smoothing of the cross-entropy targets.</summary>
+    public float LabelSmoothing { get; init; }
+    /// <summary>Validation samples carved from the training set.</summary>
+    public int ValidationCount { get; init; } = 5000;
+
+    /// <summary>Defaults for a zoo architecture.</summary>
+    public static TrainingDefaults For(string arch) => arch switch
+    {
+        "lenet-300-100" => new() { Epochs = 30, Lr = 0.05f, WeightDecay = 1e-4f, LabelSmoothing = 0.1f, WarmupEpochs = 1 },
+        "lenet-5" => new() { Epochs = 20, Lr = 0.03f, WeightDecay = 5e-4f, LabelSmoothing = 0.1f, WarmupEpochs = 1 },
+        "vgg-small" => new() { Epochs = 15, Lr = 0.05f, WeightDecay = 5e-4f, WarmupEpochs = 1, CropPadding = 2 },
+        "resnet-20" => new() { Epochs = 15, Lr = 0.1f, WeightDecay = 5e-4f, WarmupEpochs = 1, CropPadding = 2 },
+        _ => throw new ArgumentException($"unknown model '{arch}' (known: {string.Join(", ", ModelZoo.Names)})"),
+    };
+}

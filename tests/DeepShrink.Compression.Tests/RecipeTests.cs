@@ -1,0 +1,53 @@
+using DeepShrink.Compression.Recipes;
+
+namespace DeepShrink.Compression.Tests;
+
+public class RecipeTests
+{
+    [Fact]
+    public void BuiltIn_DeepCompression_Loads()
+    {
+        var r = RecipeLoader.Load("deep-compression");
+        var p = r.Find<PruningSpec>()!;
+        Assert.Null(p.Sparsity);
+        Assert.Equal(0.3, p.MaxDropPp);
+        Assert.True(LayerRule.First(p.Layers, "fc1.bias")!.Skip);
+        Assert.Null(LayerRule.First(p.Layers, "fc1.weight"));
+        var s = r.Find<SharingSpec>()!;
+        Assert.Equal((8, 5), (s.ConvBits, s.FcBits));
+        Assert.Equal(new[] { 0, 3, 6, 9 }, r.PolicyOf("pruner")!.Epochs());
+        Assert.Equal(16, r.TotalEpochs);
+    }
+
+    [Theory]
+    [InlineData("version: 1\ncomponents:\n  p:\n    type: magnitude-pruning\n    sparsityy: 0.5\npolicies:\n  - component: p\n", "unknown key 'sparsityy'")]
+    [InlineData("version: 1\ncomponents:\n  p:\n    type: pruning-magic\npolicies:\n  - component: p\n", "unknown component type 'pruning-magic'")]
+    [InlineData("version: 1\ncomponents:\n  p:\n    type: magnitude-pruning\n    sparsity: 1.5\npolicies:\n  - component: p\n", "must be in [0, 1]")]
+    [InlineData("version: 1\ncomponents:\n  p:\n    type: magnitude-pruning\n", "has no policy")]
+    [InlineData("version: 1\ncomponents:\n  p:\n    type: magnitude-pruning\npolicies:\n  - component: q\n", "names no component")]
+    [InlineData("version: 2\ncomponents: {}\n", "version")]
+    [InlineData("version: 1\ncomponents: [\n", "invalid YAML")]
+    [InlineData("- 1\n- 2\n", "must be a YAML mapping")]
+    public void InvalidRecipes_GiveOneLineErrors_NamingTheProblem(string yaml, string expected)
+    {
+        var e = Assert.Throws<RecipeFormatException>(() => RecipeLoader.Parse(yaml, "test.yaml"));
+        Assert.Contains(expected, e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+
+    [Fact]
+    public void UnknownBuiltIn_ListsTheKnownOnes()
+    {
+        var e = Assert.Throws<RecipeFormatException>(() => RecipeLoader.Load("deep-compresion"));
+        Assert.Contains("deep-compression", e.Message);
+    }
+
+    [Theory]
+    [InlineData("fc*.weight", "fc1.weight", true)]
+    [InlineData("fc*.weight", "conv1.weight", false)]
+    [InlineData("*", "anything.at.all", true)]
+    [InlineData("layer?_0.*", "layer1_0.conv1.weight", true)]
+    [InlineData("layer?_0.*", "layer12_0.conv1.weight", false)]
+    public void Globs(string pattern, string name, bool expected)
+        => Assert.Equal(expected, new LayerRule(pattern, false, null, null).Matches(name));
+}
