@@ -38,6 +38,8 @@ public static class KernelBenchmarks
         ctx.Set("threads", ctx.Options.Threads);
         ctx.Set("processor_count", Environment.ProcessorCount);
         ctx.Set("repeats", ctx.Options.Repeats);
+        if (!JitOptimized(typeof(Gemm).Assembly) || !JitOptimized(typeof(KernelBenchmarks).Assembly))
+            ctx.Note("kernels built without JIT optimisation (Debug configuration): numbers are not representative");
         ctx.Set("clock_1t", BenchClocks.Effective(ctx.Options.SingleThreadClock) == BenchClock.ThreadCpu ? "thread_cpu" : "wall");
         foreach (var section in BuiltInSections.Concat(ctx.Options.AdditionalSections))
         {
@@ -48,6 +50,10 @@ public static class KernelBenchmarks
         if (ctx.Notes.Count > 0) result["notes"] = ctx.Notes.ToArray();
         return result;
     }
+
+    private static bool JitOptimized(System.Reflection.Assembly assembly) =>
+        assembly.GetCustomAttributes(typeof(System.Diagnostics.DebuggableAttribute), false)
+            .OfType<System.Diagnostics.DebuggableAttribute>().All(d => !d.IsJITOptimizerDisabled);
 
     /// <summary>Formats metrics as an aligned two-column table (one metric per line).</summary>
     public static string FormatTable(IReadOnlyDictionary<string, object> metrics)
