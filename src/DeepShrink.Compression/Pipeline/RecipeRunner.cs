@@ -69,7 +69,12 @@ public sealed class RecipeRunner(Recipe recipe)
         var events = pruneEpochs.Concat(shareEpoch >= 0 ? new[] { shareEpoch } : Array.Empty<int>());
         var t = Recipe.Training;
         var opt = MakeOptimizer(ctx, t);
-        var trainer = new Trainer { Schedule = new SegmentCosineLr(events, total), OnEpoch = ctx.OnEpoch };
+        var trainer = new Trainer
+        {
+            Schedule = new SegmentCosineLr(events, total),
+            OnEpoch = ctx.OnEpoch,
+            Loss = (logits, _, y) => Ops.CrossEntropy(logits, y, (float)t.LabelSmoothing),
+        };
         for (int e = 0; e < total; e++)
         {
             if (pruneEpochs.Contains(e)) pruning!.Step(ctx);
