@@ -1,6 +1,7 @@
 using DeepShrink.Compression.Pruning;
 using DeepShrink.Compression.Sharing;
 using DeepShrink.Core;
+using DeepShrink.Format.Codecs;
 using DeepShrink.Nn;
 using DeepShrink.Nn.Training;
 
@@ -32,6 +33,8 @@ public sealed class CompressionContext
     public Dictionary<string, LayerPlan> Plans { get; } = new();
     /// <summary>Validation accuracy of the uncompressed model.</summary>
     public double BaselineValidationAccuracy { get; set; }
+    /// <summary>Tensors a component has already encoded (int8, binary, ...); the model holds exactly their decoded values.</summary>
+    public Dictionary<string, EncodedTensor> Encoded { get; } = new();
     /// <summary>Callbacks active in the training epochs (components add theirs).</summary>
     public List<ITrainingCallback> Callbacks { get; } = new();
 

@@ -8,8 +8,9 @@ namespace DeepShrink.Compression.Pipeline;
 
 /// <summary>
 /// Executes a recipe's schedule epoch by epoch: components act at their policy epochs (prune step,
-/// clustering), every epoch retrains with the active callbacks (masks, centroid fine-tuning), and
-/// the encoder (if any) turns the result into per-tensor <c>.dsz</c> codecs.
+/// clustering, the start of quantisation/fixed point/binarisation), every epoch retrains with the
+/// active callbacks (masks, centroid fine-tuning, shadow weights), and the encoder (if any) turns the
+/// result into per-tensor <c>.dsz</c> codecs.
 /// </summary>
 public sealed class RecipeRunner(Recipe recipe)
 {
@@ -35,9 +36,13 @@ public sealed class RecipeRunner(Recipe recipe)
         int shareEpoch = shareSpec is null ? -1 : Recipe.PolicyOf(shareSpec.Name)!.StartEpoch;
         PruningPhase? pruning = pruneSpec is null ? null : new PruningPhase(pruneSpec, Recipe.PolicyOf(pruneSpec.Name)!);
         pruning?.Plan(ctx);
+        var precSpecs = Recipe.Components.Values.OfType<PrecisionSpec>().ToList();
+        if (precSpecs.Count > 1) throw new RecipeFormatException($"recipe '{Recipe.Name}': at most one quantisation, fixed-point or binarization component ({string.Join(", ", precSpecs.Select(p => p.Name))})");
+        var precision = precSpecs.Count == 0 ? null : PrecisionPhase.Create(precSpecs[0]);
+        int precEpoch = precision is null ? -1 : Recipe.PolicyOf(precision.Spec.Name)!.StartEpoch;
 
         int total = Recipe.TotalEpochs;
-        var events = pruneEpochs.Concat(shareEpoch >= 0 ? new[] { shareEpoch } : Array.Empty<int>());
+        var events = pruneEpochs.Concat(new[] { shareEpoch, precEpoch }.Where(e => e >= 0));
         var t = Recipe.Training;
         var opt = MakeOptimizer(ctx, t);
         var trainer = new Trainer { Schedule = new SegmentCosineLr(events, total), OnEpoch = ctx.OnEpoch };
@@ -49,6 +54,11 @@ public sealed class RecipeRunner(Recipe recipe)
                 new SharingPhase(shareSpec!, budget).Apply(ctx);
                 opt = MakeOptimizer(ctx, t); // fresh state: momentum from before clustering would move shared weights apart
             }
+            if (e == precEpoch)
+            {
+                precision!.Begin(ctx);
+                opt = MakeOptimizer(ctx, t);
+            }
             trainer.Callbacks.Clear();
             trainer.Callbacks.AddRange(ctx.Callbacks);
             trainer.Fit(ctx.Model, opt, ctx.TrainBatches, 1, ctx.BatchesPerEpoch, startEpoch: e);
@@ -58,6 +68,8 @@ public sealed class RecipeRunner(Recipe recipe)
         if (shareEpoch == total) new SharingPhase(shareSpec!, budget).Apply(ctx);
         ctx.Masks.ApplyToWeights(ctx.Model);
         foreach (var (name, layer) in ctx.Shared) layer.WriteWeights(ctx.Param(name).Span);
+        if (precEpoch == total) precision!.Begin(ctx);
+        precision?.Finish(ctx);
         ctx.Model.Eval();
         return encSpec is null ? null : new EncoderPhase(encSpec);
     }
@@ -71,5 +83,6 @@ public sealed class RecipeRunner(Recipe recipe)
 
     /// <summary>Encodes a tensor with the encoder, or dense f32 when there is none.</summary>
     public static EncodedTensor EncodeTensor(EncoderPhase? enc, CompressionContext ctx, string name, Tensor t)
-        => enc is null ? DenseCodec.EncodeF32(t.Span, t.Shape) : enc.Encode(ctx, name, t);
+        => enc is not null ? enc.Encode(ctx, name, t)
+            : ctx.Encoded.TryGetValue(name, out var done) ? done : DenseCodec.EncodeF32(t.Span, t.Shape);
 }
