@@ -19,7 +19,7 @@ public sealed class BinarizationPhase(BinarizationSpec spec) : PrecisionPhase(sp
     public override void Begin(CompressionContext ctx)
     {
         bool xnor = spec.Method == BinarizationMethod.Xnor;
-        _layers = Layers(ctx.Model, spec.Layers)
+        _layers = Layers(ctx.Model, spec)
             .Select(l => (l, new BinaryWeight(l.WeightName, l.Weight, xnor, Binarizer.MeanAbs(l.Weight.Span)))).ToList();
         if (spec.Method != BinarizationMethod.BinaryConnect)
             foreach (var (l, _) in _layers.Where(x => !x.Layer.IsFirst)) l.Module.ForwardHook = BinaryInputHook.For(l.Module, xnor);

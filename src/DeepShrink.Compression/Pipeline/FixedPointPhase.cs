@@ -19,7 +19,7 @@ public sealed class FixedPointPhase(FixedPointSpec spec) : PrecisionPhase(spec)
     /// <inheritdoc/>
     public override void Begin(CompressionContext ctx)
     {
-        _layers = Layers(ctx.Model, spec.Layers);
+        _layers = Layers(ctx.Model, spec);
         var rng = spec.Stochastic ? ctx.Rng.Fork() : null;
         var cb = new FixedPointCallback(_layers.SelectMany(l => l.Bias is null ? new[] { l.Weight } : new[] { l.Weight, l.Bias }).ToList(), spec.Weights, spec.Gradients, rng);
         cb.RoundToNearest();

@@ -16,7 +16,7 @@ public sealed class LinearQuantizationPhase(LinearQuantizationSpec spec) : Preci
     /// <inheritdoc/>
     public override void Begin(CompressionContext ctx)
     {
-        _layers = Layers(ctx.Model, spec.Layers);
+        _layers = Layers(ctx.Model, spec);
         if (spec.Activations is { } act)
         {
             var hooks = _layers.Select(l => (InputQuantizer)(l.Module.ForwardHook = new InputQuantizer())).ToList();

@@ -40,20 +40,22 @@ public abstract class PrecisionPhase(PrecisionSpec spec)
         _ => throw new ArgumentException($"no phase for component type '{spec.Type}'"),
     };
 
-    /// <summary>The Linear and Conv2d layers of the model whose weight no rule skips, in module order.</summary>
-    public static List<PrecisionLayer> Layers(Module model, IReadOnlyList<LayerRule> rules)
+    /// <summary>
+    /// The Linear and Conv2d layers of the model that the spec covers, in module order: every one whose
+    /// weight no rule skips, except the first / last when <see cref="PrecisionSpec.KeepFirst"/> /
+    /// <see cref="PrecisionSpec.KeepLast"/> is set.
+    /// </summary>
+    public static List<PrecisionLayer> Layers(Module model, PrecisionSpec spec)
     {
-        var res = new List<PrecisionLayer>();
-        bool first = true;
+        var all = new List<PrecisionLayer>();
         foreach (var (path, m) in model.NamedModules())
         {
             var (w, b) = m switch { Linear l => (l.Weight, l.Bias), Conv2d c => (c.Weight, c.Bias), _ => ((Tensor?)null, (Tensor?)null) };
             if (w is null) continue;
-            string name = path.Length == 0 ? "weight" : path + ".weight";
-            if (!(LayerRule.First(rules, name)?.Skip ?? false)) res.Add(new PrecisionLayer(path, m, name, w, b, first));
-            first = false;
+            all.Add(new PrecisionLayer(path, m, path.Length == 0 ? "weight" : path + ".weight", w, b, all.Count == 0));
         }
-        return res;
+        return all.Where((l, i) => !(spec.KeepFirst && i == 0) && !(spec.KeepLast && i == all.Count - 1)
+            && !(LayerRule.First(spec.Layers, l.WeightName)?.Skip ?? false)).ToList();
     }
 
     /// <summary>Some training batches (for calibration).</summary>

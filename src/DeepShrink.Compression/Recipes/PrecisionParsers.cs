@@ -29,7 +29,7 @@ internal static class PrecisionParsers
         var actCal = Calibration(m, "calibration", "minmax");
         if (actOn) acts = new QuantScheme(bits, actSym, false, actCal, pct);
         int batches = m.Int("calibration_batches", 16, 1, 100_000);
-        return new LinearQuantizationSpec(name, mode == "qat", weights, acts, batches, RecipeLoader.ParseRules(m, false, false));
+        return Common(m, new LinearQuantizationSpec(name, mode == "qat", weights, acts, batches, RecipeLoader.ParseRules(m, false, false)));
     }
 
     public static ComponentSpec ParseFixedPoint(string name, YamlMap m)
@@ -40,7 +40,7 @@ internal static class PrecisionParsers
         FixedPointFormat? grads = m.Bool("gradients", true) ? new FixedPointFormat(word, m.Int("gradient_fraction_bits", word - 1, -32, 64)) : null;
         var rounding = m.Str("rounding", "stochastic")!;
         if (rounding is not ("nearest" or "stochastic")) throw m.Error("rounding", $"must be nearest or stochastic, got '{rounding}'");
-        return new FixedPointSpec(name, weights, acts, grads, rounding == "stochastic", RecipeLoader.ParseRules(m, false, false));
+        return Common(m, new FixedPointSpec(name, weights, acts, grads, rounding == "stochastic", RecipeLoader.ParseRules(m, false, false)));
     }
 
     public static ComponentSpec ParseBinarization(string name, YamlMap m)
@@ -54,6 +54,10 @@ internal static class PrecisionParsers
         };
         bool stochastic = m.Bool("stochastic", false);
         if (stochastic && method == BinarizationMethod.Xnor) throw m.Error("stochastic", "is only defined for binary-connect and bnn");
-        return new BinarizationSpec(name, method, stochastic, RecipeLoader.ParseRules(m, false, false));
+        return Common(m, new BinarizationSpec(name, method, stochastic, RecipeLoader.ParseRules(m, false, false)));
     }
+
+    // Keys every precision component accepts.
+    private static PrecisionSpec Common(YamlMap m, PrecisionSpec spec)
+        => spec with { KeepFirst = m.Bool("keep_first", false), KeepLast = m.Bool("keep_last", false) };
 }

@@ -8,7 +8,13 @@ namespace DeepShrink.Compression.Recipes;
 /// quantisation, fixed point, binarisation. A recipe has at most one. <see cref="Layers"/> rules match
 /// the layers' weight names (e.g. <c>conv1.weight</c>); <c>skip: true</c> keeps a layer in float.
 /// </summary>
-public abstract record PrecisionSpec(string Name, string Type, IReadOnlyList<LayerRule> Layers) : ComponentSpec(Name, Type);
+public abstract record PrecisionSpec(string Name, string Type, IReadOnlyList<LayerRule> Layers) : ComponentSpec(Name, Type)
+{
+    /// <summary>Keep the network's first weight layer (in module order) in float.</summary>
+    public bool KeepFirst { get; init; }
+    /// <summary>Keep the network's last weight layer in float.</summary>
+    public bool KeepLast { get; init; }
+}
 
 /// <summary>Linear (affine) quantisation, post-training or quantisation-aware.</summary>
 /// <param name="Name">Component name.</param>
