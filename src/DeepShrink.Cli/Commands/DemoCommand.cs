@@ -1,16 +1,67 @@
 using System.CommandLine;
+using System.Diagnostics;
 using DeepShrink.Cli.Infrastructure;
+using DeepShrink.Compression;
+using DeepShrink.Nn.Zoo;
 
 namespace DeepShrink.Cli.Commands;
 
-/// <summary>The `demo` verb.</summary>
+/// <summary>
+/// The <c>demo</c> verb, DeepShrink's main job on defaults: train LeNet-300-100 on Fashion-MNIST (or
+/// reuse the cached checkpoint), compress it with Deep Compression, report, and evaluate the .dsz.
+/// </summary>
 public static class DemoCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var cmd = new Command("demo", "(not available yet)");
-        cmd.SetHandler(_ => throw new CliException("'demo' is not available yet"));
+        var model = new Option<string>("--model") { Description = "lenet-300-100 (default) or lenet-5", DefaultValueFactory = _ => "lenet-300-100" };
+        var dir = new Option<string>("--dir") { Description = "Working directory for checkpoints and reports", DefaultValueFactory = _ => Path.Combine(".cache", "demo") };
+        var retrain = new Option<bool>("--retrain") { Description = "Train again even when a cached checkpoint exists" };
+        var seed = CommonOptions.Seed();
+        var json = CommonOptions.Json();
+        var cmd = new Command("demo", "Train -> Deep Compression -> report -> evaluate the .dsz (the main job, on defaults)");
+        foreach (var o in new Option[] { model, dir, retrain, seed, json }) cmd.Options.Add(o);
+        cmd.SetHandler(pr =>
+        {
+            var arch = pr.GetValue(model)!;
+            if (arch is not ("lenet-300-100" or "lenet-5")) throw new CliException($"demo supports lenet-300-100 and lenet-5, got '{arch}'", 2);
+            var d = pr.GetValue(dir)!;
+            Directory.CreateDirectory(d);
+            var sw = Stopwatch.StartNew();
+            ulong s = pr.GetValue(seed);
+            var ckpt = Path.Combine(d, $"{arch}.safetensors");
+            var dsz = Path.Combine(d, $"{arch}.dsz");
+
+            Console.WriteLine($"== 1/3 train {arch} on Fashion-MNIST");
+            JsonReport? trainReport = null;
+            if (!pr.GetValue(retrain) && IsUsable(ckpt, arch))
+                Console.WriteLine($"reusing cached checkpoint {ckpt} (pass --retrain to train again)");
+            else
+                trainReport = TrainCommand.Run(arch, TrainingDefaults.For(arch), "fashion-mnist", s, ckpt, allowInstall: true);
+
+            Console.WriteLine();
+            Console.WriteLine($"== 2/3 Deep Compression (prune -> retrain -> share weights -> Huffman) -> {dsz}");
+            var compress = CompressCommand.Run(ckpt, "deep-compression", null, null, s, dsz);
+
+            Console.WriteLine();
+            Console.WriteLine($"== 3/3 evaluate {dsz}");
+            var clf = ModelFiles.Open(dsz);
+            var r = EvalCommand.Run(clf, null, "test", 256, 5000, s);
+            Console.WriteLine($"{dsz} ({clf.Engine}): test accuracy {r.Accuracy:P2}, {r.ImagesPerSecond:N0} images/s");
+            Console.WriteLine($"demo finished in {sw.Elapsed.TotalSeconds:F0} s; artifacts in {Path.GetFullPath(d)}");
+            compress.Set("eval_engine", clf.Engine).Set("eval_accuracy", Math.Round(r.Accuracy, 6))
+                .Set("demo_wall_seconds", Math.Round(sw.Elapsed.TotalSeconds, 1)).Set("trained", trainReport is not null);
+            compress.WriteIfRequested(pr.GetValue(json));
+            return 0;
+        });
         return cmd;
+    }
+
+    private static bool IsUsable(string path, string arch)
+    {
+        if (!File.Exists(path)) return false;
+        try { return ModelStore.Load(path).Arch == arch; }
+        catch (Exception e) when (e is FormatException or IOException) { return false; }
     }
 }

@@ -1,0 +1,33 @@
+using DeepShrink.Core;
+
+namespace DeepShrink.Bench;
+
+/// <summary>Settings of <see cref="KernelBenchmarks.Run"/>.</summary>
+public sealed record KernelBenchOptions
+{
+    /// <summary>Threads for the multi-threaded ("_mt" and LeNet) measurements; default <see cref="Parallelism.Degree"/>.</summary>
+    public int Threads { get; init; } = Parallelism.Degree;
+
+    /// <summary>Timed repeats per measurement (the median is reported).</summary>
+    public int Repeats { get; init; } = 7;
+
+    /// <summary>Warm-up time per measurement, seconds.</summary>
+    public double WarmupSeconds { get; init; } = 0.2;
+
+    /// <summary>Small operations are batched so that one repeat lasts at least this long, seconds.</summary>
+    public double MinRepeatSeconds { get; init; } = 0.02;
+
+    /// <summary>Compare against OpenBLAS when the library can be loaded.</summary>
+    public bool CompareOpenBlas { get; init; } = true;
+
+    /// <summary>Extra sections run after <see cref="KernelBenchmarks.BuiltInSections"/> (e.g. conv, int8 or xnor GEMM).</summary>
+    public IReadOnlyList<IKernelBenchSection> AdditionalSections { get; init; } = [];
+
+    /// <summary>Throws when a setting is out of range.</summary>
+    public void Validate()
+    {
+        if (Threads < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "threads must be >= 1");
+        if (Repeats < 1) throw new ArgumentOutOfRangeException(nameof(Repeats), Repeats, "repeats must be >= 1");
+        if (WarmupSeconds < 0 || MinRepeatSeconds < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSeconds), "times must be >= 0");
+    }
+}

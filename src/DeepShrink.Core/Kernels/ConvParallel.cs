@@ -1,0 +1,27 @@
+namespace DeepShrink.Core.Kernels;
+
+/// <summary>
+/// Splits independent work items over threads. Each item is processed by exactly one thread with
+/// the same code, so results never depend on the thread count.
+/// </summary>
+internal static class ConvParallel
+{
+    /// <summary>Below this many (estimated) element operations a loop runs on the calling thread.</summary>
+    private const long MinParallelWork = 1 << 15;
+
+    /// <summary>Thread count to use: <paramref name="threads"/> or <see cref="Parallelism.Degree"/> when not positive.</summary>
+    public static int Resolve(int threads) => threads > 0 ? threads : Parallelism.Degree;
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over contiguous ranges covering [0, count), using at
+    /// most <paramref name="threads"/> threads; tiny loops (count * workPerItem small) run inline.
+    /// </summary>
+    public static void For(int count, int threads, long workPerItem, Action<int, int> body)
+    {
+        if (count <= 0) return;
+        int t = Math.Min(Resolve(threads), count);
+        if (t <= 1 || count * Math.Max(1, workPerItem) < MinParallelWork) { body(0, count); return; }
+        Parallel.For(0, t, new ParallelOptions { MaxDegreeOfParallelism = t },
+            k => body((int)((long)count * k / t), (int)((long)count * (k + 1) / t)));
+    }
+}

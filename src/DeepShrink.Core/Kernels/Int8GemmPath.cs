@@ -1,0 +1,14 @@
+namespace DeepShrink.Core.Kernels;
+
+/// <summary>Instruction-set paths of <see cref="Int8Gemm"/>.</summary>
+public enum Int8GemmPath
+{
+    /// <summary>Portable scalar loops over the packed layout.</summary>
+    Scalar,
+
+    /// <summary>AVX2: s8 and u8 widened to s16, then <c>vpmaddwd</c> (exact, no saturation).</summary>
+    Avx2,
+
+    /// <summary>VNNI <c>vpdpbusd</c> on 256-bit vectors (AVX-VNNI, EVEX-encoded when AVX-512 VNNI is present).</summary>
+    AvxVnni,
+}

@@ -1,0 +1,195 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace DeepShrink.Core.Kernels;
+
+/// <summary>
+/// Optimised pooling kernels over NCHW data (max with arg-max indices, average with padding counted as
+/// zeros, global average). <see cref="PoolReference"/> is the specification. Work is split over
+/// (image, channel) planes, so results do not depend on the thread count.
+/// </summary>
+public static unsafe class PoolKernels
+{
+    /// <summary>
+    /// Max pooling. <paramref name="argmax"/> (may be empty) receives, per output, the index iy W + ix of
+    /// the chosen pixel inside its plane: the first maximum in row-major window order; a NaN wins.
+    /// </summary>
+    public static void MaxForward(in PoolGeometry g,
+        ReadOnlySpan<float> x,   // [N, C, H, W]
+        Span<float> y,           // [N, C, OH, OW]
+        Span<int> argmax,        // [N, C, OH, OW] or empty
+        int threads = 0)
+    {
+        g.Check(x.Length, y.Length);
+        if (argmax.Length != 0 && argmax.Length != y.Length) throw new ArgumentException($"pool: argmax has {argmax.Length} elements, expected {y.Length}");
+        var geo = g;
+        int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
+        bool keep = argmax.Length != 0;
+        fixed (float* px = x, py = y)
+        fixed (int* pa = argmax)
+        {
+            float* xp = px, yp = py; int* ap = pa;
+            ConvParallel.For(g.Planes, threads, inPlane, (s, e) =>
+            {
+                for (int pl = s; pl < e; pl++)
+                    MaxPlane(geo, xp + (long)pl * inPlane, yp + (long)pl * outPlane, keep ? ap + (long)pl * outPlane : null);
+            });
+        }
+    }
+
+    /// <summary>Max-pool backward: dx (overwritten) receives each dy at its recorded arg-max (overlaps add).</summary>
+    public static void MaxBackward(in PoolGeometry g,
+        ReadOnlySpan<float> dy,     // [N, C, OH, OW]
+        ReadOnlySpan<int> argmax,   // [N, C, OH, OW]
+        Span<float> dx,             // [N, C, H, W]
+        int threads = 0)
+    {
+        g.Check(dx.Length, dy.Length, "dx", "dy");
+        if (argmax.Length != dy.Length) throw new ArgumentException($"pool: argmax has {argmax.Length} elements, expected {dy.Length}");
+        int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
+        foreach (int idx in argmax)
+            if ((uint)idx >= (uint)inPlane) throw new ArgumentException($"pool: argmax index {idx} outside a plane of {inPlane} pixels");
+        fixed (float* pdy = dy, pdx = dx)
+        fixed (int* pa = argmax)
+        {
+            float* dyp = pdy, dxp = pdx; int* ap = pa;
+            ConvParallel.For(g.Planes, threads, inPlane, (s, e) =>
+            {
+                for (int pl = s; pl < e; pl++)
+                {
+                    float* d = dxp + (long)pl * inPlane, src = dyp + (long)pl * outPlane;
+                    int* a = ap + (long)pl * outPlane;
+                    new Span<float>(d, inPlane).Clear();
+                    for (int j = 0; j < outPlane; j++) d[a[j]] += src[j];
+                }
+            });
+        }
+    }
+
+    /// <summary>Average pooling; padded positions count as zeros and the divisor is always KH KW.</summary>
+    public static void AvgForward(in PoolGeometry g,
+        ReadOnlySpan<float> x,   // [N, C, H, W]
+        Span<float> y,           // [N, C, OH, OW]
+        int threads = 0)
+    {
+        g.Check(x.Length, y.Length);
+        fixed (float* px = x, py = y) AvgRun(g, px, py, backward: false, threads);
+    }
+
+    /// <summary>Average-pool backward: dx (overwritten) = sum over windows holding each pixel of dy / (KH KW).</summary>
+    public static void AvgBackward(in PoolGeometry g,
+        ReadOnlySpan<float> dy,  // [N, C, OH, OW]
+        Span<float> dx,          // [N, C, H, W]
+        int threads = 0)
+    {
+        g.Check(dx.Length, dy.Length, "dx", "dy");
+        fixed (float* pdy = dy, pdx = dx) AvgRun(g, pdx, pdy, backward: true, threads);
+    }
+
+    private static void AvgRun(PoolGeometry g, float* img /* [N, C, H, W] */, float* o /* [N, C, OH, OW] */, bool backward, int threads)
+    {
+        int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
+        ConvParallel.For(g.Planes, threads, inPlane, (s, e) =>
+        {
+            for (int pl = s; pl < e; pl++) AvgPlane(g, img + (long)pl * inPlane, o + (long)pl * outPlane, backward);
+        });
+    }
+
+    /// <summary>Global average pooling: y[p] = mean of plane p of x.</summary>
+    public static void GlobalAvgForward(int planes, int planeSize,
+        ReadOnlySpan<float> x,   // [planes, planeSize]
+        Span<float> y)           // [planes]
+    {
+        CheckGlobal(planes, planeSize, x.Length, y.Length);
+        float inv = 1f / planeSize;
+        for (int p = 0; p < planes; p++) y[p] = TensorPrimitives.Sum(x.Slice(p * planeSize, planeSize)) * inv;
+    }
+
+    /// <summary>Global average pooling backward: dx[p, :] = dy[p] / planeSize.</summary>
+    public static void GlobalAvgBackward(int planes, int planeSize,
+        ReadOnlySpan<float> dy,  // [planes]
+        Span<float> dx)          // [planes, planeSize]
+    {
+        CheckGlobal(planes, planeSize, dx.Length, dy.Length);
+        float inv = 1f / planeSize;
+        for (int p = 0; p < planes; p++) dx.Slice(p * planeSize, planeSize).Fill(dy[p] * inv);
+    }
+
+    internal static void CheckGlobal(int planes, int planeSize, int xLen, int yLen)
+    {
+        if (planes < 0 || planeSize < 1) throw new ArgumentException($"global pool: invalid sizes planes={planes} planeSize={planeSize}");
+        if (xLen != (long)planes * planeSize) throw new ArgumentException($"global pool: input has {xLen} elements, expected {planes} x {planeSize}");
+        if (yLen != planes) throw new ArgumentException($"global pool: output has {yLen} elements, expected {planes}");
+    }
+
+    private static void MaxPlane(in PoolGeometry g, float* x /* [H, W] */, float* y /* [OH, OW] */, int* arg /* [OH, OW] or null */)
+    {
+        int w = g.W, h = g.H, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW, sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW;
+        // Outputs [vecLo, vecHi) have their whole horizontal window, and every vector load, inside the row.
+        int vecLo = (pw + sw - 1) / sw, vecHi = -1;
+        if (PoolMaxVector.Supported(sw)) vecHi = PoolMaxVector.LastStart(w, kw, sw, pw) + 1;
+        for (int oy = 0; oy < oh; oy++)
+        {
+            int y0 = oy * sh - ph, ys = Math.Max(y0, 0), ye = Math.Min(y0 + kh, h);
+            float* yr = y + oy * ow;
+            int* ar = arg == null ? null : arg + oy * ow;
+            int ox = 0, firstVec = Math.Min(vecLo, ow);
+            for (; ox < firstVec; ox++) MaxOne(x, w, ys, ye, ox * sw - pw, kw, yr + ox, ar == null ? null : ar + ox);
+            for (; ox + PoolMaxVector.Lanes <= ow && ox < vecHi; ox += PoolMaxVector.Lanes)
+                PoolMaxVector.Block(x, w, ys, ye, ox * sw - pw, kw, sw, yr + ox, ar == null ? null : ar + ox);
+            for (; ox < ow; ox++) MaxOne(x, w, ys, ye, ox * sw - pw, kw, yr + ox, ar == null ? null : ar + ox);
+        }
+    }
+
+    /// <summary>One max-pool output over rows [ys, ye) and columns [x0, x0 + kw) clipped to the image.</summary>
+    private static void MaxOne(float* x, int w, int ys, int ye, int x0, int kw, float* y, int* arg)
+    {
+        int xs = Math.Max(x0, 0), xe = Math.Min(x0 + kw, w);
+        int best = ys * w + xs;
+        float bv = x[best];
+        for (int iy = ys; iy < ye; iy++)
+        {
+            float* row = x + iy * w;
+            for (int ix = xs; ix < xe; ix++)
+            {
+                // take when v > best, or v is the first NaN; branch-free (random data mispredicts).
+                float v = row[ix];
+                bool take = (v > bv) | (float.IsNaN(v) & !float.IsNaN(bv));
+                int mask = -Unsafe.BitCast<bool, byte>(take);
+                best = ((iy * w + ix) & mask) | (best & ~mask);
+                bv = BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(v) & mask) | (BitConverter.SingleToInt32Bits(bv) & ~mask));
+            }
+        }
+        *y = bv;
+        if (arg != null) *arg = best;
+    }
+
+    /// <summary>Forward: img -> out averages. Backward (<paramref name="backward"/>): out is dy, img is dx.</summary>
+    private static void AvgPlane(in PoolGeometry g, float* img /* [H, W] */, float* o /* [OH, OW] */, bool backward)
+    {
+        int w = g.W, h = g.H, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW, sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW;
+        float inv = 1f / (kh * kw);
+        if (backward) new Span<float>(img, h * w).Clear();
+        for (int oy = 0; oy < oh; oy++)
+        {
+            int y0 = oy * sh - ph, ys = Math.Max(y0, 0), ye = Math.Min(y0 + kh, h);
+            for (int ox = 0; ox < ow; ox++)
+            {
+                int x0 = ox * sw - pw, xs = Math.Max(x0, 0), xe = Math.Min(x0 + kw, w);
+                if (backward)
+                {
+                    float d = o[oy * ow + ox] * inv;
+                    for (int iy = ys; iy < ye; iy++)
+                        for (int ix = xs; ix < xe; ix++) img[iy * w + ix] += d;
+                }
+                else
+                {
+                    float s = 0f;
+                    for (int iy = ys; iy < ye; iy++)
+                        for (int ix = xs; ix < xe; ix++) s += img[iy * w + ix];
+                    o[oy * ow + ox] = s * inv;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+namespace DeepShrink.Core.Kernels;
+
+/// <summary>Runs independent work items of the quantized and binary kernels on up to <c>threads</c> threads.</summary>
+internal static class QuantParallel
+{
+    /// <summary>Resolves a user thread argument: 0 or less means <see cref="Parallelism.Degree"/>.</summary>
+    public static int Resolve(int threads) => threads <= 0 ? Parallelism.Degree : threads;
+
+    /// <summary>Calls <paramref name="body"/> for every item in [0, count); items must not depend on each other.</summary>
+    public static void For(int count, int threads, Action<int> body)
+    {
+        if (threads <= 1 || count <= 1)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+    }
+
+    /// <summary>
+    /// Splits rows [0, m) into blocks of <paramref name="rowBlock"/> and column panels [0, panels) into chunks
+    /// (about 4 work items per thread) and calls body(firstRow, rowCount, firstPanel, endPanel) for each pair.
+    /// </summary>
+    public static void ForBlocks(int m, int rowBlock, int panels, int threads, Action<int, int, int, int> body)
+    {
+        int rowBlocks = (m + rowBlock - 1) / rowBlock;
+        int chunks = threads <= 1 || panels <= 1 ? 1 : Math.Clamp((4 * threads + rowBlocks - 1) / rowBlocks, 1, panels);
+        int perChunk = (panels + chunks - 1) / chunks;
+        chunks = (panels + perChunk - 1) / perChunk;
+        For(rowBlocks * chunks, threads, item =>
+        {
+            int i0 = item / chunks * rowBlock, p0 = item % chunks * perChunk;
+            body(i0, Math.Min(rowBlock, m - i0), p0, Math.Min(panels, p0 + perChunk));
+        });
+    }
+}
