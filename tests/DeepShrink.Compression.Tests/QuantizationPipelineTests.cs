@@ -15,15 +15,15 @@ namespace DeepShrink.Compression.Tests;
 /// <summary>Built-in precision recipes end to end on synthetic data: run, write .dsz, decode, compare.</summary>
 public class QuantizationPipelineTests
 {
-    private static readonly ModelConfig Config = new() { ImageSize = 8 };
+    private sealed record Setup(Module Model, string Arch, ModelConfig Config, CompressionContext Ctx, List<(Tensor X, int[] Y)> Test);
 
-    private sealed record Setup(Module Model, CompressionContext Ctx, List<(Tensor X, int[] Y)> Test);
-
-    private static Setup Train(ulong seed)
+    private static Setup Train(ulong seed, string arch)
     {
-        var train = SyntheticData.Blobs(640, 10, 1, 8, 8, seed, noise: 1.5f);
-        var test = SyntheticData.Blobs(256, 10, 1, 8, 8, seed, noise: 1.5f);
-        var model = ModelZoo.Create("lenet-300-100", Config, new Rng(seed));
+        int size = arch == "lenet-5" ? 16 : 8;
+        var config = new ModelConfig { ImageSize = size };
+        var train = SyntheticData.Blobs(640, 10, 1, size, size, seed, noise: 1.5f);
+        var test = SyntheticData.Blobs(256, 10, 1, size, size, seed, noise: 1.5f);
+        var model = ModelZoo.Create(arch, config, new Rng(seed));
         var loader = new DataLoader(train, new DataLoaderOptions { BatchSize = 64, Seed = seed });
         IEnumerable<(Tensor, int[])> Batches(int e) => loader.Epoch(e).Select(b => (b.Images, b.Labels));
         new Trainer().Fit(model, new Sgd(model.NamedParameters(), 0.05f, 0.9f), Batches, 3, loader.BatchesPerEpoch);
@@ -33,19 +33,19 @@ public class QuantizationPipelineTests
             Model = model, TrainBatches = Batches, BatchesPerEpoch = loader.BatchesPerEpoch,
             ValidationAccuracy = () => Trainer.Evaluate(model, testBatches).Accuracy, Rng = new Rng(seed),
         };
-        return new Setup(model, ctx, testBatches);
+        return new Setup(model, arch, config, ctx, testBatches);
     }
 
     // Runs a recipe (epochs shortened), writes the .dsz, decodes it and checks it is the same model.
-    private static (Setup S, DszFile File, StoredModel Decoded, long Bytes) Run(string recipeName, Func<string, string>? edit = null)
+    private static (Setup S, DszFile File, StoredModel Decoded, long Bytes) Run(string recipeName, Func<string, string>? edit = null, string arch = "lenet-300-100")
     {
-        var s = Train(11);
+        var s = Train(11, arch);
         var recipe = edit is null ? RecipeLoader.Load(recipeName) : RecipeLoader.Parse(edit(BuiltIn(recipeName)), recipeName);
         var enc = new RecipeRunner(recipe).Run(s.Ctx);
         var path = Path.Combine(Path.GetTempPath(), $"ds-quant-{Guid.NewGuid():N}.dsz");
         try
         {
-            DszModel.Write(path, s.Model, "lenet-300-100", Config, (n, t) => RecipeRunner.EncodeTensor(enc, s.Ctx, n, t), new Dictionary<string, string>());
+            DszModel.Write(path, s.Model, s.Arch, s.Config, (n, t) => RecipeRunner.EncodeTensor(enc, s.Ctx, n, t), new Dictionary<string, string>());
             var file = DszFile.Read(path);
             var decoded = DszModel.Decode(file);
             foreach (var (n, t) in s.Model.StateDict()) Assert.Equal(t.ToArray(), decoded.Model.StateDict()[n].ToArray());
@@ -132,5 +132,17 @@ public class QuantizationPipelineTests
         Assert.All(w, v => Assert.Equal(Math.Round(v * 16384.0), v * 16384.0));
         Assert.Equal(CodebookCodec.CodecName, file.Tensors.Single(x => x.Name == "fc2.weight").Codec);
         Assert.Equal(12.0, DszModel.Graph(file).Nodes.Single(n => n.Name == "fc1").Attrs["in_fixed_frac"]);
+    }
+
+    [Fact]
+    public void Xnor_OnLeNet5_BinarisesConv2AndFc1WithScaleK_AndDecodesExactly()
+    {
+        var (s, file, _, _) = Run("xnor", y => Epochs(y, 1), "lenet-5");
+        Assert.Equal(new[] { "dense-f32", "binary", "binary", "dense-f32" },
+            new[] { "conv1", "conv2", "fc1", "fc2" }.Select(n => file.Tensors.Single(t => t.Name == n + ".weight").Codec));
+        var conv2 = DszModel.Graph(file).Nodes.Single(n => n.Name == "conv2");
+        Assert.Equal(1.0, conv2.Attrs["in_binary_scale"]);
+        Assert.Equal(20, file.Tensors.Single(t => t.Name == "conv2.in_mean").Shape[0]);
+        Assert.True(Trainer.Evaluate(s.Model, s.Test).Accuracy > 0.3);
     }
 }

@@ -38,7 +38,10 @@ public sealed class BinarizationPhase(BinarizationSpec spec) : PrecisionPhase(sp
             var enc = BinaryCodec.EncodeSigns(real, l.Weight.Shape, alphas, b.PerChannel ? 0 : null);
             l.Weight.CopyFrom(enc.DecodeTensor());
             ctx.Encoded[l.WeightName] = enc;
-            Plan(ctx, l.WeightName, 1, $"binary {spec.Method}".ToLowerInvariant());
+            Plan(ctx, l.WeightName, 1, spec.Method switch
+            {
+                BinarizationMethod.BinaryConnect => "binary-connect", BinarizationMethod.Bnn => "bnn", _ => "xnor",
+            });
         }
     }
 }

@@ -21,7 +21,7 @@ public sealed class LinearQuantizationPhase(LinearQuantizationSpec spec) : Preci
         {
             var hooks = _layers.Select(l => (InputQuantizer)(l.Module.ForwardHook = new InputQuantizer())).ToList();
             InputQuantizer.CalibrateAll(ctx.Model, CalibrationBatches(ctx, spec.CalibrationBatches), hooks, act);
-            ctx.Log($"activations: {act.Bits}-bit {(act.Symmetric ? "symmetric" : "asymmetric")} per tensor, {act.Method} calibration on {spec.CalibrationBatches} batches: "
+            ctx.Log($"activations: {act.Bits}-bit {(act.Symmetric ? "symmetric" : "asymmetric")} per tensor, {act.Method.ToString().ToLowerInvariant()} calibration on {spec.CalibrationBatches} batches: "
                 + string.Join(", ", _layers.Select(l => $"{l.Path} [{((InputQuantizer)l.Module.ForwardHook!).Params!.Value.Range.Lo:G3}, {((InputQuantizer)l.Module.ForwardHook!).Params!.Value.Range.Hi:G3}]")));
         }
         if (spec.Qat) ctx.Callbacks.Add(new FakeQuantCallback(_layers.Select(l => l.Weight).ToList(), spec.Weights));

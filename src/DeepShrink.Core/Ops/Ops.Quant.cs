@@ -72,12 +72,21 @@ public static partial class Ops
     /// </remarks>
     public static float RoundFixed(float x, int wordBits, int fracBits, bool stochastic, float u = 0f)
     {
-        double eps = Math.ScaleB(1.0, -fracBits);
-        double scaled = x / eps;
+        CheckFixed(wordBits, fracBits);
+        var (inv, eps, min, max) = FixedConstants(wordBits, fracBits);
+        return RoundFixedCore(x, inv, eps, min, max, stochastic, u);
+    }
+
+    private static (double Inv, double Eps, double Min, double Max) FixedConstants(int wordBits, int fracBits)
+        => (Math.ScaleB(1.0, fracBits), Math.ScaleB(1.0, -fracBits), -Math.ScaleB(1.0, wordBits - 1), Math.ScaleB(1.0, wordBits - 1) - 1);
+
+    // x * 2^FL is exact in double, so floor and the fraction are exact.
+    private static float RoundFixedCore(float x, double inv, double eps, double min, double max, bool stochastic, float u)
+    {
+        double scaled = x * inv;
         double fl = Math.Floor(scaled);
         double frac = scaled - fl;
         double k = stochastic ? (u < frac ? fl + 1 : fl) : (frac >= 0.5 ? fl + 1 : fl);
-        double max = Math.ScaleB(1.0, wordBits - 1) - 1, min = -Math.ScaleB(1.0, wordBits - 1);
         if (double.IsNaN(k)) k = 0;
         return (float)(Math.Clamp(k, min, max) * eps);
     }
@@ -119,8 +128,9 @@ public static partial class Ops
     {
         CheckFixed(wordBits, fracBits);
         if (dst.Length != src.Length) throw new ArgumentException($"destination has {dst.Length} elements, source {src.Length}");
-        for (int i = 0; i < src.Length; i++)
-            dst[i] = RoundFixed(src[i], wordBits, fracBits, rng is not null, rng?.NextFloat() ?? 0f);
+        var (inv, eps, min, max) = FixedConstants(wordBits, fracBits);
+        if (rng is null) for (int i = 0; i < src.Length; i++) dst[i] = RoundFixedCore(src[i], inv, eps, min, max, false, 0f);
+        else for (int i = 0; i < src.Length; i++) dst[i] = RoundFixedCore(src[i], inv, eps, min, max, true, rng.NextFloat());
     }
 
     private static Tensor PassWhere(Tensor g, Tensor x, Func<float, bool> pass)
