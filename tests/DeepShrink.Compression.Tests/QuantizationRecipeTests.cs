@@ -21,6 +21,7 @@ public class QuantizationRecipeTests
         Assert.Equal((new FixedPointFormat(16, 14), new FixedPointFormat(16, 12), new FixedPointFormat(16, 15), true),
             (fx.Weights, fx.Activations!.Value, fx.Gradients!.Value, fx.Stochastic));
         Assert.Equal(BinarizationMethod.BinaryConnect, RecipeLoader.Load("binary-connect").Find<BinarizationSpec>()!.Method);
+        Assert.Equal(BinarizationMethod.Bnn, RecipeLoader.Load("bnn").Find<BinarizationSpec>()!.Method);
         var x = RecipeLoader.Load("xnor").Find<BinarizationSpec>()!;
         Assert.Equal((BinarizationMethod.Xnor, true, true), (x.Method, x.KeepFirst, x.KeepLast));
     }

@@ -10,7 +10,7 @@ namespace DeepShrink.Compression.Pipeline;
 /// are rounded to the fixed-point format and stay there through training (rounded after every step,
 /// stochastically or to nearest), layer inputs are rounded in the forward pass and gradients in the
 /// backward pass. Storage: formats of at most 8 bits use the int8 codec (scale 2^-FL, zero point 0);
-/// wider ones a Huffman-coded codebook of the distinct values (dense f32 beyond 2^16 of them); all decode exactly.
+/// wider ones a Huffman-coded codebook of the distinct values, or dense f32 when that is smaller; all decode exactly.
 /// </summary>
 public sealed class FixedPointPhase(FixedPointSpec spec) : PrecisionPhase(spec)
 {
@@ -45,7 +45,7 @@ public sealed class FixedPointPhase(FixedPointSpec spec) : PrecisionPhase(spec)
         }
     }
 
-    /// <summary>Stores fixed-point values exactly: int8 codes for words of at most 8 bits, else a codebook of the distinct values.</summary>
+    /// <summary>Stores fixed-point values exactly: int8 codes for words of at most 8 bits, else a codebook of the distinct values or dense f32, whichever is smaller.</summary>
     public static EncodedTensor Encode(Tensor w, FixedPointFormat f)
     {
         var data = w.ContiguousData().Span;
@@ -57,6 +57,9 @@ public sealed class FixedPointPhase(FixedPointSpec spec) : PrecisionPhase(spec)
             return Int8Codec.Encode(q, w.Shape, new[] { scale }, new sbyte[] { 0 }, null);
         }
         var distinct = data.ToArray().Distinct().Order().ToArray();
-        return distinct.Length <= 1 << 16 ? CodebookCodec.EncodeValues(data, w.Shape, distinct, huffman: true) : DenseCodec.EncodeF32(data, w.Shape);
+        var dense = DenseCodec.EncodeF32(data, w.Shape);
+        if (distinct.Length > 1 << 16) return dense;
+        var book = CodebookCodec.EncodeValues(data, w.Shape, distinct, huffman: true);
+        return book.PayloadBytes < dense.PayloadBytes ? book : dense;
     }
 }
