@@ -73,16 +73,21 @@ public class PoolTests
     }
 
     [Theory]
-    [InlineData(2, 2, 0)]
-    [InlineData(3, 2, 1)]
-    [InlineData(3, 1, 1)]
-    [InlineData(2, 1, 0)]
-    [InlineData(5, 2, 2)]
-    public void MaxPool_TiesAndNaN_InWideRows_MatchReference(int k, int stride, int pad)
+    // k, stride, pad, width: wide rows use 8-output blocks, widths giving 4..7 outputs use two-row blocks
+    [InlineData(2, 2, 0, 45)]
+    [InlineData(3, 2, 1, 45)]
+    [InlineData(3, 1, 1, 45)]
+    [InlineData(2, 1, 0, 45)]
+    [InlineData(5, 2, 2, 45)]
+    [InlineData(2, 2, 0, 8)]
+    [InlineData(3, 2, 1, 13)]
+    [InlineData(3, 1, 0, 6)]
+    [InlineData(2, 1, 1, 7)]
+    public void MaxPool_TiesAndNaN_MatchReference(int k, int stride, int pad, int width)
     {
-        // Values from {0, 1, 2} (many ties) with a few NaNs, rows wide enough for the 8-output blocks.
-        var rng = new Rng((ulong)(k * 10 + stride));
-        var g = new PoolGeometry(2, 3, 9, 45, k, k, stride, stride, pad, pad);
+        // Values from {0, 1, 2} (many ties) with a few NaNs.
+        var rng = new Rng((ulong)(k * 10 + stride + width * 100));
+        var g = new PoolGeometry(2, 3, 9, width, k, k, stride, stride, pad, pad);
         var x = new float[g.InputSize];
         for (int i = 0; i < x.Length; i++) x[i] = rng.NextInt(40) == 0 ? float.NaN : rng.NextInt(3);
         var yRef = new float[g.OutputSize]; var y = new float[g.OutputSize];

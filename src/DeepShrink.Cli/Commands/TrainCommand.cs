@@ -23,12 +23,14 @@ public static class TrainCommand
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: per model, see docs/RESULTS.md)" };
         var lr = new Option<float?>("--lr") { Description = "Peak learning rate (default: per model)" };
         var batch = new Option<int?>("--batch-size") { Description = "Minibatch size (default 64)" };
+        var wd = new Option<float?>("--weight-decay") { Description = "Weight decay (default: per model)" };
+        var ls = new Option<float?>("--label-smoothing") { Description = "Label smoothing in [0, 1) (default: per model)" };
         var val = new Option<int?>("--val") { Description = "Validation samples carved from the training set (default 5000)" };
         var seed = CommonOptions.Seed();
         var output = new Option<string>("--out") { Description = "Checkpoint to write (.safetensors)", Required = true };
         var json = CommonOptions.Json();
         var cmd = new Command("train", "Train a zoo model and write a safetensors checkpoint");
-        foreach (var o in new Option[] { model, dataset, epochs, lr, batch, val, seed, output, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, dataset, epochs, lr, batch, wd, ls, val, seed, output, json }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             var arch = pr.GetValue(model)!;
@@ -39,7 +41,11 @@ public static class TrainCommand
                 Lr = pr.GetValue(lr) ?? d.Lr,
                 BatchSize = pr.GetValue(batch) ?? d.BatchSize,
                 ValidationCount = pr.GetValue(val) ?? d.ValidationCount,
+                WeightDecay = pr.GetValue(wd) ?? d.WeightDecay,
+                LabelSmoothing = pr.GetValue(ls) ?? d.LabelSmoothing,
             };
+            if (d.WeightDecay < 0) throw new CliException("--weight-decay must be >= 0", 2);
+            if (d.LabelSmoothing < 0 || d.LabelSmoothing >= 1) throw new CliException("--label-smoothing must be in [0, 1)", 2);
             if (d.Epochs < 0) throw new CliException("--epochs must be >= 0", 2);
             if (d.BatchSize < 1) throw new CliException("--batch-size must be >= 1", 2);
             if (!(d.Lr > 0)) throw new CliException("--lr must be > 0", 2);
@@ -63,18 +69,23 @@ public static class TrainCommand
         var transforms = d.CropPadding > 0 ? new ISampleTransform[] { new RandomCrop(d.CropPadding) } : Array.Empty<ISampleTransform>();
         var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = d.BatchSize, Seed = seed, Transforms = transforms });
         Console.WriteLine($"train {arch}: {net.ParameterCount():N0} parameters, {data.Train.Count:N0} training / {data.Validation?.Count ?? 0:N0} validation / {data.Test.Count:N0} test images");
-        Console.WriteLine($"  {d.Optimizer} lr {d.Lr} momentum {d.Momentum} weight decay {d.WeightDecay} batch {d.BatchSize}, {d.Epochs} epochs, cosine schedule, seed {seed}, {Parallelism.Degree} threads");
-        var trainer = new Trainer { Schedule = new WarmupLr(d.WarmupEpochs, new CosineLr(Math.Max(1, d.Epochs))) };
+        Console.WriteLine($"  {d.Optimizer} lr {d.Lr} momentum {d.Momentum} weight decay {d.WeightDecay} label smoothing {d.LabelSmoothing} batch {d.BatchSize}, {d.Epochs} epochs, cosine schedule, seed {seed}, {Parallelism.Degree} threads");
         var sw = Stopwatch.StartNew();
         var history = Progress.Run($"training {arch}", d.Epochs, advance =>
-            trainer.Fit(net, opt, e => loader.Epoch(e).Select(b => (b.Images, b.Labels)), d.Epochs, loader.BatchesPerEpoch)
-                .Select(st =>
+        {
+            var trainer = new Trainer
+            {
+                Schedule = new WarmupLr(d.WarmupEpochs, new CosineLr(Math.Max(1, d.Epochs))),
+                Loss = (logits, _, y) => Ops.CrossEntropy(logits, y, d.LabelSmoothing),
+                OnEpoch = st =>
                 {
                     var v = data.Validation is null ? null : Trainer.Evaluate(net, DataArgs.Ordered(data.Validation));
                     advance(1, $"epoch {st.Epoch + 1}/{d.Epochs}: loss {st.Loss:F4}, train acc {st.TrainAccuracy:P2}" +
                         (v is null ? "" : $", val acc {v.Accuracy:P2}") + $", {st.Seconds:F1} s ({st.Images / st.Seconds:N0} img/s)");
-                    return st;
-                }).ToList());
+                },
+            };
+            return trainer.Fit(net, opt, e => loader.Epoch(e).Select(b => (b.Images, b.Labels)), d.Epochs, loader.BatchesPerEpoch);
+        });
         double wall = sw.Elapsed.TotalSeconds;
         var test = Trainer.Evaluate(net, DataArgs.Ordered(data.Test));
         var valStats = data.Validation is null ? null : Trainer.Evaluate(net, DataArgs.Ordered(data.Validation));

@@ -1,8 +1,29 @@
+using DeepShrink.Compression;
+using DeepShrink.Core;
+using DeepShrink.Data;
+using DeepShrink.Runtime;
+
 namespace DeepShrink.Cli.Infrastructure;
 
-/// <summary>Opens .dsz files for inference.</summary>
+/// <summary>Opens .dsz files for inference in the DeepShrink runtime (compressed kernels, no dense expansion).</summary>
 public static class DszModels
 {
-    /// <summary>Opens a .dsz model.</summary>
-    public static IClassifier Open(string path) => throw new CliException($"{path}: .dsz inference is not available yet");
+    /// <summary>Opens a .dsz model with its stored normalisation and dataset.</summary>
+    public static IClassifier Open(string path)
+    {
+        var model = InferenceModel.Load(path);
+        if (model.InputShape.Count != 3)
+            throw new CliException($"{path}: the model takes samples of shape {ShapeUtil.Format(model.InputShape.ToArray())}, an image classifier needs [C, H, W]");
+        return new RuntimeClassifier(model);
+    }
+
+    /// <summary>A .dsz model run by <see cref="InferenceModel"/>.</summary>
+    private sealed class RuntimeClassifier(InferenceModel model) : IClassifier
+    {
+        public string Engine => "deepshrink runtime";
+        public int[] SampleShape { get; } = model.InputShape.ToArray();
+        public Normalization? Normalization { get; } = ModelFiles.NormOf(model.Metadata.GetValueOrDefault(ModelStore.NormalizationKey));
+        public string? Dataset { get; } = model.Metadata.GetValueOrDefault(ModelStore.DatasetKey);
+        public Tensor Forward(Tensor batch) => model.Forward(batch);
+    }
 }

@@ -34,18 +34,53 @@ public sealed class RecipeRunner(Recipe recipe)
 
         var pruneEpochs = pruneSpec is null ? new HashSet<int>() : Recipe.PolicyOf(pruneSpec.Name)!.Epochs().ToHashSet();
         int shareEpoch = shareSpec is null ? -1 : Recipe.PolicyOf(shareSpec.Name)!.StartEpoch;
-        PruningPhase? pruning = pruneSpec is null ? null : new PruningPhase(pruneSpec, Recipe.PolicyOf(pruneSpec.Name)!);
-        pruning?.Plan(ctx);
+        if (pruneSpec is not null) new PruningPhase(pruneSpec, Recipe.PolicyOf(pruneSpec.Name)!).Plan(ctx);
         var precSpecs = Recipe.Components.Values.OfType<PrecisionSpec>().ToList();
         if (precSpecs.Count > 1) throw new RecipeFormatException($"recipe '{Recipe.Name}': at most one quantisation, fixed-point or binarization component ({string.Join(", ", precSpecs.Select(p => p.Name))})");
-        var precision = precSpecs.Count == 0 ? null : PrecisionPhase.Create(precSpecs[0]);
-        int precEpoch = precision is null ? -1 : Recipe.PolicyOf(precision.Spec.Name)!.StartEpoch;
+        bool anyAuto = ctx.Plans.Values.Any(p => p.Source == "auto");
+        var initial = ctx.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
+        for (int attempt = 1; ; attempt++)
+        {
+            RunSchedule(ctx, pruneSpec, shareSpec, precSpecs.FirstOrDefault(), pruneEpochs, shareEpoch, budget);
+            double val = ctx.ValidationAccuracy();
+            double drop = (ctx.BaselineValidationAccuracy - val) * 100;
+            ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity)));
+            ctx.Log($"attempt {attempt}: validation accuracy {val:P2} (drop {drop:F2} pp, budget {budget:F2} pp)");
+            if (!anyAuto || drop <= budget || attempt >= MaxAttempts) break;
+            ctx.Log("over budget: backing the automatic targets off (kept fraction x1.5) and retraining from the original weights");
+            ctx.ResetState(); // first: it detaches forward hooks, whose state is not in the initial weights
+            ctx.Model.LoadStateDict(initial);
+            foreach (var p in ctx.Plans.Values.Where(p => p.Source == "auto")) p.TargetSparsity = AutoTargets.BackOff(p.TargetSparsity);
+        }
+        return encSpec is null ? null : new EncoderPhase(encSpec);
+    }
 
+    private static Optimizer MakeOptimizer(CompressionContext ctx, TrainingSettings t) => t.Optimizer switch
+    {
+        "adam" => new Adam(ctx.Model.NamedParameters(), (float)t.Lr, weightDecay: (float)t.WeightDecay),
+        "adamw" => Adam.AdamW(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.WeightDecay),
+        _ => new Sgd(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.Momentum, (float)t.WeightDecay, nesterov: t.Momentum > 0),
+    };
+
+    /// <summary>Attempts with automatic targets before giving up on the budget (the last attempt is kept).</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    private void RunSchedule(CompressionContext ctx, PruningSpec? pruneSpec, SharingSpec? shareSpec, PrecisionSpec? precSpec,
+        HashSet<int> pruneEpochs, int shareEpoch, double budget)
+    {
+        PruningPhase? pruning = pruneSpec is null ? null : new PruningPhase(pruneSpec, Recipe.PolicyOf(pruneSpec.Name)!);
+        var precision = precSpec is null ? null : PrecisionPhase.Create(precSpec);
+        int precEpoch = precSpec is null ? -1 : Recipe.PolicyOf(precSpec.Name)!.StartEpoch;
         int total = Recipe.TotalEpochs;
         var events = pruneEpochs.Concat(new[] { shareEpoch, precEpoch }.Where(e => e >= 0));
         var t = Recipe.Training;
         var opt = MakeOptimizer(ctx, t);
-        var trainer = new Trainer { Schedule = new SegmentCosineLr(events, total), OnEpoch = ctx.OnEpoch };
+        var trainer = new Trainer
+        {
+            Schedule = new SegmentCosineLr(events, total),
+            OnEpoch = ctx.OnEpoch,
+            Loss = (logits, _, y) => Ops.CrossEntropy(logits, y, (float)t.LabelSmoothing),
+        };
         for (int e = 0; e < total; e++)
         {
             if (pruneEpochs.Contains(e)) pruning!.Step(ctx);
@@ -71,15 +106,7 @@ public sealed class RecipeRunner(Recipe recipe)
         if (precEpoch == total) precision!.Begin(ctx);
         precision?.Finish(ctx);
         ctx.Model.Eval();
-        return encSpec is null ? null : new EncoderPhase(encSpec);
     }
-
-    private static Optimizer MakeOptimizer(CompressionContext ctx, TrainingSettings t) => t.Optimizer switch
-    {
-        "adam" => new Adam(ctx.Model.NamedParameters(), (float)t.Lr, weightDecay: (float)t.WeightDecay),
-        "adamw" => Adam.AdamW(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.WeightDecay),
-        _ => new Sgd(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.Momentum, (float)t.WeightDecay, nesterov: t.Momentum > 0),
-    };
 
     /// <summary>Encodes a tensor with the encoder, or dense f32 when there is none.</summary>
     public static EncodedTensor EncodeTensor(EncoderPhase? enc, CompressionContext ctx, string name, Tensor t)

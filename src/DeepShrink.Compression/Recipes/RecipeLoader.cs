@@ -82,6 +82,7 @@ public static class RecipeLoader
             Momentum = m.Num("momentum", 0.9, 0, 0.999),
             WeightDecay = m.Num("weight_decay", 0, 0, 1),
             BatchSize = m.Int("batch_size", 64, 1, 65536),
+            LabelSmoothing = m.Num("label_smoothing", 0, 0, 0.99),
         };
         if (t.Optimizer is not ("sgd" or "adam" or "adamw")) throw m.Error("optimizer", $"must be sgd, adam or adamw, got '{t.Optimizer}'");
         m.EnsureAllUsed();

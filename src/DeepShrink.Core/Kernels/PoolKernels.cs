@@ -125,19 +125,39 @@ public static unsafe class PoolKernels
     private static void MaxPlane(in PoolGeometry g, float* x /* [H, W] */, float* y /* [OH, OW] */, int* arg /* [OH, OW] or null */)
     {
         int w = g.W, h = g.H, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW, sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW;
+        const int L = PoolMaxVector.Lanes, L2 = PoolMaxVector.HalfLanes;
         // Outputs [vecLo, vecHi) have their whole horizontal window, and every vector load, inside the row.
-        int vecLo = (pw + sw - 1) / sw, vecHi = -1;
-        if (PoolMaxVector.Supported(sw)) vecHi = PoolMaxVector.LastStart(w, kw, sw, pw) + 1;
+        bool simd = PoolMaxVector.Supported(sw);
+        int vecLo = (pw + sw - 1) / sw, vecHi = simd ? PoolMaxVector.LastStart(w, kw, sw, pw, L) + 1 : -1;
+        // Narrow planes: two output rows per block, 4 outputs each, at vecLo and (overlapping) ow - 4.
+        bool pairs = simd && ow < L && ow - vecLo >= L2 && ow - L2 <= PoolMaxVector.LastStart(w, kw, sw, pw, L2);
         for (int oy = 0; oy < oh; oy++)
         {
             int y0 = oy * sh - ph, ys = Math.Max(y0, 0), ye = Math.Min(y0 + kh, h);
             float* yr = y + oy * ow;
             int* ar = arg == null ? null : arg + oy * ow;
-            int ox = 0, firstVec = Math.Min(vecLo, ow);
-            for (; ox < firstVec; ox++) MaxOne(x, w, ys, ye, ox * sw - pw, kw, yr + ox, ar == null ? null : ar + ox);
-            for (; ox + PoolMaxVector.Lanes <= ow && ox < vecHi; ox += PoolMaxVector.Lanes)
-                PoolMaxVector.Block(x, w, ys, ye, ox * sw - pw, kw, sw, yr + ox, ar == null ? null : ar + ox);
-            for (; ox < ow; ox++) MaxOne(x, w, ys, ye, ox * sw - pw, kw, yr + ox, ar == null ? null : ar + ox);
+            if (pairs && oy + 1 < oh && y0 >= 0 && y0 + sh + kh <= h)
+            {
+                for (int ox = 0; ox < vecLo; ox++)
+                    for (int r = 0; r < 2; r++)
+                        MaxOne(x, w, ys + r * sh, ye + r * sh, ox * sw - pw, kw, yr + r * ow + ox, ar == null ? null : ar + r * ow + ox);
+                PoolMaxVector.Block(x, w, ys, ye, vecLo * sw - pw, kw, sw, sh * w, yr + vecLo, ar == null ? null : ar + vecLo, ow);
+                int tail = ow - L2;
+                if (tail > vecLo) PoolMaxVector.Block(x, w, ys, ye, tail * sw - pw, kw, sw, sh * w, yr + tail, ar == null ? null : ar + tail, ow);
+                oy++;
+                continue;
+            }
+            int o = 0, firstVec = Math.Min(vecLo, ow);
+            for (; o < firstVec; o++) MaxOne(x, w, ys, ye, o * sw - pw, kw, yr + o, ar == null ? null : ar + o);
+            for (; o + L <= ow && o < vecHi; o += L)
+                PoolMaxVector.Block(x, w, ys, ye, o * sw - pw, kw, sw, 0, yr + o, ar == null ? null : ar + o, 0);
+            int last = ow - L; // one more block ending at the row end, overlapping (same values)
+            if (o < ow && o > vecLo && last >= vecLo && last < vecHi)
+            {
+                PoolMaxVector.Block(x, w, ys, ye, last * sw - pw, kw, sw, 0, yr + last, ar == null ? null : ar + last, 0);
+                o = ow;
+            }
+            for (; o < ow; o++) MaxOne(x, w, ys, ye, o * sw - pw, kw, yr + o, ar == null ? null : ar + o);
         }
     }
 

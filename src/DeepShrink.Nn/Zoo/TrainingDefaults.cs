@@ -19,14 +19,16 @@ public sealed record TrainingDefaults
     public double WarmupEpochs { get; init; }
     /// <summary>Random-crop padding (0 = no augmentation).</summary>
     public int CropPadding { get; init; }
+    /// <summary>Label smoothing of the cross-entropy targets.</summary>
+    public float LabelSmoothing { get; init; }
     /// <summary>Validation samples carved from the training set.</summary>
     public int ValidationCount { get; init; } = 5000;
 
     /// <summary>Defaults for a zoo architecture.</summary>
     public static TrainingDefaults For(string arch) => arch switch
     {
-        "lenet-300-100" => new() { Epochs = 30, Lr = 0.05f, WeightDecay = 5e-5f, WarmupEpochs = 1 },
-        "lenet-5" => new() { Epochs = 20, Lr = 0.03f, WeightDecay = 5e-4f, WarmupEpochs = 1 },
+        "lenet-300-100" => new() { Epochs = 30, Lr = 0.05f, WeightDecay = 1e-4f, LabelSmoothing = 0.1f, WarmupEpochs = 1 },
+        "lenet-5" => new() { Epochs = 20, Lr = 0.03f, WeightDecay = 5e-4f, LabelSmoothing = 0.1f, WarmupEpochs = 1 },
         "vgg-small" => new() { Epochs = 15, Lr = 0.05f, WeightDecay = 5e-4f, WarmupEpochs = 1, CropPadding = 2 },
         "resnet-20" => new() { Epochs = 15, Lr = 0.1f, WeightDecay = 5e-4f, WarmupEpochs = 1, CropPadding = 2 },
         _ => throw new ArgumentException($"unknown model '{arch}' (known: {string.Join(", ", ModelZoo.Names)})"),

@@ -1,0 +1,35 @@
+using DeepShrink.Core;
+using DeepShrink.Core.Graph;
+using DeepShrink.Core.Kernels;
+
+namespace DeepShrink.Runtime.Execution;
+
+internal sealed partial class GraphPlanner
+{
+    private (Step, int[]) PlanConv(GraphNode n, (int[] Shape, int Storage) x)
+    {
+        Expect(x.Shape, 3, "[C, H, W]");
+        var w = Param(n, "weight");
+        var name = n.Params["weight"];
+        int groups = n.Int("groups", 1);
+        if (w.Shape.Count != 4 || groups < 1 || w.Shape[1] * groups != x.Shape[0] || w.Shape[0] % groups != 0)
+            throw new InvalidDataException($"weight '{name}' has shape {ShapeUtil.Format(w.ShapeArray())}, expected [O, {x.Shape[0]}/{groups}, kh, kw] with O divisible by groups {groups}");
+        var g = new ConvGeometry(1, x.Shape[0], x.Shape[1], x.Shape[2], w.Shape[0], w.Shape[2], w.Shape[3],
+            n.Int("stride_h", 1), n.Int("stride_w", 1), n.Int("pad_h", 0), n.Int("pad_w", 0),
+            n.Int("dilation_h", 1), n.Int("dilation_w", 1), groups);
+        var bias = Vector(n, "bias", g.O, optional: true);
+        var (compressed, dense) = WeightCandidates.Build(w, name, groups, _options.ReadOptions);
+        var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
+            c => KernelChooser.ConvCost(c, g.OutPlane, _threads));
+        Report(n, w.Codec, chosen, micros);
+        return (new ConvStep(n.Name, x.Storage, g, chosen, bias), [g.O, g.OH, g.OW]);
+    }
+
+    private (Step, int[]) PlanPool(GraphNode n, (int[] Shape, int Storage) x)
+    {
+        Expect(x.Shape, 3, "[C, H, W]");
+        int k = n.Int("kernel", 2), s = n.Int("stride", k), p = n.Int("pad", 0);
+        var g = new PoolGeometry(1, x.Shape[0], x.Shape[1], x.Shape[2], k, k, s, s, p, p);
+        return (new PoolStep(n.Name, n.Op, x.Storage, g), [g.C, g.OH, g.OW]);
+    }
+}

@@ -1,0 +1,49 @@
+using DeepShrink.Core.Kernels;
+
+namespace DeepShrink.Runtime.Execution;
+
+/// <summary>Max or average pooling (square window; average counts padding as zeros) with the Core kernels.</summary>
+internal sealed class PoolStep(string name, string op, int input, PoolGeometry g)
+    : Step(name, op, [input], [g.C * g.H * g.W], -1, g.C * g.OH * g.OW)
+{
+    /// <inheritdoc/>
+    public override void Run(Frame f)
+    {
+        var geo = g with { N = f.Batch };
+        if (Op == "maxpool2d") PoolKernels.MaxForward(geo, In(f, 0), Out(f), default, f.Threads);
+        else PoolKernels.AvgForward(geo, In(f, 0), Out(f), f.Threads);
+        Finish(Out(f));
+    }
+}
+
+/// <summary>Mean of each [H, W] plane: [N, C, H, W] -> [N, C, 1, 1].</summary>
+internal sealed class GlobalAvgPoolStep(string name, int input, int channels, int plane)
+    : Step(name, "global_avgpool2d", [input], [channels * plane], -1, channels)
+{
+    /// <inheritdoc/>
+    public override void Run(Frame f)
+    {
+        PoolKernels.GlobalAvgForward(f.Batch * OutputSize, plane, In(f, 0), Out(f));
+        Finish(Out(f));
+    }
+}
+
+/// <summary>Inference batch normalisation over [N, C, inner] with the Core kernel (running statistics).</summary>
+/// <remarks>
+/// Ioffe and Szegedy, "Batch Normalization" (ICML 2015): <c>y = gamma (x - mean) / sqrt(var + eps) + beta</c>,
+/// the same arithmetic as the training engine's eval mode.
+/// </remarks>
+internal sealed class BatchNormStep(string name, int input, float[] gamma, float[] beta, float[] mean, float[] variance, float eps, int inner)
+    : Step(name, "batchnorm", [input], [gamma.Length * inner], -1, gamma.Length * inner)
+{
+    /// <inheritdoc/>
+    public override bool CanRunInPlace => true;
+
+    /// <inheritdoc/>
+    public override void Run(Frame f)
+    {
+        var y = Out(f);
+        BatchNormKernels.Normalize(f.Batch, gamma.Length, inner, In(f, 0), gamma, beta, mean, variance, eps, y, f.Threads);
+        Finish(y);
+    }
+}

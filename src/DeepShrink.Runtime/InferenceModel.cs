@@ -1,0 +1,120 @@
+using DeepShrink.Core;
+using DeepShrink.Core.Graph;
+using DeepShrink.Format;
+using DeepShrink.Format.Codecs;
+using DeepShrink.Runtime.Execution;
+
+namespace DeepShrink.Runtime;
+
+/// <summary>
+/// A compressed model ready for inference: loads a <c>.dsz</c> file (graph + per-tensor codecs) and
+/// runs it straight from the compressed weights — sparse x codebook kernels for pruned and shared
+/// layers, factored products for low-rank ones, dense float32 only where a load-time measurement
+/// shows dense is faster (or the codec has no compressed kernel).
+/// </summary>
+/// <remarks>
+/// Immutable after loading: any number of threads may call <see cref="Run(ReadOnlySpan{float}, int, Span{float})"/>
+/// at once (every call has its own pooled buffers). Supported ops are listed in
+/// <see cref="ModelGraph"/>'s remarks. Errors in the file or graph raise
+/// <see cref="DszFormatException"/> (codec and container defects) or <see cref="InvalidDataException"/>
+/// (graph, op or shape problems) with a one-line message naming the node or tensor.
+/// </remarks>
+public sealed class InferenceModel
+{
+    private readonly ExecutionPlan _plan;
+    private readonly int _threads;
+
+    private InferenceModel(ExecutionPlan plan, IReadOnlyDictionary<string, string> metadata, int threads)
+    {
+        _plan = plan; Metadata = metadata; _threads = threads;
+        InputSize = ShapeUtil.Numel(plan.InputShape);
+        OutputSize = ShapeUtil.Numel(plan.OutputShape);
+    }
+
+    /// <summary>Loads a <c>.dsz</c> file.</summary>
+    public static InferenceModel Load(string path, RuntimeOptions? options = null)
+    {
+        options ??= RuntimeOptions.Default;
+        return Load(DszFile.Read(path, options.ReadOptions), options);
+    }
+
+    /// <summary>Loads a <c>.dsz</c> file already read; the file's bytes are not kept.</summary>
+    public static InferenceModel Load(DszFile file, RuntimeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (file.GraphJson is null) throw new DszFormatException("the .dsz file has no model graph");
+        ModelGraph graph;
+        try { graph = ModelGraph.FromJson(file.GraphJson); }
+        catch (FormatException e) { throw new DszFormatException($"the .dsz model graph is invalid: {e.Message}"); }
+        return Load(graph, name => file.TryGetTensor(name, out var t) ? t.Encoded : null, file.Metadata, options);
+    }
+
+    /// <summary>Builds a model from a graph and a tensor lookup (null for a missing name).</summary>
+    public static InferenceModel Load(ModelGraph graph, Func<string, EncodedTensor?> tensors, IReadOnlyDictionary<string, string>? metadata = null, RuntimeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(tensors);
+        options ??= RuntimeOptions.Default;
+        options.Validate();
+        var plan = GraphPlanner.Plan(graph, tensors, options, ResolveThreads(options.Threads));
+        return new InferenceModel(plan, new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal), options.Threads);
+    }
+
+    /// <summary>Shape of one input sample, e.g. [1, 28, 28].</summary>
+    public IReadOnlyList<int> InputShape => _plan.InputShape;
+    /// <summary>Shape of one output sample, e.g. [10].</summary>
+    public IReadOnlyList<int> OutputShape => _plan.OutputShape;
+    /// <summary>Elements of one input sample.</summary>
+    public int InputSize { get; }
+    /// <summary>Elements of one output sample.</summary>
+    public int OutputSize { get; }
+    /// <summary>The file's metadata (normalisation, dataset, arch, ...).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+    /// <summary>How each weight layer runs (chosen storage, measured costs).</summary>
+    public IReadOnlyList<LayerReport> Layers => _plan.Layers;
+    /// <summary>Bytes held by all weight matrices (biases and batch-norm vectors not counted).</summary>
+    public long WeightBytes => _plan.Layers.Sum(l => l.WeightBytes);
+    /// <summary>Number of executed steps (after folding ReLUs and aliasing flatten/identity).</summary>
+    public int StepCount => _plan.Steps.Length;
+
+    /// <summary>Runs a batch: <paramref name="input"/> [batch, InputShape...] to <paramref name="output"/> [batch, OutputShape...].</summary>
+    public void Run(ReadOnlySpan<float> input, int batch, Span<float> output)
+    {
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), $"batch must be >= 1, got {batch}");
+        if (input.Length != (long)batch * InputSize)
+            throw new ArgumentException($"input has {input.Length} elements, a batch of {batch} x {ShapeUtil.Format(_plan.InputShape)} needs {(long)batch * InputSize}");
+        if (output.Length != (long)batch * OutputSize)
+            throw new ArgumentException($"output has {output.Length} elements, a batch of {batch} x {ShapeUtil.Format(_plan.OutputShape)} needs {(long)batch * OutputSize}");
+        using var frame = new Frame(_plan.StorageCount, batch, ResolveThreads(_threads));
+        input.CopyTo(frame.Get(_plan.InputStorage, input.Length));
+        var steps = _plan.Steps;
+        for (int i = 0; i < steps.Length; i++)
+        {
+            steps[i].Run(frame);
+            foreach (int s in _plan.ReleaseAfter[i]) frame.Release(s);
+        }
+        frame.Get(_plan.OutputStorage, output.Length).CopyTo(output);
+    }
+
+    /// <summary>Runs a batch and returns a new output array.</summary>
+    public float[] Run(ReadOnlySpan<float> input, int batch)
+    {
+        var y = new float[(long)batch * OutputSize];
+        Run(input, batch, y);
+        return y;
+    }
+
+    /// <summary>Runs a tensor [N, InputShape...] and returns [N, OutputShape...].</summary>
+    public Tensor Forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank != _plan.InputShape.Length + 1 || !input.Shape.AsSpan(1).SequenceEqual(_plan.InputShape))
+            throw new ArgumentException($"input shape {ShapeUtil.Format(input.Shape)} does not match [N, {string.Join(", ", _plan.InputShape)}]");
+        int batch = input.Shape[0];
+        var y = new Tensor([batch, .. _plan.OutputShape]);
+        if (batch > 0) Run(input.ContiguousData().Span, batch, y.Span);
+        return y;
+    }
+
+    private static int ResolveThreads(int threads) => threads > 0 ? threads : Parallelism.Degree;
+}

@@ -1,0 +1,33 @@
+using DeepShrink.Format;
+
+namespace DeepShrink.Runtime;
+
+/// <summary>Settings of <see cref="InferenceModel.Load(string, RuntimeOptions?)"/>.</summary>
+public sealed record RuntimeOptions
+{
+    /// <summary>The defaults: automatic kernel choice, all threads of <see cref="Core.Parallelism.Degree"/>.</summary>
+    public static RuntimeOptions Default { get; } = new();
+
+    /// <summary>Kernel threads per inference call; 0 reads <see cref="Core.Parallelism.Degree"/> at each call.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>How each layer's weight storage is chosen.</summary>
+    public KernelPolicy Kernels { get; init; } = KernelPolicy.Auto;
+
+    /// <summary>
+    /// Batch size of the throughput half of the load-time measurement: a fully connected layer's cost is
+    /// its batch-1 time plus its per-sample time at this batch (latency and throughput weigh the same).
+    /// </summary>
+    public int CalibrationBatch { get; init; } = 16;
+
+    /// <summary>Limits for decoding tensors.</summary>
+    public DszReadOptions ReadOptions { get; init; } = DszReadOptions.Default;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for values out of range.</summary>
+    public void Validate()
+    {
+        if (Threads < 0) throw new ArgumentOutOfRangeException(nameof(Threads), $"threads must be >= 0 (0 = automatic), got {Threads}");
+        if (CalibrationBatch < 1 || CalibrationBatch > 4096) throw new ArgumentOutOfRangeException(nameof(CalibrationBatch), $"calibration batch must be 1..4096, got {CalibrationBatch}");
+        ArgumentNullException.ThrowIfNull(ReadOptions);
+    }
+}

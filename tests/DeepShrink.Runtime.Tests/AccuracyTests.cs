@@ -1,0 +1,53 @@
+using DeepShrink.Compression;
+using DeepShrink.Core;
+using DeepShrink.Data;
+using DeepShrink.Format;
+using DeepShrink.Nn.Optim;
+
+namespace DeepShrink.Runtime.Tests;
+
+/// <summary>On real Fashion-MNIST test images, the runtime predicts exactly what the decoded model predicts.</summary>
+public class AccuracyTests
+{
+    [Fact]
+    public void BrieflyTrainedDeepCompressionModelKeepsItsTestAccuracy()
+    {
+        if (!Directory.Exists(DatasetSpec.FashionMnistDirectory)) return; // needs the dataset package (installed on the build machines)
+        var data = DatasetLoader.Load(new DatasetSpec(DatasetKind.FashionMnist), new DatasetLoadOptions { Normalization = Normalization.FashionMnist });
+        var model = TestModels.Create("lenet-300-100", 50);
+        var opt = new Sgd(model.NamedParameters(), 0.05f, 0.9f);
+        foreach (var batch in new DataLoader(data.Train, new DataLoaderOptions { BatchSize = 64, Seed = 1 }).Epoch(0).Take(60))
+        {
+            opt.ZeroGrad();
+            Ops.CrossEntropy(model.Forward(batch.Images), batch.Labels).Backward();
+            opt.Step();
+        }
+        using var dir = new TempDir();
+        var path = TestModels.Write(model, "lenet-300-100", TestModels.DeepCompression(), dir);
+        var test = data.Test.Take(2000);
+        var x = test.Images;
+        var want = InferenceModelTests.Decoded(path, x);
+        var rt = InferenceModel.Load(path);
+        var got = rt.Forward(x);
+        Assert.True(want.MaxAbsDiff(got) <= 1e-5f, $"max |diff| {want.MaxAbsDiff(got)}");
+        int agree = 0, correctWant = 0, correctGot = 0;
+        for (int i = 0; i < test.Count; i++)
+        {
+            int a = ArgMax(want.Span.Slice(i * 10, 10)), b = ArgMax(got.Span.Slice(i * 10, 10));
+            if (a == b) agree++;
+            if (a == test.Label(i)) correctWant++;
+            if (b == test.Label(i)) correctGot++;
+        }
+        Assert.Equal(test.Count, agree);
+        Assert.Equal(correctWant, correctGot);
+        Assert.True(correctGot > test.Count / 2, $"accuracy {correctGot}/{test.Count}: the brief training did not work");
+        Assert.Contains(rt.Layers, l => l.Kernel == "sparse-codebook");
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+}
