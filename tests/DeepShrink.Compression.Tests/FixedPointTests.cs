@@ -41,18 +41,20 @@ public class FixedPointTests
         Assert.InRange(mean, 40 * update * 0.85, 40 * update * 1.15); // 5 expected
     }
 
-    [Fact]
-    public void Encode_IsInt8ForNarrowWords_CodebookForWideOnes_AndExact()
+    [Theory]
+    [InlineData(8, 6, 40, 30, 0.3f, "int8")]
+    [InlineData(16, 14, 200, 300, 0.05f, "codebook")]   // ~6.5k distinct values for 60k weights: the codebook wins
+    [InlineData(16, 14, 40, 30, 0.3f, "dense-f32")]     // nearly every value distinct: dense is smaller
+    public void Encode_PicksInt8_Codebook_OrDense_AndIsExact(int word, int frac, int rows, int cols, float std, string codec)
     {
         var rng = new Rng(2);
-        foreach (var (f, codec) in new[] { (new FixedPointFormat(8, 6), Int8Codec.CodecName), (new FixedPointFormat(16, 14), CodebookCodec.CodecName) })
-        {
-            var w = Tensor.Randn(rng, 0.3f, 40, 30);
-            f.RoundInPlace(w.Span, rng);
-            var enc = FixedPointPhase.Encode(w, f);
-            Assert.Equal(codec, enc.Codec);
-            Assert.Equal(w.ToArray(), enc.Decode());
-        }
+        var f = new FixedPointFormat(word, frac);
+        var w = Tensor.Randn(rng, std, rows, cols);
+        f.RoundInPlace(w.Span, rng);
+        var enc = FixedPointPhase.Encode(w, f);
+        Assert.Equal(codec, enc.Codec);
+        Assert.Equal(w.ToArray(), enc.Decode());
+        Assert.True(enc.PayloadBytes <= 4L * w.Size);
     }
 
     [Fact]
