@@ -11,6 +11,9 @@ public static class RecipeLoader
         ["magnitude-pruning"] = ParsePruning,
         ["weight-sharing"] = ParseSharing,
         ["huffman"] = ParseEncoder,
+        ["linear-quantization"] = PrecisionParsers.ParseLinear,
+        ["fixed-point"] = PrecisionParsers.ParseFixedPoint,
+        ["binarization"] = PrecisionParsers.ParseBinarization,
     };
 
     /// <summary>Names of recipes built into the tool.</summary>
@@ -86,7 +89,7 @@ public static class RecipeLoader
         return t;
     }
 
-    private static List<LayerRule> ParseRules(YamlMap m, bool allowSparsity, bool allowBits)
+    internal static List<LayerRule> ParseRules(YamlMap m, bool allowSparsity, bool allowBits)
     {
         var rules = new List<LayerRule>();
         foreach (var r in m.MapList("layers"))
