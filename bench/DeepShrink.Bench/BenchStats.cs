@@ -19,9 +19,10 @@ public sealed record BenchStats(double Median, double Min, double Max, int Repea
     /// <summary>
     /// Times <paramref name="op"/>: runs it until <paramref name="warmupSeconds"/> have passed (at
     /// least twice, which also JIT-compiles it fully), batches calls so one repeat lasts about
-    /// <paramref name="minRepeatSeconds"/>, then times <paramref name="repeats"/> repeats.
+    /// <paramref name="minRepeatSeconds"/>, then times <paramref name="repeats"/> repeats on <paramref name="clock"/>.
     /// </summary>
-    public static BenchStats Measure(Action op, int repeats = 7, double warmupSeconds = 0.2, double minRepeatSeconds = 0.02)
+    public static BenchStats Measure(Action op, int repeats = 7, double warmupSeconds = 0.2, double minRepeatSeconds = 0.02,
+        BenchClock clock = BenchClock.Wall)
     {
         ArgumentNullException.ThrowIfNull(op);
         if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), "at least one repeat");
@@ -30,18 +31,18 @@ public sealed record BenchStats(double Median, double Min, double Max, int Repea
         double fastest = double.MaxValue;
         while (calls < 2 || sw.Elapsed.TotalSeconds < warmupSeconds)
         {
-            long t0 = Stopwatch.GetTimestamp();
+            double t0 = BenchClocks.Now(clock);
             op();
-            fastest = Math.Min(fastest, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            fastest = Math.Min(fastest, BenchClocks.Now(clock) - t0);
             calls++;
         }
         int batch = (int)Math.Clamp(Math.Ceiling(minRepeatSeconds / Math.Max(fastest, 1e-9)), 1, 1_000_000);
         var times = new double[repeats];
         for (int r = 0; r < repeats; r++)
         {
-            long t0 = Stopwatch.GetTimestamp();
+            double t0 = BenchClocks.Now(clock);
             for (int i = 0; i < batch; i++) op();
-            times[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds / batch;
+            times[r] = (BenchClocks.Now(clock) - t0) / batch;
         }
         Array.Sort(times);
         double median = repeats % 2 == 1 ? times[repeats / 2] : 0.5 * (times[repeats / 2 - 1] + times[repeats / 2]);

@@ -35,8 +35,14 @@ public sealed class KernelBenchContext
         return false;
     }
 
-    /// <summary>Times <paramref name="op"/> with this run's warm-up and repeat settings.</summary>
-    public BenchStats Measure(Action op) => BenchStats.Measure(op, Options.Repeats, Options.WarmupSeconds, Options.MinRepeatSeconds);
+    /// <summary>
+    /// Times <paramref name="op"/> with this run's warm-up and repeat settings; a
+    /// <paramref name="singleThread"/> operation (all work on the calling thread) is timed on
+    /// <see cref="KernelBenchOptions.SingleThreadClock"/>, others on wall time.
+    /// </summary>
+    public BenchStats Measure(Action op, bool singleThread) =>
+        BenchStats.Measure(op, Options.Repeats, Options.WarmupSeconds, Options.MinRepeatSeconds,
+            singleThread ? Options.SingleThreadClock : BenchClock.Wall);
 
     /// <summary>Records <c>key</c> = GFLOP/s at the median and <c>key_spread</c> = (max - min) / median; returns the GFLOP/s.</summary>
     public double SetGflops(string key, double flops, BenchStats stats)

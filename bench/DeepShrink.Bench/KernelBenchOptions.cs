@@ -17,6 +17,12 @@ public sealed record KernelBenchOptions
     /// <summary>Small operations are batched so that one repeat lasts at least this long, seconds.</summary>
     public double MinRepeatSeconds { get; init; } = 0.02;
 
+    /// <summary>
+    /// Clock for single-thread ("_1t") measurements. Thread CPU time (default) discounts time the
+    /// benchmark thread spent pre-empted on a busy machine; multi-threaded ones always use wall time.
+    /// </summary>
+    public BenchClock SingleThreadClock { get; init; } = BenchClock.ThreadCpu;
+
     /// <summary>Compare against OpenBLAS when the library can be loaded.</summary>
     public bool CompareOpenBlas { get; init; } = true;
 

@@ -12,16 +12,22 @@ namespace DeepShrink.Bench;
 /// </summary>
 public static class KernelBenchmarks
 {
-    /// <summary>Sections every run includes, in order (later sections may read earlier metrics).</summary>
+    /// <summary>
+    /// Sections every run includes, in order (later sections may read earlier metrics). A new kernel
+    /// family (conv, int8 or xnor GEMM, ...) adds a class implementing <see cref="IKernelBenchSection"/>
+    /// in its own file and appends it here; callers can also pass one-off sections through
+    /// <see cref="KernelBenchOptions.AdditionalSections"/>.
+    /// </summary>
     public static IReadOnlyList<IKernelBenchSection> BuiltInSections { get; } =
         [new FmaPeakSection(), new Sgemm1024Section(), new LeNetGemmSection(), new OpenBlasSection()];
 
     /// <summary>
     /// Runs all sections and returns the metrics: <c>isa</c>, <c>threads</c>, <c>fma_peak_gflops_1t</c>,
     /// <c>fma_peak_gflops_mt</c>, <c>sgemm_1024_gflops_1t</c>, <c>sgemm_1024_peak_fraction_1t</c>,
-    /// <c>sgemm_1024_gflops_mt</c>, <c>gemm_{lenet shape}_gflops</c>, and when OpenBLAS is present
-    /// <c>openblas_sgemm_1024_gflops_1t</c> and <c>sgemm_1024_vs_openblas_1t</c>; every rate has a
-    /// <c>_spread</c> twin, and <c>notes</c> lists skipped comparisons.
+    /// <c>sgemm_1024_gflops_mt</c>, <c>gemm_{lenet shape}_gflops</c> (and <c>_1t</c>), and when
+    /// OpenBLAS is present <c>openblas_sgemm_1024_gflops_1t</c> and <c>sgemm_1024_vs_openblas_1t</c>
+    /// (ours / theirs); every rate has a <c>_spread</c> twin ((max - min) / median), <c>clock_1t</c>
+    /// names the single-thread clock, and <c>notes</c> lists skipped comparisons.
     /// </summary>
     /// <param name="options">Settings; null means defaults.</param>
     /// <param name="progress">Receives each section's name before it runs (may be null).</param>
@@ -32,6 +38,9 @@ public static class KernelBenchmarks
         ctx.Set("threads", ctx.Options.Threads);
         ctx.Set("processor_count", Environment.ProcessorCount);
         ctx.Set("repeats", ctx.Options.Repeats);
+        if (!JitOptimized(typeof(Gemm).Assembly) || !JitOptimized(typeof(KernelBenchmarks).Assembly))
+            ctx.Note("kernels built without JIT optimisation (Debug configuration): numbers are not representative");
+        ctx.Set("clock_1t", BenchClocks.Effective(ctx.Options.SingleThreadClock) == BenchClock.ThreadCpu ? "thread_cpu" : "wall");
         foreach (var section in BuiltInSections.Concat(ctx.Options.AdditionalSections))
         {
             progress?.Invoke(section.Name);
@@ -41,6 +50,10 @@ public static class KernelBenchmarks
         if (ctx.Notes.Count > 0) result["notes"] = ctx.Notes.ToArray();
         return result;
     }
+
+    private static bool JitOptimized(System.Reflection.Assembly assembly) =>
+        assembly.GetCustomAttributes(typeof(System.Diagnostics.DebuggableAttribute), false)
+            .OfType<System.Diagnostics.DebuggableAttribute>().All(d => !d.IsJITOptimizerDisabled);
 
     /// <summary>Formats metrics as an aligned two-column table (one metric per line).</summary>
     public static string FormatTable(IReadOnlyDictionary<string, object> metrics)

@@ -53,6 +53,12 @@ public static class DszModel
             throw new DszFormatException($"the .dsz file has no '{Checkpoint.ArchKey}' metadata");
         var config = file.Metadata.TryGetValue(Checkpoint.ConfigKey, out var cj) ? ModelConfig.FromJson(cj) : new ModelConfig();
         var model = ModelZoo.Create(arch, config, new Rng(0));
+        // Input quantisers / binarisers recorded on graph nodes are part of the model's function.
+        if (file.GraphJson is not null)
+        {
+            try { Quantization.InputHooks.AttachFromGraph(model, Graph(file)); }
+            catch (FormatException e) { throw new DszFormatException($"the .dsz model graph is invalid: {e.Message}"); }
+        }
         try { model.LoadStateDict(file.DecodeAll()); }
         catch (ArgumentException e) { throw new DszFormatException($"the .dsz tensors do not match {arch}: {e.Message}"); }
         model.Eval();

@@ -19,8 +19,14 @@ public abstract class Module
     /// <summary>Computes the output for an input batch.</summary>
     public abstract Tensor Forward(Tensor x);
 
-    /// <summary>Same as <see cref="Forward"/>.</summary>
-    public Tensor Call(Tensor x) => Forward(x);
+    /// <summary>
+    /// Optional wrapper of this module's forward pass (quantisers, binarisers); applied by
+    /// <see cref="Call"/>, which containers use to run their children.
+    /// </summary>
+    public IForwardHook? ForwardHook { get; set; }
+
+    /// <summary><see cref="Forward"/>, through <see cref="ForwardHook"/> when one is set.</summary>
+    public Tensor Call(Tensor x) => ForwardHook is { } h ? h.Forward(this, x, Forward) : Forward(x);
 
     /// <summary>Registers a trainable parameter (sets RequiresGrad).</summary>
     protected Tensor RegisterParameter(string name, Tensor value)
@@ -90,12 +96,15 @@ public abstract class Module
 
     private static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
 
-    /// <summary>Parameters and buffers by dotted name (the tensors themselves, not copies).</summary>
+    /// <summary>Parameters, buffers and forward-hook state by dotted name (the tensors themselves, not copies).</summary>
     public Dictionary<string, Tensor> StateDict()
     {
         var d = new Dictionary<string, Tensor>();
         foreach (var (n, p) in NamedParameters()) d[n] = p;
         foreach (var (n, b) in NamedBuffers()) d[n] = b;
+        foreach (var (path, m) in NamedModules())
+            if (m.ForwardHook is { } h)
+                foreach (var (k, t) in h.State) d[Join(path, k)] = t;
         return d;
     }
 
@@ -171,6 +180,15 @@ public static class ModuleGraphExtensions
     {
         var g = new GraphBuilder(sampleShape);
         var output = model.AppendGraph(g, g.Graph.Input, "");
+        // Forward hooks change the inference function: record them on their module's node.
+        foreach (var (path, m) in model.NamedModules())
+        {
+            if (m.ForwardHook is not { } h) continue;
+            var node = g.Graph.Nodes.FirstOrDefault(n => n.Name == path)
+                ?? throw new InvalidOperationException($"module '{path}' has a forward hook but no graph node of its own");
+            foreach (var (k, v) in h.GraphAttrs) node.Attrs[k] = v;
+            foreach (var k in h.State.Keys) node.Params[k] = path.Length == 0 ? k : path + "." + k;
+        }
         return g.Finish(output);
     }
 }

@@ -5,8 +5,8 @@ namespace DeepShrink.Core.Tests;
 /// <summary>
 /// The optimised SGEMM against <see cref="GemmReference"/>: every tail size of m, n and k from 1
 /// to 70, all transpose cases, alpha/beta variants, padded leading dimensions, block-boundary
-/// sizes, thread-count independence. <see cref="IsaFallbackTests"/> re-runs this class with lower
-/// SIMD levels in a child process.
+/// sizes, thread-count independence. <see cref="IsaFallbackVector256Tests"/> and
+/// <see cref="IsaFallbackScalarTests"/> re-run this class on lower SIMD levels in child processes.
 /// </summary>
 public class GemmTests
 {
@@ -87,7 +87,7 @@ public class GemmTests
     {
         var rng = new Rng(107);
         // Blocked multi-threaded, LeNet-like fully connected, and thin (direct path) shapes.
-        foreach (var (m, n, k) in new[] { (200, 300, 520), (300, 70, 200), (64, 300, 784), (1, 3000, 400), (700, 1, 300), (50, 2048, 300) })
+        foreach (var (m, n, k) in new[] { (200, 300, 520), (300, 70, 200), (64, 300, 784), (1, 3000, 400), (3000, 1, 400), (50, 2048, 300) })
         {
             var p = GemmCheck.Make(rng, transA, transB, m, n, k, 1f, 0.5f);
             var one = GemmCheck.RunFast(p, 1);

@@ -20,6 +20,9 @@ public static partial class IsaFallback
     /// <summary>Environment variable set to "1" inside the child process.</summary>
     public const string ChildVariable = "DEEPSHRINK_ISA_CHILD";
 
+    /// <summary>Filter selecting the SGEMM tests (<see cref="GemmTests"/>).</summary>
+    public const string GemmFilter = "DeepShrink.Core.Tests.GemmTests";
+
     /// <summary>True inside a child started by <see cref="RunInChild"/>.</summary>
     public static bool InChild => Environment.GetEnvironmentVariable(ChildVariable) == "1";
 

@@ -2,26 +2,33 @@ using DeepShrink.Core.Kernels;
 
 namespace DeepShrink.Core.Tests;
 
-/// <summary>Runs the kernel tests (GEMM, conv, pooling, batch norm, int8, xnor, binary, quantisation) again on the AVX2+FMA and the scalar paths in child processes.</summary>
-public class IsaFallbackTests
+// One class per level so xunit runs the child processes in parallel.
+
+/// <summary>Kernel test classes re-run in the children: "A|FullyQualifiedName~B" extends the child's filter.</summary>
+internal static class KernelFilters
 {
-    private const string GemmFilter = "DeepShrink.Core.Tests.GemmTests";
-
-    [Fact]
-    public void Gemm_passes_on_vector256_fma() => IsaFallback.AssertPassesInChild(GemmFilter, SimdLevel.Vector256Fma);
-
-    [Fact]
-    public void Gemm_passes_on_scalar() => IsaFallback.AssertPassesInChild(GemmFilter, SimdLevel.Scalar);
-
-    // One child per level for the other kernels: "A|FullyQualifiedName~B" extends the child's filter.
-    private const string OtherKernels = "DeepShrink.Core.Tests.ConvKernelTests|FullyQualifiedName~DeepShrink.Core.Tests.PoolTests"
+    public const string OtherKernels = "DeepShrink.Core.Tests.ConvKernelTests|FullyQualifiedName~DeepShrink.Core.Tests.PoolTests"
         + "|FullyQualifiedName~DeepShrink.Core.Tests.BatchNormTests|FullyQualifiedName~DeepShrink.Core.Tests.Int8"
         + "|FullyQualifiedName~DeepShrink.Core.Tests.XnorGemmTests|FullyQualifiedName~DeepShrink.Core.Tests.BinaryKernelTests"
         + "|FullyQualifiedName~DeepShrink.Core.Tests.QuantKernelTests";
+}
+
+/// <summary>Runs the GEMM, conv, pooling, batch-norm, int8, xnor, binary and quantisation kernel tests on the AVX2 + FMA path in child processes.</summary>
+public class IsaFallbackVector256Tests
+{
+    [Fact]
+    public void Gemm_passes_on_vector256_fma() => IsaFallback.AssertPassesInChild(IsaFallback.GemmFilter, SimdLevel.Vector256Fma);
 
     [Fact]
-    public void Conv_pool_batchnorm_int8_xnor_pass_on_vector256_fma() => IsaFallback.AssertPassesInChild(OtherKernels, SimdLevel.Vector256Fma);
+    public void Other_kernels_pass_on_vector256_fma() => IsaFallback.AssertPassesInChild(KernelFilters.OtherKernels, SimdLevel.Vector256Fma);
+}
+
+/// <summary>Runs the same kernel tests on the scalar path (no hardware intrinsics) in child processes.</summary>
+public class IsaFallbackScalarTests
+{
+    [Fact]
+    public void Gemm_passes_on_scalar() => IsaFallback.AssertPassesInChild(IsaFallback.GemmFilter, SimdLevel.Scalar);
 
     [Fact]
-    public void Conv_pool_batchnorm_int8_xnor_pass_on_scalar() => IsaFallback.AssertPassesInChild(OtherKernels, SimdLevel.Scalar);
+    public void Other_kernels_pass_on_scalar() => IsaFallback.AssertPassesInChild(KernelFilters.OtherKernels, SimdLevel.Scalar);
 }

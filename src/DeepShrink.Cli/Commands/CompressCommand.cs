@@ -66,6 +66,7 @@ public static class CompressCommand
             BatchesPerEpoch = loader.BatchesPerEpoch,
             ValidationAccuracy = () => Trainer.Evaluate(stored.Model, valBatches).Accuracy,
             Rng = new Rng(seed),
+            NumClasses = data.Train.NumClasses,
             Log = s => Console.WriteLine("  " + s),
             OnEpoch = st => Console.WriteLine($"  epoch {st.Epoch + 1}/{recipe.TotalEpochs}: loss {st.Loss:F4}, train acc {st.TrainAccuracy:P2}, lr {st.LearningRate:G3}, {st.Seconds:F1} s"),
         };
@@ -106,6 +107,11 @@ public static class CompressCommand
             .Set("plan", JsonReport.ToNode(ctx.Plans.ToDictionary(kv => kv.Key, kv => (object)new Dictionary<string, object>
             {
                 ["target_sparsity"] = Math.Round(kv.Value.TargetSparsity, 4), ["bits"] = kv.Value.Bits, ["source"] = kv.Value.Source,
+            })))
+            .Set("attempts", JsonReport.ToNode(ctx.Attempts.Select(a => new Dictionary<string, object>
+            {
+                ["attempt"] = a.Attempt, ["val_accuracy"] = Math.Round(a.ValidationAccuracy, 6),
+                ["targets"] = a.Targets.ToDictionary(kv => kv.Key, kv => (object)Math.Round(kv.Value, 4)),
             })))
             .Set("layers", JsonReport.ToNode(rows.Select(r => r.ToDictionary())));
     }

@@ -1,32 +1,39 @@
 using DeepShrink.Compression.Sensitivity;
-using DeepShrink.Nn;
 
 namespace DeepShrink.Compression.Pipeline;
 
 /// <summary>
-/// Chooses per-layer sparsity from sensitivity curves. Pruning without retraining costs far more
-/// accuracy than the same sparsity after retraining, so each layer may lose up to a tolerance that
-/// is a multiple of the final budget, with the tolerance shared in proportion to layer size: big
-/// layers (where the bytes are) get the largest share.
+/// Chooses per-layer sparsity from sensitivity curves (each layer pruned alone, no retraining).
 /// </summary>
+/// <remarks>
+/// Pruning without retraining says little about the absolute accuracy after retraining (a layer
+/// that collapses to 60% at 90% sparsity often recovers fully), but it ranks layers well. So a
+/// layer's target is the largest sparsity at which it still keeps <see cref="RetainFraction"/> of
+/// the baseline's margin over chance: accuracy >= chance + RetainFraction * (baseline - chance).
+/// The accuracy budget is then enforced with retraining by <see cref="RecipeRunner"/>, which backs
+/// targets off when the retrained model falls outside it.
+/// </remarks>
 public static class AutoTargets
 {
-    /// <summary>No-retrain tolerance per point of final budget (empirical: retraining recovers most of it).</summary>
-    public const double RecoveryFactor = 8.0;
+    /// <summary>Share of the margin over chance a layer must keep when pruned alone.</summary>
+    public const double RetainFraction = 0.5;
 
     /// <summary>Per-parameter target sparsity.</summary>
-    public static Dictionary<string, double> Choose(IReadOnlyList<SensitivityCurve> curves, Module model, double maxDrop)
+    public static Dictionary<string, double> Choose(IReadOnlyList<SensitivityCurve> curves, int numClasses, double retainFraction = RetainFraction)
     {
-        var sizes = model.NamedParameters().ToDictionary(p => p.Name, p => (double)p.Param.Size);
-        double total = curves.Sum(c => sizes[c.Parameter]);
+        double chance = 1.0 / Math.Max(2, numClasses);
         var res = new Dictionary<string, double>();
         foreach (var c in curves)
         {
-            // Each layer gets at least a quarter of the overall tolerance so small layers still prune.
-            double share = Math.Max(0.25, sizes[c.Parameter] / total);
-            double tol = Math.Max(0.002, RecoveryFactor * maxDrop * share);
-            res[c.Parameter] = c.MaxSparsityWithin(tol);
+            double floor = chance + retainFraction * (c.BaselineAccuracy - chance);
+            double best = 0;
+            for (int i = 0; i < c.Sparsities.Length; i++)
+                if (c.Accuracies[i] >= floor) best = Math.Max(best, c.Sparsities[i]);
+            res[c.Parameter] = best;
         }
         return res;
     }
+
+    /// <summary>Backs a target off: the kept fraction grows by <paramref name="factor"/>.</summary>
+    public static double BackOff(double sparsity, double factor = 1.5) => Math.Max(0, 1 - (1 - sparsity) * factor);
 }

@@ -1,6 +1,7 @@
 using DeepShrink.Compression.Pruning;
 using DeepShrink.Compression.Sharing;
 using DeepShrink.Core;
+using DeepShrink.Format.Codecs;
 using DeepShrink.Nn;
 using DeepShrink.Nn.Training;
 
@@ -19,6 +20,8 @@ public sealed class CompressionContext
     public required Func<double> ValidationAccuracy { get; init; }
     /// <summary>Seeded generator for the components.</summary>
     public required Rng Rng { get; init; }
+    /// <summary>Number of classes (for the chance level in automatic targets).</summary>
+    public int NumClasses { get; init; } = 10;
     /// <summary>Progress log.</summary>
     public Action<string> Log { get; init; } = _ => { };
     /// <summary>Optional hook after every epoch (epoch, stats) for progress display.</summary>
@@ -32,8 +35,22 @@ public sealed class CompressionContext
     public Dictionary<string, LayerPlan> Plans { get; } = new();
     /// <summary>Validation accuracy of the uncompressed model.</summary>
     public double BaselineValidationAccuracy { get; set; }
+    /// <summary>Tensors a component has already encoded (int8, binary, ...); the model holds exactly their decoded values.</summary>
+    public Dictionary<string, EncodedTensor> Encoded { get; } = new();
+    /// <summary>Each attempt: number, validation accuracy, targets used.</summary>
+    public List<(int Attempt, double ValidationAccuracy, Dictionary<string, double> Targets)> Attempts { get; } = new();
     /// <summary>Callbacks active in the training epochs (components add theirs).</summary>
     public List<ITrainingCallback> Callbacks { get; } = new();
+
+    /// <summary>Forgets masks, codebooks, encoded tensors, callbacks and forward hooks (plans stay) before another attempt.</summary>
+    public void ResetState()
+    {
+        Masks.Clear();
+        Shared.Clear();
+        Encoded.Clear();
+        Callbacks.Clear();
+        foreach (var (_, m) in Model.NamedModules()) m.ForwardHook = null;
+    }
 
     /// <summary>Parameter by dotted name.</summary>
     public Tensor Param(string name) => Model.NamedParameters().First(p => p.Name == name).Param;

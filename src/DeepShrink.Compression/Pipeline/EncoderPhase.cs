@@ -8,7 +8,8 @@ namespace DeepShrink.Compression.Pipeline;
 /// Chooses the <c>.dsz</c> codec of every tensor after pruning and sharing (Deep Compression's
 /// storage): pruned + shared weights as sparse relative indices + codebook codes (both streams
 /// Huffman-coded); shared dense weights as a codebook; pruned-only weights as sparse f32; the rest
-/// (biases, batch-norm statistics) by the recipe's bias codec.
+/// (biases, batch-norm statistics) by the recipe's bias codec. Tensors a precision component already
+/// encoded (<see cref="CompressionContext.Encoded"/>) are stored as they are.
 /// </summary>
 public sealed class EncoderPhase(EncoderSpec spec)
 {
@@ -18,6 +19,7 @@ public sealed class EncoderPhase(EncoderSpec spec)
     /// <summary>Encodes one tensor of the compressed model.</summary>
     public EncodedTensor Encode(CompressionContext ctx, string name, Tensor t)
     {
+        if (ctx.Encoded.TryGetValue(name, out var done)) return done;
         var shape = t.Shape;
         int gapBits = CompressionContext.IsConv(t) ? Spec.ConvIndexBits : Spec.FcIndexBits;
         bool pruned = ctx.Masks.Get(name) is not null;

@@ -20,6 +20,9 @@ public sealed class MaskSet
     /// <summary>Sets (replaces) the mask of a parameter.</summary>
     public void Set(string name, float[] mask) => _masks[name] = mask;
 
+    /// <summary>Removes all masks.</summary>
+    public void Clear() => _masks.Clear();
+
     /// <summary>Zeroes pruned weights of <paramref name="model"/> in place.</summary>
     public void ApplyToWeights(Module model)
     {

@@ -40,6 +40,8 @@ public sealed record TrainingSettings
     public double WeightDecay { get; init; } = 0.0;
     /// <summary>Minibatch size.</summary>
     public int BatchSize { get; init; } = 64;
+    /// <summary>Label smoothing of the retraining loss (match the baseline's training).</summary>
+    public double LabelSmoothing { get; init; }
 }
 
 /// <summary>When a component acts: at <see cref="StartEpoch"/>, then every <see cref="Frequency"/> epochs before <see cref="EndEpoch"/>.</summary>

@@ -11,6 +11,9 @@ public static class RecipeLoader
         ["magnitude-pruning"] = ParsePruning,
         ["weight-sharing"] = ParseSharing,
         ["huffman"] = ParseEncoder,
+        ["linear-quantization"] = PrecisionParsers.ParseLinear,
+        ["fixed-point"] = PrecisionParsers.ParseFixedPoint,
+        ["binarization"] = PrecisionParsers.ParseBinarization,
     };
 
     /// <summary>Names of recipes built into the tool.</summary>
@@ -79,13 +82,14 @@ public static class RecipeLoader
             Momentum = m.Num("momentum", 0.9, 0, 0.999),
             WeightDecay = m.Num("weight_decay", 0, 0, 1),
             BatchSize = m.Int("batch_size", 64, 1, 65536),
+            LabelSmoothing = m.Num("label_smoothing", 0, 0, 0.99),
         };
         if (t.Optimizer is not ("sgd" or "adam" or "adamw")) throw m.Error("optimizer", $"must be sgd, adam or adamw, got '{t.Optimizer}'");
         m.EnsureAllUsed();
         return t;
     }
 
-    private static List<LayerRule> ParseRules(YamlMap m, bool allowSparsity, bool allowBits)
+    internal static List<LayerRule> ParseRules(YamlMap m, bool allowSparsity, bool allowBits)
     {
         var rules = new List<LayerRule>();
         foreach (var r in m.MapList("layers"))

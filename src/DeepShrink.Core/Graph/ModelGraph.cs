@@ -17,6 +17,8 @@ namespace DeepShrink.Core.Graph;
 /// <item><c>relu</c>, <c>leaky_relu</c> (attr slope), <c>tanh</c>, <c>sigmoid</c>, <c>gelu</c></item>
 /// <item><c>maxpool2d</c>, <c>avgpool2d</c>: attrs kernel, stride, pad; <c>global_avgpool2d</c></item>
 /// <item><c>flatten</c>: attr start_axis (default 1); <c>add</c>: two inputs; <c>identity</c></item>
+/// <item>on <c>linear</c>/<c>conv2d</c>, input transforms of quantised and binary models: attrs <c>in_quant_*</c>,
+/// <c>in_fixed_*</c>, <c>in_binary*</c> and params <c>in_mean</c>, <c>in_var</c> (docs/FORMAT-dsz.md)</item>
 /// </list>
 /// </remarks>
 public sealed class ModelGraph

@@ -7,6 +7,11 @@ namespace DeepShrink.Core.Kernels;
 /// <remarks>
 /// When beta is 0, C is overwritten and its previous contents (even NaN) are ignored.
 /// Results do not depend on the number of threads (each C element is reduced in the same order).
+/// Large products run the packed, cache-blocked algorithm of Goto and van de Geijn ("Anatomy of
+/// high-performance matrix multiplication", ACM TOMS 34(3), 2008) as structured in BLIS (Van Zee
+/// and van de Geijn, ACM TOMS 41(3), 2015) on a register-tiled micro-kernel for the SIMD level in
+/// <see cref="Isa"/> (8 x 32 on AVX-512, 6 x 16 on AVX2 + FMA, 4 x 4 scalar); thin products
+/// (m == 1 or n == 1) and tiny ones skip packing. <see cref="GemmReference"/> is the specification.
 /// </remarks>
 public static partial class Gemm
 {

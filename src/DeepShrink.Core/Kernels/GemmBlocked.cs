@@ -115,11 +115,11 @@ internal sealed unsafe class GemmBlocked<TK> where TK : struct, IGemmKernel
     private void Pack(int i0, int mc, int j0, int nc, int p0, int kc, float* packA, float* packB)
     {
         for (int r = 0; r < mc; r += TK.MR)
-            GemmPack.PackA(_transA, _a, _lda, i0 + r, Math.Min(TK.MR, mc - r), p0, kc, TK.MR, packA + (nint)r * kc);
+            GemmPack.Pack(_transA, _a, _lda, i0 + r, Math.Min(TK.MR, mc - r), p0, kc, TK.MR, packA + (nint)r * kc);
         bool bInPlace = ReadBInPlace(mc);
         for (int j = 0; j < nc; j += TK.NR)
             if (!bInPlace || nc - j < TK.NR)
-                GemmPack.PackB(_transB, _b, _ldb, p0, kc, j0 + j, Math.Min(TK.NR, nc - j), TK.NR, packB + (nint)j * kc);
+                GemmPack.Pack(!_transB, _b, _ldb, j0 + j, Math.Min(TK.NR, nc - j), p0, kc, TK.NR, packB + (nint)j * kc);
     }
 
     /// <summary>Multiplies the packed mc x kc A rows by the packed kc x nc B panel into C.</summary>

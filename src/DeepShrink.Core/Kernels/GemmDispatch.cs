@@ -9,7 +9,7 @@ public static partial class Gemm
     public static string IsaName => CpuFeatures.LevelName;
 
     /// <summary>Multiply-adds below which one thread does the whole product.</summary>
-    private const long MinWorkPerThread = 1L << 18;
+    private const long MinWorkPerThread = 1L << 19;
 
     private static unsafe void SgemmCore(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda,     // [m, k] (or [k, m] when transA)

@@ -4,45 +4,29 @@ using System.Runtime.Intrinsics;
 namespace DeepShrink.Core.Kernels;
 
 /// <summary>
-/// Packing routines of the blocked SGEMM: copy a block of op(A) or op(B) into k-major slivers of
-/// MR rows / NR columns, padded with zeros, so the micro-kernel reads both operands contiguously.
+/// Packing routine of the blocked SGEMM: copies a sliver of op(A) (MR rows) or op(B) (NR columns)
+/// into k-major order, zero-padded to the full tile width, so the micro-kernel reads it contiguously.
 /// </summary>
 internal static unsafe class GemmPack
 {
     /// <summary>
-    /// Packs one MR-row sliver of op(A): rows [i0, i0 + rows) and columns [p0, p0 + kc) into
-    /// <paramref name="dst"/>[kc, mr] (k-major); rows beyond <paramref name="rows"/> are zero.
+    /// Packs <paramref name="count"/> tile lines starting at <paramref name="t0"/> over the depth range
+    /// [p0, p0 + kc) into <paramref name="dst"/>[kc, width]: dst[p * width + t] = X(t0 + t, p0 + p),
+    /// zero for t &gt;= count. When <paramref name="depthMajor"/> the source stores X(t, p) at
+    /// src[p * ld + t] (a transposed A, a non-transposed B: one contiguous run per p); otherwise at
+    /// src[t * ld + p] (a non-transposed A, a transposed B: the block is transposed).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackA(bool transA, float* a, nint lda, int i0, int rows, int p0, int kc, int mr, float* dst)
+    public static void Pack(bool depthMajor, float* src, nint ld, int t0, int count, int p0, int kc, int width, float* dst)
     {
-        if (transA)
-        {   // A stored [k, m]: one contiguous run of `rows` floats per p.
-            for (int p = 0; p < kc; p++) CopyPadded(a + (p0 + p) * lda + i0, rows, dst + p * mr, mr);
+        if (depthMajor)
+        {
+            for (int p = 0; p < kc; p++) CopyPadded(src + (p0 + p) * ld + t0, count, dst + p * width, width);
             return;
         }
-        // A stored [m, k]: transpose the rows x kc block into k-major order, then zero the padding rows.
-        GemmTranspose.Run(a + i0 * lda + p0, lda, rows, kc, dst, mr);
-        if (rows < mr)
-            for (int p = 0; p < kc; p++) new Span<float>(dst + p * mr + rows, mr - rows).Clear();
-    }
-
-    /// <summary>
-    /// Packs one NR-column sliver of op(B): rows [p0, p0 + kc) and columns [j0, j0 + cols) into
-    /// <paramref name="dst"/>[kc, nr] (k-major); columns beyond <paramref name="cols"/> are zero.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackB(bool transB, float* b, nint ldb, int p0, int kc, int j0, int cols, int nr, float* dst)
-    {
-        if (!transB)
-        {   // B stored [k, n]: one contiguous run of `cols` floats per p.
-            for (int p = 0; p < kc; p++) CopyPadded(b + (p0 + p) * ldb + j0, cols, dst + p * nr, nr);
-            return;
-        }
-        // B stored [n, k]: transpose the cols x kc block into k-major order, then zero the padding columns.
-        GemmTranspose.Run(b + j0 * ldb + p0, ldb, cols, kc, dst, nr);
-        if (cols < nr)
-            for (int p = 0; p < kc; p++) new Span<float>(dst + p * nr + cols, nr - cols).Clear();
+        GemmTranspose.Run(src + t0 * ld + p0, ld, count, kc, dst, width);
+        if (count < width)
+            for (int p = 0; p < kc; p++) new Span<float>(dst + p * width + count, width - count).Clear();
     }
 
     /// <summary>dst[0..count) = src[0..count), dst[count..width) = 0; inline vector copies for the usual full widths.</summary>

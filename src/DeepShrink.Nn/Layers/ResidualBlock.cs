@@ -28,9 +28,9 @@ public sealed class ResidualBlock : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x)
     {
-        var h = Ops.Relu(_bn1.Forward(_conv1.Forward(x)));
-        h = _bn2.Forward(_conv2.Forward(h));
-        var s = _shortcut is null ? x : _shortcut.Forward(x);
+        var h = Ops.Relu(_bn1.Call(_conv1.Call(x)));
+        h = _bn2.Call(_conv2.Call(h));
+        var s = _shortcut is null ? x : _shortcut.Call(x);
         return Ops.Relu(Ops.Add(h, s));
     }
 

@@ -91,7 +91,7 @@ public sealed class Sequential : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x)
     {
-        foreach (var l in _layers) x = l.Forward(x);
+        foreach (var l in _layers) x = l.Call(x);
         return x;
     }
 
