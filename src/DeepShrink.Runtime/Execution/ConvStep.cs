@@ -16,22 +16,24 @@ internal sealed class ConvStep : Step
     private readonly IWeightMatrix[] _groups;
     private readonly float[]? _dense;      // [O, C/groups, KH, KW] when every group is dense
     private readonly float[] _bias;
+    private readonly InputTransform? _transform;
 
-    public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias)
+    public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
     {
-        _g = g; _groups = groups; _bias = bias;
+        _g = g; _groups = groups; _bias = bias; _transform = transform;
         if (groups.All(m => m is DenseMatrix)) _dense = groups.SelectMany(m => ((DenseMatrix)m).Weights.ToArray()).ToArray();
     }
 
     /// <inheritdoc/>
     public override void Run(Frame f)
     {
-        var x = In(f, 0);
+        using var x = TransformedInput.Create(_transform, In(f, 0), f.Batch);
         var y = Out(f);
         var g = _g with { N = f.Batch };
-        if (_dense is not null) ConvKernels.Forward(g, x, _dense, _bias, y, f.Threads);
-        else Compressed(g, x, y, f.Threads);
+        if (_dense is not null) ConvKernels.Forward(g, x.X, _dense, _bias, y, f.Threads);
+        else Compressed(g, x.X, y, f.Threads);
+        _transform?.Rescale(y, _bias, x.Scale, f.Batch);
         Finish(y);
     }
 

@@ -19,7 +19,8 @@ internal sealed partial class GraphPlanner
         var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
             c => KernelChooser.LinearCost(c[0], _options.CalibrationBatch, _threads));
         Report(n, w.Codec, chosen, micros);
-        return (new LinearStep(n.Name, x.Storage, -1, chosen[0], bias), [outF]);
+        var transform = InputTransform.FromNode(n, (role, len) => Vector(n, role, len), x.Shape[0], 1, null);
+        return (new LinearStep(n.Name, x.Storage, chosen[0], bias, transform), [outF]);
     }
 
     private (Step, int[]) PlanBatchNorm(GraphNode n, (int[] Shape, int Storage) x)

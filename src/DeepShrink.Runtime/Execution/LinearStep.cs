@@ -2,9 +2,9 @@ using DeepShrink.Runtime.Kernels;
 
 namespace DeepShrink.Runtime.Execution;
 
-/// <summary>Fully connected layer: y [N, out] = x [N, in] W^T + bias (+ ReLU when fused).</summary>
-internal sealed class LinearStep(string name, int input, int output, IWeightMatrix weights, float[] bias)
-    : Step(name, "linear", [input], [weights.Cols], output, weights.Rows)
+/// <summary>Fully connected layer: y [N, out] = t(x) [N, in] W^T + bias (+ XNOR rescale, + ReLU when fused), t the node's input transform.</summary>
+internal sealed class LinearStep(string name, int input, IWeightMatrix weights, float[] bias, InputTransform? transform)
+    : Step(name, "linear", [input], [weights.Cols], -1, weights.Rows)
 {
     /// <summary>The weights (whichever storage won at load time).</summary>
     public IWeightMatrix Weights { get; } = weights;
@@ -12,10 +12,11 @@ internal sealed class LinearStep(string name, int input, int output, IWeightMatr
     /// <inheritdoc/>
     public override void Run(Frame f)
     {
-        var x = In(f, 0);
+        using var x = TransformedInput.Create(transform, In(f, 0), f.Batch);
         var y = Out(f);
-        Weights.MultiplyRows(x, f.Batch, y, f.Threads);
+        Weights.MultiplyRows(x.X, f.Batch, y, f.Threads);
         AddChannelBias(y, bias, f.Batch, Weights.Rows, 1);
+        transform?.Rescale(y, bias, x.Scale, f.Batch);
         Finish(y);
     }
 }
