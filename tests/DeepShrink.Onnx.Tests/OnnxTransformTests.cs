@@ -42,9 +42,8 @@ public class OnnxTransformTests
     private static BinaryInputHook Binary(Module layer, bool xnor, Rng rng)
     {
         var h = BinaryInputHook.For(layer, xnor);
-        var mean = h.State["in_mean"];
-        var variance = h.State["in_var"];
-        for (int i = 0; i < mean.Size; i++) { mean.Span[i] = (float)(rng.NextDouble() * 0.4 - 0.2); variance.Span[i] = (float)(0.5 + rng.NextDouble()); }
+        Tensor.Uniform(rng, -0.2f, 0.2f, h.State["in_mean"].Size).Span.CopyTo(h.State["in_mean"].Span);
+        Tensor.Uniform(rng, 0.5f, 1.5f, h.State["in_var"].Size).Span.CopyTo(h.State["in_var"].Span);
         return h;
     }
 }
