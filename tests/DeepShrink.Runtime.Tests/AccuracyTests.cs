@@ -27,21 +27,25 @@ public class AccuracyTests
         var test = data.Test.Take(2000);
         var x = test.Images;
         var want = InferenceModelTests.Decoded(path, x);
-        var rt = InferenceModel.Load(path);
+        var rt = InferenceModel.Load(path, new RuntimeOptions { Kernels = KernelPolicy.Compressed });
+        Assert.All(rt.Layers, l => Assert.Equal("sparse-codebook", l.Kernel));
         var got = rt.Forward(x);
         Assert.True(want.MaxAbsDiff(got) <= 1e-5f, $"max |diff| {want.MaxAbsDiff(got)}");
-        int agree = 0, correctWant = 0, correctGot = 0;
+        int correctWant = 0, correctGot = 0, nearTies = 0;
         for (int i = 0; i < test.Count; i++)
         {
-            int a = ArgMax(want.Span.Slice(i * 10, 10)), b = ArgMax(got.Span.Slice(i * 10, 10));
-            if (a == b) agree++;
+            var w = want.Span.Slice(i * 10, 10);
+            int a = ArgMax(w), b = ArgMax(got.Span.Slice(i * 10, 10));
+            if (a != b)
+            {   // only a near-tie may flip: the logits agree to 1e-5
+                Assert.True(Math.Abs(w[a] - w[b]) <= 2e-5f, $"image {i}: prediction {a} vs {b} with margin {w[a] - w[b]}");
+                nearTies++;
+            }
             if (a == test.Label(i)) correctWant++;
             if (b == test.Label(i)) correctGot++;
         }
-        Assert.Equal(test.Count, agree);
-        Assert.Equal(correctWant, correctGot);
+        Assert.True(Math.Abs(correctWant - correctGot) <= nearTies);
         Assert.True(correctGot > test.Count / 2, $"accuracy {correctGot}/{test.Count}: the brief training did not work");
-        Assert.Contains(rt.Layers, l => l.Kernel == "sparse-codebook");
     }
 
     private static int ArgMax(ReadOnlySpan<float> v)

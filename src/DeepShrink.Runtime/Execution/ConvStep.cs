@@ -49,6 +49,7 @@ internal sealed class ConvStep : Step
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private unsafe void Images(ConvGeometry g, float* x, float* y, int i0, int i1, int threads)
     {
         int plane = g.OutPlane, kRows = Im2Col.Rows(g), inSize = g.C * g.H * g.W, outSize = g.O * plane;

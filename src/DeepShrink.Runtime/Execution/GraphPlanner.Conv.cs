@@ -20,7 +20,7 @@ internal sealed partial class GraphPlanner
         var bias = Vector(n, "bias", g.O, optional: true);
         var (compressed, dense) = WeightCandidates.Build(w, name, groups, _options.ReadOptions);
         var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
-            c => KernelChooser.ConvCost(c, g.OutPlane, _threads));
+            c => KernelChooser.StepCost(new ConvStep(n.Name, 0, g, c, bias) { Output = 1 }, Math.Min(4, _options.CalibrationBatch), _threads));
         Report(n, w.Codec, chosen, micros);
         return (new ConvStep(n.Name, x.Storage, g, chosen, bias), [g.O, g.OH, g.OW]);
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using DeepShrink.Core;
 using DeepShrink.Runtime.Kernels;
 
@@ -10,26 +11,52 @@ namespace DeepShrink.Runtime.Execution;
 /// </summary>
 internal static class KernelChooser
 {
-    private const int MinRepeats = 3, MaxRepeats = 40;
-    private const double BudgetMicros = 3000;
+    private const int Repeats = 5, MinRounds = 3, StableRounds = 3;
+
+    /// <summary>JIT silence required before trusting timings of freshly compiled code (the runtime delays re-optimisation by 100 ms).</summary>
+    public const double JitQuietMs = 200;
+
+    /// <summary>Longest measurement of one layer.</summary>
+    public const double MaxMs = 1000;
 
     /// <summary>The chosen candidate and the measured per-sample micros of each candidate by kind.</summary>
-    /// <param name="cost">Per-sample cost of one candidate (microseconds).</param>
+    /// <param name="cost">Per-sample cost of one candidate (microseconds); called over several rounds, the minimum counts.</param>
+    /// <remarks>
+    /// Candidates are timed in alternating rounds so both see the same machine load, each keeping its
+    /// best. Timing code that is not optimised yet would mislead (the .NET JIT first compiles methods
+    /// quickly, then recompiles hot ones optimised in the background), so rounds go on until no best
+    /// has improved for a few rounds and, when this layer's rounds made the JIT compile anything, until
+    /// it has been quiet for <see cref="JitQuietMs"/>; at most <see cref="MaxMs"/> per layer.
+    /// </remarks>
     public static (IWeightMatrix[] Chosen, Dictionary<string, double> Micros) Choose(
         List<IWeightMatrix[]> compressed, Func<IWeightMatrix[]> dense, KernelPolicy policy, Func<IWeightMatrix[], double> cost)
     {
         var micros = new Dictionary<string, double>(StringComparer.Ordinal);
         if (policy == KernelPolicy.Dense || compressed.Count == 0) return (dense(), micros);
         if (policy == KernelPolicy.Compressed) return (compressed[0], micros);
-        IWeightMatrix[]? best = null;
-        double bestCost = double.MaxValue;
-        foreach (var cand in compressed.Append(dense()))
+        var candidates = compressed.Append(dense()).ToList();
+        var best = candidates.Select(_ => double.MaxValue).ToArray();
+        long start = Stopwatch.GetTimestamp(), quietSince = start;
+        long compiled = JitInfo.GetCompiledMethodCount();
+        bool jitted = false;
+        for (int round = 0, stable = 0; ; round++)
         {
-            double c = cost(cand);
-            micros[cand[0].Kind] = Math.Round(c, 3);
-            if (c < bestCost) { best = cand; bestCost = c; }
+            bool improved = false;
+            for (int i = 0; i < candidates.Count; i++)
+            {
+                double c = cost(candidates[i]);
+                if (c < best[i] * 0.97) improved = true;
+                best[i] = Math.Min(best[i], c);
+            }
+            stable = improved ? 0 : stable + 1;
+            long now = JitInfo.GetCompiledMethodCount();
+            if (now != compiled) { compiled = now; jitted = true; quietSince = Stopwatch.GetTimestamp(); }
+            bool settled = !jitted || Stopwatch.GetElapsedTime(quietSince).TotalMilliseconds >= JitQuietMs;
+            if ((round + 1 >= MinRounds && stable >= StableRounds && settled) || Stopwatch.GetElapsedTime(start).TotalMilliseconds > MaxMs) break;
         }
-        return (best!, micros);
+        int win = Array.IndexOf(best, best.Min());
+        for (int i = 0; i < candidates.Count; i++) micros[candidates[i][0].Kind] = Math.Round(best[i], 3);
+        return (candidates[win], micros);
     }
 
     /// <summary>Per-sample cost of a fully connected candidate: batch-1 time + (batch-B time) / B.</summary>
@@ -44,33 +71,31 @@ internal static class KernelChooser
     }
 
     /// <summary>
-    /// Per-image cost of a convolution candidate: one product per group over an im2col matrix of one
-    /// image (<paramref name="plane"/> columns) plus the per-image time over four images at once (how
-    /// the dense kernel batches). The im2col itself costs the same for every candidate and is left out.
+    /// Per-sample cost of a step as it will run (for a convolution: im2col and the products, or the
+    /// dense conv kernel): its time at batch 1 plus its per-sample time at batch <paramref name="batch"/>.
     /// </summary>
-    public static double ConvCost(IWeightMatrix[] groups, int plane, int threads)
+    public static double StepCost(Step step, int batch, int threads)
     {
-        const int Images = 4;
-        var rng = new Rng(7);
-        var x = Tensor.Uniform(rng, -1f, 1f, groups[0].Cols, plane * Images).Storage;
-        var y = new float[groups[0].Rows * plane * Images];
-        double one = MinMicros(() => { foreach (var g in groups) g.MultiplyColumns(x, plane, y, threads); });
-        double four = MinMicros(() => { foreach (var g in groups) g.MultiplyColumns(x, plane * Images, y, threads); });
-        return one + four / Images;
+        var x = Tensor.Uniform(new Rng(7), -1f, 1f, batch * step.InputSizes[0]).Storage;
+        double Time(int b)
+        {
+            using var f = new Frame(2, b, threads);
+            x.AsSpan(0, b * step.InputSizes[0]).CopyTo(f.Get(0, b * step.InputSizes[0]));
+            return MinMicros(() => step.Run(f));
+        }
+        return Time(1) + (batch > 1 ? Time(batch) / batch : 0);
     }
 
-    /// <summary>Best time of repeated runs after a warm-up, within a small time budget.</summary>
+    /// <summary>Best of a few runs after a warm-up call.</summary>
     public static double MinMicros(Action run)
     {
         run();
-        double best = double.MaxValue, total = 0;
-        for (int rep = 0; rep < MaxRepeats && (rep < MinRepeats || total < BudgetMicros); rep++)
+        double best = double.MaxValue;
+        for (int rep = 0; rep < Repeats; rep++)
         {
             long t0 = Stopwatch.GetTimestamp();
             run();
-            double us = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
-            best = Math.Min(best, us);
-            total += us;
+            best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
         }
         return best;
     }

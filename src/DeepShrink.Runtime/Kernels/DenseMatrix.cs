@@ -62,6 +62,7 @@ public sealed class DenseMatrix : IWeightMatrix
         Gemm.Sgemm(false, false, Rows, n, Cols, 1f, _w, Cols, x, n, 0f, y, n, threads);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Gemv(ReadOnlySpan<float> x, Span<float> y, int threads) // x: [Cols], y: [Rows]
     {
         int useful = RuntimeParallel.Useful(MacsPerColumn, Rows, threads);

@@ -80,6 +80,7 @@ public sealed partial class SparseMatrix
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void VectorChunks(float* x, int batch, float* y, int c0, int c1) // x: [batch, Cols], y: [batch, Rows]
     {
         const int Group = 4;
@@ -106,6 +107,7 @@ public sealed partial class SparseMatrix
 
     /// <summary>Chunks c0..c1-1 for one sample, or four at once (each slot row decoded once for all four).</summary>
     /// <remarks>Every sample keeps two accumulators (even and odd slot rows), so a sample's result does not depend on its group.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void VectorChunks<TW>(TW weights, WindowSource src, ChunkTarget dst, int samples, int* bs, ushort* sl, int c0, int c1) where TW : struct, ISlotWeights
     {
         for (int c = c0; c < c1; c++)
@@ -201,6 +203,7 @@ public sealed partial class SparseMatrix
     /// Output rows r0..r1-1 in tiles of four vectors, then one vector, then scalars. Each tile walks the
     /// row's slots window by window (stopping at the block's padding) and adds W[r, c] X[c, tile].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RowProducts<TOps, TV>(Layout l, float* x, int n, float* y, int r0, int r1)
         where TOps : struct, IVectorOps<TV> where TV : struct
     {
@@ -250,6 +253,7 @@ public sealed partial class SparseMatrix
     }
 
     /// <summary>Columns j0..n-1 of output rows r0..r1-1, one element at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RowTails(Layout l, float* x, int n, float* y, int r0, int r1, int j0)
     {
         for (int r = r0; r < r1; r++)

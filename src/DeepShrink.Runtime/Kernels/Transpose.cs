@@ -6,6 +6,7 @@ internal static class Transpose
     private const int Tile = 16;
 
     /// <summary>dst[c, r] = src[r, c].</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Run(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst) // src: [rows, cols], dst: [cols, rows]
     {
         if (src.Length < (long)rows * cols || dst.Length < (long)rows * cols)
