@@ -95,8 +95,24 @@ public class BinarizationTests
         var xs = x.ToArray();
         for (int f = 0; f < 5; f++) Assert.Equal(Enumerable.Range(0, 400).Average(i => xs[i * 5 + f]), mean[f], 3);
         var signs = new float[xs.Length];
-        for (int i = 0; i < xs.Length; i++) signs[i] = xs[i] - mean[i % 5] < 0 ? -1f : 1f;
+        for (int i = 0; i < xs.Length; i++) signs[i] = xs[i] - mean[i % 5] > 0 ? 1f : -1f;
         Assert.Equal(lin.Forward(Tensor.FromArray(signs, 400, 5)).ToArray(), model.Forward(x).ToArray());
+    }
+
+    [Fact]
+    public void BinaryInput_DeadFeature_BinarisesAlikeInTrainingAndInference()
+    {
+        var lin = new Linear(2, 1, new Rng(7));
+        var hook = BinaryInputHook.For(lin, xnor: false);
+        var x = Tensor.FromArray(new[] { 0f, 1f, 0f, 3f, 0f, 2f }, 3, 2); // feature 0 is always 0 (a dead ReLU)
+        hook.State["in_mean"].Span[0] = 1e-38f;                        // what a decayed running mean looks like
+        float[]? train = null, eval = null;
+        lin.Train();
+        hook.Forward(lin, x, b => { train = b.ToArray(); return b; });
+        lin.Eval();
+        hook.Forward(lin, x, b => { eval = b.ToArray(); return b; });
+        Assert.Equal(-1f, train![0]);
+        Assert.Equal(new[] { train[0], train[2], train[4] }, new[] { eval![0], eval[2], eval[4] });
     }
 
     [Fact]
@@ -110,7 +126,7 @@ public class BinarizationTests
         // With mean 0 / var 1 running statistics the standardised input is x itself (eps aside).
         Tensor? seen = null;
         var y = hook.Forward(conv, x, b => { seen = b; return Tensor.Full(1f, 2, 4, 3, 3); });
-        Assert.Equal(x.ToArray().Select(v => v < 0 ? -1f : 1f), seen!.ToArray());
+        Assert.Equal(x.ToArray().Select(v => v > 0 ? 1f : -1f), seen!.ToArray());
         var xs = x.ToArray();
         float s = 1f / MathF.Sqrt(1f + hook.Eps);
         var bias = conv.Bias!.ToArray();

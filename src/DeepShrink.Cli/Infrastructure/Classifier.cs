@@ -24,7 +24,9 @@ public interface IClassifier
 public sealed class ModuleClassifier(Module model, int[] sampleShape, Normalization? normalization, string? dataset) : IClassifier
 {
     /// <inheritdoc/>
-    public string Engine => "deepshrink dense engine";
+    public string Engine => EngineName;
+    /// <summary>Engine description (overridable for decoded files).</summary>
+    public string EngineName { get; init; } = "deepshrink dense engine";
     /// <inheritdoc/>
     public int[] SampleShape { get; } = sampleShape;
     /// <inheritdoc/>

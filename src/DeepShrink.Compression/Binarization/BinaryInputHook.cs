@@ -12,8 +12,10 @@ namespace DeepShrink.Compression.Binarization;
 /// a hidden layer is a ReLU output, whose sign is always +1), so the hook standardises its input per
 /// channel first, exactly as a batch norm without affine parameters would:
 /// <c>x^ = (x - mean_c) / sqrt(var_c + eps)</c>, with batch statistics in training and running
-/// statistics (momentum <see cref="Momentum"/>) in evaluation. Then <c>b = sign(x^)</c> (sign(0) = +1)
-/// with the straight-through estimator cancelled where |x^| &gt; 1 (Hubara et al. 2016, eq. 4).</para>
+/// statistics (momentum <see cref="Momentum"/>) in evaluation. Then <c>b = x^ &gt; 0 ? +1 : -1</c> with the
+/// straight-through estimator cancelled where |x^| &gt; 1 (Hubara et al. 2016, eq. 4). Ties go to -1: a
+/// feature that is 0 for a whole batch (a dead ReLU) has batch mean exactly 0 in training but a tiny
+/// positive running mean at inference, and must binarise the same way in both.</para>
 /// <para>XNOR-Net (Rastegari et al. 2016, sec. 3.2): <c>I * W ~ (sign(I) (*) sign(W)) . K alpha</c>, where
 /// alpha is in the binary weights and K holds, for each output position, the mean of |x^| over its
 /// receptive field: the channel mean A = mean_c |x^| filtered by a k x k box with the layer's stride
@@ -79,7 +81,9 @@ public sealed class BinaryInputHook : IForwardHook
         for (int i = 0; i < c; i++) { mul[i] = 1f / MathF.Sqrt(var[i] + Eps); shift[i] = -mean[i]; }
         var bshape = x.Rank == 4 ? new[] { c, 1, 1 } : new[] { c };
         var xh = Ops.Mul(Ops.Add(x, new Tensor(shift, bshape)), new Tensor(mul, bshape));
-        var b = Ops.BinarizeSte(xh, 1f);
+        // b = xh > 0 ? +1 : -1: ties go to -1, so a ReLU zero binarises the same whether the mean it is
+        // compared with is a batch mean of exactly 0 (training) or a running mean decayed to 1e-38 (inference).
+        var b = Ops.Neg(Ops.BinarizeSte(Ops.Neg(xh), 1f));
         var y = next(b);
         if (!Xnor) return y;
         var k = module is Conv2d conv ? ConvScale(xh, conv) : RowScale(xh);
