@@ -11,16 +11,6 @@ public static class DszModels
     /// <summary>Opens a .dsz model with its stored normalisation and dataset.</summary>
     public static IClassifier Open(string path)
     {
-        // Graphs with quantised/binary/fixed-point layer inputs (attrs "in_*") are not executed by the
-        // runtime yet: run the decoded module, which re-attaches those input transforms, instead of
-        // giving wrong answers.
-        var file = Format.DszFile.Read(path);
-        if (DszModel.Graph(file).Nodes.Any(n => n.Attrs.Keys.Any(k => k.StartsWith("in_", StringComparison.Ordinal))))
-        {
-            var m = DszModel.Decode(file);
-            return new ModuleClassifier(m.Model, m.SampleShape, ModelFiles.NormOf(m.Meta(ModelStore.NormalizationKey)), m.Meta(ModelStore.DatasetKey))
-            { EngineName = "deepshrink dense engine (decoded .dsz: the runtime does not run quantised layer inputs yet)" };
-        }
         var model = InferenceModel.Load(path);
         if (model.InputShape.Count != 3)
             throw new CliException($"{path}: the model takes samples of shape {ShapeUtil.Format(model.InputShape.ToArray())}, an image classifier needs [C, H, W]");
