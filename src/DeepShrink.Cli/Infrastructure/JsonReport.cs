@@ -41,6 +41,8 @@ public sealed class JsonReport
     public void WriteIfRequested(string? path)
     {
         if (string.IsNullOrEmpty(path)) return;
-        AtomicWrite.WriteAllText(path, ToJson() + "\n");
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(dir)) throw new CliException($"output directory does not exist: {dir}");
+        Format.AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(ToJson() + "\n"));
     }
 }
