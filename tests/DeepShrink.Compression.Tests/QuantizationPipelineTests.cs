@@ -87,6 +87,16 @@ public class QuantizationPipelineTests
     }
 
     [Fact]
+    public void DeepCompression_WithF16Biases_DecodesToTheEvaluatedModel()
+    {
+        var (_, file, _, _) = Run("deep-compression", y => Epochs(y, 1)
+            .Replace("sparsity: auto", "sparsity: 0.8").Replace("bias_codec: f32", "bias_codec: f16")
+            .Replace("start_epoch: 12", "start_epoch: 1").Replace("start_epoch: 16", "start_epoch: 2").Replace("end_epoch: 1\n", "end_epoch: 2\n"));
+        Assert.Equal(DenseCodec.F16Name, file.Tensors.Single(x => x.Name == "fc1.bias").Codec);
+        Assert.Equal(SparseCodebookCodec.CodecName, file.Tensors.Single(x => x.Name == "fc1.weight").Codec);
+    }
+
+    [Fact]
     public void Int8Qat_TrainsWithFakeQuantisation_AndDecodesExactly()
     {
         var (s, file, _, _) = Run("int8-qat", y => Epochs(y, 1));

@@ -62,6 +62,8 @@ public static class CompressCommand
         var ctx = new CompressionContext
         {
             Model = stored.Model,
+            Teacher = recipe.Training.Distillation is null ? null
+                : ModelStore.Rebuild(stored.Arch, stored.Config, stored.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone())),
             TrainBatches = e => loader.Epoch(e).Select(b => (b.Images, b.Labels)),
             BatchesPerEpoch = loader.BatchesPerEpoch,
             ValidationAccuracy = () => Trainer.Evaluate(stored.Model, valBatches).Accuracy,

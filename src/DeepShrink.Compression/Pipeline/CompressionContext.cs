@@ -18,6 +18,8 @@ public sealed class CompressionContext
     public required int BatchesPerEpoch { get; init; }
     /// <summary>Accuracy (0..1) on the held-out validation split (used for automatic decisions).</summary>
     public required Func<double> ValidationAccuracy { get; init; }
+    /// <summary>The uncompressed model, frozen, as the teacher when the recipe distils (null otherwise).</summary>
+    public Module? Teacher { get; init; }
     /// <summary>Seeded generator for the components.</summary>
     public required Rng Rng { get; init; }
     /// <summary>Number of classes (for the chance level in automatic targets).</summary>

@@ -9,12 +9,31 @@ namespace DeepShrink.Compression.Pipeline;
 /// storage): pruned + shared weights as sparse relative indices + codebook codes (both streams
 /// Huffman-coded); shared dense weights as a codebook; pruned-only weights as sparse f32; the rest
 /// (biases, batch-norm statistics) by the recipe's bias codec. Tensors a precision component already
-/// encoded (<see cref="CompressionContext.Encoded"/>) are stored as they are.
+/// encoded (<see cref="CompressionContext.Encoded"/>) are stored as they are. A lossy bias codec
+/// (f16, codebook8) is applied to the model itself by <see cref="Apply"/> before the final
+/// evaluation, so the file decodes to exactly the weights whose accuracy was measured.
 /// </summary>
 public sealed class EncoderPhase(EncoderSpec spec)
 {
     /// <summary>The encoder settings.</summary>
     public EncoderSpec Spec { get; } = spec;
+
+    /// <summary>
+    /// Encodes every tensor that is stored lossily (the bias codec) and writes its decoded values back
+    /// into the model, then remembers the encoding in <see cref="CompressionContext.Encoded"/>.
+    /// </summary>
+    public void Apply(CompressionContext ctx)
+    {
+        if (Spec.BiasCodec == "f32") return;
+        foreach (var (name, t) in ctx.Model.StateDict())
+        {
+            if (ctx.Encoded.ContainsKey(name) || ctx.Shared.ContainsKey(name) || ctx.Masks.Get(name) is not null) continue;
+            var enc = Encode(ctx, name, t);
+            if (enc.Codec == DenseCodec.F32.Name) continue;
+            TensorCodecs.Get(enc.Codec).Decode(enc).CopyTo(t.Span);
+            ctx.Encoded[name] = enc;
+        }
+    }
 
     /// <summary>Encodes one tensor of the compressed model.</summary>
     public EncodedTensor Encode(CompressionContext ctx, string name, Tensor t)

@@ -1,3 +1,4 @@
+using DeepShrink.Compression.Distillation;
 using DeepShrink.Compression.Recipes;
 using DeepShrink.Core;
 using DeepShrink.Format.Codecs;
@@ -39,9 +40,11 @@ public sealed class RecipeRunner(Recipe recipe)
         if (precSpecs.Count > 1) throw new RecipeFormatException($"recipe '{Recipe.Name}': at most one quantisation, fixed-point or binarization component ({string.Join(", ", precSpecs.Select(p => p.Name))})");
         bool anyAuto = ctx.Plans.Values.Any(p => p.Source == "auto");
         var initial = ctx.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
+        var encoder = encSpec is null ? null : new EncoderPhase(encSpec);
         for (int attempt = 1; ; attempt++)
         {
             RunSchedule(ctx, pruneSpec, shareSpec, precSpecs.FirstOrDefault(), pruneEpochs, shareEpoch, budget);
+            encoder?.Apply(ctx);
             double val = ctx.ValidationAccuracy();
             double drop = (ctx.BaselineValidationAccuracy - val) * 100;
             ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity)));
@@ -52,7 +55,7 @@ public sealed class RecipeRunner(Recipe recipe)
             ctx.Model.LoadStateDict(initial);
             foreach (var p in ctx.Plans.Values.Where(p => p.Source == "auto")) p.TargetSparsity = AutoTargets.BackOff(p.TargetSparsity);
         }
-        return encSpec is null ? null : new EncoderPhase(encSpec);
+        return encoder;
     }
 
     private static Optimizer MakeOptimizer(CompressionContext ctx, TrainingSettings t) => t.Optimizer switch
@@ -61,6 +64,13 @@ public sealed class RecipeRunner(Recipe recipe)
         "adamw" => Adam.AdamW(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.WeightDecay),
         _ => new Sgd(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.Momentum, (float)t.WeightDecay, nesterov: t.Momentum > 0),
     };
+
+    private static Func<Tensor, Tensor, int[], Tensor> MakeLoss(CompressionContext ctx, TrainingSettings t)
+    {
+        if (t.Distillation is not { } d) return (logits, _, y) => Ops.CrossEntropy(logits, y, (float)t.LabelSmoothing);
+        var teacher = ctx.Teacher ?? throw new InvalidOperationException("the recipe distils from the uncompressed model, but no teacher model was given");
+        return KnowledgeDistillation.Loss(teacher, (float)d.Temperature, (float)d.Weight, (float)t.LabelSmoothing);
+    }
 
     /// <summary>Attempts with automatic targets before giving up on the budget (the last attempt is kept).</summary>
     public int MaxAttempts { get; init; } = 3;
@@ -79,7 +89,7 @@ public sealed class RecipeRunner(Recipe recipe)
         {
             Schedule = new SegmentCosineLr(events, total),
             OnEpoch = ctx.OnEpoch,
-            Loss = (logits, _, y) => Ops.CrossEntropy(logits, y, (float)t.LabelSmoothing),
+            Loss = MakeLoss(ctx, t),
         };
         for (int e = 0; e < total; e++)
         {

@@ -42,7 +42,14 @@ public sealed record TrainingSettings
     public int BatchSize { get; init; } = 64;
     /// <summary>Label smoothing of the retraining loss (match the baseline's training).</summary>
     public double LabelSmoothing { get; init; }
+    /// <summary>Knowledge distillation from the uncompressed model during retraining (null: labels only).</summary>
+    public DistillationSettings? Distillation { get; init; }
 }
+
+/// <summary>Distillation from the uncompressed input model (the teacher) while the compressed one retrains.</summary>
+/// <param name="Temperature">Softmax temperature of the soft targets.</param>
+/// <param name="Weight">Weight of the soft term (the label term gets 1 - weight).</param>
+public sealed record DistillationSettings(double Temperature, double Weight);
 
 /// <summary>When a component acts: at <see cref="StartEpoch"/>, then every <see cref="Frequency"/> epochs before <see cref="EndEpoch"/>.</summary>
 public sealed record Policy(string Component, int StartEpoch, int EndEpoch, int Frequency)

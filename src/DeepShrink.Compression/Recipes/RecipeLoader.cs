@@ -83,10 +83,19 @@ public static class RecipeLoader
             WeightDecay = m.Num("weight_decay", 0, 0, 1),
             BatchSize = m.Int("batch_size", 64, 1, 65536),
             LabelSmoothing = m.Num("label_smoothing", 0, 0, 0.99),
+            Distillation = ParseDistillation(m.Map("distillation")),
         };
         if (t.Optimizer is not ("sgd" or "adam" or "adamw")) throw m.Error("optimizer", $"must be sgd, adam or adamw, got '{t.Optimizer}'");
         m.EnsureAllUsed();
         return t;
+    }
+
+    private static DistillationSettings? ParseDistillation(YamlMap? m)
+    {
+        if (m is null) return null;
+        var d = new DistillationSettings(m.Num("temperature", 4, 0.01, 100), m.Num("weight", 0.7, 0, 1));
+        m.EnsureAllUsed();
+        return d;
     }
 
     internal static List<LayerRule> ParseRules(YamlMap m, bool allowSparsity, bool allowBits)
