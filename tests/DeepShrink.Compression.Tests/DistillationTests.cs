@@ -68,11 +68,16 @@ public class DistillationTests
     }
 
     [Fact]
-    public void Recipe_ParsesDistillation()
+    public void Recipe_ParsesDistillationAndAugmentation()
     {
         const string yaml = "version: 1\ntraining:\n  distillation: {temperature: 3, weight: 0.6}\ncomponents:\n  p:\n    type: magnitude-pruning\n    sparsity: 0.5\npolicies:\n  - {component: p, start_epoch: 0, end_epoch: 2}\n";
         var r = RecipeLoader.Parse(yaml, "t.yaml");
         Assert.Equal(new DistillationSettings(3, 0.6), r.Training.Distillation);
+        Assert.False(r.Training.Flip);
+        var aug = RecipeLoader.Parse(yaml.Replace("training:\n", "training:\n  augment: {flip: true, crop_padding: 2}\n"), "t.yaml");
+        Assert.True(aug.Training.Flip);
+        Assert.Equal(2, aug.Training.CropPadding);
+        Assert.Contains("fli", Assert.Throws<RecipeFormatException>(() => RecipeLoader.Parse(yaml.Replace("training:\n", "training:\n  augment: {fli: true}\n"), "t.yaml")).Message);
         var bad = yaml.Replace("weight: 0.6", "weigth: 0.6");
         Assert.Contains("weigth", Assert.Throws<RecipeFormatException>(() => RecipeLoader.Parse(bad, "t.yaml")).Message);
     }

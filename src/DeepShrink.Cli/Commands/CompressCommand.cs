@@ -6,6 +6,7 @@ using DeepShrink.Compression.Pipeline;
 using DeepShrink.Compression.Recipes;
 using DeepShrink.Core;
 using DeepShrink.Data;
+using DeepShrink.Data.Transforms;
 using DeepShrink.Format;
 using DeepShrink.Nn.Training;
 
@@ -57,7 +58,14 @@ public static class CompressCommand
 
         var baseline = Trainer.Evaluate(stored.Model, DataArgs.Ordered(data.Test));
         Console.WriteLine($"compress {stored.Arch} with recipe '{recipe.Name}': baseline test accuracy {baseline.Accuracy:P2}, {recipe.TotalEpochs} retraining epochs, seed {seed}");
-        var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = recipe.Training.BatchSize, Seed = seed });
+        var transforms = new List<ISampleTransform>();
+        if (recipe.Training.CropPadding > 0) transforms.Add(new RandomCrop(recipe.Training.CropPadding));
+        if (recipe.Training.Flip) transforms.Add(new RandomHorizontalFlip());
+        var tr = recipe.Training;
+        Console.WriteLine($"  retraining: {tr.Optimizer} lr {tr.Lr} momentum {tr.Momentum} weight decay {tr.WeightDecay} label smoothing {tr.LabelSmoothing} batch {tr.BatchSize}"
+            + (tr.Distillation is { } kd ? $", distillation from the input model (T {kd.Temperature}, weight {kd.Weight})" : "")
+            + (tr.Flip ? ", random flips" : "") + (tr.CropPadding > 0 ? $", random crops (padding {tr.CropPadding})" : ""));
+        var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = recipe.Training.BatchSize, Seed = seed, Transforms = transforms });
         var valBatches = DataArgs.Ordered(val).ToList();
         var ctx = new CompressionContext
         {

@@ -44,6 +44,10 @@ public sealed record TrainingSettings
     public double LabelSmoothing { get; init; }
     /// <summary>Knowledge distillation from the uncompressed model during retraining (null: labels only).</summary>
     public DistillationSettings? Distillation { get; init; }
+    /// <summary>Random horizontal flips of the retraining images (for datasets where a mirror image is the same class).</summary>
+    public bool Flip { get; init; }
+    /// <summary>Random-crop padding in pixels for the retraining images (0: none).</summary>
+    public int CropPadding { get; init; }
 }
 
 /// <summary>Distillation from the uncompressed input model (the teacher) while the compressed one retrains.</summary>

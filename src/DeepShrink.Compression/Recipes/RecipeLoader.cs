@@ -85,6 +85,11 @@ public static class RecipeLoader
             LabelSmoothing = m.Num("label_smoothing", 0, 0, 0.99),
             Distillation = ParseDistillation(m.Map("distillation")),
         };
+        if (m.Map("augment") is { } aug)
+        {
+            t = t with { Flip = aug.Bool("flip", false), CropPadding = aug.Int("crop_padding", 0, 0, 16) };
+            aug.EnsureAllUsed();
+        }
         if (t.Optimizer is not ("sgd" or "adam" or "adamw")) throw m.Error("optimizer", $"must be sgd, adam or adamw, got '{t.Optimizer}'");
         m.EnsureAllUsed();
         return t;
