@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DeepShrink.Core.Kernels;
 
 /// <summary>
@@ -10,7 +12,7 @@ namespace DeepShrink.Core.Kernels;
 /// padding value is the activation zero point (the code of real 0), so zero padding stays exact after
 /// the zero-point correction. Groups are not split: a grouped convolution uses k ranges of a row.
 /// </remarks>
-public static class Im2Row
+public static unsafe class Im2Row
 {
     /// <summary>Unfolds images [img0, img0 + imgs) of u8 codes into <paramref name="rows"/> (overwritten).</summary>
     public static void PackUInt8(in ConvGeometry g,
@@ -25,30 +27,34 @@ public static class Im2Row
         int k = Im2Col.Rows(g), plane = g.OutPlane, planeIn = g.H * g.W;
         long need = (long)imgs * plane * k;
         if (rows.Length < need) throw new ArgumentException($"im2row: rows has {rows.Length} elements, needs {need} ([{(long)imgs * plane}, {k}])");
-        int oh = g.OH, ow = g.OW, h = g.H, w = g.W, c = g.C, kh = g.KH, kw = g.KW;
-        bool contiguous = g.DW == 1;
+        fixed (byte* px = x, pr = rows) Run(g, px, pr, img0, imgs, pad);
+    }
+
+    private static unsafe void Run(ConvGeometry g, byte* x, byte* rows, int img0, int imgs, byte pad)
+    {
+        int oh = g.OH, ow = g.OW, h = g.H, w = g.W, c = g.C, kh = g.KH, kw = g.KW, sw = g.SW, dw = g.DW, planeIn = h * w, k = c * kh * kw;
         for (int i = 0; i < imgs; i++)
         {
-            var image = x.Slice((img0 + i) * c * planeIn, c * planeIn);
+            byte* image = x + (long)(img0 + i) * c * planeIn;
             for (int oy = 0; oy < oh; oy++)
                 for (int ox = 0; ox < ow; ox++)
                 {
-                    var row = rows.Slice(((i * oh + oy) * ow + ox) * k, k);
-                    int ix0 = ox * g.SW - g.PW;
+                    byte* row = rows + ((long)(i * oh + oy) * ow + ox) * k;
+                    int ix0 = ox * sw - g.PW;
                     // kx range whose input column lies inside [0, w)
-                    int kxLo = ix0 >= 0 ? 0 : Math.Min(kw, (-ix0 + g.DW - 1) / g.DW);
-                    int kxHi = Math.Clamp((w - ix0 + g.DW - 1) / g.DW, kxLo, kw);
+                    int kxLo = ix0 >= 0 ? 0 : Math.Min(kw, (-ix0 + dw - 1) / dw);
+                    int kxHi = Math.Clamp((w - ix0 + dw - 1) / dw, kxLo, kw);
                     for (int ch = 0; ch < c; ch++)
-                        for (int ky = 0; ky < kh; ky++)
+                        for (int ky = 0; ky < kh; ky++, row += kw)
                         {
-                            var dst = row.Slice((ch * kh + ky) * kw, kw);
                             int iy = oy * g.SH - g.PH + ky * g.DH;
-                            if ((uint)iy >= (uint)h) { dst.Fill(pad); continue; }
-                            var src = image.Slice(ch * planeIn + iy * w);
-                            dst[..kxLo].Fill(pad);
-                            if (contiguous) src.Slice(ix0 + kxLo, kxHi - kxLo).CopyTo(dst[kxLo..kxHi]);
-                            else for (int kx = kxLo; kx < kxHi; kx++) dst[kx] = src[ix0 + kx * g.DW];
-                            dst[kxHi..].Fill(pad);
+                            if ((uint)iy >= (uint)h) { Unsafe.InitBlockUnaligned(row, pad, (uint)kw); continue; }
+                            byte* src = image + ch * planeIn + iy * w + ix0;
+                            int kx = 0;
+                            for (; kx < kxLo; kx++) row[kx] = pad;
+                            if (dw == 1) { Unsafe.CopyBlockUnaligned(row + kxLo, src + kxLo, (uint)(kxHi - kxLo)); kx = kxHi; }
+                            else for (; kx < kxHi; kx++) row[kx] = src[kx * dw];
+                            for (; kx < kw; kx++) row[kx] = pad;
                         }
                 }
         }
