@@ -1,5 +1,4 @@
 using DeepShrink.Core;
-using DeepShrink.Data;
 using DeepShrink.Format;
 using DeepShrink.Onnx;
 using DeepShrink.Runtime;
@@ -37,7 +36,7 @@ public static class Int8ModelBenchmarks
             var models = Policies.Select(p => InferenceModel.Load(dszPath, new RuntimeOptions { Threads = threads, Kernels = p.Policy })).ToList();
             var m0 = models[0];
             int sample = m0.InputSize, classes = m0.OutputSize;
-            var xs = Inputs(m0, batch);
+            var xs = ModelBenchmarks.Inputs(m0.InputShape, m0.Metadata.GetValueOrDefault(Compression.ModelStore.NormalizationKey), batch);
             var x1 = xs[..sample];
             var y1 = new float[classes];
             var yBig = new float[batch * classes];
@@ -55,12 +54,7 @@ public static class Int8ModelBenchmarks
             var many = ModelTiming.Interleaved(engines.Select(e => (Action)(() => e.Run(xs, batch, yBig))).ToArray(), seconds);
             for (int i = 0; i < engines.Count; i++)
             {
-                string p = $"int8model_{engines[i].Name}";
-                r[$"{p}_b1_us"] = one[i].Median;
-                r[$"{p}_b1_spread"] = one[i].Spread;
-                r[$"{p}_b{batch}_images_per_second"] = batch / (many[i].Median * 1e-6);
-                r[$"{p}_b{batch}_spread"] = many[i].Spread;
-                r[$"{p}_weight_bytes"] = engines[i].WeightBytes;
+                ModelBenchmarks.Timings(r, $"int8model_{engines[i].Name}", one[i], many[i], batch, engines[i].WeightBytes);
             }
             r["int8model_b1_speedup_int8_vs_float"] = one[1].Median / one[0].Median;
             r[$"int8model_b{batch}_speedup_int8_vs_float"] = many[1].Median / many[0].Median;
@@ -94,16 +88,4 @@ public static class Int8ModelBenchmarks
     }
 
     private static float MaxAbsDiff(float[] a, float[] b) => a.Zip(b, (u, v) => MathF.Abs(u - v)).Max();
-
-    /// <summary>[batch, sample] normalised Fashion-MNIST test images when the model takes them, else seeded noise.</summary>
-    private static float[] Inputs(InferenceModel m, int batch)
-    {
-        if (Directory.Exists(DatasetSpec.FashionMnistDirectory) && m.InputShape.SequenceEqual([1, 28, 28]))
-        {
-            var norm = m.Metadata.GetValueOrDefault(Compression.ModelStore.NormalizationKey) is string j ? Normalization.FromJson(j) : Normalization.FashionMnist;
-            var data = DatasetLoader.Load(new DatasetSpec(DatasetKind.FashionMnist), new DatasetLoadOptions { Normalization = norm });
-            return data.Test.Take(batch).Images.ToArray();
-        }
-        return Tensor.Randn(new Rng(11), 1f, [batch, .. m.InputShape]).Storage;
-    }
 }
