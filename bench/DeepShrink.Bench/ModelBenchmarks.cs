@@ -112,11 +112,7 @@ public static class ModelBenchmarks
             for (int i = 0; i < engines.Count; i++)
             {
                 string p = $"{key}_{engines[i].Name}";
-                r[$"{p}_b1_us"] = one[i].Median;
-                r[$"{p}_b1_spread"] = one[i].Spread;
-                r[$"{p}_b{big}_images_per_second"] = big / (many[i].Median * 1e-6);
-                r[$"{p}_b{big}_spread"] = many[i].Spread;
-                r[$"{p}_weight_bytes"] = engines[i].WeightBytes;
+                Timings(r, p, one[i], many[i], big, engines[i].WeightBytes);
                 r[$"{p}_managed_bytes"] = engines[i].ManagedBytes;
                 r[$"{p}_working_set_bytes"] = engines[i].WorkingSetBytes;
             }
@@ -166,15 +162,27 @@ public static class ModelBenchmarks
         }
     }
 
-    /// <summary>[batch, sample] inputs: normalised test images when available, else seeded noise.</summary>
-    private static float[] Inputs(StoredModel m, int batch)
+    /// <summary>Latency and throughput keys <c>{prefix}_b1_us</c>, <c>_b1_spread</c>, <c>_b{big}_images_per_second</c>, <c>_b{big}_spread</c>, <c>_weight_bytes</c>.</summary>
+    internal static void Timings(Dictionary<string, object> r, string prefix, ModelTime one, ModelTime many, int big, long weightBytes)
     {
-        if (Directory.Exists(DatasetSpec.FashionMnistDirectory) && m.SampleShape.SequenceEqual([1, 28, 28]))
+        r[$"{prefix}_b1_us"] = one.Median;
+        r[$"{prefix}_b1_spread"] = one.Spread;
+        r[$"{prefix}_b{big}_images_per_second"] = big / (many.Median * 1e-6);
+        r[$"{prefix}_b{big}_spread"] = many.Spread;
+        r[$"{prefix}_weight_bytes"] = weightBytes;
+    }
+
+    private static float[] Inputs(StoredModel m, int batch) => Inputs(m.SampleShape, m.Meta(ModelStore.NormalizationKey), batch);
+
+    /// <summary>[batch, sample] inputs: normalised test images when available (and the samples are [1, 28, 28]), else seeded noise.</summary>
+    internal static float[] Inputs(IReadOnlyList<int> sampleShape, string? normalizationJson, int batch)
+    {
+        if (Directory.Exists(DatasetSpec.FashionMnistDirectory) && sampleShape.SequenceEqual([1, 28, 28]))
         {
-            var norm = m.Meta(ModelStore.NormalizationKey) is string j ? Normalization.FromJson(j) : Normalization.FashionMnist;
+            var norm = normalizationJson is string j ? Normalization.FromJson(j) : Normalization.FashionMnist;
             var data = DatasetLoader.Load(new DatasetSpec(DatasetKind.FashionMnist), new DatasetLoadOptions { Normalization = norm });
             return data.Test.Take(batch).Images.ToArray();
         }
-        return Tensor.Randn(new Rng(11), 1f, [batch, .. m.SampleShape]).Storage;
+        return Tensor.Randn(new Rng(11), 1f, [batch, .. sampleShape]).Storage;
     }
 }

@@ -1,5 +1,6 @@
 using DeepShrink.Core;
 using DeepShrink.Core.Graph;
+using DeepShrink.Format.Codecs;
 using Google.Protobuf;
 using Onnx;
 using static DeepShrink.Onnx.OnnxProto;
@@ -20,7 +21,9 @@ namespace DeepShrink.Onnx;
 /// Input transforms of quantised and binary models (docs/FORMAT-dsz.md) become standard ops in front
 /// of the Gemm/Conv: QuantizeLinear + DequantizeLinear (+ Clip for a narrower code range), fixed-point
 /// rounding as Mul/Add/Floor/Clip/Mul, binarisation as Add/Mul/Less/Where, XNOR-Net's K as
-/// ReduceMean(Abs) (+ AveragePool for convolutions) applied to the output.
+/// ReduceMean(Abs) (+ AveragePool for convolutions) applied to the output. int8 weights (when given) are
+/// int8 initializers behind DequantizeLinear, so quantised models are exported in QDQ form, which ONNX
+/// Runtime fuses into integer kernels.
 /// </remarks>
 public static class OnnxExporter
 {
@@ -42,9 +45,13 @@ public static class OnnxExporter
     /// <param name="graph">The model graph.</param>
     /// <param name="tensors">Every tensor the graph names, dense float32.</param>
     /// <param name="metadata">Stored as <c>metadata_props</c> (e.g. deepshrink.normalization, deepshrink.dataset, deepshrink.arch).</param>
+    /// <param name="int8">Tensors stored as int8 codes (by name): written as int8 initializers <c>{name}_quantized</c>
+    /// with a DequantizeLinear (per-channel <c>axis</c> when the codes have one scale per channel) whose output is
+    /// the float tensor, so together with the activations' QuantizeLinear/DequantizeLinear the model is in QDQ form.</param>
     /// <exception cref="NotSupportedException">A node's op has no ONNX mapping.</exception>
     /// <exception cref="InvalidDataException">The graph is invalid or a tensor is missing.</exception>
-    public static ModelProto Build(ModelGraph graph, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static ModelProto Build(ModelGraph graph, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null,
+        IReadOnlyDictionary<string, Int8Tensor>? int8 = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(tensors);
@@ -63,7 +70,8 @@ public static class OnnxExporter
                 {
                     if (!tensors.TryGetValue(name, out var t)) throw new InvalidDataException($"tensor '{name}' used by the graph is missing");
                     var c = t.ContiguousData();
-                    g.Initializer.Add(FloatTensor(name, c.Shape, c.Span));
+                    if (int8 is not null && int8.TryGetValue(name, out var q)) Dequantized(g, name, c.Shape, q);
+                    else g.Initializer.Add(FloatTensor(name, c.Shape, c.Span));
                 }
         used.UnionWith(graph.Nodes.Select(n => n.Output).Append(graph.Input).Append(InputName).Append(OutputName));
         var ctx = new OnnxNodeWriter(g, used, tensors);
@@ -81,6 +89,20 @@ public static class OnnxExporter
         foreach (var (k, v) in (metadata ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal))
             model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
         return model;
+    }
+
+    /// <summary><c>name</c> = DequantizeLinear(int8 codes, scales, zero points[, axis]): the codec's decode, <c>scale * (q - zp)</c>.</summary>
+    private static void Dequantized(GraphProto g, string name, int[] shape, Int8Tensor q)
+    {
+        if (!q.Shape.SequenceEqual(shape)) throw new InvalidDataException($"int8 tensor '{name}' has shape [{string.Join(", ", q.Shape)}], expected [{string.Join(", ", shape)}]");
+        int[] side = q.Axis is null ? [] : [q.Scales.Length];
+        var codes = name + "_quantized";
+        g.Initializer.Add(ByteTensor(codes, TensorProto.Types.DataType.Int8, shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(q.Q)));
+        g.Initializer.Add(FloatTensor(name + "_scale", side, q.Scales));
+        g.Initializer.Add(ByteTensor(name + "_zero_point", TensorProto.Types.DataType.Int8, side, System.Runtime.InteropServices.MemoryMarshal.AsBytes(q.ZeroPoints)));
+        g.Node.Add(q.Axis is int axis
+            ? Node("DequantizeLinear", name + "_dequantize", [codes, name + "_scale", name + "_zero_point"], name, Int("axis", axis))
+            : Node("DequantizeLinear", name + "_dequantize", [codes, name + "_scale", name + "_zero_point"], name));
     }
 
     /// <summary>Serialised ONNX bytes.</summary>

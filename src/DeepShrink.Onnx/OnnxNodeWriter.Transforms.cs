@@ -29,21 +29,30 @@ internal sealed partial class OnnxNodeWriter
         return (x, null);
     }
 
-    /// <summary>QuantizeLinear + DequantizeLinear (round half to even, saturate), + Clip for a code range narrower than the type's.</summary>
+    /// <summary>
+    /// QuantizeLinear + DequantizeLinear (round half to even, saturate) on uint8 codes, preceded by a Clip
+    /// for a code range narrower than the type's.
+    /// </summary>
+    /// <remarks>
+    /// Signed codes q in [min, max] with zero point z are written as u = q + 128 with zero point z + 128:
+    /// clamp(round(x / s) + z + 128, 0, 255) = clamp(round(x / s) + z, -128, 127) + 128, the same quantiser, in the
+    /// u8-activation x s8-weight form ONNX Runtime's x86 integer kernels prefer. The Clip sits before the
+    /// QuantizeLinear so that DequantizeLinear feeds the Gemm/Conv directly (the QDQ pattern ONNX Runtime fuses);
+    /// clipping x to s (min - z) .. s (max - z) first rounds to the same codes as clamping the codes.
+    /// </remarks>
     private string Quantize(GraphNode n, string x)
     {
         float s = n.Float("in_quant_scale", 0f);
         int zp = n.Int("in_quant_zero_point", 0), min = n.Int("in_quant_min", -128), max = n.Int("in_quant_max", 127);
-        var (type, lo, hi) = min >= -128 && max <= 127 ? (TensorProto.Types.DataType.Int8, -128, 127)
-            : min >= 0 && max <= 255 ? (TensorProto.Types.DataType.Uint8, 0, 255)
+        int shift = min >= -128 && max <= 127 ? 128 : min >= 0 && max <= 255 ? 0
             : throw new NotSupportedException($"cannot export node '{n.Name}' to ONNX: input codes {min}..{max} fit neither int8 nor uint8");
+        if (min + shift > 0 || max + shift < 255)
+            x = Emit("Clip", n.Name + ".in_clip", x, Const(n.Name + ".in_lo", s * (float)(min - zp)), Const(n.Name + ".in_hi", s * (float)(max - zp)));
         var scale = Const(n.Name + ".in_scale", s);
         var zero = Fresh(n.Name + ".in_zero_point");
-        g.Initializer.Add(new TensorProto { Name = zero, DataType = (int)type, RawData = ByteString.CopyFrom((byte)zp) });
+        g.Initializer.Add(ByteTensor(zero, TensorProto.Types.DataType.Uint8, [], [(byte)(zp + shift)]));
         var q = Emit("QuantizeLinear", n.Name + ".in_quantize", x, scale, zero);
-        var d = Emit("DequantizeLinear", n.Name + ".in_dequantize", q, scale, zero);
-        if (min == lo && max == hi) return d;
-        return Emit("Clip", n.Name + ".in_clip", d, Const(n.Name + ".in_lo", s * (float)(min - zp)), Const(n.Name + ".in_hi", s * (float)(max - zp)));
+        return Emit("DequantizeLinear", n.Name + ".in_dequantize", q, scale, zero);
     }
 
     /// <summary>Round to a multiple of 2^-FL (ties up), saturating: Mul, Add 0.5, Floor, Clip, Mul.</summary>

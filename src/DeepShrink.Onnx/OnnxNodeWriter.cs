@@ -25,10 +25,10 @@ internal sealed partial class OnnxNodeWriter(GraphProto g, HashSet<string> names
             }
             case "conv2d":
             {
-                var w = g.Initializer.First(t => t.Name == p["weight"]);
-                if (w.Dims.Count != 4) throw new InvalidDataException($"conv2d '{n.Name}': weight '{p["weight"]}' must be 4-D");
+                var w = tensors[p["weight"]].Shape;
+                if (w.Length != 4) throw new InvalidDataException($"conv2d '{n.Name}': weight '{p["weight"]}' must be 4-D");
                 int ph = n.Int("pad_h", 0), pw = n.Int("pad_w", 0);
-                var window = new Window(w.Dims[2], w.Dims[3], n.Int("stride_h", 1), n.Int("stride_w", 1), ph, pw);
+                var window = new Window(w[2], w[3], n.Int("stride_h", 1), n.Int("stride_w", 1), ph, pw);
                 var (x, scale) = Transform(n, inputs[0], window);
                 string raw = scale is null ? output : Fresh(n.Name + ".raw");
                 g.Node.Add(Node("Conv", n.Name, p.ContainsKey("bias") ? [x, p["weight"], p["bias"]] : [x, p["weight"]], raw,

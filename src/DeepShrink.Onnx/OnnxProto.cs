@@ -36,6 +36,15 @@ internal static class OnnxProto
         return t;
     }
 
+    /// <summary>An 8-bit initializer (int8 or uint8 codes) with raw data.</summary>
+    public static TensorProto ByteTensor(string name, TensorProto.Types.DataType type, ReadOnlySpan<int> shape, ReadOnlySpan<byte> data)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)type };
+        foreach (int d in shape) t.Dims.Add(d);
+        t.RawData = ByteString.CopyFrom(data);
+        return t;
+    }
+
     /// <summary>An int64 initializer (shapes for Reshape).</summary>
     public static TensorProto Int64Tensor(string name, params long[] data)
     {

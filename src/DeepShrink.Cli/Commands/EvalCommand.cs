@@ -4,6 +4,7 @@ using DeepShrink.Cli.Infrastructure;
 using DeepShrink.Core;
 using DeepShrink.Data;
 using DeepShrink.Nn.Training;
+using DeepShrink.Runtime;
 
 namespace DeepShrink.Cli.Commands;
 
@@ -17,15 +18,25 @@ public static class EvalCommand
         var dataset = new Option<string?>("--dataset") { Description = "Dataset spec (default: the one recorded in the model, else fashion-mnist)" };
         var split = new Option<string>("--split") { Description = "test or val", DefaultValueFactory = _ => "test" };
         var batch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 256 };
+        var kernels = new Option<string>("--kernels")
+        {
+            Description = ".dsz only: auto (time each layer's kernels at load, keep the fastest), compressed (int8/xnor/sparse/... kernels wherever they exist) or dense (decode weights to float32: the float simulation)",
+            DefaultValueFactory = _ => "auto",
+        };
         var json = CommonOptions.Json();
         var cmd = new Command("eval", "Evaluate a model's accuracy on a dataset");
-        foreach (var o in new Option[] { model, dataset, split, batch, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, dataset, split, batch, kernels, json }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             if (pr.GetValue(batch) < 1) throw new CliException("--batch-size must be >= 1", 2);
             var sp = pr.GetValue(split);
             if (sp is not ("test" or "val")) throw new CliException($"--split must be test or val, got '{sp}'", 2);
-            var clf = ModelFiles.Open(pr.GetValue(model)!);
+            var policy = pr.GetValue(kernels) switch
+            {
+                "auto" => KernelPolicy.Auto, "compressed" => KernelPolicy.Compressed, "dense" => KernelPolicy.Dense,
+                var k => throw new CliException($"--kernels must be auto, compressed or dense, got '{k}'", 2),
+            };
+            var clf = ModelFiles.Open(pr.GetValue(model)!, policy);
             var r = Run(clf, pr.GetValue(dataset), sp, pr.GetValue(batch), 5000, 42);
             Console.WriteLine($"{pr.GetValue(model)} ({clf.Engine}): accuracy {r.Accuracy:P2}, loss {r.Loss:F4} on {r.Count:N0} {sp} images, {r.ImagesPerSecond:N0} images/s");
             new JsonReport().Set("model", pr.GetValue(model)).Set("engine", clf.Engine).Set("split", sp)

@@ -9,9 +9,9 @@ namespace DeepShrink.Cli.Infrastructure;
 public static class DszModels
 {
     /// <summary>Opens a .dsz model with its stored normalisation and dataset.</summary>
-    public static IClassifier Open(string path)
+    public static IClassifier Open(string path, KernelPolicy kernels = KernelPolicy.Auto)
     {
-        var model = InferenceModel.Load(path);
+        var model = InferenceModel.Load(path, new RuntimeOptions { Kernels = kernels });
         if (model.InputShape.Count != 3)
             throw new CliException($"{path}: the model takes samples of shape {ShapeUtil.Format(model.InputShape.ToArray())}, an image classifier needs [C, H, W]");
         return new RuntimeClassifier(model);
@@ -20,7 +20,8 @@ public static class DszModels
     /// <summary>A .dsz model run by <see cref="InferenceModel"/>.</summary>
     private sealed class RuntimeClassifier(InferenceModel model) : IClassifier
     {
-        public string Engine => "deepshrink runtime";
+        public string Engine { get; } = "deepshrink runtime" + (model.Layers.Count == 0 ? "" : ", kernels " +
+            string.Join(" ", model.Layers.Select(l => $"{l.Name}={l.Kernel}")));
         public int[] SampleShape { get; } = model.InputShape.ToArray();
         public Normalization? Normalization { get; } = ModelFiles.NormOf(model.Metadata.GetValueOrDefault(ModelStore.NormalizationKey));
         public string? Dataset { get; } = model.Metadata.GetValueOrDefault(ModelStore.DatasetKey);

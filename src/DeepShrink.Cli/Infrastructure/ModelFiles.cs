@@ -28,8 +28,8 @@ public static class ModelFiles
         };
     }
 
-    /// <summary>Opens a model for inference.</summary>
-    public static IClassifier Open(string path)
+    /// <summary>Opens a model for inference; <paramref name="kernels"/> applies to .dsz files (the runtime's kernel choice).</summary>
+    public static IClassifier Open(string path, DeepShrink.Runtime.KernelPolicy kernels = DeepShrink.Runtime.KernelPolicy.Auto)
     {
         switch (Detect(path))
         {
@@ -37,7 +37,7 @@ public static class ModelFiles
                 var m = ModelStore.Load(path);
                 return new ModuleClassifier(m.Model, m.SampleShape, NormOf(m.Meta(ModelStore.NormalizationKey)), m.Meta(ModelStore.DatasetKey));
             case Kind.Dsz:
-                return DszModels.Open(path);
+                return DszModels.Open(path, kernels);
             default:
                 return OnnxModels.Open(path);
         }

@@ -9,6 +9,8 @@ namespace DeepShrink.Runtime.Execution;
 /// (im2col + SGEMM over chunks of images); compressed weights unfold one image at a time
 /// (<see cref="Im2Col.Pack"/>, skipped for pointwise convolutions) and multiply each group's column
 /// matrix by that group's compressed matrix, writing straight into the image's output planes.
+/// int8 weights with a quantised input (<see cref="Int8Matrix"/>) quantise the whole batch to u8 codes,
+/// unfold them with <see cref="Im2Row"/> (padding = the zero point's code) and run one integer GEMM.
 /// </summary>
 internal sealed class ConvStep : Step
 {
@@ -17,12 +19,14 @@ internal sealed class ConvStep : Step
     private readonly float[]? _dense;      // [O, C/groups, KH, KW] when every group is dense
     private readonly float[] _bias;
     private readonly InputTransform? _transform;
+    private readonly Int8Matrix? _int8;    // the whole convolution in integers (groups = 1)
 
     public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
     {
         _g = g; _groups = groups; _bias = bias; _transform = transform;
         if (groups.All(m => m is DenseMatrix)) _dense = groups.SelectMany(m => ((DenseMatrix)m).Weights.ToArray()).ToArray();
+        if (groups is [Int8Matrix q]) _int8 = q;
     }
 
     /// <inheritdoc/>
@@ -32,6 +36,7 @@ internal sealed class ConvStep : Step
         var y = Out(f);
         var g = _g with { N = f.Batch };
         if (_dense is not null) ConvKernels.Forward(g, x.X, _dense, _bias, y, f.Threads);
+        else if (_int8 is not null) Int8(_int8, g, x.X, y, f.Threads);
         else Compressed(g, x.X, y, f.Threads);
         _transform?.Rescale(y, _bias, x.Scale, f.Batch);
         Finish(y);
@@ -48,6 +53,28 @@ internal sealed class ConvStep : Step
             var geo = g;
             if (outer == 1) Images(geo, xp, yp, 0, images, threads);
             else RuntimeParallel.For(images, outer, (i0, i1) => Images(geo, xp, yp, i0, i1, 1));
+        }
+    }
+
+    /// <summary>Quantise [N, C, H, W] to u8, im2row to [N OH OW, K], integer GEMM to [N OH OW, O], transpose each image to [O, OH OW], add bias.</summary>
+    private void Int8(Int8Matrix q, ConvGeometry g, ReadOnlySpan<float> x, Span<float> y, int threads) // x: [N, C, H, W], y: [N, O, OH, OW]
+    {
+        int plane = g.OutPlane, k = q.Cols, m = g.N * plane;
+        byte[] codes = ArrayPool<byte>.Shared.Rent(g.InputSize), rows = ArrayPool<byte>.Shared.Rent(m * k);
+        float[] yt = ArrayPool<float>.Shared.Rent(m * g.O);
+        try
+        {
+            q.QuantizeInput(x[..g.InputSize], codes);
+            Im2Row.PackUInt8(g, codes.AsSpan(0, g.InputSize), 0, g.N, q.InputZeroPoint, rows);
+            q.MultiplyCodes(rows.AsSpan(0, m * k), m, yt, threads);
+            for (int i = 0; i < g.N; i++)
+                Transpose.Run(yt.AsSpan(i * plane * g.O, plane * g.O), plane, g.O, y.Slice(i * g.O * plane, g.O * plane));
+            AddChannelBias(y, _bias, g.N, g.O, plane);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(codes); ArrayPool<byte>.Shared.Return(rows);
+            ArrayPool<float>.Shared.Return(yt);
         }
     }
 

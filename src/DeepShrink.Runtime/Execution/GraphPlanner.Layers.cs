@@ -15,12 +15,12 @@ internal sealed partial class GraphPlanner
             throw new InvalidDataException($"weight '{name}' has shape {ShapeUtil.Format(w.ShapeArray())}, expected [out, {x.Shape[0]}]");
         int outF = w.Shape[0];
         var bias = Vector(n, "bias", outF, optional: true);
-        var (compressed, dense) = WeightCandidates.Build(w, name, 1, _options.ReadOptions);
-        var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
-            c => KernelChooser.LinearCost(c[0], _options.CalibrationBatch, _threads));
-        Report(n, w.Codec, chosen, micros);
         var transform = InputTransform.FromNode(n, (role, len) => Vector(n, role, len), x.Shape[0], 1, null);
-        return (new LinearStep(n.Name, x.Storage, chosen[0], bias, transform), [outF]);
+        var (compressed, dense) = WeightCandidates.Build(w, name, 1, _options.ReadOptions, transform);
+        var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
+            c => KernelChooser.StepCost(new LinearStep(n.Name, 0, c[0], bias, WeightCandidates.StepTransform(c, transform)) { Output = 1 }, _options.CalibrationBatch, _threads));
+        Report(n, w.Codec, chosen, micros);
+        return (new LinearStep(n.Name, x.Storage, chosen[0], bias, WeightCandidates.StepTransform(chosen, transform)), [outF]);
     }
 
     private (Step, int[]) PlanBatchNorm(GraphNode n, (int[] Shape, int Storage) x)

@@ -78,6 +78,15 @@ internal abstract class InputTransform
 /// <summary>Affine input quantisation: x -> s (clamp(round_even(x / s) + zp, min, max) - zp), as <see cref="Ops.FakeQuantize"/>.</summary>
 internal sealed class QuantInput(float scale, int zeroPoint, int min, int max) : InputTransform
 {
+    /// <summary>Input scale s.</summary>
+    public float Scale => scale;
+    /// <summary>Input zero point.</summary>
+    public int ZeroPoint => zeroPoint;
+    /// <summary>Smallest code.</summary>
+    public int Min => min;
+    /// <summary>Largest code.</summary>
+    public int Max => max;
+
     public override void Apply(ReadOnlySpan<float> x, Span<float> dst, Span<float> scaleOut, int batch)
     {
         for (int i = 0; i < x.Length; i++)

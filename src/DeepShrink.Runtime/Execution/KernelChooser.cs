@@ -59,20 +59,9 @@ internal static class KernelChooser
         return (candidates[win], micros);
     }
 
-    /// <summary>Per-sample cost of a fully connected candidate: batch-1 time + (batch-B time) / B.</summary>
-    public static double LinearCost(IWeightMatrix w, int batch, int threads)
-    {
-        var rng = new Rng(7);
-        var x = Tensor.Uniform(rng, -1f, 1f, batch, w.Cols).Storage;
-        var y = new float[batch * w.Rows];
-        double one = MinMicros(() => w.MultiplyRows(x.AsSpan(0, w.Cols), 1, y, threads));
-        double many = batch > 1 ? MinMicros(() => w.MultiplyRows(x, batch, y, threads)) / batch : 0;
-        return one + many;
-    }
-
     /// <summary>
-    /// Per-sample cost of a step as it will run (for a convolution: im2col and the products, or the
-    /// dense conv kernel): its time at batch 1 plus its per-sample time at batch <paramref name="batch"/>.
+    /// Per-sample cost of a step as it will run (input transform, products, bias; for a convolution:
+    /// im2col and the products, or the dense conv kernel): its time at batch 1 plus its per-sample time at batch <paramref name="batch"/>.
     /// </summary>
     public static double StepCost(Step step, int batch, int threads)
     {

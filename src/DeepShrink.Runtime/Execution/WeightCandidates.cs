@@ -15,7 +15,13 @@ internal static class WeightCandidates
     private const double SparseCandidateMinZeros = 0.5;
 
     /// <summary>Compressed candidates (maybe none) and the dense one (built lazily: it costs a decode).</summary>
-    public static (List<IWeightMatrix[]> Compressed, Func<IWeightMatrix[]> Dense) Build(EncodedTensor t, string name, int groups, DszReadOptions read)
+    /// <param name="t">The stored weight tensor.</param>
+    /// <param name="name">Its name (for errors).</param>
+    /// <param name="groups">Convolution groups (1 for linear).</param>
+    /// <param name="read">Decoding limits.</param>
+    /// <param name="transform">The node's input transform: int8 weights with a quantised input get an integer
+    /// candidate (<see cref="Int8Matrix"/>), binary weights with a binary input an <see cref="XnorMatrix"/>.</param>
+    public static (List<IWeightMatrix[]> Compressed, Func<IWeightMatrix[]> Dense) Build(EncodedTensor t, string name, int groups, DszReadOptions read, InputTransform? transform = null)
     {
         int rows = t.Shape[0], cols = (int)(t.ElementCount / Math.Max(1, rows)), per = rows / groups;
         var compressed = new List<IWeightMatrix[]>();
@@ -36,6 +42,16 @@ internal static class WeightCandidates
                     var cents = cb.Centroids.ToArray();
                     compressed.Add(Groups(groups, g => SparseMatrix.FromCodebook(codes.AsSpan(g * per * cols, per * cols), cents, per, cols)));
                     break;
+                case Int8Codec.CodecName when transform is QuantInput q && groups == 1:
+                    var i8 = Int8Codec.Open(t);
+                    if (Int8Matrix.TryCreate(i8, rows, cols, q.Scale, q.ZeroPoint, q.Min, q.Max, out _) is { } im)
+                        compressed.Add([im]);
+                    break;
+                case BinaryCodec.CodecName when groups == 1:
+                    var bt = BinaryCodec.Open(t);
+                    if (transform is BinaryInput) compressed.Add([new XnorMatrix(bt, rows, cols)]);
+                    compressed.Add([new BinaryWeightMatrix(bt, rows, cols)]);
+                    break;
                 case LowRankCodec.CodecName when groups == 1:
                     compressed.Add([LowRankMatrix.FromTensor(LowRankCodec.Open(t))]);
                     break;
@@ -53,6 +69,13 @@ internal static class WeightCandidates
             return Groups(groups, g => new DenseMatrix(groups == 1 ? d : d.AsSpan(g * per * cols, per * cols).ToArray(), per, cols));
         });
     }
+
+    /// <summary>
+    /// The transform the step still applies when <paramref name="chosen"/> runs: none for an
+    /// <see cref="Int8Matrix"/>, which quantises its own input.
+    /// </summary>
+    public static InputTransform? StepTransform(IWeightMatrix[] chosen, InputTransform? transform) =>
+        chosen.Length > 0 && chosen[0] is Int8Matrix ? null : transform;
 
     private static IWeightMatrix[] Groups(int groups, Func<int, IWeightMatrix> make)
     {

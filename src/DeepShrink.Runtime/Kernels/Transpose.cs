@@ -28,4 +28,26 @@ internal static class Transpose
             }
         }
     }
+
+    /// <summary>
+    /// <see cref="IWeightMatrix.MultiplyColumns"/> for storages whose kernel works on rows: transposes
+    /// x [Cols, n] to [n, Cols], runs <see cref="IWeightMatrix.MultiplyRows"/>, transposes the result back.
+    /// </summary>
+    public static void ColumnsViaRows(IWeightMatrix w, ReadOnlySpan<float> x, int n, Span<float> y, int threads) // x: [Cols, n], y: [Rows, n]
+    {
+        MatrixChecks.Columns(w, x.Length, n, y.Length, threads);
+        float[] xt = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, w.Cols * n));
+        float[] yt = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, w.Rows * n));
+        try
+        {
+            Run(x, w.Cols, n, xt);                                // [n, Cols]
+            w.MultiplyRows(xt.AsSpan(0, w.Cols * n), n, yt, threads); // [n, Rows]
+            Run(yt, n, w.Rows, y);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(xt);
+            System.Buffers.ArrayPool<float>.Shared.Return(yt);
+        }
+    }
 }
