@@ -68,6 +68,7 @@ public class CliEndToEndTests : IDisposable
     [InlineData("eval", "--model", "/nonexistent/m.safetensors")]
     [InlineData("train", "--dataset", "idx:/nonexistent", "--out", "x.safetensors")]
     [InlineData("compress", "--model", "/nonexistent.safetensors", "--out", "x.dsz")]
+    [InlineData("compress", "--model", "/nonexistent.safetensors", "--teacher", "/nonexistent-t.safetensors", "--out", "x.dsz")]
     [InlineData("train", "--epochs", "banana", "--out", "x.safetensors")]
     [InlineData("frobnicate")]
     public void BadInput_GivesOneLineError_AndNonZeroExit(params string[] args)

@@ -24,14 +24,15 @@ public static class CompressCommand
         var maxDrop = new Option<double?>("--max-drop") { Description = "Accuracy budget in percentage points for automatic choices (default: the recipe's)" };
         var seed = CommonOptions.Seed();
         var output = new Option<string>("--out") { Description = "Compressed model to write (.dsz)", Required = true };
+        var teacher = new Option<string?>("--teacher") { Description = "Teacher checkpoint for a recipe with distillation (default: the input model)" };
         var json = CommonOptions.Json();
         var cmd = new Command("compress", "Compress a trained model with a recipe and write a .dsz file");
-        foreach (var o in new Option[] { model, recipe, dataset, maxDrop, seed, output, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, recipe, dataset, maxDrop, seed, output, teacher, json }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             var md = pr.GetValue(maxDrop);
             if (md is double d && (d < 0 || d > 100)) throw new CliException("--max-drop must be in [0, 100] percentage points", 2);
-            var report = Run(pr.GetValue(model)!, pr.GetValue(recipe)!, pr.GetValue(dataset), md, pr.GetValue(seed), pr.GetValue(output)!);
+            var report = Run(pr.GetValue(model)!, pr.GetValue(recipe)!, pr.GetValue(dataset), md, pr.GetValue(seed), pr.GetValue(output)!, pr.GetValue(teacher));
             report.WriteIfRequested(pr.GetValue(json));
             return 0;
         });
@@ -39,10 +40,12 @@ public static class CompressCommand
     }
 
     /// <summary>Compresses and reports (shared with <c>demo</c>).</summary>
-    public static JsonReport Run(string modelPath, string recipeName, string? datasetSpec, double? maxDropPp, ulong seed, string outPath)
+    public static JsonReport Run(string modelPath, string recipeName, string? datasetSpec, double? maxDropPp, ulong seed, string outPath, string? teacherPath = null)
     {
         TrainCommand.CheckOutputPath(outPath);
         var recipe = RecipeLoader.Load(recipeName);
+        if (teacherPath is not null && recipe.Training.Distillation is null)
+            throw new CliException($"--teacher is given but recipe '{recipe.Name}' has no training.distillation", 2);
         if (ModelFiles.Detect(modelPath) != ModelFiles.Kind.Safetensors)
             throw new CliException($"compress needs a trained .safetensors checkpoint, got {modelPath}");
         var stored = ModelStore.Load(modelPath);
@@ -63,15 +66,14 @@ public static class CompressCommand
         if (recipe.Training.Flip) transforms.Add(new RandomHorizontalFlip());
         var tr = recipe.Training;
         Console.WriteLine($"  retraining: {tr.Optimizer} lr {tr.Lr} momentum {tr.Momentum} weight decay {tr.WeightDecay} label smoothing {tr.LabelSmoothing} batch {tr.BatchSize}"
-            + (tr.Distillation is { } kd ? $", distillation from the input model (T {kd.Temperature}, weight {kd.Weight})" : "")
+            + (tr.Distillation is { } kd ? $", distillation (T {kd.Temperature}, weight {kd.Weight})" : "")
             + (tr.Flip ? ", random flips" : "") + (tr.CropPadding > 0 ? $", random crops (padding {tr.CropPadding})" : ""));
         var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = recipe.Training.BatchSize, Seed = seed, Transforms = transforms });
         var valBatches = DataArgs.Ordered(val).ToList();
         var ctx = new CompressionContext
         {
             Model = stored.Model,
-            Teacher = recipe.Training.Distillation is null ? null
-                : ModelStore.Rebuild(stored.Arch, stored.Config, stored.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone())),
+            Teacher = LoadTeacher(recipe, stored, teacherPath),
             TrainBatches = e => loader.Epoch(e).Select(b => (b.Images, b.Labels)),
             BatchesPerEpoch = loader.BatchesPerEpoch,
             ValidationAccuracy = () => Trainer.Evaluate(stored.Model, valBatches).Accuracy,
@@ -80,6 +82,8 @@ public static class CompressCommand
             Log = s => Console.WriteLine("  " + s),
             OnEpoch = st => Console.WriteLine($"  epoch {st.Epoch + 1}/{recipe.TotalEpochs}: loss {st.Loss:F4}, train acc {st.TrainAccuracy:P2}, lr {st.LearningRate:G3}, {st.Seconds:F1} s"),
         };
+        if (ctx.Teacher is not null)
+            Console.WriteLine($"  teacher: {(teacherPath is null ? "the input model" : teacherPath)}, test accuracy {Trainer.Evaluate(ctx.Teacher, DataArgs.Ordered(data.Test)).Accuracy:P2}");
         var encoder = new RecipeRunner(recipe) { MaxDropPp = maxDropPp }.Run(ctx);
 
         var meta = new Dictionary<string, string>
@@ -113,6 +117,7 @@ public static class CompressCommand
             .Set("accuracy_drop_pp", Math.Round((baseline.Accuracy - compressed.Accuracy) * 100, 3))
             .Set("baseline_val_accuracy", Math.Round(ctx.BaselineValidationAccuracy, 6))
             .Set("max_drop_pp", maxDropPp ?? recipe.Find<PruningSpec>()?.MaxDropPp)
+            .Set("teacher", recipe.Training.Distillation is null ? null : teacherPath ?? Path.GetFileName(modelPath))
             .Set("wall_seconds", Math.Round(sw.Elapsed.TotalSeconds, 1)).Set("threads", Parallelism.Degree)
             .Set("plan", JsonReport.ToNode(ctx.Plans.ToDictionary(kv => kv.Key, kv => (object)new Dictionary<string, object>
             {
@@ -124,5 +129,19 @@ public static class CompressCommand
                 ["targets"] = a.Targets.ToDictionary(kv => kv.Key, kv => (object)Math.Round(kv.Value, 4)),
             })))
             .Set("layers", JsonReport.ToNode(rows.Select(r => r.ToDictionary())));
+    }
+
+    // The distillation teacher: the input model (a frozen copy) or another checkpoint on the same inputs.
+    private static Nn.Module? LoadTeacher(Recipe recipe, StoredModel student, string? path)
+    {
+        if (recipe.Training.Distillation is null) return null;
+        if (path is null) return ModelStore.Rebuild(student.Arch, student.Config, student.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone()));
+        if (ModelFiles.Detect(path) != ModelFiles.Kind.Safetensors) throw new CliException($"--teacher needs a trained .safetensors checkpoint, got {path}");
+        var t = ModelStore.Load(path);
+        if (!t.SampleShape.SequenceEqual(student.SampleShape) || t.Config.NumClasses != student.Config.NumClasses)
+            throw new CliException($"teacher {path} ({t.Arch}, input {ShapeUtil.Format(t.SampleShape)}, {t.Config.NumClasses} classes) does not match the model ({student.Arch}, input {ShapeUtil.Format(student.SampleShape)}, {student.Config.NumClasses} classes)");
+        if (t.Meta(ModelStore.NormalizationKey) != student.Meta(ModelStore.NormalizationKey))
+            throw new CliException($"teacher {path} was trained with another input normalisation than the model");
+        return t.Model;
     }
 }
