@@ -91,14 +91,15 @@ public sealed class DszFile
         ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(span[16..]);
         uint headerCrc = BinaryPrimitives.ReadUInt32LittleEndian(span[24..]);
         uint reserved = BinaryPrimitives.ReadUInt32LittleEndian(span[28..]);
-        if ((flags & ~DszLayout.FlagDeflatedHeader) != 0 || reserved != 0) throw new DszFormatException("unsupported .dsz flags or non-zero reserved bytes");
+        if ((flags & ~(DszLayout.FlagDeflatedHeader | DszLayout.FlagPackedBlobs)) != 0 || reserved != 0) throw new DszFormatException("unsupported .dsz flags or non-zero reserved bytes");
         if (headerLen > (ulong)DszLimits.MaxHeaderBytes) throw new DszFormatException($"header length {headerLen} exceeds the limit {DszLimits.MaxHeaderBytes}");
         long headerEnd = DszLayout.PreambleBytes + (long)headerLen;
         if (headerEnd > span.Length) throw new DszFormatException($"truncated .dsz: header needs {headerEnd} bytes, file has {span.Length}");
         var header = span[DszLayout.PreambleBytes..(int)headerEnd];
         uint crc = DszChecksum.Finish(DszChecksum.Append(DszChecksum.Append(DszChecksum.Start, span[..DszLayout.ChecksummedPreambleBytes]), header));
         if (crc != headerCrc) throw new DszFormatException($"header checksum mismatch (stored 0x{headerCrc:X8}, computed 0x{crc:X8})");
-        long dataStart = DszLayout.Align(headerEnd);
+        bool packed = (flags & DszLayout.FlagPackedBlobs) != 0;
+        long dataStart = DszLayout.Align(headerEnd, packed);
         if (dataStart > span.Length) throw new DszFormatException($"truncated .dsz: data section starts at {dataStart}, file has {span.Length} bytes");
         CheckZero(span[(int)headerEnd..(int)dataStart], "header padding");
 
@@ -108,7 +109,7 @@ public sealed class DszFile
             var json = data.Slice(DszLayout.PreambleBytes, (int)headerLen);
             if ((flags & DszLayout.FlagDeflatedHeader) != 0) json = Inflate(json.Span);
             using var doc = JsonDocument.Parse(json);
-            parsed = DszHeader.Parse(doc.RootElement, data[(int)dataStart..], options);
+            parsed = DszHeader.Parse(doc.RootElement, data[(int)dataStart..], options, packed);
         }
         catch (JsonException e) { throw new DszFormatException($"header is not valid JSON: {OneLine(e.Message)}", e); }
         return new DszFile((int)version, span.Length, (long)headerLen, parsed.GraphJson, parsed.Metadata, parsed.Tensors);

@@ -15,11 +15,11 @@ internal sealed class DszHeader
     public List<DszTensor> Tensors { get; private init; } = new();
 
     /// <summary>Parses the header; <paramref name="data"/> is the data section (from the first blob to the end of the file).</summary>
-    public static DszHeader Parse(JsonElement root, ReadOnlyMemory<byte> data, DszReadOptions options)
+    public static DszHeader Parse(JsonElement root, ReadOnlyMemory<byte> data, DszReadOptions options, bool packed = false)
     {
         if (root.ValueKind != JsonValueKind.Object) throw new DszFormatException("header is not a JSON object");
         ExpectKeys(root, TopKeys, "header");
-        var blobs = ParseBlobs(Get(root, "blobs", JsonValueKind.Array, "header"), data);
+        var blobs = ParseBlobs(Get(root, "blobs", JsonValueKind.Array, "header"), data, packed);
         var used = new bool[blobs.Count];
         var tensors = new List<DszTensor>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -76,7 +76,7 @@ internal sealed class DszHeader
     /// Blob table: blob i starts at the first 64-byte boundary after blob i-1 (blob 0 at 0), the file ends
     /// right after the last blob, padding is zero and every blob matches its CRC-32C.
     /// </summary>
-    private static List<ReadOnlyMemory<byte>> ParseBlobs(JsonElement array, ReadOnlyMemory<byte> data)
+    private static List<ReadOnlyMemory<byte>> ParseBlobs(JsonElement array, ReadOnlyMemory<byte> data, bool packed)
     {
         var result = new List<ReadOnlyMemory<byte>>();
         long end = 0;
@@ -86,7 +86,7 @@ internal sealed class DszHeader
             if (be.ValueKind != JsonValueKind.Object) throw new DszFormatException($"{ctx} is not a JSON object");
             ExpectKeys(be, BlobKeys, ctx);
             long offset = GetLong(be, "offset", ctx), length = GetLong(be, "length", ctx), crc = GetLong(be, "crc32c", ctx);
-            long expected = DszLayout.Align(end);
+            long expected = DszLayout.Align(end, packed);
             if (offset != expected) throw new DszFormatException($"{ctx}: offset {offset}, expected {expected}");
             if (length > data.Length - offset) throw new DszFormatException($"truncated .dsz: {ctx} ends at {offset + length} of a {data.Length}-byte data section");
             if (crc > uint.MaxValue) throw new DszFormatException($"{ctx}: invalid checksum value");

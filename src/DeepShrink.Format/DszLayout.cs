@@ -20,4 +20,10 @@ internal static class DszLayout
 
     /// <summary>Flag bit 0: the JSON header is stored raw-deflate compressed (RFC 1951).</summary>
     public const uint FlagDeflatedHeader = 1;
+
+    /// <summary>Flag bit 1: blobs are packed (no alignment padding after the header or between blobs).</summary>
+    public const uint FlagPackedBlobs = 2;
+
+    /// <summary>Start of the next blob: <paramref name="x"/> itself when packed, else rounded up to the alignment.</summary>
+    public static long Align(long x, bool packed) => packed ? x : Align(x);
 }

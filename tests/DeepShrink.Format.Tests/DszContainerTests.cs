@@ -63,6 +63,7 @@ public class DszContainerTests
         Assert.Equal(a, b);
         var plain = SampleModel().Writer;
         plain.CompressHeader = false;
+        plain.AlignBlobs = true;
         a = plain.ToArray();
         ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(a.AsSpan(16));
         long dataStart = (32 + (long)headerLen + 63) / 64 * 64;
@@ -85,14 +86,40 @@ public class DszContainerTests
         var packed = w.ToArray();
         w.CompressHeader = false;
         var plain = w.ToArray();
-        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(packed.AsSpan(12)));
-        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(plain.AsSpan(12)));
+        Assert.Equal(3u, BinaryPrimitives.ReadUInt32LittleEndian(packed.AsSpan(12)));
+        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(plain.AsSpan(12)));
         Assert.True(BinaryPrimitives.ReadUInt64LittleEndian(packed.AsSpan(16)) < BinaryPrimitives.ReadUInt64LittleEndian(plain.AsSpan(16)));
         var da = DszFile.Read(packed).DecodeAll();
         var db = DszFile.Read(plain).DecodeAll();
         Assert.Equal(db.Keys, da.Keys);
         foreach (var k in da.Keys) Assert.Equal(db[k].ToArray(), da[k].ToArray());
         Assert.Equal(DszFile.Read(plain).GraphJson, DszFile.Read(packed).GraphJson);
+    }
+
+    [Fact]
+    public void PackedBlobs_HaveNoPadding_AndDecodeLikeAlignedOnes()
+    {
+        var (w, expected) = SampleModel();
+        var packed = w.ToArray();
+        w.AlignBlobs = true;
+        var aligned = w.ToArray();
+        var fp = DszFile.Read(packed);
+        Assert.Equal(32 + (long)BinaryPrimitives.ReadUInt64LittleEndian(packed.AsSpan(16)) + fp.Tensors.Sum(t => t.Encoded.Parts.Values.Sum(p => (long)p.Length)), packed.Length);
+        Assert.True(packed.Length < aligned.Length);
+        var da = fp.DecodeAll();
+        var db = DszFile.Read(aligned).DecodeAll();
+        foreach (var (k, v) in expected) { Assert.Equal(v, da[k].ToArray()); Assert.Equal(v, db[k].ToArray()); }
+        // The flag decides the layout: an aligned file claiming to be packed is rejected, not misread.
+        var lying = (byte[])aligned.Clone();
+        lying[12] |= 2;
+        BinaryPrimitives.WriteUInt32LittleEndian(lying.AsSpan(24), Crc(lying));
+        Assert.Throws<DszFormatException>(() => DszFile.Read(lying));
+    }
+
+    private static uint Crc(byte[] file)
+    {
+        int h = (int)BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(16));
+        return DszChecksum.Finish(DszChecksum.Append(DszChecksum.Append(DszChecksum.Start, file.AsSpan(0, 24)), file.AsSpan(32, h)));
     }
 
     [Fact]
@@ -121,8 +148,9 @@ public class DszContainerTests
     [Fact]
     public void EmptyContainerAndGraphTextRoundTrip()
     {
-        var bytes = new DszWriter().ToArray();
+        var bytes = new DszWriter { AlignBlobs = true }.ToArray();
         Assert.Equal(0, bytes.Length % 64);
+        Assert.Empty(DszFile.Read(new DszWriter().ToArray()).Tensors);
         var f = DszFile.Read(bytes);
         Assert.Empty(f.Tensors);
         Assert.Null(f.Graph);
