@@ -10,6 +10,7 @@ namespace DeepShrink.Nn.Optim;
 public sealed class Sgd : Optimizer
 {
     private float[]?[] _velocity;
+    private float[]?[] _decayed; // per-parameter scratch for g + wd*w (no allocation per step)
     /// <summary>Momentum coefficient.</summary>
     public float Momentum { get; }
     /// <summary>L2 weight decay.</summary>
@@ -26,17 +27,17 @@ public sealed class Sgd : Optimizer
         if (nesterov && momentum == 0f) throw new ArgumentException("Nesterov needs momentum > 0");
         Momentum = momentum; WeightDecay = weightDecay; Nesterov = nesterov;
         _velocity = new float[Params.Count][];
+        _decayed = new float[Params.Count][];
     }
 
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
     {
         float lr = LearningRate;
-        float[]? tmp = null;
         ReadOnlySpan<float> g = grad;
         if (WeightDecay != 0f)
         {
-            tmp = new float[w.Length];
+            var tmp = State(ref _decayed, index, w.Length);
             TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, tmp); // g + wd*w
             g = tmp;
         }
