@@ -39,7 +39,7 @@ public static class BenchCommand
     private static Command Training()
     {
         var model = new Option<string>("--model") { Description = "Sequential zoo model to profile", DefaultValueFactory = _ => "lenet-5" };
-        var steps = new Option<int>("--steps") { Description = "Profiled steps (median reported)", DefaultValueFactory = _ => 40 };
+        var steps = new Option<int>("--steps") { Description = "Profiled steps (lower quartile reported)", DefaultValueFactory = _ => 40 };
         var json = CommonOptions.Json();
         var cmd = new Command("training", "Per-op profile of a batch-64 training step: data, forward and backward per layer, loss, optimiser");
         cmd.Options.Add(model); cmd.Options.Add(steps); cmd.Options.Add(json);

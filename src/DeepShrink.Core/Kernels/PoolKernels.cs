@@ -24,7 +24,7 @@ public static unsafe class PoolKernels
         if (argmax.Length != 0 && argmax.Length != y.Length) throw new ArgumentException($"pool: argmax has {argmax.Length} elements, expected {y.Length}");
         var geo = g;
         int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
-        bool keep = argmax.Length != 0;
+        bool keep = argmax.Length != 0, twoByTwo = PoolMax2x2.Applies(g);
         fixed (float* px = x, py = y)
         fixed (int* pa = argmax)
         {
@@ -32,7 +32,12 @@ public static unsafe class PoolKernels
             ConvParallel.For(g.Planes, threads, inPlane, (s, e) =>
             {
                 for (int pl = s; pl < e; pl++)
-                    MaxPlane(geo, xp + (long)pl * inPlane, yp + (long)pl * outPlane, keep ? ap + (long)pl * outPlane : null);
+                {
+                    float* xi = xp + (long)pl * inPlane, yi = yp + (long)pl * outPlane;
+                    int* ai = keep ? ap + (long)pl * outPlane : null;
+                    if (twoByTwo) PoolMax2x2.Plane(xi, yi, ai, geo.W, geo.OH, geo.OW);
+                    else MaxPlane(geo, xi, yi, ai);
+                }
             });
         }
     }

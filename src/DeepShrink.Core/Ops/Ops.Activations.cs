@@ -14,7 +14,7 @@ public static partial class Ops
     {
         var xc = x.ContiguousData();
         var r = Uninitialized(x.Shape);
-        if (slope == 0f) TensorPrimitives.Max(xc.Span, 0f, r.Span);
+        if (slope == 0f) ActivationKernels.ReluForward(xc.Span, r.Span);
         else ActivationKernels.LeakyReluForward(slope, xc.Span, r.Span);
         if (!Engine.WillRecord(x)) return r;
         return Engine.Record(r, new LambdaNode(slope == 0f ? "Relu" : "LeakyRelu", g =>

@@ -1,5 +1,5 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DeepShrink.Core;
+using DeepShrink.Core.Kernels;
 
 namespace DeepShrink.Nn.Optim;
 
@@ -10,7 +10,6 @@ namespace DeepShrink.Nn.Optim;
 public sealed class Sgd : Optimizer
 {
     private float[]?[] _velocity;
-    private float[]?[] _decayed; // per-parameter scratch for g + wd*w (no allocation per step)
     /// <summary>Momentum coefficient.</summary>
     public float Momentum { get; }
     /// <summary>L2 weight decay.</summary>
@@ -27,28 +26,12 @@ public sealed class Sgd : Optimizer
         if (nesterov && momentum == 0f) throw new ArgumentException("Nesterov needs momentum > 0");
         Momentum = momentum; WeightDecay = weightDecay; Nesterov = nesterov;
         _velocity = new float[Params.Count][];
-        _decayed = new float[Params.Count][];
     }
 
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
     {
-        float lr = LearningRate;
-        ReadOnlySpan<float> g = grad;
-        if (WeightDecay != 0f)
-        {
-            var tmp = State(ref _decayed, index, w.Length);
-            TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, tmp); // g + wd*w
-            g = tmp;
-        }
-        if (Momentum == 0f) { TensorPrimitives.MultiplyAdd(g, -lr, w, w); return; }
-        var v = State(ref _velocity, index, w.Length);
-        TensorPrimitives.MultiplyAdd(v, Momentum, g, v); // v = mu v + g
-        if (Nesterov)
-        {
-            TensorPrimitives.MultiplyAdd(g, -lr, w, w);
-            TensorPrimitives.MultiplyAdd(v, -lr * Momentum, w, w);
-        }
-        else TensorPrimitives.MultiplyAdd(v, -lr, w, w);
+        var v = Momentum == 0f ? default : State(ref _velocity, index, w.Length).AsSpan();
+        SgdKernels.Step(LearningRate, Momentum, WeightDecay, Nesterov, w, grad, v); // one fused pass
     }
 }
