@@ -20,29 +20,14 @@ public static unsafe class ActivationKernels
         ReadOnlySpan<float> x,   // [n]
         Span<float> y,           // [n]
         int threads = 0)
-    {
-        Check(x.Length, x.Length, y.Length);
-        fixed (float* px = x, py = y)
-        {
-            float* xp = px, yp = py;
-            int n = x.Length;
-            ConvParallel.ForBlocks(n, BlockElements, threads, (s, e) => TensorPrimitives.Max(new ReadOnlySpan<float>(xp + s, e - s), 0f, new Span<float>(yp + s, e - s)));
-        }
-    }
+        => Blockwise(null, x, x, y, threads);
 
     /// <summary>y = x where x &gt; 0, else slope * x (a NaN x gives slope * x, i.e. NaN).</summary>
     public static void LeakyReluForward(float slope,
         ReadOnlySpan<float> x,   // [n]
         Span<float> y,           // [n]
         int threads = 0)
-    {
-        Check(x.Length, x.Length, y.Length);
-        fixed (float* px = x, py = y)
-        {
-            float* xp = px, yp = py;
-            ConvParallel.ForBlocks(x.Length, BlockElements, threads, (s, e) => Run(slope, xp + s, xp + s, yp + s, e - s));
-        }
-    }
+        => Blockwise(slope, x, x, y, threads);
 
     /// <summary>dx = dy where x &gt; 0, else slope * dy.</summary>
     public static void LeakyReluBackward(float slope,
@@ -50,12 +35,20 @@ public static unsafe class ActivationKernels
         ReadOnlySpan<float> dy,  // [n]
         Span<float> dx,          // [n]
         int threads = 0)
+        => Blockwise(slope, x, dy, dx, threads);
+
+    /// <summary>d = s &gt; 0 ? v : slope * v block by block (ReLU forward when <paramref name="slope"/> is null).</summary>
+    private static void Blockwise(float? slope, ReadOnlySpan<float> s, ReadOnlySpan<float> v, Span<float> d, int threads)
     {
-        Check(x.Length, dy.Length, dx.Length);
-        fixed (float* px = x, pdy = dy, pdx = dx)
+        Check(s.Length, v.Length, d.Length);
+        fixed (float* ps = s, pv = v, pd = d)
         {
-            float* xp = px, dyp = pdy, dxp = pdx;
-            ConvParallel.ForBlocks(x.Length, BlockElements, threads, (s, e) => Run(slope, xp + s, dyp + s, dxp + s, e - s));
+            float* sp = ps, vp = pv, dp = pd;
+            ConvParallel.ForBlocks(s.Length, BlockElements, threads, (b, e) =>
+            {
+                if (slope is { } k) Run(k, sp + b, vp + b, dp + b, e - b);
+                else TensorPrimitives.Max(new ReadOnlySpan<float>(sp + b, e - b), 0f, new Span<float>(dp + b, e - b));
+            });
         }
     }
 

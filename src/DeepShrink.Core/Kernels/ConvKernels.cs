@@ -14,7 +14,10 @@ namespace DeepShrink.Core.Kernels;
 /// (<see cref="Im2Col"/>) has about <see cref="ChunkTargetElements"/> entries (cache sized); each chunk
 /// costs one <see cref="Gemm.Sgemm"/> per group and pass: forward Y_g[Og, n] = W_g[Og, Kg] Cols_g[Kg, n];
 /// backward data dCols_g = W_g^T dY_g, then col2im; backward weight dW_g = sum over chunks of
-/// dY_g Cols_g^T. Threads take whole chunks (each with a single-threaded GEMM) when there are enough
+/// dY_g Cols_g^T. The GEMMs see the chunk's outputs in chunk-major order [O, images x OH OW] (a copy of
+/// the NCHW data), except for planes of at least <see cref="PerImageMinPlane"/> positions, where each
+/// image's GEMMs work straight on its NCHW block (columns [i OH OW, (i + 1) OH OW) of the chunk's column
+/// matrix) and no copy is made. Threads take whole chunks (each with a single-threaded GEMM) when there are enough
 /// of them, otherwise the GEMM itself is threaded. For the weight gradient the chunks are grouped into
 /// at most <see cref="MaxWeightSlots"/> slots fixed by the geometry; each slot sums its chunks in order
 /// and the slots are added in order, so results never depend on the thread count.

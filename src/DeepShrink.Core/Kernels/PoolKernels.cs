@@ -5,7 +5,8 @@ namespace DeepShrink.Core.Kernels;
 
 /// <summary>
 /// Optimised pooling kernels over NCHW data (max with arg-max indices, average with padding counted as
-/// zeros, global average). <see cref="PoolReference"/> is the specification. Work is split over
+/// zeros, global average). <see cref="PoolReference"/> is the specification. Unpadded 2x2 stride-2 max
+/// pooling (the usual case) runs <see cref="PoolMax2x2"/>. Work is split over
 /// (image, channel) planes, so results do not depend on the thread count.
 /// </summary>
 public static unsafe class PoolKernels
