@@ -15,24 +15,32 @@ public enum BenchClock
     /// done on the calling thread; falls back to <see cref="Wall"/> where unavailable.
     /// </summary>
     ThreadCpu,
+
+    /// <summary>
+    /// CPU time of all threads of this process (Linux <c>CLOCK_PROCESS_CPUTIME_ID</c>): counts the
+    /// worker threads of parallel kernels but not other processes' load; falls back to <see cref="Wall"/>.
+    /// </summary>
+    ProcessCpu,
 }
 
 /// <summary>Reads the clocks of <see cref="BenchClock"/> in seconds.</summary>
 public static partial class BenchClocks
 {
-    private const int ClockThreadCpuTimeId = 3;
+    private const int ClockProcessCpuTimeId = 2, ClockThreadCpuTimeId = 3;
 
-    /// <summary>True when <see cref="BenchClock.ThreadCpu"/> is really thread CPU time here.</summary>
+    /// <summary>True when <see cref="BenchClock.ThreadCpu"/> and <see cref="BenchClock.ProcessCpu"/> are really CPU times here.</summary>
     public static bool ThreadCpuSupported { get; } = ProbeThreadCpu();
 
     /// <summary>The clock actually used when <paramref name="clock"/> is requested.</summary>
     public static BenchClock Effective(BenchClock clock) =>
-        clock == BenchClock.ThreadCpu && !ThreadCpuSupported ? BenchClock.Wall : clock;
+        clock != BenchClock.Wall && !ThreadCpuSupported ? BenchClock.Wall : clock;
 
     /// <summary>Current reading of <paramref name="clock"/>, seconds from an arbitrary origin.</summary>
     public static double Now(BenchClock clock)
     {
-        if (Effective(clock) == BenchClock.ThreadCpu && clock_gettime(ClockThreadCpuTimeId, out var ts) == 0)
+        var effective = Effective(clock);
+        if (effective != BenchClock.Wall
+            && clock_gettime(effective == BenchClock.ThreadCpu ? ClockThreadCpuTimeId : ClockProcessCpuTimeId, out var ts) == 0)
             return ts.Seconds + ts.Nanoseconds * 1e-9;
         return Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
     }

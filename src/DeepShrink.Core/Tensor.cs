@@ -43,6 +43,15 @@ public sealed partial class Tensor
 
     private List<Func<Tensor, Tensor>>? _hooks;
 
+    /// <summary>
+    /// Set on a gradient a backward node of <see cref="Ops"/> created for the engine alone (storage from
+    /// <see cref="GradBufferPool"/>, nobody else holds it): <see cref="Engine.Backward(Tensor, Tensor?)"/> may then keep it as
+    /// a leaf gradient without a copy, add into it in place, or recycle its storage once consumed.
+    /// </summary>
+    internal bool EngineOwned { get; set; }
+
+    internal bool HasHooks => _hooks is { Count: > 0 };
+
     /// <summary>Creates a zero-filled tensor.</summary>
     public Tensor(params int[] shape) : this(new float[ShapeUtil.Numel(shape)], shape) { }
 

@@ -18,6 +18,7 @@ public class ConvKernelTests
         new ConvGeometry(2, 5, 17, 16, 7, 1, 1),                                 // pointwise, plane >= 256: direct path
         new ConvGeometry(3, 5, 4, 5, 7, 1, 1),                                   // pointwise, small plane: packed
         new ConvGeometry(11, 8, 20, 20, 5, 3, 3, 1, 1, 1, 1),                    // 9 images per chunk: 2 chunks, tail of 2
+        new ConvGeometry(3, 6, 18, 18, 12, 3, 3, 1, 1, 1, 1, 1, 1, groups: 3),   // groups, plane >= 256 in multi-image chunks: per-image GEMMs
         new ConvGeometry(5, 33, 7, 7, 17, 3, 3, 2, 2, 1, 1),                     // odd sizes, stride 2
         new ConvGeometry(1, 3, 1, 1, 4, 1, 1),                                   // 1x1 image
         new ConvGeometry(2, 2, 3, 3, 3, 3, 3, 1, 1, 2, 2, 2, 2),                 // dilation 2 with big padding

@@ -10,10 +10,11 @@ internal static class KernelFilters
     public const string OtherKernels = "DeepShrink.Core.Tests.ConvKernelTests|FullyQualifiedName~DeepShrink.Core.Tests.PoolTests"
         + "|FullyQualifiedName~DeepShrink.Core.Tests.BatchNormTests|FullyQualifiedName~DeepShrink.Core.Tests.Int8"
         + "|FullyQualifiedName~DeepShrink.Core.Tests.XnorGemmTests|FullyQualifiedName~DeepShrink.Core.Tests.BinaryKernelTests"
-        + "|FullyQualifiedName~DeepShrink.Core.Tests.QuantKernelTests";
+        + "|FullyQualifiedName~DeepShrink.Core.Tests.QuantKernelTests|FullyQualifiedName~DeepShrink.Core.Tests.ActivationKernelTests"
+        + "|FullyQualifiedName~DeepShrink.Core.Tests.SgdKernelTests";
 }
 
-/// <summary>Runs the GEMM, conv, pooling, batch-norm, int8, xnor, binary and quantisation kernel tests on the AVX2 + FMA path in child processes.</summary>
+/// <summary>Runs the GEMM, conv, pooling, activation, SGD, batch-norm, int8, xnor, binary and quantisation kernel tests on the AVX2 + FMA path in child processes.</summary>
 public class IsaFallbackVector256Tests
 {
     [Fact]

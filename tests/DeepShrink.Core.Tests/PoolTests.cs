@@ -26,7 +26,8 @@ public class PoolTests
     public void Kernels_MatchReference_Sampled()
     {
         ulong seed = 100;
-        foreach (var g in SampledGeometries(4242, 80).Append(new PoolGeometry(64, 20, 24, 24, 2, 2, 2, 2)))
+        foreach (var g in SampledGeometries(4242, 80).Append(new PoolGeometry(64, 20, 24, 24, 2, 2, 2, 2))
+                     .Append(new PoolGeometry(64, 50, 8, 8, 2, 2, 2, 2)).Append(new PoolGeometry(3, 5, 11, 14, 2, 2, 2, 2)))
         {
             var rng = new Rng(seed++);
             var x = Uniform(rng, g.InputSize); var dy = Uniform(rng, g.OutputSize);
@@ -73,13 +74,17 @@ public class PoolTests
     }
 
     [Theory]
-    // k, stride, pad, width: wide rows use 8-output blocks, widths giving 4..7 outputs use two-row blocks
+    // k, stride, pad, width: wide rows use 8-output blocks, widths giving 4..7 outputs use two-row blocks;
+    // 2x2 stride 2 unpadded windows use groups of 4 outputs (PoolMax2x2) from width 8 on
     [InlineData(2, 2, 0, 45)]
     [InlineData(3, 2, 1, 45)]
     [InlineData(3, 1, 1, 45)]
     [InlineData(2, 1, 0, 45)]
     [InlineData(5, 2, 2, 45)]
     [InlineData(2, 2, 0, 8)]
+    [InlineData(2, 2, 0, 9)]   // 2x2 stride 2: 4 outputs per row, odd width
+    [InlineData(2, 2, 0, 10)]  // 5 outputs: the last group of 4 overlaps
+    [InlineData(2, 2, 0, 24)]  // 3 groups per row
     [InlineData(3, 2, 1, 13)]
     [InlineData(3, 1, 0, 6)]
     [InlineData(2, 1, 1, 7)]

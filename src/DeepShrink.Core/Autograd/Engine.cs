@@ -41,7 +41,14 @@ public static class Engine
     }
 
     /// <summary>Runs backward from <paramref name="root"/>; gradients accumulate (+=) into leaves.</summary>
-    public static void Backward(Tensor root, Tensor? gradOutput)
+    public static void Backward(Tensor root, Tensor? gradOutput) => Backward(root, gradOutput, null);
+
+    /// <summary>
+    /// <see cref="Backward(Tensor, Tensor?)"/> that calls <paramref name="afterTensor"/> each time a tensor of
+    /// the graph is done: its gradient stored (leaves, retained gradients) or its node run and the
+    /// results handed on (for profilers).
+    /// </summary>
+    public static void Backward(Tensor root, Tensor? gradOutput, Action<Tensor>? afterTensor)
     {
         if (!root.RequiresGrad) throw new InvalidOperationException("Backward() on a tensor that does not require grad");
         if (gradOutput is null)
@@ -61,34 +68,76 @@ public static class Engine
         {
             var t = order[i];
             if (!grads.Remove(t, out var g)) continue;
-            g = t.ApplyHooks(g);
+            if (t.HasHooks)
+            {
+                g = t.ApplyHooks(g);
+                g.EngineOwned = false; // a hook may keep what it returns
+            }
             if (t.GradFn is null || t.RetainGrad)
             {
-                if (t.Grad is null) t.Grad = g.Clone();
-                else Tensor.AccumulateInto(t.Grad, g);
+                if (t.Grad is not null) Tensor.AccumulateInto(t.Grad, g);
+                else if (t.GradFn is null && g.EngineOwned) { g.EngineOwned = false; t.Grad = g; } // kept without a copy
+                else t.Grad = g.Clone();
             }
-            if (t.GradFn is null) continue;
-            var node = t.GradFn;
-            var inGrads = node.Backward(g);
-            if (inGrads.Length != node.Inputs.Length)
-                throw new InvalidOperationException($"{node.OpName}.Backward returned {inGrads.Length} gradients for {node.Inputs.Length} inputs");
-            for (int k = 0; k < inGrads.Length; k++)
-            {
-                var inp = node.Inputs[k];
-                var ig = inGrads[k];
-                if (ig is null || !inp.RequiresGrad) continue;
-                if (!ShapeUtil.SameShape(ig.Shape, inp.Shape))
-                    throw new InvalidOperationException($"{node.OpName}.Backward gave gradient {ShapeUtil.Format(ig.Shape)} for input {ShapeUtil.Format(inp.Shape)}");
-                if (grads.TryGetValue(inp, out var prev))
-                {
-                    // Never add in place into a tensor a node may have handed to several inputs.
-                    var sum = prev.ContiguousData().Clone();
-                    Tensor.AccumulateInto(sum, ig);
-                    grads[inp] = sum;
-                }
-                else grads[inp] = ig;
+            if (t.GradFn is { } node) RunNode(node, g, grads);
+            else Recycle(g);
+            afterTensor?.Invoke(t);
+        }
+    }
+
+    /// <summary>Runs <paramref name="node"/> on its output gradient <paramref name="g"/> and adds the results to <paramref name="grads"/>.</summary>
+    private static void RunNode(GradNode node, Tensor g, Dictionary<Tensor, Tensor> grads)
+    {
+        var inGrads = node.Backward(g);
+        if (inGrads.Length != node.Inputs.Length)
+            throw new InvalidOperationException($"{node.OpName}.Backward returned {inGrads.Length} gradients for {node.Inputs.Length} inputs");
+        if (!MarkAliases(g, inGrads)) Recycle(g);
+        for (int k = 0; k < inGrads.Length; k++)
+        {
+            var inp = node.Inputs[k];
+            var ig = inGrads[k];
+            if (ig is null || !inp.RequiresGrad) continue;
+            if (!ShapeUtil.SameShape(ig.Shape, inp.Shape))
+                throw new InvalidOperationException($"{node.OpName}.Backward gave gradient {ShapeUtil.Format(ig.Shape)} for input {ShapeUtil.Format(inp.Shape)}");
+            if (!grads.TryGetValue(inp, out var prev)) grads[inp] = ig;
+            else if (prev.EngineOwned)
+            {   // prev is the engine's alone: add in place
+                Tensor.AccumulateInto(prev, ig);
+                Recycle(ig);
+            }
+            else
+            {   // never add in place into a tensor a node may have handed to several inputs
+                var sum = prev.ContiguousData().Clone();
+                Tensor.AccumulateInto(sum, ig);
+                grads[inp] = sum;
             }
         }
+    }
+
+    /// <summary>
+    /// Clears <see cref="Tensor.EngineOwned"/> on results that share storage with one another (a node may
+    /// hand one tensor to several inputs); returns true when a result shares storage with the node's
+    /// incoming gradient <paramref name="g"/>, which must then not be recycled.
+    /// </summary>
+    private static bool MarkAliases(Tensor g, Tensor?[] inGrads)
+    {
+        bool aliasG = false;
+        for (int k = 0; k < inGrads.Length; k++)
+        {
+            if (inGrads[k] is not { } a) continue;
+            if (ReferenceEquals(a.Storage, g.Storage)) aliasG = true;
+            for (int j = 0; j < k; j++)
+                if (inGrads[j] is { } b && ReferenceEquals(a.Storage, b.Storage)) { a.EngineOwned = false; b.EngineOwned = false; }
+        }
+        return aliasG;
+    }
+
+    /// <summary>Returns an engine-owned gradient's storage to <see cref="GradBufferPool"/> once it has been consumed.</summary>
+    private static void Recycle(Tensor g)
+    {
+        if (!g.EngineOwned) return;
+        g.EngineOwned = false;
+        if (g.Offset == 0 && g.Size == g.Storage.Length) GradBufferPool.Return(g.Storage);
     }
 
     private static List<Tensor> TopologicalOrder(Tensor root)

@@ -14,7 +14,10 @@ namespace DeepShrink.Core.Kernels;
 /// (<see cref="Im2Col"/>) has about <see cref="ChunkTargetElements"/> entries (cache sized); each chunk
 /// costs one <see cref="Gemm.Sgemm"/> per group and pass: forward Y_g[Og, n] = W_g[Og, Kg] Cols_g[Kg, n];
 /// backward data dCols_g = W_g^T dY_g, then col2im; backward weight dW_g = sum over chunks of
-/// dY_g Cols_g^T. Threads take whole chunks (each with a single-threaded GEMM) when there are enough
+/// dY_g Cols_g^T. The GEMMs see the chunk's outputs in chunk-major order [O, images x OH OW] (a copy of
+/// the NCHW data), except for planes of at least <see cref="PerImageMinPlane"/> positions, where each
+/// image's GEMMs work straight on its NCHW block (columns [i OH OW, (i + 1) OH OW) of the chunk's column
+/// matrix) and no copy is made. Threads take whole chunks (each with a single-threaded GEMM) when there are enough
 /// of them, otherwise the GEMM itself is threaded. For the weight gradient the chunks are grouped into
 /// at most <see cref="MaxWeightSlots"/> slots fixed by the geometry; each slot sums its chunks in order
 /// and the slots are added in order, so results never depend on the thread count.
@@ -26,6 +29,12 @@ public static unsafe class ConvKernels
 
     /// <summary>Most partial weight-gradient buffers (and so threads) the weight gradient uses.</summary>
     public const int MaxWeightSlots = 8;
+
+    /// <summary>
+    /// From this many output positions per image on, a chunk's GEMMs run image by image straight on the
+    /// NCHW output (and output gradient) instead of through a chunk-major copy.
+    /// </summary>
+    public const int PerImageMinPlane = 256;
 
     /// <summary>Bound on the floats held by partial weight gradients.</summary>
     private const long SlotBudgetElements = 1 << 22;
@@ -120,13 +129,14 @@ public static unsafe class ConvKernels
     private readonly struct Plan
     {
         public readonly int ChunkImgs, Chunks, Slots, Outer, Inner;
-        public readonly bool Direct;
+        public readonly bool Direct, PerImage;
 
         public Plan(in ConvGeometry g, int threads, bool weightSlots)
         {
             ChunkImgs = ChunkImages(g);
             Chunks = (g.N + ChunkImgs - 1) / ChunkImgs;
             Direct = ChunkImgs == 1 && g.IsPointwise;
+            PerImage = ChunkImgs > 1 && g.OutPlane >= PerImageMinPlane;
             long budgetSlots = Math.Max(1, SlotBudgetElements / g.WeightSize);
             Slots = weightSlots ? (int)Math.Min(Math.Min(Chunks, MaxWeightSlots), budgetSlots) : Chunks;
             Outer = Math.Max(1, Math.Min(threads, Slots));
@@ -143,7 +153,7 @@ public static unsafe class ConvKernels
         {
             int ld = plan.ChunkImgs * g.OutPlane;
             Cols = plan.Direct ? null : ArrayPool<float>.Shared.Rent(Im2Col.Rows(g) * ld);
-            Out = plan.ChunkImgs == 1 ? null : ArrayPool<float>.Shared.Rent(g.O * ld);
+            Out = plan.ChunkImgs == 1 || plan.PerImage ? null : ArrayPool<float>.Shared.Rent(g.O * ld);
         }
 
         public void Dispose()
@@ -163,6 +173,20 @@ public static unsafe class ConvKernels
         if (plan.Direct) cm = xs.Slice(n0 * g.C * p, g.C * p);
         else { Im2Col.Pack(g, xs, n0, imgs, s.Cols, plan.Inner); cm = s.Cols; }
         var ws = new ReadOnlySpan<float>(w, g.WeightSize);
+        if (plan.PerImage)
+        {
+            // image i's columns are [i P, (i + 1) P) of the chunk's column matrix: one GEMM per image
+            // and group, written straight into y[n0 + i] (bias first, then beta = 1)
+            for (int i = 0; i < imgs; i++)
+            {
+                var yi = new Span<float>(y + (long)(n0 + i) * o * p, o * p);
+                if (bias != null) for (int oc = 0; oc < o; oc++) yi.Slice(oc * p, p).Fill(bias[oc]);
+                for (int gr = 0; gr < g.Groups; gr++)
+                    Gemm.Sgemm(false, false, og, p, kg, 1f, ws.Slice(gr * og * kg), kg,
+                        cm.Slice(gr * kg * ld + i * p), ld, bias != null ? 1f : 0f, yi.Slice(gr * og * p), p, plan.Inner);
+            }
+            return;
+        }
         Span<float> dst = s.Out is null ? new Span<float>(y + (long)n0 * o * p, o * p) : s.Out.AsSpan(0, o * ld);
         float beta = 0f;
         if (s.Out is null && bias != null)
@@ -189,15 +213,21 @@ public static unsafe class ConvKernels
     {
         int p = g.OutPlane, kg = g.GroupK, og = g.OPerGroup, o = g.O;
         int n0 = chunk * plan.ChunkImgs, imgs = Math.Min(plan.ChunkImgs, g.N - n0), ld = imgs * p;
-        ReadOnlySpan<float> dyc;
-        if (s.Out is null) dyc = new ReadOnlySpan<float>(dy + (long)n0 * o * p, o * p);
-        else
+        // The chunk's output gradient as column blocks of the column matrix: image by image straight from
+        // dy (per-image plans), else one block [O, ld] (dy itself for one image, or a chunk-major copy).
+        int blocks = plan.PerImage ? imgs : 1, nb = plan.PerImage ? p : ld, ldY = nb;
+        ReadOnlySpan<float> dyc = default;
+        if (!plan.PerImage)
         {
-            // out[o, i P .. (i + 1) P] = dy[n0 + i, o, :]
-            for (int i = 0; i < imgs; i++)
-                for (int oc = 0; oc < o; oc++)
-                    new ReadOnlySpan<float>(dy + (long)((n0 + i) * o + oc) * p, p).CopyTo(s.Out.AsSpan(oc * ld + i * p, p));
-            dyc = s.Out.AsSpan(0, o * ld);
+            if (s.Out is null) dyc = new ReadOnlySpan<float>(dy + (long)n0 * o * p, o * p);
+            else
+            {
+                // out[o, i P .. (i + 1) P] = dy[n0 + i, o, :]
+                for (int i = 0; i < imgs; i++)
+                    for (int oc = 0; oc < o; oc++)
+                        new ReadOnlySpan<float>(dy + (long)((n0 + i) * o + oc) * p, p).CopyTo(s.Out.AsSpan(oc * ld + i * p, p));
+                dyc = s.Out.AsSpan(0, o * ld);
+            }
         }
         if (dw != null)
         {
@@ -206,17 +236,25 @@ public static unsafe class ConvKernels
             if (plan.Direct) cm = xs.Slice(n0 * g.C * p, g.C * p);
             else { Im2Col.Pack(g, xs, n0, imgs, s.Cols, plan.Inner); cm = s.Cols; }
             var dws = new Span<float>(dw, g.WeightSize);
-            for (int gr = 0; gr < g.Groups; gr++)
-                Gemm.Sgemm(false, true, og, kg, ld, 1f, dyc.Slice(gr * og * ld), ld,
-                    cm.Slice(gr * kg * ld), ld, firstInSlot ? 0f : 1f, dws.Slice(gr * og * kg), kg, plan.Inner);
+            for (int b = 0; b < blocks; b++)
+            {
+                var blk = plan.PerImage ? new ReadOnlySpan<float>(dy + (long)(n0 + b) * o * p, o * p) : dyc;
+                for (int gr = 0; gr < g.Groups; gr++)
+                    Gemm.Sgemm(false, true, og, kg, nb, 1f, blk.Slice(gr * og * ldY), ldY,
+                        cm.Slice(gr * kg * ld + b * nb), ld, firstInSlot && b == 0 ? 0f : 1f, dws.Slice(gr * og * kg), kg, plan.Inner);
+            }
         }
         if (dx != null)
         {
             var ws = new ReadOnlySpan<float>(w, g.WeightSize);
             Span<float> dcols = plan.Direct ? new Span<float>(dx + (long)n0 * g.C * p, g.C * p) : s.Cols;
-            for (int gr = 0; gr < g.Groups; gr++)
-                Gemm.Sgemm(true, false, kg, ld, og, 1f, ws.Slice(gr * og * kg), kg,
-                    dyc.Slice(gr * og * ld), ld, 0f, dcols.Slice(gr * kg * ld), ld, plan.Inner);
+            for (int b = 0; b < blocks; b++)
+            {
+                var blk = plan.PerImage ? new ReadOnlySpan<float>(dy + (long)(n0 + b) * o * p, o * p) : dyc;
+                for (int gr = 0; gr < g.Groups; gr++)
+                    Gemm.Sgemm(true, false, kg, nb, og, 1f, ws.Slice(gr * og * kg), kg,
+                        blk.Slice(gr * og * ldY), ldY, 0f, dcols.Slice(gr * kg * ld + b * nb), ld, plan.Inner);
+            }
             if (!plan.Direct) Im2Col.Unpack(g, s.Cols, n0, imgs, new Span<float>(dx, g.InputSize), plan.Inner);
         }
     }

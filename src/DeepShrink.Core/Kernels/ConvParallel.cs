@@ -24,4 +24,14 @@ internal static class ConvParallel
         Parallel.For(0, t, new ParallelOptions { MaxDegreeOfParallelism = t },
             k => body((int)((long)count * k / t), (int)((long)count * (k + 1) / t)));
     }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="n"/>) cut into fixed blocks of
+    /// <paramref name="blockElements"/> (the cut does not depend on the thread count), shared out over threads.
+    /// </summary>
+    public static void ForBlocks(int n, int blockElements, int threads, Action<int, int> body)
+    {
+        int blocks = (n + blockElements - 1) / blockElements;
+        For(blocks, threads, blockElements, (b0, b1) => body(b0 * blockElements, Math.Min(n, b1 * blockElements)));
+    }
 }

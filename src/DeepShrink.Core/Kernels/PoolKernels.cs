@@ -5,7 +5,8 @@ namespace DeepShrink.Core.Kernels;
 
 /// <summary>
 /// Optimised pooling kernels over NCHW data (max with arg-max indices, average with padding counted as
-/// zeros, global average). <see cref="PoolReference"/> is the specification. Work is split over
+/// zeros, global average). <see cref="PoolReference"/> is the specification. Unpadded 2x2 stride-2 max
+/// pooling (the usual case) runs <see cref="PoolMax2x2"/>. Work is split over
 /// (image, channel) planes, so results do not depend on the thread count.
 /// </summary>
 public static unsafe class PoolKernels
@@ -24,7 +25,7 @@ public static unsafe class PoolKernels
         if (argmax.Length != 0 && argmax.Length != y.Length) throw new ArgumentException($"pool: argmax has {argmax.Length} elements, expected {y.Length}");
         var geo = g;
         int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
-        bool keep = argmax.Length != 0;
+        bool keep = argmax.Length != 0, twoByTwo = PoolMax2x2.Applies(g);
         fixed (float* px = x, py = y)
         fixed (int* pa = argmax)
         {
@@ -32,7 +33,12 @@ public static unsafe class PoolKernels
             ConvParallel.For(g.Planes, threads, inPlane, (s, e) =>
             {
                 for (int pl = s; pl < e; pl++)
-                    MaxPlane(geo, xp + (long)pl * inPlane, yp + (long)pl * outPlane, keep ? ap + (long)pl * outPlane : null);
+                {
+                    float* xi = xp + (long)pl * inPlane, yi = yp + (long)pl * outPlane;
+                    int* ai = keep ? ap + (long)pl * outPlane : null;
+                    if (twoByTwo) PoolMax2x2.Plane(xi, yi, ai, geo.W, geo.OH, geo.OW);
+                    else MaxPlane(geo, xi, yi, ai);
+                }
             });
         }
     }

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using DeepShrink.Core.Autograd;
+using DeepShrink.Core.Kernels;
 
 namespace DeepShrink.Core;
 
@@ -12,16 +13,14 @@ public static partial class Ops
     public static Tensor LeakyRelu(Tensor x, float slope)
     {
         var xc = x.ContiguousData();
-        var r = new Tensor(x.Shape);
-        var xs = xc.Span; var rs = r.Span;
-        if (slope == 0f) TensorPrimitives.Max(xs, 0f, rs);
-        else for (int i = 0; i < rs.Length; i++) rs[i] = xs[i] > 0 ? xs[i] : slope * xs[i];
+        var r = Uninitialized(x.Shape);
+        if (slope == 0f) ActivationKernels.ReluForward(xc.Span, r.Span);
+        else ActivationKernels.LeakyReluForward(slope, xc.Span, r.Span);
         if (!Engine.WillRecord(x)) return r;
         return Engine.Record(r, new LambdaNode(slope == 0f ? "Relu" : "LeakyRelu", g =>
         {
-            var gs = g.ContiguousData().Span; var xv = xc.Span;
-            var t = new Tensor(x.Shape); var ts = t.Span;
-            for (int i = 0; i < ts.Length; i++) ts[i] = xv[i] > 0 ? gs[i] : slope * gs[i];
+            var t = GradResult(x.Shape);
+            ActivationKernels.LeakyReluBackward(slope, xc.Span, g.ContiguousData().Span, t.Span);
             return new[] { t };
         }, x));
     }

@@ -26,9 +26,9 @@ public static partial class Ops
         return Engine.Record(y, new LambdaNode("Conv2d", gy =>
         {
             var gc = gy.ContiguousData();
-            var dx = x.RequiresGrad ? Uninitialized(x.Shape) : null;
-            var dw = w.RequiresGrad ? Uninitialized(w.Shape) : null;
-            var db = bias is not null && bias.RequiresGrad ? Uninitialized(bias.Shape) : null;
+            var dx = x.RequiresGrad ? GradResult(x.Shape) : null;
+            var dw = w.RequiresGrad ? GradResult(w.Shape) : null;
+            var db = bias is not null && bias.RequiresGrad ? GradResult(bias.Shape) : null;
             ConvKernels.Backward(g, xc.Span, wc.Span, gc.Span,
                 dx is null ? default : dx.Span, dw is null ? default : dw.Span, db is null ? default : db.Span);
             return bias is null ? new[] { dx, dw } : new[] { dx, dw, db };
@@ -37,6 +37,12 @@ public static partial class Ops
 
     /// <summary>A tensor whose storage is not zeroed, for results a kernel overwrites completely.</summary>
     private static Tensor Uninitialized(params int[] shape) => new(GC.AllocateUninitializedArray<float>(ShapeUtil.Numel(shape)), shape);
+
+    /// <summary>
+    /// An uninitialised gradient a backward node returns to the engine (which may recycle its storage, see
+    /// <see cref="GradBufferPool"/>); the node must overwrite it completely and keep no reference to it.
+    /// </summary>
+    private static Tensor GradResult(params int[] shape) => new(GradBufferPool.Rent(ShapeUtil.Numel(shape)), shape) { EngineOwned = true };
 
     private static ConvGeometry ConvGeometryFor(Tensor x, Tensor w, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
     {

@@ -43,7 +43,7 @@ public static partial class Ops
             throw new ArgumentException($"Linear bias shape {ShapeUtil.Format(bias.Shape)} does not match {w.Shape[0]} outputs");
         int batch = x.Shape[0], inF = x.Shape[1], outF = w.Shape[0];
         var xc = x.ContiguousData(); var wc = w.ContiguousData();
-        var r = new Tensor(batch, outF);
+        var r = Uninitialized(batch, outF);
         var rs = r.Span;
         if (bias is not null)
         {
@@ -59,19 +59,20 @@ public static partial class Ops
             var grads = new Tensor?[inputs.Length];
             if (x.RequiresGrad)
             {   // dX = G W : [batch, out] x [out, in]
-                var gx = new Tensor(batch, inF);
+                var gx = GradResult(batch, inF);
                 Gemm.Sgemm(false, false, batch, inF, outF, 1f, gc.Span, Math.Max(1, outF), wc.Span, Math.Max(1, inF), 0f, gx.Span, Math.Max(1, inF));
                 grads[0] = gx;
             }
             if (w.RequiresGrad)
             {   // dW = G^T X : [out, batch] x [batch, in]
-                var gw = new Tensor(outF, inF);
+                var gw = GradResult(outF, inF);
                 Gemm.Sgemm(true, false, outF, inF, batch, 1f, gc.Span, Math.Max(1, outF), xc.Span, Math.Max(1, inF), 0f, gw.Span, Math.Max(1, inF));
                 grads[1] = gw;
             }
             if (bias is not null && bias.RequiresGrad)
             {
-                var gb = new Tensor(outF); var gbs = gb.Span; var gs = gc.Span;
+                var gb = GradResult(outF); var gbs = gb.Span; var gs = gc.Span;
+                gbs.Clear();
                 for (int i = 0; i < batch; i++) TensorPrimitives.Add(gbs, gs.Slice(i * outF, outF), gbs);
                 grads[2] = gb;
             }

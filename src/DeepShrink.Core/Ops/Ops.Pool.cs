@@ -18,7 +18,7 @@ public static partial class Ops
         if (!record) return y;
         return Engine.Record(y, new LambdaNode("MaxPool2d", gy =>
         {
-            var dx = Uninitialized(x.Shape);
+            var dx = GradResult(x.Shape);
             PoolKernels.MaxBackward(g, gy.ContiguousData().Span, arg, dx.Span);
             return new[] { dx };
         }, x));
@@ -33,7 +33,7 @@ public static partial class Ops
         if (!Engine.WillRecord(x)) return y;
         return Engine.Record(y, new LambdaNode("AvgPool2d", gy =>
         {
-            var dx = Uninitialized(x.Shape);
+            var dx = GradResult(x.Shape);
             PoolKernels.AvgBackward(g, gy.ContiguousData().Span, dx.Span);
             return new[] { dx };
         }, x));
@@ -50,7 +50,7 @@ public static partial class Ops
         if (!Engine.WillRecord(x)) return y;
         return Engine.Record(y, new LambdaNode("GlobalAvgPool2d", gy =>
         {
-            var dx = Uninitialized(x.Shape);
+            var dx = GradResult(x.Shape);
             PoolKernels.GlobalAvgBackward(planes, plane, gy.ContiguousData().Span, dx.Span);
             return new[] { dx };
         }, x));

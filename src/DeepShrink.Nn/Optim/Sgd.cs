@@ -1,5 +1,5 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DeepShrink.Core;
+using DeepShrink.Core.Kernels;
 
 namespace DeepShrink.Nn.Optim;
 
@@ -31,23 +31,7 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
     {
-        float lr = LearningRate;
-        float[]? tmp = null;
-        ReadOnlySpan<float> g = grad;
-        if (WeightDecay != 0f)
-        {
-            tmp = new float[w.Length];
-            TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, tmp); // g + wd*w
-            g = tmp;
-        }
-        if (Momentum == 0f) { TensorPrimitives.MultiplyAdd(g, -lr, w, w); return; }
-        var v = State(ref _velocity, index, w.Length);
-        TensorPrimitives.MultiplyAdd(v, Momentum, g, v); // v = mu v + g
-        if (Nesterov)
-        {
-            TensorPrimitives.MultiplyAdd(g, -lr, w, w);
-            TensorPrimitives.MultiplyAdd(v, -lr * Momentum, w, w);
-        }
-        else TensorPrimitives.MultiplyAdd(v, -lr, w, w);
+        var v = Momentum == 0f ? default : State(ref _velocity, index, w.Length).AsSpan();
+        SgdKernels.Step(LearningRate, Momentum, WeightDecay, Nesterov, w, grad, v); // one fused pass
     }
 }
