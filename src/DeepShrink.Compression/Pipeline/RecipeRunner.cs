@@ -91,8 +91,10 @@ public sealed class RecipeRunner(Recipe recipe)
             OnEpoch = ctx.OnEpoch,
             Loss = MakeLoss(ctx, t),
         };
+        var eventEpochs = events.ToHashSet();
         for (int e = 0; e < total; e++)
         {
+            if (e > 0 && eventEpochs.Contains(e)) ctx.Log($"validation accuracy after epoch {e}: {ctx.ValidationAccuracy():P2}");
             if (pruneEpochs.Contains(e)) pruning!.Step(ctx);
             if (e == shareEpoch)
             {
