@@ -65,6 +65,11 @@ public class QuantizationPipelineTests
 
     private static string Epochs(string yaml, int end) => System.Text.RegularExpressions.Regex.Replace(yaml, @"end_epoch: \d+", $"end_epoch: {end}");
 
+    // The built-in deep-compression recipe at a fixed sparsity: prune at epoch 0, cluster at 1, encode at 2.
+    private static string ShortDeepCompression(string yaml, double sparsity) => Epochs(yaml, 1)
+        .Replace("sparsity: auto", $"sparsity: {sparsity.ToString(System.Globalization.CultureInfo.InvariantCulture)}")
+        .Replace("start_epoch: 12", "start_epoch: 1").Replace("start_epoch: 16", "start_epoch: 2").Replace("end_epoch: 1\n", "end_epoch: 2\n");
+
     private static long DenseBytes(DszFile f) => f.Tensors.Sum(t => t.ComputeStats().DenseBytes);
 
     [Fact]
@@ -89,11 +94,27 @@ public class QuantizationPipelineTests
     [Fact]
     public void DeepCompression_WithF16Biases_DecodesToTheEvaluatedModel()
     {
-        var (_, file, _, _) = Run("deep-compression", y => Epochs(y, 1)
-            .Replace("sparsity: auto", "sparsity: 0.8").Replace("bias_codec: f32", "bias_codec: f16")
-            .Replace("start_epoch: 12", "start_epoch: 1").Replace("start_epoch: 16", "start_epoch: 2").Replace("end_epoch: 1\n", "end_epoch: 2\n"));
+        var (_, file, _, _) = Run("deep-compression", y => ShortDeepCompression(y, 0.8).Replace("bias_codec: f32", "bias_codec: f16"));
         Assert.Equal(DenseCodec.F16Name, file.Tensors.Single(x => x.Name == "fc1.bias").Codec);
         Assert.Equal(SparseCodebookCodec.CodecName, file.Tensors.Single(x => x.Name == "fc1.weight").Codec);
+    }
+
+    [Fact]
+    public void DeepCompression_AutoIndexBits_PicksTheSmallestWidth()
+    {
+        static string Edit(string y, string bits) => ShortDeepCompression(y, 0.9)
+            .Replace("index_bits: {conv: 8, fc: 5}", $"index_bits: {{conv: {bits}, fc: {bits}}}");
+        var (_, auto, _, _) = Run("deep-compression", y => Edit(y, "auto"));
+        var t = auto.Tensors.Single(x => x.Name == "fc1.weight");
+        int chosen = t.Encoded.Params.GetProperty("gapBits").GetInt32();
+        long autoBytes = t.Encoded.Parts.Values.Sum(p => (long)p.Length);
+        foreach (var b in new[] { 3, 5, 8 })
+        {
+            var (_, f, _, _) = Run("deep-compression", y => Edit(y, b.ToString()));
+            var ft = f.Tensors.Single(x => x.Name == "fc1.weight");
+            Assert.Equal(b, ft.Encoded.Params.GetProperty("gapBits").GetInt32());
+            Assert.True(autoBytes <= ft.Encoded.Parts.Values.Sum(p => (long)p.Length), $"auto ({chosen} bits) {autoBytes} B vs {b} bits");
+        }
     }
 
     [Fact]

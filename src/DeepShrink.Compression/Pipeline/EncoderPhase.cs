@@ -45,16 +45,35 @@ public sealed class EncoderPhase(EncoderSpec spec)
         if (ctx.Shared.TryGetValue(name, out var layer))
         {
             return pruned
-                ? SparseCodebookCodec.Encode(layer.Assignments, shape, layer.Centroids, gapBits, Spec.Huffman)
+                ? Smallest(gapBits, b => SparseCodebookCodec.Encode(layer.Assignments, shape, layer.Centroids, b, Spec.Huffman))
                 : CodebookCodec.Encode(layer.Assignments, shape, layer.Centroids, Spec.Huffman);
         }
-        if (pruned) return SparseF32Codec.Encode(t.Span, shape, gapBits, Spec.Huffman);
+        if (pruned) return Smallest(gapBits, b => SparseF32Codec.Encode(t.Span, shape, b, Spec.Huffman));
         return Spec.BiasCodec switch
         {
             "f16" => DenseCodec.EncodeF16(t.Span, shape),
             "codebook8" when t.Size > 256 => CodebookOf(t, 8),
             _ => DenseCodec.EncodeF32(t.Span, shape),
         };
+    }
+
+    /// <summary>Widths tried for automatic relative indices.</summary>
+    public const int MinAutoIndexBits = 2, MaxAutoIndexBits = 12;
+
+    // Fixed width: encode with it. Automatic (0): the width whose encoding has the fewest bytes; with
+    // Huffman-coded gaps a wider field costs little per entry and saves filler entries in long runs of zeros.
+    private static EncodedTensor Smallest(int gapBits, Func<int, EncodedTensor> encode)
+    {
+        if (gapBits > 0) return encode(gapBits);
+        EncodedTensor? best = null;
+        long bestBytes = long.MaxValue;
+        for (int b = MinAutoIndexBits; b <= MaxAutoIndexBits; b++)
+        {
+            var e = encode(b);
+            long bytes = e.Parts.Values.Sum(p => (long)p.Length);
+            if (bytes < bestBytes) { best = e; bestBytes = bytes; }
+        }
+        return best!;
     }
 
     private static EncodedTensor CodebookOf(Tensor t, int bits)

@@ -107,6 +107,6 @@ public sealed record PruningSpec(string Name, double? Sparsity, double? Quality,
 public sealed record SharingSpec(string Name, int ConvBits, int FcBits, bool AutoBits, Sharing.CentroidInit Init, double CentroidLrScale, IReadOnlyList<LayerRule> Layers)
     : ComponentSpec(Name, "weight-sharing");
 
-/// <summary>Sparse relative-index storage plus Huffman coding of the streams.</summary>
+/// <summary>Sparse relative-index storage plus Huffman coding of the streams (index bits 0: automatic).</summary>
 public sealed record EncoderSpec(string Name, int ConvIndexBits, int FcIndexBits, bool Huffman, string BiasCodec)
     : ComponentSpec(Name, "huffman");

@@ -142,10 +142,13 @@ public static class RecipeLoader
         return new SharingSpec(name, conv, fc, auto, init, m.Num("centroid_lr_scale", 1.0, 0, 1e6), ParseRules(m, false, true));
     }
 
+    // A relative-index width in bits, or "auto" (0): the encoder picks the width that stores the tensor smallest.
+    private static int IndexBits(YamlMap m, string key, int dflt) => m.Str(key) == "auto" ? 0 : m.Int(key, dflt, 1, 16);
+
     private static ComponentSpec ParseEncoder(string name, YamlMap m)
     {
         var ib = m.Map("index_bits");
-        int conv = ib?.Int("conv", 8, 1, 16) ?? 8, fc = ib?.Int("fc", 5, 1, 16) ?? 5;
+        int conv = ib is null ? 8 : IndexBits(ib, "conv", 8), fc = ib is null ? 5 : IndexBits(ib, "fc", 5);
         ib?.EnsureAllUsed();
         var bias = m.Str("bias_codec", "f32")!;
         if (bias is not ("f32" or "f16" or "codebook8")) throw m.Error("bias_codec", $"must be f32, f16 or codebook8, got '{bias}'");
