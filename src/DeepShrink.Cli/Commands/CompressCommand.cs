@@ -42,7 +42,7 @@ public static class CompressCommand
     /// <summary>Compresses and reports (shared with <c>demo</c>).</summary>
     public static JsonReport Run(string modelPath, string recipeName, string? datasetSpec, double? maxDropPp, ulong seed, string outPath, string? teacherPath = null)
     {
-        TrainCommand.CheckOutputPath(outPath);
+        OutputPath.Check(outPath);
         var recipe = RecipeLoader.Load(recipeName);
         if (teacherPath is not null && recipe.Training.Distillation is null)
             throw new CliException($"--teacher is given but recipe '{recipe.Name}' has no training.distillation", 2);

@@ -39,7 +39,7 @@ public static class ExportCommand
     /// <summary>Exports and checks; returns the report.</summary>
     public static JsonReport Run(string modelPath, string outPath)
     {
-        TrainCommand.CheckOutputPath(outPath);
+        OutputPath.Check(outPath);
         var kind = ModelFiles.Detect(modelPath);
         IClassifier ours;
         switch (kind)

@@ -59,7 +59,7 @@ public static class TrainCommand
     /// <summary>Trains and saves; returns the metrics (shared with <c>demo</c>).</summary>
     public static JsonReport Run(string arch, TrainingDefaults d, string datasetSpec, ulong seed, string outPath, bool allowInstall)
     {
-        CheckOutputPath(outPath);
+        OutputPath.Check(outPath);
         var data = DataArgs.Load(datasetSpec, d.ValidationCount, seed, null, allowInstall);
         var config = new ModelConfig { InChannels = data.Train.Channels, ImageSize = data.Train.Height, NumClasses = data.Train.NumClasses };
         if (data.Train.Height != data.Train.Width) throw new CliException($"square images required, got {data.Train.Height}x{data.Train.Width}");
@@ -123,12 +123,4 @@ public static class TrainCommand
         "adamw" => Adam.AdamW(net.NamedParameters(), lr, weightDecay),
         _ => throw new CliException($"unknown optimizer '{name}' (sgd, adam, adamw)", 2),
     };
-
-    /// <summary>Fails early when an output file cannot be written.</summary>
-    public static void CheckOutputPath(string path)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(dir)) throw new CliException($"output directory does not exist: {dir}");
-        if (Directory.Exists(path)) throw new CliException($"output path is a directory: {path}");
-    }
 }

@@ -41,8 +41,7 @@ public sealed class JsonReport
     public void WriteIfRequested(string? path)
     {
         if (string.IsNullOrEmpty(path)) return;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(dir)) throw new CliException($"output directory does not exist: {dir}");
+        OutputPath.Check(path);
         Format.AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(ToJson() + "\n"));
     }
 }
