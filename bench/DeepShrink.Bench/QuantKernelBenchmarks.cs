@@ -22,8 +22,9 @@ public static class QuantKernelBenchmarks
     /// rate a <c>..._spread_pct</c> = 100 (max - min) / median over the repeats.
     /// </summary>
     /// <remarks>
-    /// The kernels are timed round-robin (one run of each per repeat) so that all of them see the same
-    /// machine load; each rate is the median over <paramref name="repeats"/> after two warm-up runs.
+    /// The kernels are timed round-robin (one sample of each per repeat) so that all of them see the same
+    /// machine load; a sample repeats the kernel for at least <see cref="MinSampleSeconds"/> of thread CPU
+    /// time, and each rate is the median over <paramref name="repeats"/> samples after two warm-up runs.
     /// </remarks>
     public static Dictionary<string, double> Run(int size = 1024, int repeats = 7)
     {
@@ -58,14 +59,26 @@ public static class QuantKernelBenchmarks
             ($"xnor_gemm_{size}_gops_1t", ops, () => XnorGemm.Multiply(m, abits, words, packedBits, c32, n, threads: 1)),
             ("fma_peak_gflops_1t", fmaFlops, () => Sink(FmaLoop(fmaIterations))),
         };
+        // One-thread kernels run on this thread, so thread CPU time excludes pre-emption by other work;
+        // each sample repeats a kernel until it spans >= MinSampleSeconds (one 1024^3 XNOR GEMM is ~1 ms,
+        // too short for a single reading to be stable).
         var rates = new double[kernels.Length][];
-        for (int t = 0; t < kernels.Length; t++) { kernels[t].Run(); kernels[t].Run(); rates[t] = new double[repeats]; }
+        var runs = new int[kernels.Length];
+        for (int t = 0; t < kernels.Length; t++)
+        {
+            kernels[t].Run();
+            double w0 = BenchClocks.Now(BenchClock.ThreadCpu);
+            kernels[t].Run();
+            double once = Math.Max(1e-6, BenchClocks.Now(BenchClock.ThreadCpu) - w0);
+            runs[t] = Math.Max(1, (int)Math.Ceiling(MinSampleSeconds / once));
+            rates[t] = new double[repeats];
+        }
         for (int r = 0; r < repeats; r++)
             for (int t = 0; t < kernels.Length; t++)
             {
-                long t0 = Stopwatch.GetTimestamp();
-                kernels[t].Run();
-                rates[t][r] = kernels[t].Work / Stopwatch.GetElapsedTime(t0).TotalSeconds / 1e9;
+                double t0 = BenchClocks.Now(BenchClock.ThreadCpu);
+                for (int i = 0; i < runs[t]; i++) kernels[t].Run();
+                rates[t][r] = runs[t] * kernels[t].Work / (BenchClocks.Now(BenchClock.ThreadCpu) - t0) / 1e9;
             }
 
         var result = new Dictionary<string, double>();
@@ -84,6 +97,9 @@ public static class QuantKernelBenchmarks
         result["xnor_vs_fp32_at_80pct_peak_1t"] = xnorGops / (0.8 * peak);
         return result;
     }
+
+    /// <summary>Shortest timed sample (seconds of thread CPU time).</summary>
+    public const double MinSampleSeconds = 0.05;
 
     /// <summary>Names of the ISA paths the measured kernels ran on.</summary>
     public static string Paths => $"int8={Int8Gemm.PathName} xnor={XnorGemm.PathName}";
