@@ -5,6 +5,19 @@ namespace DeepShrink.Compression.Tests;
 public class RecipeTests
 {
     [Fact]
+    public void EveryBuiltInRecipe_Loads_AndIsNamedAfterItsFile()
+    {
+        var names = RecipeLoader.BuiltInNames.ToList();
+        Assert.Contains("deep-compression", names);
+        Assert.Contains("deep-compression-lenet5", names);
+        foreach (var n in names) Assert.Equal(n, RecipeLoader.Load(n).Name);
+        var l5 = RecipeLoader.Load("deep-compression-lenet5");
+        Assert.Equal(0.925, LayerRule.First(l5.Find<PruningSpec>()!.Layers, "fc1.weight")!.Sparsity);
+        Assert.NotNull(l5.Training.Distillation);
+        Assert.Equal(28, l5.TotalEpochs);
+    }
+
+    [Fact]
     public void BuiltIn_DeepCompression_Loads()
     {
         var r = RecipeLoader.Load("deep-compression");
