@@ -10,6 +10,7 @@ public class RecipeTests
         var names = RecipeLoader.BuiltInNames.ToList();
         Assert.Contains("deep-compression", names);
         Assert.Contains("deep-compression-lenet5", names);
+        Assert.Contains("deep-compression-lenet300", names);
         foreach (var n in names) Assert.Equal(n, RecipeLoader.Load(n).Name);
         var l5 = RecipeLoader.Load("deep-compression-lenet5");
         Assert.Equal(0.925, LayerRule.First(l5.Find<PruningSpec>()!.Layers, "fc1.weight")!.Sparsity);
