@@ -8,7 +8,8 @@ namespace DeepShrink.Cli.Commands;
 
 /// <summary>
 /// The <c>demo</c> verb, DeepShrink's main job on defaults: train LeNet-300-100 on Fashion-MNIST (or
-/// reuse the cached checkpoint), compress it with Deep Compression, report, and evaluate the .dsz.
+/// reuse the cached checkpoint), compress it with Deep Compression (the built-in recipe tuned for the
+/// model; <c>--recipe deep-compression</c> for automatic per-layer targets), report, and evaluate the .dsz.
 /// </summary>
 public static class DemoCommand
 {
@@ -18,10 +19,11 @@ public static class DemoCommand
         var model = new Option<string>("--model") { Description = "lenet-300-100 (default) or lenet-5", DefaultValueFactory = _ => "lenet-300-100" };
         var dir = new Option<string>("--dir") { Description = "Working directory for checkpoints and reports", DefaultValueFactory = _ => Path.Combine(".cache", "demo") };
         var retrain = new Option<bool>("--retrain") { Description = "Train again even when a cached checkpoint exists" };
+        var recipe = new Option<string?>("--recipe") { Description = "Recipe (default: deep-compression-lenet300 / deep-compression-lenet5, tuned for the model)" };
         var seed = CommonOptions.Seed();
         var json = CommonOptions.Json();
         var cmd = new Command("demo", "Train -> Deep Compression -> report -> evaluate the .dsz (the main job, on defaults)");
-        foreach (var o in new Option[] { model, dir, retrain, seed, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, dir, retrain, recipe, seed, json }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             var arch = pr.GetValue(model)!;
@@ -41,8 +43,9 @@ public static class DemoCommand
                 trainReport = TrainCommand.Run(arch, TrainingDefaults.For(arch), "fashion-mnist", s, ckpt, allowInstall: true);
 
             Console.WriteLine();
-            Console.WriteLine($"== 2/3 Deep Compression (prune -> retrain -> share weights -> Huffman) -> {dsz}");
-            var compress = CompressCommand.Run(ckpt, "deep-compression", null, null, s, dsz);
+            var recipeName = pr.GetValue(recipe) ?? DefaultRecipe(arch);
+            Console.WriteLine($"== 2/3 Deep Compression (prune -> retrain -> share weights -> Huffman), recipe {recipeName} -> {dsz}");
+            var compress = CompressCommand.Run(ckpt, recipeName, null, null, s, dsz);
 
             Console.WriteLine();
             Console.WriteLine($"== 3/3 evaluate {dsz}");
@@ -57,6 +60,9 @@ public static class DemoCommand
         });
         return cmd;
     }
+
+    /// <summary>The built-in recipe tuned for the demo model (docs/RESULTS.md).</summary>
+    public static string DefaultRecipe(string arch) => arch == "lenet-5" ? "deep-compression-lenet5" : "deep-compression-lenet300";
 
     private static bool IsUsable(string path, string arch)
     {
