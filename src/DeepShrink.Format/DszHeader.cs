@@ -15,7 +15,7 @@ internal sealed class DszHeader
     public List<DszTensor> Tensors { get; private init; } = new();
 
     /// <summary>Parses the header; <paramref name="data"/> is the data section (from the first blob to the end of the file).</summary>
-    public static DszHeader Parse(JsonElement root, ReadOnlyMemory<byte> data, DszReadOptions options, bool packed = false)
+    public static DszHeader Parse(JsonElement root, ReadOnlyMemory<byte> data, DszReadOptions options, bool packed)
     {
         if (root.ValueKind != JsonValueKind.Object) throw new DszFormatException("header is not a JSON object");
         ExpectKeys(root, TopKeys, "header");

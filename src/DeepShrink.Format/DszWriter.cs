@@ -123,9 +123,9 @@ public sealed class DszWriter
             }
             partRefs.Add(refs);
         }
-        byte[] header = BuildHeader(blobs, partRefs, !AlignBlobs);
-        uint flags = AlignBlobs ? 0 : DszLayout.FlagPackedBlobs;
         bool packed = !AlignBlobs;
+        byte[] header = BuildHeader(blobs, partRefs, packed);
+        uint flags = packed ? DszLayout.FlagPackedBlobs : 0;
         if (CompressHeader)
         {
             using var ms = new MemoryStream();

@@ -61,14 +61,14 @@ public static class CompressCommand
 
         var baseline = Trainer.Evaluate(stored.Model, DataArgs.Ordered(data.Test));
         Console.WriteLine($"compress {stored.Arch} with recipe '{recipe.Name}': baseline test accuracy {baseline.Accuracy:P2}, {recipe.TotalEpochs} retraining epochs, seed {seed}");
-        var transforms = new List<ISampleTransform>();
-        if (recipe.Training.CropPadding > 0) transforms.Add(new RandomCrop(recipe.Training.CropPadding));
-        if (recipe.Training.Flip) transforms.Add(new RandomHorizontalFlip());
         var tr = recipe.Training;
+        var transforms = new List<ISampleTransform>();
+        if (tr.CropPadding > 0) transforms.Add(new RandomCrop(tr.CropPadding));
+        if (tr.Flip) transforms.Add(new RandomHorizontalFlip());
         Console.WriteLine($"  retraining: {tr.Optimizer} lr {tr.Lr} momentum {tr.Momentum} weight decay {tr.WeightDecay} label smoothing {tr.LabelSmoothing} batch {tr.BatchSize}"
             + (tr.Distillation is { } kd ? $", distillation (T {kd.Temperature}, weight {kd.Weight})" : "")
             + (tr.Flip ? ", random flips" : "") + (tr.CropPadding > 0 ? $", random crops (padding {tr.CropPadding})" : ""));
-        var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = recipe.Training.BatchSize, Seed = seed, Transforms = transforms });
+        var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = tr.BatchSize, Seed = seed, Transforms = transforms });
         var valBatches = DataArgs.Ordered(val).ToList();
         var ctx = new CompressionContext
         {
@@ -83,7 +83,11 @@ public static class CompressCommand
             OnEpoch = st => Console.WriteLine($"  epoch {st.Epoch + 1}/{recipe.TotalEpochs}: loss {st.Loss:F4}, train acc {st.TrainAccuracy:P2}, lr {st.LearningRate:G3}, {st.Seconds:F1} s"),
         };
         if (ctx.Teacher is not null)
-            Console.WriteLine($"  teacher: {(teacherPath is null ? "the input model" : teacherPath)}, test accuracy {Trainer.Evaluate(ctx.Teacher, DataArgs.Ordered(data.Test)).Accuracy:P2}");
+        {
+            // The input model as teacher has the baseline's weights: its accuracy is already measured.
+            double teacherAcc = teacherPath is null ? baseline.Accuracy : Trainer.Evaluate(ctx.Teacher, DataArgs.Ordered(data.Test)).Accuracy;
+            Console.WriteLine($"  teacher: {teacherPath ?? "the input model"}, test accuracy {teacherAcc:P2}");
+        }
         var encoder = new RecipeRunner(recipe) { MaxDropPp = maxDropPp }.Run(ctx);
 
         var meta = new Dictionary<string, string>
@@ -135,7 +139,7 @@ public static class CompressCommand
     private static Nn.Module? LoadTeacher(Recipe recipe, StoredModel student, string? path)
     {
         if (recipe.Training.Distillation is null) return null;
-        if (path is null) return ModelStore.Rebuild(student.Arch, student.Config, student.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone()));
+        if (path is null) return ModelStore.Rebuild(student.Arch, student.Config, student.Model.StateDict()); // copies the weights
         if (ModelFiles.Detect(path) != ModelFiles.Kind.Safetensors) throw new CliException($"--teacher needs a trained .safetensors checkpoint, got {path}");
         var t = ModelStore.Load(path);
         if (!t.SampleShape.SequenceEqual(student.SampleShape) || t.Config.NumClasses != student.Config.NumClasses)
