@@ -34,7 +34,7 @@ public static class Int8Gemm
 
     /// <summary>The fastest path supported by this process, chosen once.</summary>
     public static Int8GemmPath Path { get; } =
-        IsSupported(Int8GemmPath.AvxVnni) ? Int8GemmPath.AvxVnni : IsSupported(Int8GemmPath.Avx2) ? Int8GemmPath.Avx2 : Int8GemmPath.Scalar;
+        IsSupported(Int8GemmPath.Avx512Vnni) ? Int8GemmPath.Avx512Vnni : IsSupported(Int8GemmPath.AvxVnni) ? Int8GemmPath.AvxVnni : IsSupported(Int8GemmPath.Avx2) ? Int8GemmPath.Avx2 : Int8GemmPath.Scalar;
 
     /// <summary>Name of <see cref="Path"/> (for logs and benchmark reports).</summary>
     public static string PathName => Path.ToString();
@@ -45,6 +45,7 @@ public static class Int8Gemm
         Int8GemmPath.Scalar => true,
         Int8GemmPath.Avx2 => Avx2.IsSupported,
         Int8GemmPath.AvxVnni => Avx2.IsSupported && AvxVnni.IsSupported,
+        Int8GemmPath.Avx512Vnni => Avx2.IsSupported && AvxVnni.IsSupported && Jit.JitKernels.HasInt8Tile,
         _ => false,
     };
 
@@ -121,7 +122,7 @@ public static class Int8Gemm
             {
                 var job = new Int8GemmKernels.Block((byte*)aAddr + (long)i0 * lda, lda, (sbyte*)wAddr, (int*)cAddr + (long)i0 * ldc, ldc, rows, n, k);
                 if (path == Int8GemmPath.Scalar) Int8GemmKernels.ScalarBlock(job, p0, p1);
-                else Int8GemmKernels.PackedBlock(job, p0, p1, path == Int8GemmPath.AvxVnni);
+                else Int8GemmKernels.PackedBlock(job, p0, p1, vnni: path != Int8GemmPath.Avx2, jit: path == Int8GemmPath.Avx512Vnni);
             });
         }
     }

@@ -21,8 +21,12 @@ internal static unsafe class Int8GemmKernels
 
     private const int VnniRows = 8, Avx2Rows = 4, GroupStride = 64;
 
-    /// <summary>Packs A block by block along k and runs the SIMD micro-kernels over panels [p0, p1).</summary>
-    public static void PackedBlock(in Block job, int p0, int p1, bool vnni)
+    /// <summary>
+    /// Packs A block by block along k and runs the SIMD micro-kernels over panels [p0, p1). With <paramref name="jit"/>,
+    /// pairs of full panels go through the generated 512-bit 8x32 tile (<see cref="Jit.JitKernels.Int8Tile8x32"/>);
+    /// the 256-bit VNNI tiles take the rest.
+    /// </summary>
+    public static void PackedBlock(in Block job, int p0, int p1, bool vnni, bool jit = false)
     {
         int kg = (job.K + 3) / 4;
         int mr = vnni ? VnniRows : Avx2Rows;
@@ -38,31 +42,51 @@ internal static unsafe class Int8GemmKernels
                     int kgb = Math.Min(Int8Gemm.KcGroups, kg - kb);
                     PackA(job, kb, kgb, mr, !vnni, ps);
                     bool accumulate = kb > 0;
-                    for (int p = p0; p < p1; p++)
+                    for (int p = p0; p < p1;)
                     {
+                        int step = jit && p + 1 < p1 && (p + 2) * 16 <= job.N ? 2 : 1;
                         sbyte* bp = job.W + ((long)p * kg + kb) * GroupStride;
-                        int cols = Math.Min(16, job.N - p * 16);
                         for (int mp = 0; mp < microPanels; mp++)
                         {
                             int r0 = mp * mr, rr = Math.Min(mr, job.Rows - r0);
                             byte* ap = ps + (long)mp * kgb * groupBytes;
                             int* cp = job.C + (long)r0 * job.Ldc + p * 16;
-                            if (!vnni)
+                            if (step == 2 && rr == VnniRows)
                             {
-                                Avx2Tile4x8(ap, bp, kgb, cp, job.Ldc, rr, Math.Min(8, cols), accumulate);
-                                if (cols > 8) Avx2Tile4x8(ap, bp + 32, kgb, cp + 8, job.Ldc, rr, cols - 8, accumulate);
+                                var args = new Jit.Int8TileArgs
+                                {
+                                    A = ap, B0 = bp, B1 = bp + (long)kg * GroupStride, Groups = kgb,
+                                    C = cp, LdcBytes = (long)job.Ldc * sizeof(int), Accumulate = accumulate ? 1 : 0,
+                                };
+                                Jit.JitKernels.Int8Tile8x32(&args);
                             }
-                            else if (rr == VnniRows)
-                                VnniTile8x16(ap, bp, kgb, cp, job.Ldc, cols, accumulate);
                             else
-                                for (int r = 0; r < rr; r++)
-                                    VnniRow1x16(ap + r * 4, bp, kgb, cp + (long)r * job.Ldc, cols, accumulate);
+                            {
+                                for (int s = 0; s < step; s++)
+                                    ManagedTile(ap, bp + (long)s * kg * GroupStride, kgb, cp + 16 * s, job.Ldc, rr, Math.Min(16, job.N - (p + s) * 16), accumulate, vnni);
+                            }
                         }
+                        p += step;
                     }
                 }
             }
         }
         finally { ArrayPool<byte>.Shared.Return(scratch); }
+    }
+
+    /// <summary>One packed micro-panel (rr rows) times one 16-column panel on the managed SIMD tiles.</summary>
+    private static void ManagedTile(byte* ap, sbyte* bp, int kgb, int* cp, int ldc, int rr, int cols, bool accumulate, bool vnni)
+    {
+        if (!vnni)
+        {
+            Avx2Tile4x8(ap, bp, kgb, cp, ldc, rr, Math.Min(8, cols), accumulate);
+            if (cols > 8) Avx2Tile4x8(ap, bp + 32, kgb, cp + 8, ldc, rr, cols - 8, accumulate);
+        }
+        else if (rr == VnniRows)
+            VnniTile8x16(ap, bp, kgb, cp, ldc, cols, accumulate);
+        else
+            for (int r = 0; r < rr; r++)
+                VnniRow1x16(ap + r * 4, bp, kgb, cp + (long)r * ldc, cols, accumulate);
     }
 
     /// <summary>

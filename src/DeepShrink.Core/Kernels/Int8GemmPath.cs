@@ -11,4 +11,10 @@ public enum Int8GemmPath
 
     /// <summary>VNNI <c>vpdpbusd</c> on 256-bit vectors (AVX-VNNI, EVEX-encoded when AVX-512 VNNI is present).</summary>
     AvxVnni,
+
+    /// <summary>
+    /// AVX-512 VNNI <c>vpdpbusd</c> on 512-bit vectors in an 8x32 tile generated as x86-64 machine code at start-up
+    /// (Linux x86-64; .NET 10 has no intrinsic for it). Needs AVX-VNNI too, for the edge tiles.
+    /// </summary>
+    Avx512Vnni,
 }

@@ -13,14 +13,17 @@ namespace DeepShrink.Core.Kernels;
 /// Padding bits past k are masked in the kernels, so they never count. The AVX-512 path holds 8 output
 /// columns per vector and counts with Harley-Seal carry-save adders (Mula, Kurz, Lemire 2018, "Faster
 /// population counts using AVX2 instructions"): 16 XOR words cost 15 CSA steps (two vpternlogq each)
-/// and one nibble-table popcount. .NET 10 exposes no VPOPCNTDQ intrinsic, hence the table.
+/// and one nibble-table popcount. .NET 10 exposes no VPOPCNTDQ intrinsic, hence the table; where the CPU has
+/// VPOPCNTDQ, <see cref="XnorGemmPath.Avx512Vpopcnt"/> runs a 4-row x 32-column tile of <c>vpopcntq</c> generated as
+/// machine code at start-up (<see cref="Jit.JitKernels"/>).
 /// </remarks>
 public static class XnorGemm
 {
     internal const int RowBlock = 64;
 
     /// <summary>The fastest path supported by this process, chosen once.</summary>
-    public static XnorGemmPath Path { get; } = IsSupported(XnorGemmPath.Avx512) ? XnorGemmPath.Avx512 : XnorGemmPath.Popcount;
+    public static XnorGemmPath Path { get; } =
+        IsSupported(XnorGemmPath.Avx512Vpopcnt) ? XnorGemmPath.Avx512Vpopcnt : IsSupported(XnorGemmPath.Avx512) ? XnorGemmPath.Avx512 : XnorGemmPath.Popcount;
 
     /// <summary>Name of <see cref="Path"/>.</summary>
     public static string PathName => Path.ToString();
@@ -30,6 +33,7 @@ public static class XnorGemm
     {
         XnorGemmPath.Popcount => true,
         XnorGemmPath.Avx512 => Avx512F.IsSupported && Avx512BW.IsSupported,
+        XnorGemmPath.Avx512Vpopcnt => Avx512F.IsSupported && Avx512BW.IsSupported && Jit.JitKernels.HasXnorTile,
         _ => false,
     };
 
@@ -64,7 +68,8 @@ public static class XnorGemm
             QuantParallel.ForBlocks(m, RowBlock, w.Panels, nThreads, (i0, rows, p0, p1) =>
             {
                 var job = new XnorGemmKernels.Block((ulong*)aAddr + (long)i0 * lda, lda, (ulong*)wAddr, (int*)cAddr + (long)i0 * ldc, ldc, rows, n, k);
-                if (path == XnorGemmPath.Avx512) XnorGemmKernels.Avx512Block(job, p0, p1);
+                if (path == XnorGemmPath.Avx512Vpopcnt) XnorGemmKernels.JitBlock(job, p0, p1);
+                else if (path == XnorGemmPath.Avx512) XnorGemmKernels.Avx512Block(job, p0, p1);
                 else XnorGemmKernels.PopcountBlock(job, p0, p1);
             });
         }

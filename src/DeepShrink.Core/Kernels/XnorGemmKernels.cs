@@ -41,6 +41,42 @@ internal static unsafe class XnorGemmKernels
         }
     }
 
+    /// <summary>
+    /// VPOPCNTDQ path: groups of 4 full panels (32 columns) and 4 rows go through the generated tile
+    /// (<see cref="Jit.JitKernels.XnorTile4x4"/>); leftover rows and panels take the AVX-512 tiles above.
+    /// </summary>
+    public static void JitBlock(in Block job, int p0, int p1)
+    {
+        int words = BinaryPack.WordsFor(job.K), fullWords = job.K / 64;
+        ulong tailMask = BinaryPack.TailMask(job.K);
+        long panelStride = (long)words * Lanes;
+        int p = p0;
+        for (; p + 4 <= p1 && (p + 4) * Lanes <= job.N; p += 4)
+        {
+            ulong* bp = job.W + p * panelStride;
+            var args = new Jit.XnorTileArgs
+            {
+                B0 = bp, B1 = bp + panelStride, B2 = bp + 2 * panelStride, B3 = bp + 3 * panelStride,
+                FullWords = fullWords, HasTail = tailMask != 0 ? 1 : 0, TailMask = tailMask, K = job.K,
+                LdcBytes = (long)job.Ldc * sizeof(int),
+            };
+            int i = 0;
+            for (; i + 4 <= job.Rows; i += 4)
+            {
+                ulong* a0 = job.A + (long)i * job.Lda;
+                args.A0 = a0; args.A1 = a0 + job.Lda; args.A2 = a0 + 2L * job.Lda; args.A3 = a0 + 3L * job.Lda;
+                args.C = job.C + (long)i * job.Ldc + p * Lanes;
+                Jit.JitKernels.XnorTile4x4(&args);
+            }
+            if (i < job.Rows)
+            {
+                var rest = new Block(job.A + (long)i * job.Lda, job.Lda, job.W, job.C + (long)i * job.Ldc, job.Ldc, job.Rows - i, job.N, job.K);
+                Avx512Block(rest, p, p + 4);
+            }
+        }
+        if (p < p1) Avx512Block(job, p, p1);
+    }
+
     private struct OneRow;
 
     private struct TwoRows;
