@@ -22,6 +22,8 @@ public class Int8GemmTests
         yield return (70, 70, 200);
         yield return (97, 33, 517);
         yield return (2, 40, 1030);
+        yield return (8, 32, 4);       // exactly one generated 8x32 tile
+        yield return (17, 70, 2053);   // generated tiles accumulating over three k blocks, with row and panel edges
         for (int t = 0; t < 30; t++) yield return (1 + rng.NextInt(70), 1 + rng.NextInt(70), 1 + rng.NextInt(200));
     }
 
@@ -52,7 +54,7 @@ public class Int8GemmTests
     public void Extreme_values_at_max_k_are_exact(Int8GemmPath path)
     {
         if (!Int8Gemm.IsSupported(path)) return;
-        const int m = 3, n = 17, k = Int8Gemm.MaxK;
+        const int m = 9, n = 37, k = Int8Gemm.MaxK; // covers the generated 8x32 tile and both edge tiles
         var a = new byte[m * k];
         var w = new sbyte[n * k];
         Array.Fill(a, (byte)255);

@@ -23,6 +23,9 @@ public class XnorGemmTests
         yield return (3, 5, 64 * 31 + 63); // one full block + 15 words + a padded word
         yield return (70, 70, 200);
         yield return (65, 3, 128);
+        yield return (4, 32, 1);          // generated 4x32 tile: only the masked tail word
+        yield return (8, 64, 64 * 17);    // generated tiles, no tail
+        yield return (9, 70, 64 * 20 + 5); // generated tiles with row, panel and word tails
         for (int t = 0; t < 30; t++) yield return (1 + rng.NextInt(70), 1 + rng.NextInt(70), 1 + rng.NextInt(200));
     }
 
