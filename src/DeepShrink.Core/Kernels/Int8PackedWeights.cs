@@ -47,6 +47,17 @@ public sealed class Int8PackedWeights
 
     internal sbyte[] DataArray => _data;
 
+    /// <summary>W[n, k] as plain rows again (the inverse of <see cref="Pack"/>).</summary>
+    public sbyte[] Unpack()
+    {
+        var w = new sbyte[(long)N * K];
+        int groups = KGroups;
+        for (int j = 0; j < N; j++)
+            for (int p = 0; p < K; p++)
+                w[(long)j * K + p] = _data[((j / PanelWidth * groups + p / GroupBytes) * PanelWidth + j % PanelWidth) * GroupBytes + p % GroupBytes];
+        return w;
+    }
+
     /// <summary>Packs W[n, k] (row stride <paramref name="ldw"/>) into the panel layout.</summary>
     public static Int8PackedWeights Pack(int n, int k, ReadOnlySpan<sbyte> w, int ldw) // w: [n, k]
     {

@@ -41,6 +41,25 @@ public static class Int8Requantize
         }
     }
 
+    /// <summary>
+    /// One output row with a single correction, multiplier and bias: y[j] = (acc[j] - correction) * multiplier + bias
+    /// (the same arithmetic as <see cref="ToFloat"/>: the bracket in int32, then one multiply and one add in float).
+    /// </summary>
+    public static void RowToFloat(ReadOnlySpan<int> acc, int correction, float multiplier, float bias, Span<float> destination)
+    {
+        if (destination.Length < acc.Length) throw new ArgumentException("destination too short", nameof(destination));
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var corr = Vector256.Create(correction);
+            var mult = Vector256.Create(multiplier);
+            var b = Vector256.Create(bias);
+            for (; j <= acc.Length - 8; j += 8)
+                (Vector256.ConvertToSingle(Vector256.Create(acc.Slice(j, 8)) - corr) * mult + b).StoreUnsafe(ref MemoryMarshal.GetReference(destination), (nuint)j);
+        }
+        for (; j < acc.Length; j++) destination[j] = QuantReference.RequantizeValue(acc[j], correction, multiplier, bias);
+    }
+
     /// <summary>As <see cref="ToFloat"/>, then q = clamp(roundHalfEven(y) + zeroPointOut, -128, 127).</summary>
     public static void ToInt8(int m, int n, ReadOnlySpan<int> acc, ReadOnlySpan<int> colCorrection, ReadOnlySpan<int> rowCorrection,
         ReadOnlySpan<float> multiplier, ReadOnlySpan<float> bias, int zeroPointOut,

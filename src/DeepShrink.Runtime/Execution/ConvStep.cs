@@ -9,8 +9,10 @@ namespace DeepShrink.Runtime.Execution;
 /// (im2col + SGEMM over chunks of images); compressed weights unfold one image at a time
 /// (<see cref="Im2Col.Pack"/>, skipped for pointwise convolutions) and multiply each group's column
 /// matrix by that group's compressed matrix, writing straight into the image's output planes.
-/// int8 weights with a quantised input (<see cref="Int8Matrix"/>) quantise the whole batch to u8 codes,
-/// unfold them with <see cref="Im2Row"/> (padding = the zero point's code) and run one integer GEMM.
+/// int8 weights with a quantised input (<see cref="Int8Matrix"/>) quantise the whole batch to u8 codes; symmetric
+/// weights then run channel-major per image (<see cref="Int8ConvGemm"/>: few output channels x many positions,
+/// output already in [O, OH OW] planes), other weights unfold the batch with <see cref="Im2Row"/> (padding = the zero
+/// point's code) into one integer GEMM.
 /// </summary>
 internal sealed class ConvStep : Step
 {
@@ -20,13 +22,18 @@ internal sealed class ConvStep : Step
     private readonly float[] _bias;
     private readonly InputTransform? _transform;
     private readonly Int8Matrix? _int8;    // the whole convolution in integers (groups = 1)
+    private readonly Int8RowPanels? _int8Panels; // its weights for the channel-major kernel (symmetric weights)
 
     public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
     {
         _g = g; _groups = groups; _bias = bias; _transform = transform;
         if (groups.All(m => m is DenseMatrix)) _dense = groups.SelectMany(m => ((DenseMatrix)m).Weights.ToArray()).ToArray();
-        if (groups is [Int8Matrix q]) _int8 = q;
+        if (groups is [Int8Matrix q])
+        {
+            _int8 = q;
+            if (q.WeightZeroPoint == 0) _int8Panels = q.RowPanels;
+        }
     }
 
     /// <inheritdoc/>
@@ -36,6 +43,7 @@ internal sealed class ConvStep : Step
         var y = Out(f);
         var g = _g with { N = f.Batch };
         if (_dense is not null) ConvKernels.Forward(g, x.X, _dense, _bias, y, f.Threads);
+        else if (_int8 is not null && _int8Panels is not null) Int8ChannelMajor(_int8, _int8Panels, g, x.X, y, f.Threads);
         else if (_int8 is not null) Int8(_int8, g, x.X, y, f.Threads);
         else Compressed(g, x.X, y, f.Threads);
         _transform?.Rescale(y, _bias, x.Scale, f.Batch);
@@ -54,6 +62,56 @@ internal sealed class ConvStep : Step
             if (outer == 1) Images(geo, xp, yp, 0, images, threads);
             else RuntimeParallel.For(images, outer, (i0, i1) => Images(geo, xp, yp, i0, i1, 1));
         }
+    }
+
+    /// <summary>
+    /// Quantise [N, C, H, W] to u8 once, then per image (images spread over threads): unfold into column panels,
+    /// y[o, :] = W[o, :] X^T in int32, requantise each output row with its bias straight into the image's planes.
+    /// </summary>
+    private unsafe void Int8ChannelMajor(Int8Matrix q, Int8RowPanels w, ConvGeometry g, ReadOnlySpan<float> x, Span<float> y, int threads)
+    {
+        int plane = g.OutPlane, k = q.Cols, o = g.O, images = g.N;
+        int ld = Int8ConvGemm.PaddedColumns(plane), scratchLen = Int8ConvGemm.ScratchLength(g), packedLen = Int8ConvGemm.PackedLength(plane, k);
+        int accLen = Int8ConvGemm.PaddedRows(o) * ld;
+        byte[] codes = ArrayPool<byte>.Shared.Rent(g.InputSize);
+        try
+        {
+            q.QuantizeInput(x[..g.InputSize], codes);
+            int outer = images > 1 ? RuntimeParallel.Useful((long)o * k * plane * images, images, threads) : 1;
+            fixed (byte* pcodes = codes)
+            fixed (float* py = y)
+            {
+                nint codesAddr = (nint)pcodes, yAddr = (nint)py;
+                var geo = g;
+                byte pad = q.InputZeroPoint;
+                RuntimeParallel.For(images, outer, (i0, i1) =>
+                {
+                    byte[] scratch = ArrayPool<byte>.Shared.Rent(scratchLen), packed = ArrayPool<byte>.Shared.Rent(packedLen);
+                    int[] acc = ArrayPool<int>.Shared.Rent(accLen);
+                    try
+                    {
+                        var all = new ReadOnlySpan<byte>((byte*)codesAddr, geo.InputSize);
+                        var mult = q.Multipliers;
+                        var corr = q.RowCorrections;
+                        for (int i = i0; i < i1; i++)
+                        {
+                            Int8ConvGemm.PackImage(geo, all, i, pad, scratch, packed);
+                            Int8ConvGemm.Multiply(w, packed, plane, acc, ld);
+                            var yi = new Span<float>((float*)yAddr + (long)i * o * plane, o * plane);
+                            for (int c = 0; c < o; c++)
+                                Int8Requantize.RowToFloat(acc.AsSpan(c * ld, plane), corr[c], mult.Length == 1 ? mult[0] : mult[c],
+                                    _bias.Length == 0 ? 0f : _bias[c], yi.Slice(c * plane, plane));
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(scratch); ArrayPool<byte>.Shared.Return(packed);
+                        ArrayPool<int>.Shared.Return(acc);
+                    }
+                });
+            }
+        }
+        finally { ArrayPool<byte>.Shared.Return(codes); }
     }
 
     /// <summary>Quantise [N, C, H, W] to u8, im2row to [N OH OW, K], integer GEMM to [N OH OW, O], transpose each image to [O, OH OW], add bias.</summary>

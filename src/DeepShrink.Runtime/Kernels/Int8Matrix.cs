@@ -28,6 +28,7 @@ public sealed class Int8Matrix : IWeightMatrix
     private readonly int _weightZero;        // z_w (same for every row)
     private readonly float _inputScale;
     private readonly byte _lo, _hi;          // u8 code range, [min + 128, max + 128]
+    private Int8RowPanels? _rowPanels;       // the weights for Int8ConvGemm, built on first use
 
     private Int8Matrix(Int8PackedWeights w, float[] multiplier, int[] colCorrection, int weightZero, float inputScale, byte zero, byte lo, byte hi)
     {
@@ -71,6 +72,18 @@ public sealed class Int8Matrix : IWeightMatrix
     public long StorageBytes => _w.Data.Length + 4L * (_multiplier.Length + _colCorrection.Length + _w.ColumnSums.Length);
     /// <inheritdoc/>
     public long MacsPerColumn => (long)Rows * Cols;
+
+    /// <summary>The weights' zero point (the same for every row; 0 for symmetric weights).</summary>
+    public int WeightZeroPoint => _weightZero;
+
+    /// <summary>Per-row (or one) float multipliers s_x s_w[j].</summary>
+    public ReadOnlySpan<float> Multipliers => _multiplier;
+
+    /// <summary>Per-row integer corrections z_u colsum[j] - k z_u z_w, subtracted from the int32 sums.</summary>
+    public ReadOnlySpan<int> RowCorrections => _colCorrection;
+
+    /// <summary>The weights as <see cref="Int8RowPanels"/> for the channel-major convolution kernel (built once, on first use).</summary>
+    public Int8RowPanels RowPanels => LazyInitializer.EnsureInitialized(ref _rowPanels, () => Int8RowPanels.Pack(Rows, Cols, _w.Unpack(), Math.Max(1, Cols)));
 
     /// <summary>The u8 code of real 0 (the padding value of a quantised convolution).</summary>
     public byte InputZeroPoint { get; }

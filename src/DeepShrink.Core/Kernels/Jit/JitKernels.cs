@@ -42,11 +42,15 @@ internal static unsafe class JitKernels
     /// <summary>False when <c>DEEPSHRINK_JIT=0</c> is set.</summary>
     public static bool Enabled { get; } = Environment.GetEnvironmentVariable("DEEPSHRINK_JIT") != "0";
 
-    private static readonly Lazy<nint> s_int8 = new(() => Build(Avx512Vnni, EmitInt8Tile8x32));
+    private static readonly Lazy<nint> s_int8 = new(() => Build(Avx512Vnni, a => EmitInt8Tile8x32(a, signedBroadcast: false)));
+    private static readonly Lazy<nint> s_int8T = new(() => Build(Avx512Vnni, a => EmitInt8Tile8x32(a, signedBroadcast: true)));
     private static readonly Lazy<nint> s_xnor = new(() => Build(Avx512Vpopcntdq, EmitXnorTile4x4));
 
     /// <summary>Whether the int8 8x32 tile (512-bit vpdpbusd) is available.</summary>
     public static bool HasInt8Tile => s_int8.Value != 0;
+
+    /// <summary>Whether the int8 8x32 tile with signed A rows and unsigned B panels is available (<see cref="Int8ConvGemm"/>).</summary>
+    public static bool HasInt8TileSignedA => s_int8T.Value != 0;
 
     /// <summary>Whether the XNOR 4x32 tile (vpopcntq) is available.</summary>
     public static bool HasXnorTile => s_xnor.Value != 0;
@@ -54,6 +58,10 @@ internal static unsafe class JitKernels
     /// <summary>C[8, 32] (=|+=) A[8 rows] . B[2 panels] over <see cref="Int8TileArgs.Groups"/> 4-byte groups.</summary>
     public static void Int8Tile8x32(Int8TileArgs* args) =>
         ((delegate* unmanaged[SuppressGCTransition]<Int8TileArgs*, void>)s_int8.Value)(args);
+
+    /// <summary>As <see cref="Int8Tile8x32"/> with the signedness swapped: A rows are s8, B panels u8.</summary>
+    public static void Int8Tile8x32SignedA(Int8TileArgs* args) =>
+        ((delegate* unmanaged[SuppressGCTransition]<Int8TileArgs*, void>)s_int8T.Value)(args);
 
     /// <summary>C[4, 32] = k - 2 popcount(A XOR B) for four rows and four 8-column panels.</summary>
     public static void XnorTile4x4(XnorTileArgs* args) =>
@@ -76,15 +84,17 @@ internal static unsafe class JitKernels
     internal static byte[] Code(bool xnor)
     {
         var asm = new X64Assembler();
-        if (xnor) EmitXnorTile4x4(asm); else EmitInt8Tile8x32(asm);
+        if (xnor) EmitXnorTile4x4(asm); else EmitInt8Tile8x32(asm, signedBroadcast: false);
         return asm.ToArray();
     }
 
     /// <summary>
     /// 8 rows x 32 columns: zmm0-15 accumulate (row r: zmm 2r = columns 0-15, zmm 2r+1 = 16-31), zmm16/17 hold the
     /// two panels' 64-byte group, zmm18-25 the eight broadcast 4-byte A groups; 16 vpdpbusd per k group.
+    /// vpdpbusd multiplies unsigned bytes (its first source) by signed ones (its second): A is the unsigned
+    /// operand unless <paramref name="signedBroadcast"/>, which swaps the two (s8 weights x u8 activations).
     /// </summary>
-    private static void EmitInt8Tile8x32(X64Assembler a)
+    private static void EmitInt8Tile8x32(X64Assembler a, bool signedBroadcast)
     {
         const Gpr args = Gpr.Rdi, pa = Gpr.Rsi, pb0 = Gpr.Rdx, pb1 = Gpr.Rax, n = Gpr.Rcx, pc = Gpr.R8, ldc = Gpr.R9, acc = Gpr.R10;
         a.Load(pa, new Mem(args, 0));
@@ -99,8 +109,16 @@ internal static unsafe class JitKernels
         for (int r = 0; r < 8; r++)
         {
             a.Vpbroadcastd(18 + r, new Mem(pa, 4 * r));
-            a.Vpdpbusd(2 * r, 18 + r, 16);
-            a.Vpdpbusd(2 * r + 1, 18 + r, 17);
+            if (signedBroadcast)
+            {
+                a.Vpdpbusd(2 * r, 16, 18 + r);
+                a.Vpdpbusd(2 * r + 1, 17, 18 + r);
+            }
+            else
+            {
+                a.Vpdpbusd(2 * r, 18 + r, 16);
+                a.Vpdpbusd(2 * r + 1, 18 + r, 17);
+            }
         }
         a.Add(pa, 32);
         a.Add(pb0, 64);
