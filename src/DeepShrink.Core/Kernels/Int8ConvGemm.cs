@@ -231,28 +231,41 @@ public static unsafe class Int8ConvGemm
         }
     }
 
-    /// <summary>8 rows x 16 columns with 256-bit vpdpbusd: u8 panel bytes x broadcast s8 weight groups.</summary>
+    /// <summary>8 rows x 16 columns with 256-bit vpdpbusd: u8 panel bytes x broadcast s8 weight groups, 16 accumulators in registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void VnniTile(sbyte* a, byte* b, int groups, int* c, int ldc)
     {
-        Span<Vector256<int>> acc = stackalloc Vector256<int>[16];
-        acc.Clear();
+        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<int> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (int q = 0; q < groups; q++, a += 32, b += GroupStride)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 32);
-            for (int r = 0; r < RowTile; r++)
-            {
-                var wr = Vector256.Create(*(int*)(a + 4 * r)).AsSByte();
-                acc[2 * r] = AvxVnni.MultiplyWideningAndAdd(acc[2 * r], b0, wr);
-                acc[2 * r + 1] = AvxVnni.MultiplyWideningAndAdd(acc[2 * r + 1], b1, wr);
-            }
+            var wr = Vector256.Create(*(int*)a).AsSByte();
+            c00 = AvxVnni.MultiplyWideningAndAdd(c00, b0, wr); c01 = AvxVnni.MultiplyWideningAndAdd(c01, b1, wr);
+            wr = Vector256.Create(*(int*)(a + 4)).AsSByte();
+            c10 = AvxVnni.MultiplyWideningAndAdd(c10, b0, wr); c11 = AvxVnni.MultiplyWideningAndAdd(c11, b1, wr);
+            wr = Vector256.Create(*(int*)(a + 8)).AsSByte();
+            c20 = AvxVnni.MultiplyWideningAndAdd(c20, b0, wr); c21 = AvxVnni.MultiplyWideningAndAdd(c21, b1, wr);
+            wr = Vector256.Create(*(int*)(a + 12)).AsSByte();
+            c30 = AvxVnni.MultiplyWideningAndAdd(c30, b0, wr); c31 = AvxVnni.MultiplyWideningAndAdd(c31, b1, wr);
+            wr = Vector256.Create(*(int*)(a + 16)).AsSByte();
+            c40 = AvxVnni.MultiplyWideningAndAdd(c40, b0, wr); c41 = AvxVnni.MultiplyWideningAndAdd(c41, b1, wr);
+            wr = Vector256.Create(*(int*)(a + 20)).AsSByte();
+            c50 = AvxVnni.MultiplyWideningAndAdd(c50, b0, wr); c51 = AvxVnni.MultiplyWideningAndAdd(c51, b1, wr);
+            wr = Vector256.Create(*(int*)(a + 24)).AsSByte();
+            c60 = AvxVnni.MultiplyWideningAndAdd(c60, b0, wr); c61 = AvxVnni.MultiplyWideningAndAdd(c61, b1, wr);
+            wr = Vector256.Create(*(int*)(a + 28)).AsSByte();
+            c70 = AvxVnni.MultiplyWideningAndAdd(c70, b0, wr); c71 = AvxVnni.MultiplyWideningAndAdd(c71, b1, wr);
         }
-        for (int r = 0; r < RowTile; r++)
-        {
-            acc[2 * r].Store(c + (long)r * ldc);
-            acc[2 * r + 1].Store(c + (long)r * ldc + 8);
-        }
+        c00.Store(c); c01.Store(c + 8); c += ldc;
+        c10.Store(c); c11.Store(c + 8); c += ldc;
+        c20.Store(c); c21.Store(c + 8); c += ldc;
+        c30.Store(c); c31.Store(c + 8); c += ldc;
+        c40.Store(c); c41.Store(c + 8); c += ldc;
+        c50.Store(c); c51.Store(c + 8); c += ldc;
+        c60.Store(c); c61.Store(c + 8); c += ldc;
+        c70.Store(c); c71.Store(c + 8);
     }
 
     /// <summary>Portable tile: plain loops.</summary>
