@@ -9,7 +9,7 @@ internal static class KernelFilters
 {
     public const string OtherKernels = "DeepShrink.Core.Tests.ConvKernelTests|FullyQualifiedName~DeepShrink.Core.Tests.PoolTests"
         + "|FullyQualifiedName~DeepShrink.Core.Tests.BatchNormTests|FullyQualifiedName~DeepShrink.Core.Tests.Int8"
-        + "|FullyQualifiedName~DeepShrink.Core.Tests.XnorGemmTests|FullyQualifiedName~DeepShrink.Core.Tests.BinaryKernelTests"
+        + "|FullyQualifiedName~DeepShrink.Core.Tests.XnorGemmTests|FullyQualifiedName~DeepShrink.Core.Tests.BinaryIm2RowTests|FullyQualifiedName~DeepShrink.Core.Tests.BinaryKernelTests"
         + "|FullyQualifiedName~DeepShrink.Core.Tests.QuantKernelTests|FullyQualifiedName~DeepShrink.Core.Tests.ActivationKernelTests"
         + "|FullyQualifiedName~DeepShrink.Core.Tests.SgdKernelTests";
 }

@@ -23,6 +23,7 @@ internal sealed class ConvStep : Step
     private readonly InputTransform? _transform;
     private readonly Int8Matrix? _int8;    // the whole convolution in integers (groups = 1)
     private readonly Int8RowPanels? _int8Panels; // its weights for the channel-major kernel (symmetric weights)
+    private readonly XnorMatrix? _xnor;    // binary weights x binary input, unfolded to bits per image (groups = 1)
 
     public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
@@ -34,6 +35,7 @@ internal sealed class ConvStep : Step
             _int8 = q;
             if (q.WeightZeroPoint == 0) _int8Panels = q.RowPanels;
         }
+        if (groups is [XnorMatrix xm] && g.Groups == 1) _xnor = xm;
     }
 
     /// <inheritdoc/>
@@ -45,6 +47,7 @@ internal sealed class ConvStep : Step
         if (_dense is not null) ConvKernels.Forward(g, x.X, _dense, _bias, y, f.Threads);
         else if (_int8 is not null && _int8Panels is not null) Int8ChannelMajor(_int8, _int8Panels, g, x.X, y, f.Threads);
         else if (_int8 is not null) Int8(_int8, g, x.X, y, f.Threads);
+        else if (_xnor is not null) Xnor(_xnor, g, x.X, y, f.Threads);
         else Compressed(g, x.X, y, f.Threads);
         _transform?.Rescale(y, _bias, x.Scale, f.Batch);
         Finish(y);
@@ -112,6 +115,56 @@ internal sealed class ConvStep : Step
             }
         }
         finally { ArrayPool<byte>.Shared.Return(codes); }
+    }
+
+    /// <summary>
+    /// Binary convolution per image (images spread over threads): the {-1, 0, +1} input goes straight to bit rows
+    /// (<see cref="BinaryIm2Row"/>), one XNOR-popcount GEMM gives [OH OW, O] dot products (a second one with strict
+    /// bits when zeros or padding take part: the exact dot is their mean), scaled by alpha into the [O, OH OW] planes.
+    /// </summary>
+    private unsafe void Xnor(XnorMatrix m, ConvGeometry g, ReadOnlySpan<float> x, Span<float> y, int threads)
+    {
+        int plane = g.OutPlane, o = g.O, images = g.N, inSize = g.C * g.H * g.W, words = BinaryPack.WordsFor(m.Cols);
+        var one = g with { N = 1 };
+        int bitmapLen = BinaryIm2Row.BitmapLength(one), rowsLen = BinaryIm2Row.RowsLength(one);
+        int outer = images > 1 ? RuntimeParallel.Useful((long)o * m.Cols * plane * images / 16, images, threads) : 1;
+        fixed (float* px = x, py = y)
+        {
+            nint xAddr = (nint)px, yAddr = (nint)py;
+            RuntimeParallel.For(images, outer, (i0, i1) =>
+            {
+                ulong[] bitmap = ArrayPool<ulong>.Shared.Rent(bitmapLen), rows = ArrayPool<ulong>.Shared.Rent(rowsLen);
+                int[] c = ArrayPool<int>.Shared.Rent(plane * o), c2 = ArrayPool<int>.Shared.Rent(plane * o);
+                try
+                {
+                    var alpha = m.Alpha;
+                    for (int i = i0; i < i1; i++)
+                    {
+                        var image = new ReadOnlySpan<float>((float*)xAddr + (long)i * inSize, inSize);
+                        bool zeros = BinaryIm2Row.Binarize(one, image, strict: false, bitmap);
+                        BinaryIm2Row.Unfold(one, bitmap, rows);
+                        XnorGemm.Multiply(plane, rows, words, m.Packed, c, o, threads: outer > 1 ? 1 : threads);
+                        if (zeros)
+                        {
+                            BinaryIm2Row.Binarize(one, image, strict: true, bitmap);
+                            BinaryIm2Row.Unfold(one, bitmap, rows);
+                            XnorGemm.Multiply(plane, rows, words, m.Packed, c2, o, threads: outer > 1 ? 1 : threads);
+                            for (int t = 0; t < plane * o; t++) c[t] = (c[t] + c2[t]) / 2; // both counts have the parity of the nonzero part
+                        }
+                        float* yi = (float*)yAddr + (long)i * o * plane;
+                        for (int pos = 0; pos < plane; pos++)
+                            for (int j = 0; j < o; j++)
+                                yi[(long)j * plane + pos] = alpha[alpha.Length == 1 ? 0 : j] * c[pos * o + j];
+                        AddChannelBias(new Span<float>(yi, o * plane), _bias, 1, o, plane);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<ulong>.Shared.Return(bitmap); ArrayPool<ulong>.Shared.Return(rows);
+                    ArrayPool<int>.Shared.Return(c); ArrayPool<int>.Shared.Return(c2);
+                }
+            });
+        }
     }
 
     /// <summary>Quantise [N, C, H, W] to u8, im2row to [N OH OW, K], integer GEMM to [N OH OW, O], transpose each image to [O, OH OW], add bias.</summary>

@@ -72,6 +72,12 @@ public sealed class XnorMatrix : IWeightMatrix
     public int Cols => _w.K;
     /// <inheritdoc/>
     public string Kind => "xnor";
+
+    /// <summary>The packed weights (for the convolution path, <see cref="BinaryIm2Row"/>).</summary>
+    internal XnorPackedWeights Packed => _w;
+
+    /// <summary>alpha[j] of each row, or one for all.</summary>
+    internal ReadOnlySpan<float> Alpha => _alpha;
     /// <inheritdoc/>
     public long StorageBytes => 8L * _w.Data.Length + 4L * _alpha.Length;
     /// <inheritdoc/>
