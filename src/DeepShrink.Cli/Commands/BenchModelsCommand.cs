@@ -20,17 +20,21 @@ public static class BenchModelsCommand
         var l5 = new Option<string?>("--lenet5") { Description = "Dense LeNet-5 checkpoint" };
         var l5c = new Option<string?>("--lenet5-dsz") { Description = "Compressed LeNet-5" };
         var int8 = new Option<string?>("--int8") { Description = "An int8 .dsz (int8-ptq/int8-qat): time only its int8 runtime path against the float path of the same file and ONNX Runtime on its QDQ export" };
+        var binary = new Option<string?>("--binary") { Description = "A binary .dsz (bnn/xnor/binary-connect): time only its XNOR/binary-weight runtime path against the float path of the same file and ONNX Runtime on its export" };
         var seconds = new Option<double>("--seconds") { Description = "Measuring time per engine and measurement", DefaultValueFactory = _ => 1.0 };
         var json = CommonOptions.Json();
         var cmd = new Command("models", "Model latency/throughput: dense engine vs compressed runtime vs ONNX Runtime; training throughput");
-        foreach (var o in new Option[] { l300, l300c, l5, l5c, int8, seconds, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { l300, l300c, l5, l5c, int8, binary, seconds, json }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
-            if (pr.GetValue(int8) is string q)
+            if (pr.GetValue(int8) is not null && pr.GetValue(binary) is not null)
+                throw new CliException("bench models: give --int8 or --binary, not both", 2);
+            foreach (var (file, kind) in new[] { (pr.GetValue(int8), QuantizedModelKind.Int8), (pr.GetValue(binary), QuantizedModelKind.Binary) })
             {
-                var m8 = Int8ModelBenchmarks.Run(q, Parallelism.Degree, pr.GetValue(seconds), log: Console.Error);
-                Int8ModelBenchmarks.Print(m8, Console.Out);
-                new JsonReport().SetAll(m8).Set("int8model_file", q).WriteIfRequested(pr.GetValue(json));
+                if (file is null) continue;
+                var mq = QuantizedModelBenchmarks.Run(kind, file, Parallelism.Degree, pr.GetValue(seconds), log: Console.Error);
+                QuantizedModelBenchmarks.Print(kind, mq, Console.Out);
+                new JsonReport().SetAll(mq).Set($"{kind.Prefix}_file", file).WriteIfRequested(pr.GetValue(json));
                 return 0;
             }
             var dir = Path.Combine(".cache", "bench");

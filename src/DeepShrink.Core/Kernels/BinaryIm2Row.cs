@@ -80,46 +80,60 @@ public static class BinaryIm2Row
         if (s + count > 64) words[w + 1] |= bits >> (64 - s);
     }
 
-    /// <summary><paramref name="count"/> (&lt;= 64) bits of the bit string starting at <paramref name="start"/>.</summary>
-    private static ulong GetBits(ReadOnlySpan<ulong> words, int start, int count)
-    {
-        int w = start >> 6, s = start & 63;
-        ulong v = words[w] >> s;
-        if (s != 0 && s + count > 64) v |= words[w + 1] << (64 - s);
-        return count < 64 ? v & ((1UL << count) - 1) : v;
-    }
-
     /// <summary>
     /// Unfolds a bitmap from <see cref="Binarize"/> into rows[OH OW, WordsFor(C KH KW)] (overwritten; bits past k are 0),
     /// bit (c KH + ky) KW + kx of row oy OW + ox = the bitmap at (c, oy SH + ky DH, ox SW + kx DW).
     /// </summary>
-    public static void Unfold(in ConvGeometry g, ReadOnlySpan<ulong> bitmap, Span<ulong> rows)
+    /// <remarks>
+    /// Loop order: for each (c, ky) the destination bit offset is the same in every row, and along a bitmap row the
+    /// KW-bit windows of neighbouring positions are shifts of one another, so the inner loop is a shift, a mask and
+    /// one or two ORs per position.
+    /// </remarks>
+    public static unsafe void Unfold(in ConvGeometry g, ReadOnlySpan<ulong> bitmap, Span<ulong> rows)
     {
         g.Validate();
         if (bitmap.Length < BitmapLength(g)) throw new ArgumentException($"bitmap has {bitmap.Length} words, needs {BitmapLength(g)}", nameof(bitmap));
         if (rows.Length < RowsLength(g)) throw new ArgumentException($"rows has {rows.Length} words, needs {RowsLength(g)}", nameof(rows));
         int wpr = RowWords(g), hp = g.H + 2 * g.PH, words = BinaryPack.WordsFor(Im2Col.Rows(g));
-        bool runs = g.DW == 1 && g.KW <= 64;
+        int oh = g.OH, ow = g.OW, kw = g.KW, sw = g.SW, dw = g.DW;
+        bool runs = dw == 1 && kw <= 64;
+        ulong mask = kw >= 64 ? ulong.MaxValue : (1UL << kw) - 1;
         rows[..RowsLength(g)].Clear();
-        for (int oy = 0; oy < g.OH; oy++)
-            for (int ox = 0; ox < g.OW; ox++)
-            {
-                var dst = rows.Slice((oy * g.OW + ox) * words, words);
-                int cursor = 0;
-                for (int c = 0; c < g.C; c++)
-                    for (int ky = 0; ky < g.KH; ky++)
+        fixed (ulong* pb = bitmap, pr = rows)
+        {
+            for (int c = 0; c < g.C; c++)
+                for (int ky = 0; ky < g.KH; ky++)
+                {
+                    int cursor = (c * g.KH + ky) * kw, w = cursor >> 6, s = cursor & 63;
+                    bool spill = s + kw > 64;
+                    for (int oy = 0; oy < oh; oy++)
                     {
-                        var src = bitmap.Slice((c * hp + oy * g.SH + ky * g.DH) * wpr, wpr);
-                        int x0 = ox * g.SW;
-                        if (runs)
+                        ulong* src = pb + (long)(c * hp + oy * g.SH + ky * g.DH) * wpr;
+                        ulong* dst = pr + (long)oy * ow * words + w;
+                        for (int ox = 0; ox < ow; ox++, dst += words)
                         {
-                            SetBits(dst, cursor, g.KW, GetBits(src, x0, g.KW));
-                            cursor += g.KW;
+                            ulong v;
+                            if (runs) v = Bits(src, ox * sw, kw) & mask;
+                            else
+                            {
+                                v = 0;
+                                for (int kx = 0; kx < kw; kx++) v |= (Bits(src, ox * sw + kx * dw, 1) & 1) << kx;
+                            }
+                            dst[0] |= v << s;
+                            if (spill) dst[1] |= v >> (64 - s);
                         }
-                        else
-                            for (int kx = 0; kx < g.KW; kx++, cursor++)
-                                SetBits(dst, cursor, 1, GetBits(src, x0 + kx * g.DW, 1));
                     }
-            }
+                }
+        }
+    }
+
+    /// <summary>The bits of the string at <paramref name="start"/>, low bit first (at least <paramref name="count"/> &lt;= 64 valid).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static unsafe ulong Bits(ulong* words, int start, int count)
+    {
+        int w = start >> 6, s = start & 63;
+        ulong v = words[w] >> s;
+        if (s != 0 && s + count > 64) v |= words[w + 1] << (64 - s);
+        return v;
     }
 }
