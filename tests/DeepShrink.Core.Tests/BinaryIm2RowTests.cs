@@ -25,7 +25,7 @@ public class BinaryIm2RowTests
         int k = c * kh * kw, words = BinaryPack.WordsFor(k), plane = g.OutPlane;
         var wt = new float[o * k];
         for (int i = 0; i < wt.Length; i++) wt[i] = rng.NextInt(2) == 0 ? -1f : 1f;
-        var packed = XnorPackedWeights.FromSigns(o, k, wt);
+        var packed = XnorPackedWeights.FromSigns(o, k, wt).PermuteColumns(BinaryIm2Row.WeightOrder(g));
         var bitmap = new ulong[BinaryIm2Row.BitmapLength(g)];
         var rows = new ulong[BinaryIm2Row.RowsLength(g)];
         Array.Fill(rows, 0xDEADBEEFUL); // stale words must not survive
@@ -54,6 +54,24 @@ public class BinaryIm2RowTests
                     int pos = oy * g.OW + ox, got = zeros ? (c1[pos * o + j] + c2[pos * o + j]) / 2 : c1[pos * o + j];
                     Assert.True(want == got, $"({oy},{ox}) channel {j}: {want} vs {got}");
                 }
+    }
+
+    [Fact]
+    public void Permuted_columns_move_every_bit_and_bad_orders_are_rejected()
+    {
+        var rng = new Rng(3);
+        const int n = 11, k = 130;
+        var w = new float[n * k];
+        for (int i = 0; i < w.Length; i++) w[i] = rng.NextInt(2) == 0 ? -1f : 1f;
+        var order = Enumerable.Range(0, k).Select(p => (p * 7 + 3) % k).ToArray(); // 7 is coprime to 130
+        var moved = XnorPackedWeights.FromSigns(n, k, w).PermuteColumns(order);
+        var expected = new float[n * k];
+        for (int j = 0; j < n; j++) for (int p = 0; p < k; p++) expected[j * k + p] = w[j * k + order[p]];
+        Assert.Equal(XnorPackedWeights.FromSigns(n, k, expected).Data.ToArray(), moved.Data.ToArray());
+        var twice = (int[])order.Clone();
+        twice[1] = twice[0];
+        Assert.Throws<ArgumentException>(() => moved.PermuteColumns(twice));
+        Assert.Throws<ArgumentException>(() => moved.PermuteColumns(order.AsSpan(1)));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -6,28 +7,45 @@ namespace DeepShrink.Core.Kernels;
 /// <summary>
 /// im2row for binary convolutions (BNN, XNOR-Net): unfolds one image of {-1, 0, +1} activations straight into
 /// the bit rows [OH OW, WordsFor(C KH KW)] that <see cref="XnorGemm"/> multiplies, without a float im2col.
+/// The bits of a row are in (ky, kx, c) order - channels last - and the weights must be packed in the same
+/// order (<see cref="WeightOrder"/> with <see cref="XnorPackedWeights.PermuteColumns"/>); a dot product does
+/// not care about the order as long as both sides agree.
 /// </summary>
 /// <remarks>
-/// Two passes: <see cref="Binarize"/> turns the image into a bitmap padded by PH rows and PW columns (bit = x &gt;= 0,
-/// or x &gt; 0 when strict; padding counts as a 0 input), then <see cref="Unfold"/> copies each (channel, kernel row)
-/// window as one run of KW bits (a shift and a mask when the dilation is 1), so a row of k bits costs C KH
-/// appends instead of k float compares. A 0 input has no bit: as in the runtime's XNOR matrix, the exact dot
-/// product is the mean of the products of the non-strict and the strict bits, needed only when zeros occur.
+/// Two passes: <see cref="Binarize"/> turns the image into a channels-last bitmap [H + 2 PH][(W + 2 PW) C bits]
+/// (bit = x &gt;= 0, or x &gt; 0 when strict; padding counts as a 0 input), then <see cref="Unfold"/> copies, per
+/// position and kernel row, one run of KW C contiguous bits (KW runs of C bits when dilated) - 5 bit-string copies
+/// per position for LeNet-5's conv2 instead of 500 float compares. A 0 input has no bit: as in the runtime's XNOR
+/// matrix, the exact dot product is the mean of the products of the non-strict and the strict bits, needed only
+/// when zeros occur.
 /// </remarks>
 public static class BinaryIm2Row
 {
-    /// <summary>Words per padded bitmap row.</summary>
-    private static int RowWords(in ConvGeometry g) => BinaryPack.WordsFor(g.W + 2 * g.PW);
+    /// <summary>Words per padded bitmap row ((W + 2 PW) C bits).</summary>
+    private static int RowWords(in ConvGeometry g) => BinaryPack.WordsFor((g.W + 2 * g.PW) * g.C);
 
     /// <summary>Words of the padded bitmap of one image.</summary>
-    public static int BitmapLength(in ConvGeometry g) => g.C * (g.H + 2 * g.PH) * RowWords(g);
+    public static int BitmapLength(in ConvGeometry g) => (g.H + 2 * g.PH) * RowWords(g);
 
     /// <summary>Words of the unfolded bit rows of one image.</summary>
     public static int RowsLength(in ConvGeometry g) => g.OutPlane * BinaryPack.WordsFor(Im2Col.Rows(g));
 
     /// <summary>
-    /// Binarizes image [C, H, W] into the padded bitmap [C, H + 2 PH, RowWords]; returns true when a zero
-    /// input takes part (a real 0, or any padding). Values other than -1, 0, +1 are an error.
+    /// order[p'] = p: row bit p' of <see cref="Unfold"/> ((ky KW + kx) C + c) holds weight column p ((c KH + ky) KW + kx).
+    /// </summary>
+    public static int[] WeightOrder(in ConvGeometry g)
+    {
+        var order = new int[Im2Col.Rows(g)];
+        for (int ky = 0; ky < g.KH; ky++)
+            for (int kx = 0; kx < g.KW; kx++)
+                for (int c = 0; c < g.C; c++)
+                    order[(ky * g.KW + kx) * g.C + c] = (c * g.KH + ky) * g.KW + kx;
+        return order;
+    }
+
+    /// <summary>
+    /// Binarizes image [C, H, W] into the channels-last padded bitmap; returns true when a zero input takes part
+    /// (a real 0, or any padding). Values other than -1, 0, +1 are an error.
     /// </summary>
     public static bool Binarize(in ConvGeometry g, ReadOnlySpan<float> image, bool strict, Span<ulong> bitmap)
     {
@@ -35,105 +53,103 @@ public static class BinaryIm2Row
         if (g.Groups != 1) throw new ArgumentException("binary im2row: grouped convolutions are not supported");
         ConvGeometry.CheckLength(image.Length, g.C * g.H * g.W, "image", $"[{g.C}, {g.H}, {g.W}]");
         if (bitmap.Length < BitmapLength(g)) throw new ArgumentException($"bitmap has {bitmap.Length} words, needs {BitmapLength(g)}", nameof(bitmap));
-        int wpr = RowWords(g), hp = g.H + 2 * g.PH, wp = g.W + 2 * g.PW;
+        int wpr = RowWords(g), hp = g.H + 2 * g.PH, c = g.C, w = g.W;
         ulong padWord = strict ? 0UL : ulong.MaxValue; // a padded 0: 0 >= 0 but not 0 > 0
         bool zeros = g.PH > 0 || g.PW > 0, bad = false;
-        for (int c = 0; c < g.C; c++)
-            for (int yp = 0; yp < hp; yp++)
+        for (int yp = 0; yp < hp; yp++)
+        {
+            var row = bitmap.Slice(yp * wpr, wpr);
+            int iy = yp - g.PH;
+            if ((uint)iy >= (uint)g.H) { row.Fill(padWord); continue; }
+            row.Clear();
+            if (!strict)
             {
-                var row = bitmap.Slice((c * hp + yp) * wpr, wpr);
-                int iy = yp - g.PH;
-                if ((uint)iy >= (uint)g.H) { row.Fill(padWord); continue; }
-                row.Clear();
-                if (!strict) { SetBits(row, 0, g.PW, ulong.MaxValue); SetBits(row, g.PW + g.W, wp - g.PW - g.W, ulong.MaxValue); }
-                var src = image.Slice((c * g.H + iy) * g.W, g.W);
-                int ix = 0;
+                SetRun(row, 0, g.PW * c);
+                SetRun(row, (g.PW + w) * c, g.PW * c);
+            }
+            for (int ch = 0; ch < c; ch++)
+            {
+                var src = image.Slice((ch * g.H + iy) * w, w);
+                int ix = 0, bit0 = g.PW * c + ch;
                 if (Vector256.IsHardwareAccelerated)
-                    for (; ix + 8 <= g.W; ix += 8)
+                    for (; ix + 8 <= w; ix += 8)
                     {
                         var v = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(src), (nuint)ix);
                         var zero = Vector256.Equals(v, Vector256<float>.Zero);
                         bad |= (~(zero | Vector256.Equals(Vector256.Abs(v), Vector256<float>.One))).ExtractMostSignificantBits() != 0;
                         zeros |= zero.ExtractMostSignificantBits() != 0;
-                        var on = strict ? Vector256.GreaterThan(v, Vector256<float>.Zero) : Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero);
-                        SetBits(row, g.PW + ix, 8, on.ExtractMostSignificantBits());
+                        uint on = (strict ? Vector256.GreaterThan(v, Vector256<float>.Zero) : Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero)).ExtractMostSignificantBits();
+                        for (; on != 0; on &= on - 1)
+                        {
+                            int b = bit0 + (ix + BitOperations.TrailingZeroCount(on)) * c;
+                            row[b >> 6] |= 1UL << (b & 63);
+                        }
                     }
-                for (; ix < g.W; ix++)
+                for (; ix < w; ix++)
                 {
                     float v = src[ix];
                     bad |= v != 0f && MathF.Abs(v) != 1f;
                     zeros |= v == 0f;
-                    if (strict ? v > 0f : v >= 0f) SetBits(row, g.PW + ix, 1, 1);
+                    if (strict ? v > 0f : v >= 0f)
+                    {
+                        int b = bit0 + ix * c;
+                        row[b >> 6] |= 1UL << (b & 63);
+                    }
                 }
             }
+        }
         if (bad) throw new ArgumentException("binary im2row needs inputs in {-1, 0, +1} (a binary input transform must precede it)");
         return zeros;
     }
 
-    /// <summary>ORs the low <paramref name="count"/> bits of <paramref name="bits"/> into the bit string at <paramref name="start"/> (count &lt;= 64).</summary>
-    private static void SetBits(Span<ulong> words, int start, int count, ulong bits)
+    /// <summary>Sets <paramref name="count"/> bits from <paramref name="start"/>.</summary>
+    private static void SetRun(Span<ulong> words, int start, int count)
     {
-        if (count <= 0) return;
-        if (count < 64) bits &= (1UL << count) - 1;
-        int w = start >> 6, s = start & 63;
-        words[w] |= bits << s;
-        if (s + count > 64) words[w + 1] |= bits >> (64 - s);
+        for (int b = start; b < start + count; b++) words[b >> 6] |= 1UL << (b & 63);
     }
 
     /// <summary>
-    /// Unfolds a bitmap from <see cref="Binarize"/> into rows[OH OW, WordsFor(C KH KW)] (overwritten; bits past k are 0),
-    /// bit (c KH + ky) KW + kx of row oy OW + ox = the bitmap at (c, oy SH + ky DH, ox SW + kx DW).
+    /// Unfolds a bitmap from <see cref="Binarize"/> into rows[OH OW, WordsFor(C KH KW)] (overwritten; bits past k are 0):
+    /// bit (ky KW + kx) C + c of row oy OW + ox = the input at (c, oy SH + ky DH, ox SW + kx DW).
     /// </summary>
-    /// <remarks>
-    /// Loop order: for each (c, ky) the destination bit offset is the same in every row, and along a bitmap row the
-    /// KW-bit windows of neighbouring positions are shifts of one another, so the inner loop is a shift, a mask and
-    /// one or two ORs per position.
-    /// </remarks>
     public static unsafe void Unfold(in ConvGeometry g, ReadOnlySpan<ulong> bitmap, Span<ulong> rows)
     {
         g.Validate();
         if (bitmap.Length < BitmapLength(g)) throw new ArgumentException($"bitmap has {bitmap.Length} words, needs {BitmapLength(g)}", nameof(bitmap));
         if (rows.Length < RowsLength(g)) throw new ArgumentException($"rows has {rows.Length} words, needs {RowsLength(g)}", nameof(rows));
-        int wpr = RowWords(g), hp = g.H + 2 * g.PH, words = BinaryPack.WordsFor(Im2Col.Rows(g));
-        int oh = g.OH, ow = g.OW, kw = g.KW, sw = g.SW, dw = g.DW;
-        bool runs = dw == 1 && kw <= 64;
-        ulong mask = kw >= 64 ? ulong.MaxValue : (1UL << kw) - 1;
+        int wpr = RowWords(g), words = BinaryPack.WordsFor(Im2Col.Rows(g)), c = g.C, kw = g.KW;
         rows[..RowsLength(g)].Clear();
         fixed (ulong* pb = bitmap, pr = rows)
         {
-            for (int c = 0; c < g.C; c++)
-                for (int ky = 0; ky < g.KH; ky++)
+            for (int oy = 0; oy < g.OH; oy++)
+                for (int ox = 0; ox < g.OW; ox++)
                 {
-                    int cursor = (c * g.KH + ky) * kw, w = cursor >> 6, s = cursor & 63;
-                    bool spill = s + kw > 64;
-                    for (int oy = 0; oy < oh; oy++)
+                    ulong* dst = pr + (long)(oy * g.OW + ox) * words;
+                    for (int ky = 0; ky < g.KH; ky++)
                     {
-                        ulong* src = pb + (long)(c * hp + oy * g.SH + ky * g.DH) * wpr;
-                        ulong* dst = pr + (long)oy * ow * words + w;
-                        for (int ox = 0; ox < ow; ox++, dst += words)
-                        {
-                            ulong v;
-                            if (runs) v = Bits(src, ox * sw, kw) & mask;
-                            else
-                            {
-                                v = 0;
-                                for (int kx = 0; kx < kw; kx++) v |= (Bits(src, ox * sw + kx * dw, 1) & 1) << kx;
-                            }
-                            dst[0] |= v << s;
-                            if (spill) dst[1] |= v >> (64 - s);
-                        }
+                        ulong* src = pb + (long)(oy * g.SH + ky * g.DH) * wpr;
+                        if (g.DW == 1) CopyBits(src, ox * g.SW * c, dst, ky * kw * c, kw * c);
+                        else
+                            for (int kx = 0; kx < kw; kx++)
+                                CopyBits(src, (ox * g.SW + kx * g.DW) * c, dst, (ky * kw + kx) * c, c);
                     }
                 }
         }
     }
 
-    /// <summary>The bits of the string at <paramref name="start"/>, low bit first (at least <paramref name="count"/> &lt;= 64 valid).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static unsafe ulong Bits(ulong* words, int start, int count)
+    /// <summary>ORs <paramref name="count"/> bits of src from bit <paramref name="from"/> into dst at bit <paramref name="to"/>.</summary>
+    private static unsafe void CopyBits(ulong* src, int from, ulong* dst, int to, int count)
     {
-        int w = start >> 6, s = start & 63;
-        ulong v = words[w] >> s;
-        if (s != 0 && s + count > 64) v |= words[w + 1] << (64 - s);
-        return v;
+        while (count > 0)
+        {
+            int n = Math.Min(64, count), w = from >> 6, s = from & 63;
+            ulong v = src[w] >> s;
+            if (s != 0 && s + n > 64) v |= src[w + 1] << (64 - s);
+            if (n < 64) v &= (1UL << n) - 1;
+            int dw = to >> 6, ds = to & 63;
+            dst[dw] |= v << ds;
+            if (ds != 0 && ds + n > 64) dst[dw + 1] |= v >> (64 - ds);
+            from += n; to += n; count -= n;
+        }
     }
 }

@@ -48,6 +48,30 @@ public sealed class XnorPackedWeights
         return new XnorPackedWeights(n, k, data);
     }
 
+    /// <summary>The same weights with columns reordered: column p of the result is column order[p] of this (order a permutation of 0..K-1).</summary>
+    public XnorPackedWeights PermuteColumns(ReadOnlySpan<int> order)
+    {
+        if (order.Length != K) throw new ArgumentException($"order has {order.Length} entries, expected {K}", nameof(order));
+        var seen = new bool[K];
+        foreach (int p in order)
+        {
+            if ((uint)p >= (uint)K || seen[p]) throw new ArgumentException("order is not a permutation of the columns", nameof(order));
+            seen[p] = true;
+        }
+        int words = Words;
+        var data = new ulong[_data.Length];
+        for (int j = 0; j < N; j++)
+        {
+            int baseIdx = j / PanelWidth * words * PanelWidth + j % PanelWidth;
+            for (int p = 0; p < K; p++)
+            {
+                int q = order[p];
+                if ((_data[baseIdx + (q >> 6) * PanelWidth] >> (q & 63) & 1) != 0) data[baseIdx + (p >> 6) * PanelWidth] |= 1UL << (p & 63);
+            }
+        }
+        return new XnorPackedWeights(N, K, data);
+    }
+
     /// <summary>Packs the signs of float weights W[n, k] directly (see <see cref="BinaryPack.PackRows"/>).</summary>
     public static XnorPackedWeights FromSigns(int n, int k, ReadOnlySpan<float> w) // [n, k]
     {

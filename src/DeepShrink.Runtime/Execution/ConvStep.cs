@@ -24,6 +24,7 @@ internal sealed class ConvStep : Step
     private readonly Int8Matrix? _int8;    // the whole convolution in integers (groups = 1)
     private readonly Int8RowPanels? _int8Panels; // its weights for the channel-major kernel (symmetric weights)
     private readonly XnorMatrix? _xnor;    // binary weights x binary input, unfolded to bits per image (groups = 1)
+    private readonly XnorPackedWeights? _xnorWeights; // its weights with columns in BinaryIm2Row's (ky, kx, c) order
 
     public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
@@ -35,7 +36,11 @@ internal sealed class ConvStep : Step
             _int8 = q;
             if (q.WeightZeroPoint == 0) _int8Panels = q.RowPanels;
         }
-        if (groups is [XnorMatrix xm] && g.Groups == 1) _xnor = xm;
+        if (groups is [XnorMatrix xm] && g.Groups == 1)
+        {
+            _xnor = xm;
+            _xnorWeights = xm.Packed.PermuteColumns(BinaryIm2Row.WeightOrder(g));
+        }
     }
 
     /// <inheritdoc/>
@@ -47,7 +52,7 @@ internal sealed class ConvStep : Step
         if (_dense is not null) ConvKernels.Forward(g, x.X, _dense, _bias, y, f.Threads);
         else if (_int8 is not null && _int8Panels is not null) Int8ChannelMajor(_int8, _int8Panels, g, x.X, y, f.Threads);
         else if (_int8 is not null) Int8(_int8, g, x.X, y, f.Threads);
-        else if (_xnor is not null) Xnor(_xnor, g, x.X, y, f.Threads);
+        else if (_xnor is not null && _xnorWeights is not null) Xnor(_xnor, _xnorWeights, g, x.X, y, f.Threads);
         else Compressed(g, x.X, y, f.Threads);
         _transform?.Rescale(y, _bias, x.Scale, f.Batch);
         Finish(y);
@@ -122,7 +127,7 @@ internal sealed class ConvStep : Step
     /// (<see cref="BinaryIm2Row"/>), one XNOR-popcount GEMM gives [OH OW, O] dot products (a second one with strict
     /// bits when zeros or padding take part: the exact dot is their mean), scaled by alpha into the [O, OH OW] planes.
     /// </summary>
-    private unsafe void Xnor(XnorMatrix m, ConvGeometry g, ReadOnlySpan<float> x, Span<float> y, int threads)
+    private unsafe void Xnor(XnorMatrix m, XnorPackedWeights w, ConvGeometry g, ReadOnlySpan<float> x, Span<float> y, int threads)
     {
         int plane = g.OutPlane, o = g.O, images = g.N, inSize = g.C * g.H * g.W, words = BinaryPack.WordsFor(m.Cols);
         var one = g with { N = 1 };
@@ -143,12 +148,12 @@ internal sealed class ConvStep : Step
                         var image = new ReadOnlySpan<float>((float*)xAddr + (long)i * inSize, inSize);
                         bool zeros = BinaryIm2Row.Binarize(one, image, strict: false, bitmap);
                         BinaryIm2Row.Unfold(one, bitmap, rows);
-                        XnorGemm.Multiply(plane, rows, words, m.Packed, c, o, threads: outer > 1 ? 1 : threads);
+                        XnorGemm.Multiply(plane, rows, words, w, c, o, threads: outer > 1 ? 1 : threads);
                         if (zeros)
                         {
                             BinaryIm2Row.Binarize(one, image, strict: true, bitmap);
                             BinaryIm2Row.Unfold(one, bitmap, rows);
-                            XnorGemm.Multiply(plane, rows, words, m.Packed, c2, o, threads: outer > 1 ? 1 : threads);
+                            XnorGemm.Multiply(plane, rows, words, w, c2, o, threads: outer > 1 ? 1 : threads);
                             for (int t = 0; t < plane * o; t++) c[t] = (c[t] + c2[t]) / 2; // both counts have the parity of the nonzero part
                         }
                         float* yi = (float*)yAddr + (long)i * o * plane;
