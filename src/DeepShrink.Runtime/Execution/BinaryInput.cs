@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using DeepShrink.Core.Kernels;
 
 namespace DeepShrink.Runtime.Execution;
@@ -36,7 +39,8 @@ internal sealed class BinaryInput : InputTransform
         {
             var xs = x.Slice(n * sample, sample);
             var ds = dst.Slice(n * sample, sample);
-            for (int i = 0; i < sample; i++) ds[i] = (xs[i] + _shift[i / _inner]) * _mul[i / _inner]; // xh
+            for (int ch = 0; ch < c; ch++) // xh = (x - mean) * (1 / sqrt(var + eps)): an add, then a multiply, as in the training hook
+                Standardize(xs.Slice(ch * _inner, _inner), _shift[ch], _mul[ch], ds.Slice(ch * _inner, _inner));
             if (_xnor)
             {
                 if (_conv is { } g) ConvScale(ds, g, scale.Slice(n * g.OutPlane, g.OutPlane));
@@ -47,7 +51,7 @@ internal sealed class BinaryInput : InputTransform
                     scale[n] = (float)(acc / sample);
                 }
             }
-            for (int i = 0; i < sample; i++) ds[i] = ds[i] < 0f ? -1f : 1f;
+            Sign(ds);
         }
     }
 
@@ -65,17 +69,63 @@ internal sealed class BinaryInput : InputTransform
             }
     }
 
+    /// <summary>d = (x + shift) * mul, rounded after the add and after the multiply (no fused multiply-add).</summary>
+    private static void Standardize(ReadOnlySpan<float> x, float shift, float mul, Span<float> d)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vs = Vector256.Create(shift);
+            var vm = Vector256.Create(mul);
+            for (; i + 8 <= x.Length; i += 8)
+                ((Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(x), (nuint)i) + vs) * vm).StoreUnsafe(ref MemoryMarshal.GetReference(d), (nuint)i);
+        }
+        for (; i < x.Length; i++) d[i] = (x[i] + shift) * mul;
+    }
+
+    /// <summary>v = v &lt; 0 ? -1 : +1 (sign(0) = +1, -0 included).</summary>
+    private static void Sign(Span<float> v)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= v.Length; i += 8)
+            {
+                ref float r = ref MemoryMarshal.GetReference(v);
+                var x = Vector256.LoadUnsafe(ref r, (nuint)i);
+                Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), Vector256.Create(-1f), Vector256<float>.One).StoreUnsafe(ref r, (nuint)i);
+            }
+        for (; i < v.Length; i++) v[i] = v[i] < 0f ? -1f : 1f;
+    }
+
     /// <summary>K[oy, ox] = (1 / (kh kw)) * sum over the window of mean_c |xh| (padding counts 0).</summary>
     private static void ConvScale(ReadOnlySpan<float> xh, ConvGeometry g, Span<float> k) // xh: [C, H, W], k: [OH, OW]
     {
         int plane = g.H * g.W;
-        var a = new double[plane];
-        for (int c = 0; c < g.C; c++)
+        double[] rented = ArrayPool<double>.Shared.Rent(plane);
+        try
         {
-            var p = xh.Slice(c * plane, plane);
-            for (int i = 0; i < plane; i++) a[i] += MathF.Abs(p[i]);
+            var a = rented.AsSpan(0, plane);
+            a.Clear();
+            for (int c = 0; c < g.C; c++) // per pixel, channels in order, in double: the same sums as the training hook
+            {
+                var p = xh.Slice(c * plane, plane);
+                int i = 0;
+                if (Vector256.IsHardwareAccelerated)
+                    for (; i + 4 <= plane; i += 4)
+                    {
+                        var v = Vector256.Abs(Vector256.WidenLower(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(p), (nuint)i).ToVector256Unsafe()));
+                        (Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(a), (nuint)i) + v).StoreUnsafe(ref MemoryMarshal.GetReference(a), (nuint)i);
+                    }
+                for (; i < plane; i++) a[i] += MathF.Abs(p[i]);
+            }
+            for (int i = 0; i < plane; i++) a[i] /= g.C;
+            Window(a, g, k);
         }
-        for (int i = 0; i < plane; i++) a[i] /= g.C;
+        finally { ArrayPool<double>.Shared.Return(rented); }
+    }
+
+    private static void Window(ReadOnlySpan<double> a, ConvGeometry g, Span<float> k)
+    {
         float inv = 1f / (g.KH * g.KW);
         for (int oy = 0; oy < g.OH; oy++)
             for (int ox = 0; ox < g.OW; ox++)
