@@ -71,6 +71,8 @@ public class CliEndToEndTests : IDisposable
     [InlineData("compress", "--model", "/nonexistent.safetensors", "--teacher", "/nonexistent-t.safetensors", "--out", "x.dsz")]
     [InlineData("train", "--epochs", "banana", "--out", "x.safetensors")]
     [InlineData("frobnicate")]
+    [InlineData("bench", "models", "--int8", "/nonexistent-a.dsz", "--binary", "/nonexistent-b.dsz")]
+    [InlineData("bench", "models", "--binary", "/nonexistent.dsz")]
     public void BadInput_GivesOneLineError_AndNonZeroExit(params string[] args)
     {
         var r = Run(args);
