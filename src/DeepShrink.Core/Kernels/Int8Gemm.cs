@@ -29,6 +29,9 @@ public static class Int8Gemm
     /// <summary>Largest supported reduction length (keeps 255 * 128 * k inside int32).</summary>
     public const int MaxK = 65536;
 
+    /// <summary>Multiply-adds below which a thread is not worth adding (~3 us of VNNI work).</summary>
+    internal const long MinMacsPerThread = 1L << 21;
+
     internal const int Mc = 96;        // rows of A per packed block (multiple of both register tiles)
     internal const int KcGroups = 256; // 4-byte k groups per block (1024 bytes of k)
 
@@ -118,12 +121,13 @@ public static class Int8Gemm
         fixed (int* pc = c)
         {
             nint aAddr = (nint)pa, wAddr = (nint)pw, cAddr = (nint)pc;
+            threads = QuantParallel.Useful((long)m * n * k, threads, MinMacsPerThread);
             QuantParallel.ForBlocks(m, Mc, (n + 15) / 16, threads, (i0, rows, p0, p1) =>
             {
                 var job = new Int8GemmKernels.Block((byte*)aAddr + (long)i0 * lda, lda, (sbyte*)wAddr, (int*)cAddr + (long)i0 * ldc, ldc, rows, n, k);
                 if (path == Int8GemmPath.Scalar) Int8GemmKernels.ScalarBlock(job, p0, p1);
                 else Int8GemmKernels.PackedBlock(job, p0, p1, vnni: path != Int8GemmPath.Avx2, jit: path == Int8GemmPath.Avx512Vnni);
-            });
+            }, itemsPerThread: 1); // each item packs its rows of A again: few, large items
         }
     }
 }

@@ -21,6 +21,9 @@ public static class XnorGemm
 {
     internal const int RowBlock = 64;
 
+    /// <summary>Bit multiply-adds below which a thread is not worth adding (~4 us of vpopcntq work).</summary>
+    internal const long MinBitMacsPerThread = 1L << 23;
+
     /// <summary>The fastest path supported by this process, chosen once.</summary>
     public static XnorGemmPath Path { get; } =
         IsSupported(XnorGemmPath.Avx512Vpopcnt) ? XnorGemmPath.Avx512Vpopcnt : IsSupported(XnorGemmPath.Avx512) ? XnorGemmPath.Avx512 : XnorGemmPath.Popcount;
@@ -59,7 +62,7 @@ public static class XnorGemm
         if (m > 0 && n > 0 && c.Length < (long)(m - 1) * ldc + n) throw new ArgumentException("C buffer too small", nameof(c));
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"XNOR GEMM path {path} is not supported on this CPU");
         if (m == 0 || n == 0) return;
-        int nThreads = QuantParallel.Resolve(threads);
+        int nThreads = QuantParallel.Useful((long)m * n * words * 64, QuantParallel.Resolve(threads), MinBitMacsPerThread);
         fixed (ulong* pa = a)
         fixed (ulong* pw = w.DataArray)
         fixed (int* pc = c)
