@@ -42,12 +42,13 @@ public static partial class IsaFallback
 
     /// <summary>
     /// Runs the tests of this assembly whose fully qualified name contains <paramref name="filter"/>
-    /// in a child process capped at <paramref name="level"/>, and returns its exit code, counts and output.
+    /// in a child process capped at <paramref name="level"/> (plus any <paramref name="extraKnobs"/>), and returns its
+    /// exit code, counts and output.
     /// </summary>
-    public static ChildResult RunInChild(string filter, SimdLevel level, TimeSpan? timeout = null)
+    public static ChildResult RunInChild(string filter, SimdLevel level, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? extraKnobs = null)
     {
         string dll = typeof(IsaFallback).Assembly.Location;
-        string results = Path.Combine(Path.GetTempPath(), "deepshrink-isa-" + Environment.ProcessId + "-" + level);
+        string results = Path.Combine(Path.GetTempPath(), "deepshrink-isa-" + Environment.ProcessId + "-" + level + "-" + (extraKnobs?.Count ?? 0));
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -58,6 +59,7 @@ public static partial class IsaFallback
         foreach (var arg in new[] { "test", dll, "--filter", "FullyQualifiedName~" + filter, "--results-directory", results, "--nologo" })
             psi.ArgumentList.Add(arg);
         foreach (var (key, value) in KnobsFor(level)) psi.Environment[key] = value;
+        if (extraKnobs is not null) foreach (var (key, value) in extraKnobs) psi.Environment[key] = value;
         psi.Environment[ExpectedIsaVariable] = CpuFeatures.Name(level);
         psi.Environment[ChildVariable] = "1";
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
@@ -85,10 +87,10 @@ public static partial class IsaFallback
     /// <paramref name="level"/> and that at least one test ran. Does nothing inside a child, or when
     /// this machine cannot even reach <paramref name="level"/> (the parent run already covers it).
     /// </summary>
-    public static void AssertPassesInChild(string filter, SimdLevel level)
+    public static void AssertPassesInChild(string filter, SimdLevel level, IReadOnlyDictionary<string, string>? extraKnobs = null)
     {
         if (InChild || CpuFeatures.Level < level) return;
-        var r = RunInChild(filter, level);
+        var r = RunInChild(filter, level, extraKnobs: extraKnobs);
         Assert.True(r.ExitCode == 0 && r.Failed == 0 && r.Passed > 0,
             $"child run of '{filter}' at {CpuFeatures.Name(level)}: exit {r.ExitCode}, passed {r.Passed}, failed {r.Failed}\n{r.Output}");
     }

@@ -33,3 +33,18 @@ public class IsaFallbackScalarTests
     [Fact]
     public void Other_kernels_pass_on_scalar() => IsaFallback.AssertPassesInChild(KernelFilters.OtherKernels, SimdLevel.Scalar);
 }
+
+/// <summary>
+/// AVX-512 VNNI without AVX-VNNI (Intel Cascade Lake / Ice Lake servers), simulated with <c>DOTNET_EnableAVXVNNI=0</c>:
+/// the int8 GEMM must still take the generated 512-bit path and run its edge tiles on it (through a scratch block).
+/// </summary>
+public class IsaFallbackAvx512WithoutAvxVnniTests
+{
+    [Fact]
+    public void Int8_kernels_pass_without_avx_vnni()
+    {
+        if (!DeepShrink.Core.Kernels.Jit.JitKernels.HasInt8Tile) return; // no AVX-512 VNNI here: nothing to simulate
+        IsaFallback.AssertPassesInChild("DeepShrink.Core.Tests.Int8|FullyQualifiedName~DeepShrink.Core.Tests.JitKernelTests", SimdLevel.Vector512,
+            new Dictionary<string, string> { ["DOTNET_EnableAVXVNNI"] = "0" });
+    }
+}

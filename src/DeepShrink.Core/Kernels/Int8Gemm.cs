@@ -48,7 +48,7 @@ public static class Int8Gemm
         Int8GemmPath.Scalar => true,
         Int8GemmPath.Avx2 => Avx2.IsSupported,
         Int8GemmPath.AvxVnni => Avx2.IsSupported && AvxVnni.IsSupported,
-        Int8GemmPath.Avx512Vnni => Avx2.IsSupported && AvxVnni.IsSupported && Jit.JitKernels.HasInt8Tile,
+        Int8GemmPath.Avx512Vnni => Jit.JitKernels.HasInt8Tile, // edge tiles: AVX-VNNI when present, else the generated tile on scratch
         _ => false,
     };
 

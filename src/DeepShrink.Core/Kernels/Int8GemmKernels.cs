@@ -60,6 +60,8 @@ internal static unsafe class Int8GemmKernels
                                 };
                                 Jit.JitKernels.Int8Tile8x32(&args);
                             }
+                            else if (jit && !AvxVnni.IsSupported) // AVX-512 VNNI without AVX-VNNI (e.g. Cascade Lake): edges via a scratch tile
+                                GeneratedEdge(ap, bp, (long)kg * GroupStride, kgb, cp, job.Ldc, rr, Math.Min(16 * step, job.N - p * 16), step == 2, accumulate);
                             else
                             {
                                 for (int s = 0; s < step; s++)
@@ -72,6 +74,22 @@ internal static unsafe class Int8GemmKernels
             }
         }
         finally { ArrayPool<byte>.Shared.Return(scratch); }
+    }
+
+    /// <summary>
+    /// An edge tile (fewer than 8 rows, or a lone or partial panel) on the generated 8x32 kernel: the full tile goes to
+    /// a scratch block (rows past the block are zero in packed A; a lone panel is paired with itself) and the valid
+    /// rows x cols corner is copied or added into C.
+    /// </summary>
+    private static void GeneratedEdge(byte* ap, sbyte* bp, long panelStride, int kgb, int* cp, int ldc, int rows, int cols, bool twoPanels, bool accumulate)
+    {
+        int* t = stackalloc int[VnniRows * 32];
+        var args = new Jit.Int8TileArgs
+        {
+            A = ap, B0 = bp, B1 = twoPanels ? bp + panelStride : bp, Groups = kgb, C = t, LdcBytes = 32 * sizeof(int), Accumulate = 0,
+        };
+        Jit.JitKernels.Int8Tile8x32(&args);
+        WriteTile(t, 32, cp, ldc, rows, cols, accumulate);
     }
 
     /// <summary>One packed micro-panel (rr rows) times one 16-column panel on the managed SIMD tiles.</summary>

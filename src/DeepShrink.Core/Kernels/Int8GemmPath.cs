@@ -14,7 +14,8 @@ public enum Int8GemmPath
 
     /// <summary>
     /// AVX-512 VNNI <c>vpdpbusd</c> on 512-bit vectors in an 8x32 tile generated as x86-64 machine code at start-up
-    /// (Linux x86-64; .NET 10 has no intrinsic for it). Needs AVX-VNNI too, for the edge tiles.
+    /// (Linux x86-64; .NET 10 has no intrinsic for it). Edge tiles run on AVX-VNNI where present, else on the generated
+    /// tile through a scratch block (CPUs with AVX-512 VNNI but no AVX-VNNI, such as Cascade Lake and Ice Lake servers).
     /// </summary>
     Avx512Vnni,
 }
