@@ -1,6 +1,4 @@
 using System.Numerics;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace DeepShrink.Core.Kernels;
 
@@ -70,29 +68,14 @@ public static class BinaryIm2Row
             for (int ch = 0; ch < c; ch++)
             {
                 var src = image.Slice((ch * g.H + iy) * w, w);
-                int ix = 0, bit0 = g.PW * c + ch;
-                if (Vector256.IsHardwareAccelerated)
-                    for (; ix + 8 <= w; ix += 8)
-                    {
-                        var v = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(src), (nuint)ix);
-                        var zero = Vector256.Equals(v, Vector256<float>.Zero);
-                        bad |= (~(zero | Vector256.Equals(Vector256.Abs(v), Vector256<float>.One))).ExtractMostSignificantBits() != 0;
-                        zeros |= zero.ExtractMostSignificantBits() != 0;
-                        uint on = (strict ? Vector256.GreaterThan(v, Vector256<float>.Zero) : Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero)).ExtractMostSignificantBits();
-                        for (; on != 0; on &= on - 1)
-                        {
-                            int b = bit0 + (ix + BitOperations.TrailingZeroCount(on)) * c;
-                            row[b >> 6] |= 1UL << (b & 63);
-                        }
-                    }
-                for (; ix < w; ix++)
+                for (int ix0 = 0; ix0 < w; ix0 += 64)
                 {
-                    float v = src[ix];
-                    bad |= v != 0f && MathF.Abs(v) != 1f;
-                    zeros |= v == 0f;
-                    if (strict ? v > 0f : v >= 0f)
+                    var t = BinaryPack.Ternary(src.Slice(ix0, Math.Min(64, w - ix0)));
+                    zeros |= t.Zeros;
+                    bad |= t.Bad;
+                    for (ulong on = strict ? t.Gt : t.Geq; on != 0; on &= on - 1) // pixel ix lands at bit (PW + ix) C + ch
                     {
-                        int b = bit0 + ix * c;
+                        int b = (g.PW + ix0 + BitOperations.TrailingZeroCount(on)) * c + ch;
                         row[b >> 6] |= 1UL << (b & 63);
                     }
                 }

@@ -22,6 +22,38 @@ public static class BinaryPack
     /// <summary>Mask of the valid bits of the last, partial word of a row (0 when k is a multiple of 64).</summary>
     internal static ulong TailMask(int k) => k % 64 == 0 ? 0UL : ValidMask(k, k / 64);
 
+    /// <summary>
+    /// Sign bits of up to 64 binary activations in {-1, 0, +1} (bit b for x[b]): <see cref="TernaryBits.Geq"/> has
+    /// x &gt;= 0, <see cref="TernaryBits.Gt"/> x &gt; 0, so a 0 sets only the first; <see cref="TernaryBits.Zeros"/> says
+    /// a 0 occurred and <see cref="TernaryBits.Bad"/> that some value is none of -1, 0, +1 (the caller reports it).
+    /// </summary>
+    public static TernaryBits Ternary(ReadOnlySpan<float> x)
+    {
+        if (x.Length > 64) throw new ArgumentException($"at most 64 values per word, got {x.Length}", nameof(x));
+        bool zeros = false, bad = false;
+        ulong ge = 0, gt = 0;
+        int b = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; b + 8 <= x.Length; b += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(x), (nuint)b);
+                var zero = Vector256.Equals(v, Vector256<float>.Zero);
+                bad |= (~(zero | Vector256.Equals(Vector256.Abs(v), Vector256<float>.One))).ExtractMostSignificantBits() != 0;
+                zeros |= zero.ExtractMostSignificantBits() != 0;
+                ge |= (ulong)Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero).ExtractMostSignificantBits() << b;
+                gt |= (ulong)Vector256.GreaterThan(v, Vector256<float>.Zero).ExtractMostSignificantBits() << b;
+            }
+        for (; b < x.Length; b++)
+        {
+            float v = x[b];
+            bad |= v != 0f && MathF.Abs(v) != 1f;
+            zeros |= v == 0f;
+            if (v >= 0f) ge |= 1UL << b;
+            if (v > 0f) gt |= 1UL << b;
+        }
+        return new TernaryBits(ge, gt, zeros, bad);
+    }
+
     /// <summary>Packs the signs of x[rows, k] (row stride ldx) into destination[rows, WordsFor(k)].</summary>
     public static void PackRows(int rows, int k, ReadOnlySpan<float> x, int ldx, // [rows, k]
         Span<ulong> destination)                                                   // [rows, WordsFor(k)]
@@ -65,3 +97,6 @@ public static class BinaryPack
                 destination[r * k + p] = (bits[r * words + (p >> 6)] >> (p & 63) & 1) != 0 ? 1f : -1f;
     }
 }
+
+/// <summary>Result of <see cref="BinaryPack.Ternary"/>: the x &gt;= 0 and x &gt; 0 bits of up to 64 values, and whether a 0 or an invalid value occurred.</summary>
+public readonly record struct TernaryBits(ulong Geq, ulong Gt, bool Zeros, bool Bad);

@@ -28,8 +28,7 @@ public sealed class Int8RowPanels
     /// <summary>Packs w[m, k] (row stride ldw).</summary>
     public static Int8RowPanels Pack(int m, int k, ReadOnlySpan<sbyte> w, int ldw)
     {
-        if (m < 0 || k < 0) throw new ArgumentException($"negative size m={m} k={k}");
-        if (k > Int8Gemm.MaxK) throw new ArgumentException($"k={k} exceeds Int8Gemm.MaxK={Int8Gemm.MaxK}");
+        Int8Gemm.ValidateSizes(1, m, k);
         if (ldw < Math.Max(1, k)) throw new ArgumentException($"ldw={ldw} < k={k}", nameof(ldw));
         if (m > 0 && k > 0 && w.Length < (long)(m - 1) * ldw + k) throw new ArgumentException("W buffer too small", nameof(w));
         int groups = Int8ConvGemm.Groups(k), panels = (m + 7) / 8;

@@ -22,7 +22,6 @@ internal sealed class ConvStep : Step
     private readonly float[] _bias;
     private readonly InputTransform? _transform;
     private readonly Int8Matrix? _int8;    // the whole convolution in integers (groups = 1)
-    private readonly Int8RowPanels? _int8Panels; // its weights for the channel-major kernel (symmetric weights)
     private readonly XnorMatrix? _xnor;    // binary weights x binary input, unfolded to bits per image (groups = 1)
     private readonly XnorPackedWeights? _xnorWeights; // its weights with columns in BinaryIm2Row's (ky, kx, c) order
 
@@ -34,7 +33,7 @@ internal sealed class ConvStep : Step
         if (groups is [Int8Matrix q])
         {
             _int8 = q;
-            if (q.WeightZeroPoint == 0) _int8Panels = q.RowPanels;
+            if (q.WeightZeroPoint == 0) _ = q.RowPanels; // build the channel-major weights at load, not in the first call
         }
         if (groups is [XnorMatrix xm] && g.Groups == 1)
         {
@@ -50,7 +49,7 @@ internal sealed class ConvStep : Step
         var y = Out(f);
         var g = _g with { N = f.Batch };
         if (_dense is not null) ConvKernels.Forward(g, x.X, _dense, _bias, y, f.Threads);
-        else if (_int8 is not null && _int8Panels is not null) Int8ChannelMajor(_int8, _int8Panels, g, x.X, y, f.Threads);
+        else if (_int8 is { WeightZeroPoint: 0 }) Int8ChannelMajor(_int8, g, x.X, y, f.Threads);
         else if (_int8 is not null) Int8(_int8, g, x.X, y, f.Threads);
         else if (_xnor is not null && _xnorWeights is not null) Xnor(_xnor, _xnorWeights, g, x.X, y, f.Threads);
         else Compressed(g, x.X, y, f.Threads);
@@ -76,8 +75,9 @@ internal sealed class ConvStep : Step
     /// Quantise [N, C, H, W] to u8 once, then per image (images spread over threads): unfold into column panels,
     /// y[o, :] = W[o, :] X^T in int32, requantise each output row with its bias straight into the image's planes.
     /// </summary>
-    private unsafe void Int8ChannelMajor(Int8Matrix q, Int8RowPanels w, ConvGeometry g, ReadOnlySpan<float> x, Span<float> y, int threads)
+    private unsafe void Int8ChannelMajor(Int8Matrix q, ConvGeometry g, ReadOnlySpan<float> x, Span<float> y, int threads)
     {
+        var w = q.RowPanels;
         int plane = g.OutPlane, k = q.Cols, o = g.O, images = g.N;
         int ld = Int8ConvGemm.PaddedColumns(plane), scratchLen = Int8ConvGemm.ScratchLength(g), packedLen = Int8ConvGemm.PackedLength(plane, k);
         int accLen = Int8ConvGemm.PaddedRows(o) * ld;
@@ -138,7 +138,7 @@ internal sealed class ConvStep : Step
             nint xAddr = (nint)px, yAddr = (nint)py;
             RuntimeParallel.For(images, outer, (i0, i1) =>
             {
-                ulong[] bitmap = ArrayPool<ulong>.Shared.Rent(bitmapLen), rows = ArrayPool<ulong>.Shared.Rent(rowsLen);
+                ulong[] bitmap = ArrayPool<ulong>.Shared.Rent(bitmapLen), rows = ArrayPool<ulong>.Shared.Rent(rowsLen), rowsGt = ArrayPool<ulong>.Shared.Rent(rowsLen);
                 int[] c = ArrayPool<int>.Shared.Rent(plane * o), c2 = ArrayPool<int>.Shared.Rent(plane * o);
                 try
                 {
@@ -148,14 +148,12 @@ internal sealed class ConvStep : Step
                         var image = new ReadOnlySpan<float>((float*)xAddr + (long)i * inSize, inSize);
                         bool zeros = BinaryIm2Row.Binarize(one, image, strict: false, bitmap);
                         BinaryIm2Row.Unfold(one, bitmap, rows);
-                        XnorGemm.Multiply(plane, rows, words, w, c, o, threads: outer > 1 ? 1 : threads);
                         if (zeros)
                         {
                             BinaryIm2Row.Binarize(one, image, strict: true, bitmap);
-                            BinaryIm2Row.Unfold(one, bitmap, rows);
-                            XnorGemm.Multiply(plane, rows, words, w, c2, o, threads: outer > 1 ? 1 : threads);
-                            for (int t = 0; t < plane * o; t++) c[t] = (c[t] + c2[t]) / 2; // both counts have the parity of the nonzero part
+                            BinaryIm2Row.Unfold(one, bitmap, rowsGt);
                         }
+                        XnorMatrix.ExactDots(plane, rows, zeros ? rowsGt.AsSpan(0, rowsLen) : ReadOnlySpan<ulong>.Empty, words, w, c, c2, outer > 1 ? 1 : threads);
                         float* yi = (float*)yAddr + (long)i * o * plane;
                         for (int pos = 0; pos < plane; pos++)
                             for (int j = 0; j < o; j++)
@@ -165,7 +163,7 @@ internal sealed class ConvStep : Step
                 }
                 finally
                 {
-                    ArrayPool<ulong>.Shared.Return(bitmap); ArrayPool<ulong>.Shared.Return(rows);
+                    ArrayPool<ulong>.Shared.Return(bitmap); ArrayPool<ulong>.Shared.Return(rows); ArrayPool<ulong>.Shared.Return(rowsGt);
                     ArrayPool<int>.Shared.Return(c); ArrayPool<int>.Shared.Return(c2);
                 }
             });

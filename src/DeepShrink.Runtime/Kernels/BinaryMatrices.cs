@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using DeepShrink.Core.Kernels;
 using DeepShrink.Format.Codecs;
 
@@ -94,12 +92,7 @@ public sealed class XnorMatrix : IWeightMatrix
         try
         {
             bool zeros = Pack(x, batch, Cols, geq, gt, words);
-            XnorGemm.Multiply(batch, geq, words, _w, c, Rows, threads);
-            if (zeros)
-            {
-                XnorGemm.Multiply(batch, gt, words, _w, c2, Rows, threads);
-                for (int i = 0; i < n; i++) c[i] = (c[i] + c2[i]) / 2; // both counts have the parity of the nonzero part
-            }
+            ExactDots(batch, geq, zeros ? gt.AsSpan(0, batch * words) : ReadOnlySpan<ulong>.Empty, words, _w, c, c2, threads);
             for (int i = 0; i < batch; i++)
                 for (int j = 0; j < Rows; j++)
                     y[i * Rows + j] = _alpha[_alpha.Length == 1 ? 0 : j] * c[i * Rows + j];
@@ -111,6 +104,20 @@ public sealed class XnorMatrix : IWeightMatrix
         }
     }
 
+    /// <summary>
+    /// c[m, w.N] = exact dot products of m rows of {-1, 0, +1} inputs with the weights, given as x &gt;= 0 bits
+    /// (<paramref name="geq"/>) and, when some input is 0, x &gt; 0 bits (<paramref name="gt"/>; empty otherwise):
+    /// the mean of the two XNOR products (<paramref name="scratch"/> holds the second).
+    /// </summary>
+    internal static void ExactDots(int m, ReadOnlySpan<ulong> geq, ReadOnlySpan<ulong> gt, int words, XnorPackedWeights w,
+        Span<int> c, Span<int> scratch, int threads)
+    {
+        XnorGemm.Multiply(m, geq, words, w, c, w.N, threads);
+        if (gt.IsEmpty) return;
+        XnorGemm.Multiply(m, gt, words, w, scratch, w.N, threads);
+        for (int i = 0; i < m * w.N; i++) c[i] = (c[i] + scratch[i]) / 2; // both counts have the parity of the nonzero part
+    }
+
     /// <inheritdoc/>
     public void MultiplyColumns(ReadOnlySpan<float> x, int n, Span<float> y, int threads) => Transpose.ColumnsViaRows(this, x, n, y, threads);
 
@@ -119,34 +126,15 @@ public sealed class XnorMatrix : IWeightMatrix
     {
         bool zeros = false, bad = false;
         for (int r = 0; r < rows; r++)
-        {
-            var row = x.Slice(r * k, k);
             for (int w = 0; w < words; w++)
             {
-                int start = 64 * w, count = Math.Clamp(k - start, 0, 64), b = 0;
-                ulong ge = 0, g = 0;
-                if (Vector256.IsHardwareAccelerated)
-                    for (; b + 8 <= count; b += 8)
-                    {
-                        var v = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(row), (nuint)(start + b));
-                        var zero = Vector256.Equals(v, Vector256<float>.Zero);
-                        bad |= (~(zero | Vector256.Equals(Vector256.Abs(v), Vector256<float>.One))).ExtractMostSignificantBits() != 0;
-                        zeros |= zero.ExtractMostSignificantBits() != 0;
-                        ge |= (ulong)Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero).ExtractMostSignificantBits() << b;
-                        g |= (ulong)Vector256.GreaterThan(v, Vector256<float>.Zero).ExtractMostSignificantBits() << b;
-                    }
-                for (; b < count; b++)
-                {
-                    float v = row[start + b];
-                    bad |= v != 0f && MathF.Abs(v) != 1f;
-                    zeros |= v == 0f;
-                    if (v >= 0f) ge |= 1UL << b;
-                    if (v > 0f) g |= 1UL << b;
-                }
-                geq[r * words + w] = ge;
-                gt[r * words + w] = g;
+                int start = 64 * w;
+                var t = BinaryPack.Ternary(x.Slice(r * k + start, Math.Clamp(k - start, 0, 64)));
+                zeros |= t.Zeros;
+                bad |= t.Bad;
+                geq[r * words + w] = t.Geq;
+                gt[r * words + w] = t.Gt;
             }
-        }
         if (bad) throw new InvalidOperationException("the XNOR kernel needs inputs in {-1, 0, +1} (a binary input transform must precede it)");
         return zeros;
     }

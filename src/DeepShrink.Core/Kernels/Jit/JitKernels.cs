@@ -80,14 +80,6 @@ internal static unsafe class JitKernels
         catch (InvalidOperationException) { return 0; } // e.g. a W^X policy: the managed kernels run instead
     }
 
-    /// <summary>The code of a kernel as generated (whether or not this CPU can run it), for inspection in tests.</summary>
-    internal static byte[] Code(bool xnor)
-    {
-        var asm = new X64Assembler();
-        if (xnor) EmitXnorTile4x4(asm); else EmitInt8Tile8x32(asm, signedBroadcast: false);
-        return asm.ToArray();
-    }
-
     /// <summary>
     /// 8 rows x 32 columns: zmm0-15 accumulate (row r: zmm 2r = columns 0-15, zmm 2r+1 = 16-31), zmm16/17 hold the
     /// two panels' 64-byte group, zmm18-25 the eight broadcast 4-byte A groups; 16 vpdpbusd per k group.
