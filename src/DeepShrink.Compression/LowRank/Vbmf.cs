@@ -27,7 +27,7 @@ public static class Vbmf
     private const double TauConstant = 2.5129;
 
     /// <summary>Estimates the rank of a row-major [rows, cols] matrix.</summary>
-    public static VbmfResult Estimate(double[] matrix, int rows, int cols) => Estimate(Svd.Values(matrix, rows, cols), rows, cols);
+    public static VbmfResult EstimateMatrix(double[] matrix, int rows, int cols) => Estimate(Svd.Values(matrix, rows, cols), rows, cols);
 
     /// <summary>
     /// Estimates the rank from singular values (largest first) of a [rows, cols] matrix; <paramref name="residual"/>
