@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace DeepShrink.Compression.LowRank;
 
@@ -122,10 +123,23 @@ public static class SymmetricEigen
     private static bool Negligible(double e, double d0, double d1)
         => Math.Abs(e) <= 1e-300 || Math.Abs(e) <= 2.2e-16 * (Math.Abs(d0) + Math.Abs(d1));
 
-    /// <summary>Plane rotation of two rows: r0' = c r0 + s r1, r1' = c r1 - s r0.</summary>
+    /// <summary>Plane rotation of two rows: r0' = c r0 + s r1, r1' = c r1 - s r0 (Vector256 body, scalar tail).</summary>
     internal static void Rotate(Span<double> r0, Span<double> r1, double c, double s)
     {
-        for (int j = 0; j < r0.Length; j++)
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vc = Vector256.Create(c);
+            var vs = Vector256.Create(s);
+            for (; j + 4 <= r0.Length; j += 4)
+            {
+                var x = Vector256.Create<double>(r0.Slice(j, 4));
+                var y = Vector256.Create<double>(r1.Slice(j, 4));
+                (vc * x + vs * y).CopyTo(r0.Slice(j, 4));
+                (vc * y - vs * x).CopyTo(r1.Slice(j, 4));
+            }
+        }
+        for (; j < r0.Length; j++)
         {
             double x = r0[j], y = r1[j];
             r0[j] = c * x + s * y;
