@@ -33,6 +33,27 @@ public static class BenchCommand
         cmd.Subcommands.Add(BenchModelsCommand.Create());
         cmd.Subcommands.Add(Training());
         cmd.Subcommands.Add(LowRank());
+        cmd.Subcommands.Add(LowRankApprox());
+        return cmd;
+    }
+
+    /// <summary><c>bench lowrank-approx</c>: same-shape checkpoints with SVD-approximated or pruned hidden layers, for <c>eval</c>.</summary>
+    private static Command LowRankApprox()
+    {
+        var model = new Option<string>("--model") { Description = "Checkpoint (.safetensors) of a linear network", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Directory for the approximated checkpoints", Required = true };
+        var json = CommonOptions.Json();
+        var cmd = new Command("lowrank-approx", "Write checkpoints with uniform / global SVD and equal-weight pruning of the hidden linear layers (no fine-tuning)");
+        cmd.Options.Add(model); cmd.Options.Add(outDir); cmd.Options.Add(json);
+        cmd.SetHandler(pr =>
+        {
+            string path = pr.GetValue(model)!;
+            if (!File.Exists(path)) throw new CliException($"--model: file not found: {path}", 2);
+            var rows = LowRankCheckpoints.Write(path, pr.GetValue(outDir)!);
+            Console.Write(LowRankBenchmarks.Format(rows));
+            new JsonReport().SetAll(rows.Select(kv => KeyValuePair.Create(kv.Key, kv.Value))).WriteIfRequested(pr.GetValue(json));
+            return 0;
+        });
         return cmd;
     }
 
