@@ -72,6 +72,33 @@ public static class LowRankBenchmarks
             var vb = Vbmf.Estimate(sv, o, i);
             m.Add(($"{key}_vbmf_rank", vb.Rank));
         }
+        foreach (var (name, t) in file.Tensors.Where(kv => kv.Key.EndsWith(".weight", StringComparison.Ordinal) && kv.Value.Shape.Count == 4).OrderBy(kv => kv.Key))
+            AddConvRows(m, name[..^".weight".Length], FactorLayer.Conv(t.ToFloatArray(), t.ShapeArray()));
+    }
+
+    /// <summary>Relative error of Tucker-2, CP and the spatial SVD of a trained conv at rank fractions 1/4, 1/2, 3/4 and the VBMF ranks.</summary>
+    private static void AddConvRows(List<(string, object)> m, string key, FactorLayer conv)
+    {
+        int o = conv.OutChannels, c = conv.WeightShape[1];
+        if (c < 2) return; // nothing to factor on the channel modes
+        foreach (double f in new[] { 0.25, 0.5, 0.75 })
+        {
+            int ro = Math.Max(1, (int)Math.Round(f * o)), ri = Math.Max(1, (int)Math.Round(f * c));
+            var tucker = Tucker2.Decompose(conv, ro, ri);
+            m.Add(($"{key}_tucker2_{ro}x{ri}_rel_error", Math.Round(tucker.RelativeError, 4)));
+            m.Add(($"{key}_tucker2_{ro}x{ri}_param_ratio", Math.Round(tucker.CompressionRatio, 2)));
+            int r = Math.Max(1, (int)Math.Round(f * Math.Max(o, c)));
+            var cp = CpConv.Decompose(conv, r, maxIterations: 200);
+            m.Add(($"{key}_cp_r{r}_rel_error", Math.Round(cp.RelativeError, 4)));
+            m.Add(($"{key}_cp_r{r}_param_ratio", Math.Round(cp.CompressionRatio, 2)));
+            int k = Math.Max(1, (int)Math.Round(f * SpatialSvd.MaxRank(conv)));
+            var sp = SpatialSvd.Decompose(conv, k);
+            m.Add(($"{key}_spatial_k{k}_rel_error", Math.Round(sp.RelativeError, 4)));
+            m.Add(($"{key}_spatial_k{k}_param_ratio", Math.Round(sp.CompressionRatio, 2)));
+        }
+        var (vo, vi) = Tucker2.VbmfRanks(conv);
+        m.Add(($"{key}_tucker2_vbmf_ranks", $"{vo}x{vi}"));
+        m.Add(($"{key}_tucker2_vbmf_rel_error", Math.Round(Tucker2.Decompose(conv, vo, vi).RelativeError, 4)));
     }
 
     /// <summary>Two-column text table of the metrics.</summary>

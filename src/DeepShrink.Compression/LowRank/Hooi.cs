@@ -4,6 +4,11 @@ namespace DeepShrink.Compression.LowRank;
 /// <param name="Core">Core tensor G. [outRank, inRank, S]</param>
 /// <param name="OutFactorT">U_out transposed (orthonormal rows). [outRank, O]</param>
 /// <param name="InFactorT">U_in transposed (orthonormal rows). [inRank, C]</param>
+/// <param name="O">Size of mode 1 (output channels).</param>
+/// <param name="C">Size of mode 2 (input channels).</param>
+/// <param name="S">Size of mode 3 (kernel window kh kw), kept whole.</param>
+/// <param name="OutRank">R_out.</param>
+/// <param name="InRank">R_in.</param>
 /// <param name="ErrorHistory">Relative error ||T - approx||_F / ||T||_F after HOSVD (index 0) and after each HOOI sweep.</param>
 public sealed record TuckerResult(double[] Core, double[] OutFactorT, double[] InFactorT, int O, int C, int S,
     int OutRank, int InRank, double[] ErrorHistory)

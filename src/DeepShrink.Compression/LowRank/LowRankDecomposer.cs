@@ -19,7 +19,7 @@ public static class LowRankDecomposer
             case "svd":
                 if (options.Energy is double e) return LinearSvd.DecomposeByEnergy(layer, e);
                 if (options.Budget is long b) return LinearSvd.DecomposeByBudget(layer, b, options.CostKind);
-                return LinearSvd.Decompose(layer, Math.Min(options.Ranks![0], LinearSvd.MaxRank(layer)));
+                return LinearSvd.Decompose(layer, options.Ranks![0]);
             case "tucker2":
                 var (ro, ri) = options.Ranks is { } r ? (r[0], r[1])
                     : options.Energy is double te ? Tucker2.EnergyRanks(layer, te)
@@ -31,7 +31,7 @@ public static class LowRankDecomposer
                 return CpConv.Decompose(layer, rank, options.MaxIterations);
             default:
                 int max = SpatialSvd.MaxRank(layer);
-                int k = options.Ranks is { } sr ? Math.Min(sr[0], max)
+                int k = options.Ranks is { } sr ? sr[0]
                     : options.Energy is double se ? SpatialEnergyRank(layer, se)
                     : RankSelection.LargestFitting(max, q => SpatialSvd.Cost(layer, q, options.CostKind, h, w), options.Budget!.Value, "spatial-svd");
                 return SpatialSvd.Decompose(layer, k);
