@@ -2,6 +2,8 @@ using DeepShrink.Core;
 using DeepShrink.Core.Autograd;
 using DeepShrink.Core.Kernels;
 
+using static DeepShrink.Core.Tests.GradAssert;
+
 namespace DeepShrink.Core.Tests;
 
 /// <summary>
@@ -11,19 +13,6 @@ namespace DeepShrink.Core.Tests;
 /// </summary>
 public class CirculantOpTests
 {
-    private static Tensor Leaf(Rng rng, params int[] shape)
-    {
-        var t = Tensor.Uniform(rng, -1f, 1f, shape);
-        t.RequiresGrad = true;
-        return t;
-    }
-
-    private static void AssertGrad(Func<Tensor[], Tensor> f, params Tensor[] inputs)
-    {
-        var r = GradCheck.Check(f, inputs);
-        Assert.True(r.Ok, $"gradient mismatch (ratio {r.WorstRatio:G3}) at {r.Where}");
-    }
-
     [Theory]
     [InlineData(1, 1, false)]
     [InlineData(3, 2, false)]

@@ -2,6 +2,8 @@ using DeepShrink.Core;
 using DeepShrink.Core.Autograd;
 using DeepShrink.Core.Kernels;
 
+using static DeepShrink.Core.Tests.GradAssert;
+
 namespace DeepShrink.Core.Tests;
 
 /// <summary>
@@ -11,25 +13,12 @@ namespace DeepShrink.Core.Tests;
 /// </summary>
 public class TransferFilterTests
 {
-    private static Tensor Leaf(Rng rng, params int[] shape)
-    {
-        var t = Tensor.Uniform(rng, -1f, 1f, shape);
-        t.RequiresGrad = true;
-        return t;
-    }
-
     private static Tensor Integers(Rng rng, int max, params int[] shape)
     {
         var t = new Tensor(shape);
         var s = t.Span;
         for (int i = 0; i < s.Length; i++) s[i] = rng.NextInt(2 * max + 1) - max;
         return t;
-    }
-
-    private static void AssertGrad(Func<Tensor[], Tensor> f, params Tensor[] inputs)
-    {
-        var r = GradCheck.Check(f, inputs);
-        Assert.True(r.Ok, $"gradient mismatch (ratio {r.WorstRatio:G3}) at {r.Where}");
     }
 
     /// <summary>Counter-clockwise quarter turn of every H x H map of an NCHW tensor, written independently of the op: out[y, x] = in[x, H-1-y].</summary>

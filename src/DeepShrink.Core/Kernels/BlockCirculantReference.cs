@@ -32,35 +32,27 @@ public static class BlockCirculantReference
     }
 
     /// <summary>y = (W D) x for each sample, in float64.</summary>
-    public static double[] Forward(BlockCirculantShape shape, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> blocks, ReadOnlySpan<float> signs)
-    {
-        var m = Dense(shape, blocks, signs);
-        int inF = shape.In, outF = shape.Out;
-        var y = new double[batch * outF];
-        for (int n = 0; n < batch; n++)
-            for (int o = 0; o < outF; o++)
-            {
-                double s = 0;
-                for (int c = 0; c < inF; c++) s += m[(long)o * inF + c] * x[n * inF + c];
-                y[n * outF + o] = s;
-            }
-        return y;
-    }
+    public static double[] Forward(BlockCirculantShape shape, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> blocks, ReadOnlySpan<float> signs) =>
+        Apply(Dense(shape, blocks, signs), shape.Out, shape.In, batch, x, transpose: false);
 
     /// <summary>dx = (W D)^T dy per sample, in float64.</summary>
-    public static double[] InputGradient(BlockCirculantShape shape, int batch, ReadOnlySpan<float> blocks, ReadOnlySpan<float> signs, ReadOnlySpan<float> dy)
+    public static double[] InputGradient(BlockCirculantShape shape, int batch, ReadOnlySpan<float> blocks, ReadOnlySpan<float> signs, ReadOnlySpan<float> dy) =>
+        Apply(Dense(shape, blocks, signs), shape.Out, shape.In, batch, dy, transpose: true);
+
+    /// <summary>Per sample, M v (or M^T v) for the dense M [rows, cols]: v is [batch, cols] (or [batch, rows]).</summary>
+    private static double[] Apply(double[] m, int rows, int cols, int batch, ReadOnlySpan<float> v, bool transpose)
     {
-        var m = Dense(shape, blocks, signs);
-        int inF = shape.In, outF = shape.Out;
-        var dx = new double[batch * inF];
+        int vLen = transpose ? rows : cols, rLen = transpose ? cols : rows;
+        var r = new double[batch * rLen];
         for (int n = 0; n < batch; n++)
-            for (int c = 0; c < inF; c++)
+            for (int o = 0; o < rLen; o++)
             {
                 double s = 0;
-                for (int o = 0; o < outF; o++) s += m[(long)o * inF + c] * dy[n * outF + o];
-                dx[n * inF + c] = s;
+                for (int c = 0; c < vLen; c++)
+                    s += (transpose ? m[(long)c * cols + o] : m[(long)o * cols + c]) * v[n * vLen + c];
+                r[n * rLen + o] = s;
             }
-        return dx;
+        return r;
     }
 
     /// <summary>dL/dw for every defining vector, summed over the batch, in float64: [p, q, b].</summary>
