@@ -23,6 +23,9 @@ public class BlockCirculantKernelTests
         { 4, 4, 32, 2, true },
         { 1, 1, 1024, 2, true },
         { 2, 1, 512, 64, false },
+        { 1, 1, 12, 3, true },
+        { 2, 3, 5, 4, false },
+        { 1, 1, 100, 64, true },
     };
 
     internal static float[] Random(Rng rng, int n)
@@ -117,8 +120,8 @@ public class BlockCirculantKernelTests
     [Fact]
     public void Bad_shapes_and_buffers_give_clear_errors()
     {
-        var e1 = Assert.Throws<ArgumentException>(() => new BlockCirculantShape(1, 1, 12));
-        Assert.Contains("not a power of two", e1.Message);
+        var e1 = Assert.Throws<ArgumentException>(() => new BlockCirculantShape(1, 1, 0));
+        Assert.Contains("not supported by the FFT", e1.Message);
         var e2 = Assert.Throws<ArgumentException>(() => BlockCirculantShape.ForMatrix(100, 64, 64));
         Assert.Contains("must divide", e2.Message);
         var shape = new BlockCirculantShape(1, 2, 8);

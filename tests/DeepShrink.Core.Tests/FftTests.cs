@@ -4,13 +4,13 @@ namespace DeepShrink.Core.Tests;
 
 /// <summary>
 /// <see cref="FftPlan"/> against the direct float64 DFT of <see cref="FftReference"/> for every power-of-two
-/// size from 1 to 4096 (the sizes the circulant layers and the benchmark use), round trips, linearity,
-/// thread safety and the error for unsupported sizes. Re-run on the AVX2 and scalar paths by
+/// size from 1 to 4096 (the sizes the circulant layers and the benchmark use) and for other sizes (Bluestein:
+/// odd, even, prime, 784 = 28^2, 1000), round trips, linearity, thread safety and the error for unsupported sizes. Re-run on the AVX2 and scalar paths by
 /// <see cref="IsaFallbackVector256Tests"/> and <see cref="IsaFallbackScalarTests"/>.
 /// </summary>
 public class FftTests
 {
-    public static TheoryData<int> Sizes => new() { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096 };
+    public static TheoryData<int> Sizes => new() { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 3, 5, 6, 7, 12, 100, 257, 300, 784, 1000 };
 
     private static float[] Signal(Rng rng, int n)
     {
@@ -84,6 +84,7 @@ public class FftTests
     [InlineData(8)]
     [InlineData(64)]
     [InlineData(1024)]
+    [InlineData(300)]
     public void Transform_is_linear(int n)
     {
         var rng = new Rng((ulong)(4000 + n));
@@ -120,14 +121,14 @@ public class FftTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(3)]
-    [InlineData(12)]
-    [InlineData(1000)]
-    public void Non_powers_of_two_are_rejected_with_a_clear_error(int n)
+    [InlineData(-4)]
+    [InlineData(FftPlan.MaxBluesteinSize + 1)]
+    [InlineData(FftPlan.MaxSize * 2)]
+    public void Unsupported_sizes_are_rejected_with_a_clear_error(int n)
     {
         var e = Assert.Throws<ArgumentException>(() => FftPlan.Get(n));
         Assert.Contains($"FFT size {n} is not supported", e.Message);
-        Assert.Contains("powers of two", e.Message);
+        Assert.False(FftPlan.IsSupportedSize(n));
     }
 
     [Fact]

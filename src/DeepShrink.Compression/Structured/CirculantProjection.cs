@@ -21,8 +21,8 @@ public static class CirculantProjection
 {
     /// <summary>
     /// The defining vectors [p, q, b] of the block-circulant matrix (times D) nearest to
-    /// <paramref name="weight"/> [out, in]; <paramref name="blockSize"/> must divide both dimensions and be a
-    /// power of two. A full circulant projection of a square matrix is <paramref name="blockSize"/> = n.
+    /// <paramref name="weight"/> [out, in]; <paramref name="blockSize"/> must divide both dimensions. A full
+    /// circulant projection of a square matrix is <paramref name="blockSize"/> = n.
     /// </summary>
     public static Tensor Project(Tensor weight, int blockSize, Tensor? signs = null)
     {

@@ -2,7 +2,7 @@ namespace DeepShrink.Core.Kernels;
 
 /// <summary>
 /// Shape of a block-circulant matrix: a grid of <see cref="OutBlocks"/> x <see cref="InBlocks"/>
-/// circulant blocks of size <see cref="BlockSize"/> (a power of two), so the matrix is
+/// circulant blocks of size <see cref="BlockSize"/>, so the matrix is
 /// [OutBlocks b, InBlocks b] and is stored as OutBlocks x InBlocks defining vectors of length b.
 /// A full circulant n x n matrix is the 1 x 1 grid with b = n.
 /// </summary>
@@ -14,7 +14,7 @@ public readonly record struct BlockCirculantShape
     /// <summary>Block columns q (input features / b).</summary>
     public int InBlocks { get; }
 
-    /// <summary>Block size b (a power of two).</summary>
+    /// <summary>Block size b (powers of two are fastest; other sizes run through Bluestein's FFT).</summary>
     public int BlockSize { get; }
 
     /// <summary>Creates and validates a shape.</summary>
@@ -22,7 +22,7 @@ public readonly record struct BlockCirculantShape
     {
         if (outBlocks < 1 || inBlocks < 1) throw new ArgumentException($"block-circulant grid must be at least 1 x 1, got {outBlocks} x {inBlocks}");
         if (!FftPlan.IsSupportedSize(blockSize))
-            throw new ArgumentException($"block-circulant block size {blockSize} is not a power of two (1, 2, 4, ...): the FFT kernels need power-of-two blocks");
+            throw new ArgumentException($"block-circulant block size {blockSize} is not supported by the FFT (1 to {FftPlan.MaxBluesteinSize}, or a power of two up to {FftPlan.MaxSize})");
         if ((long)Math.Max(outBlocks, inBlocks) * Math.Max(outBlocks, inBlocks) * blockSize > int.MaxValue)
             throw new ArgumentException($"block-circulant {outBlocks} x {inBlocks} blocks of {blockSize} is too large");
         OutBlocks = outBlocks; InBlocks = inBlocks; BlockSize = blockSize;

@@ -4,7 +4,7 @@ using System.Collections.Concurrent;
 namespace DeepShrink.Core.Kernels;
 
 /// <summary>
-/// Real-input fast Fourier transform of one power-of-two size with its twiddle factors precomputed:
+/// Real-input fast Fourier transform of one size with its twiddle factors precomputed:
 /// <see cref="Forward"/> maps n real samples to the n/2 + 1 non-redundant complex bins and
 /// <see cref="Inverse"/> maps them back. A plan is immutable and safe to use from many threads at once;
 /// <see cref="Get"/> returns the shared plan of a size.
@@ -20,30 +20,38 @@ namespace DeepShrink.Core.Kernels;
 /// O[k] = -i (Z[k] - conj Z[h-k]) / 2 and W = e^{-2 pi i / n} (the standard "two-for-one" real FFT,
 /// e.g. Press et al., Numerical Recipes, section 12.3). The inverse runs the same steps backwards.
 /// Cost O(n log n); the butterflies of stages with 8 or more butterflies per group run on
-/// Vector512 / Vector256 (see <see cref="CpuFeatures"/>). <see cref="FftReference"/> (a direct DFT
-/// in float64) is the specification.
+/// Vector512 / Vector256 (see <see cref="CpuFeatures"/>). Sizes that are not powers of two go through
+/// Bluestein's chirp z-transform on power-of-two FFTs (<see cref="BluesteinFft"/>; O(n log n) too, several
+/// times slower than the next power of two). <see cref="FftReference"/> (a direct DFT in float64) is the
+/// specification.
 /// </para>
 /// <para>
 /// Spectrum layout ("split"): a span of <see cref="SpectrumFloats"/> = 2 (n/2 + 1) floats holding the
-/// real parts of bins 0..n/2, then their imaginary parts; complex products then vectorise directly.
-/// Sizes that are not powers of two are rejected (pad the signal or choose a power-of-two block size).
+/// real parts of bins 0..n/2 (n/2 rounded down), then their imaginary parts; complex products then
+/// vectorise directly.
 /// </para>
 /// </remarks>
 public sealed class FftPlan
 {
-    /// <summary>Largest supported size (2^26 samples).</summary>
+    /// <summary>Largest supported size: 2^26 samples for powers of two, <see cref="MaxBluesteinSize"/> for other sizes.</summary>
     public const int MaxSize = 1 << 26;
+
+    /// <summary>Largest supported size that is not a power of two.</summary>
+    public const int MaxBluesteinSize = 1 << 24;
 
     private static readonly ConcurrentDictionary<int, FftPlan> s_plans = new();
 
-    private readonly ComplexFft _complex; // size n/2
+    private readonly ComplexFft? _complex;    // size n/2, for powers of two
+    private readonly BluesteinFft? _bluestein; // other sizes
     private readonly float[] _wRe, _wIm;  // [n/2 + 1]: W^k = e^{-2 pi i k / n}
 
-    /// <summary>Creates a plan for <paramref name="size"/> real samples (a power of two, 1 to <see cref="MaxSize"/>).</summary>
+    /// <summary>Creates a plan for <paramref name="size"/> real samples (see <see cref="IsSupportedSize"/>).</summary>
     public FftPlan(int size)
     {
         Validate(size);
         Size = size;
+        _wRe = []; _wIm = [];
+        if (!IsPowerOfTwo(size)) { _bluestein = new BluesteinFft(size); return; }
         int h = Math.Max(1, size / 2);
         _complex = new ComplexFft(h);
         _wRe = new float[h + 1]; _wIm = new float[h + 1];
@@ -61,14 +69,17 @@ public sealed class FftPlan
         return s_plans.GetOrAdd(size, static n => new FftPlan(n));
     }
 
-    /// <summary>True when <paramref name="size"/> is a supported transform size (a power of two up to <see cref="MaxSize"/>).</summary>
-    public static bool IsSupportedSize(int size) => size >= 1 && size <= MaxSize && (size & (size - 1)) == 0;
+    /// <summary>True when <paramref name="size"/> is a supported transform size: a power of two up to <see cref="MaxSize"/> or any other size from 1 to <see cref="MaxBluesteinSize"/>.</summary>
+    public static bool IsSupportedSize(int size) => size >= 1 && (IsPowerOfTwo(size) ? size <= MaxSize : size <= MaxBluesteinSize);
+
+    /// <summary>True for 1, 2, 4, 8, ...: the sizes that run on the radix-2 FFT directly.</summary>
+    public static bool IsPowerOfTwo(int size) => size >= 1 && (size & (size - 1)) == 0;
 
     /// <summary>Throws a one-line <see cref="ArgumentException"/> when <paramref name="size"/> is not supported.</summary>
     public static void Validate(int size)
     {
         if (!IsSupportedSize(size))
-            throw new ArgumentException($"FFT size {size} is not supported: sizes must be powers of two from 1 to {MaxSize} (pad the signal or choose a power-of-two block size)");
+            throw new ArgumentException($"FFT size {size} is not supported: sizes run from 1 to {MaxBluesteinSize} ({MaxSize} for powers of two)");
     }
 
     /// <summary>Number of real samples n.</summary>
@@ -85,12 +96,13 @@ public sealed class FftPlan
         Span<float> spectrum)                   // [2, n/2 + 1]: real parts, then imaginary parts
     {
         CheckLengths(x.Length, spectrum.Length);
+        if (_bluestein is not null) { _bluestein.ForwardReal(x, spectrum); return; }
         int n = Size;
         if (n == 1) { spectrum[0] = x[0]; spectrum[1] = 0f; return; }
         int h = n / 2;
         var re = spectrum[..h];
         var im = spectrum.Slice(h + 1, h);
-        _complex.LoadPairsBitReversed(x, re, im);
+        _complex!.LoadPairsBitReversed(x, re, im);
         _complex.Transform(re, im);
         // Split Z into X, in place: bins k and h - k are computed together from Z[k] and Z[h - k].
         float z0r = re[0], z0i = im[0];
@@ -111,12 +123,13 @@ public sealed class FftPlan
 
     /// <summary>
     /// Inverse transform (scaled by 1/n): <paramref name="x"/> from the split spectrum X[0..n/2]. The
-    /// imaginary parts of bins 0 and n/2 are ignored (they are zero for the spectrum of a real signal).
+    /// imaginary parts of bin 0 and, for even n, bin n/2 are ignored (they are zero for the spectrum of a real signal).
     /// </summary>
     public void Inverse(ReadOnlySpan<float> spectrum, // [2, n/2 + 1]: real parts, then imaginary parts
         Span<float> x)                                  // [n]
     {
         CheckLengths(x.Length, spectrum.Length);
+        if (_bluestein is not null) { _bluestein.InverseReal(spectrum, x); return; }
         int n = Size;
         if (n == 1) { x[0] = spectrum[0]; return; }
         int h = n / 2;
@@ -126,7 +139,7 @@ public sealed class FftPlan
         try
         {
             var zr = work.AsSpan(0, h); var zi = work.AsSpan(h, h);
-            var rev = _complex.BitReverse;
+            var rev = _complex!.BitReverse;
             // Z[k] = E[k] + i O[k], E = X[k] + conj X[h-k], O = conj(W^k) (X[k] - conj X[h-k]) (both 2x; folded into the 1/n scale).
             zr[0] = sr[0] + sr[h]; zi[0] = sr[0] - sr[h]; // bit reversal keeps index 0
             for (int k = 1; k <= h / 2; k++)

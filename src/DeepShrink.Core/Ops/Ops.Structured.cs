@@ -7,7 +7,7 @@ public static partial class Ops
 {
     /// <summary>
     /// Circulant projection y = C(c) D x for each row of x [batch, n], with C(c)[r, s] = c[(r - s) mod n]
-    /// (c is the first column) and D = diag(signs) an optional fixed +-1 diagonal; n a power of two.
+    /// (c is the first column) and D = diag(signs) an optional fixed +-1 diagonal; powers of two n are fastest.
     /// </summary>
     /// <remarks>
     /// Cheng et al. 2015, "An exploration of parameter redundancy in deep networks with circulant
@@ -24,7 +24,7 @@ public static partial class Ops
     /// <summary>
     /// Block-circulant projection y = W D x for each row of x [batch, q b], where W [p b, q b] is a grid of
     /// circulant blocks defined by <paramref name="blocks"/> [p, q, b] (block (i, j) has first column
-    /// blocks[i, j, :]) and D = diag(signs) an optional fixed +-1 diagonal [q b]; b a power of two.
+    /// blocks[i, j, :]) and D = diag(signs) an optional fixed +-1 diagonal [q b]; powers of two b are fastest.
     /// </summary>
     /// <remarks>
     /// CirCNN (Ding et al. 2017, MICRO): y_i = F^-1 sum_j F(w_ij) * F(D x)_j, summed in the frequency domain;
@@ -53,7 +53,7 @@ public static partial class Ops
 
     private static int CheckedBlock(string op, int b)
     {
-        if (!FftPlan.IsSupportedSize(b)) throw new ArgumentException($"{op}: size {b} is not a power of two (1, 2, 4, ...); pad the features or choose a power-of-two block size");
+        if (!FftPlan.IsSupportedSize(b)) throw new ArgumentException($"{op}: size {b} is not supported by the FFT (1 to {FftPlan.MaxBluesteinSize}, or a power of two up to {FftPlan.MaxSize})");
         return b;
     }
 
