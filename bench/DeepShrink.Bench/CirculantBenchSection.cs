@@ -11,7 +11,7 @@ namespace DeepShrink.Bench;
 /// </summary>
 /// <remarks>
 /// Keys: <c>fft_{n}_us_1t</c>, <c>mathnet_fft_{n}_us_1t</c>, <c>fft_{n}_vs_mathnet_1t</c> (their time / ours, forward
-/// real FFT, n = 256 and 4096); for n = 4096 <c>dense_4096_b{B}_us</c>, <c>circulant_4096_b{B}_us</c> and
+/// real FFT, n = 256, 1000 (Bluestein) and 4096); for n = 4096 <c>dense_4096_b{B}_us</c>, <c>circulant_4096_b{B}_us</c> and
 /// <c>circulant_4096_b{B}_speedup_vs_dense</c> (dense time / circulant time; the circulant forward includes the
 /// FFT of c, as in training), <c>circulant_4096_b1_speedup_vs_dense_cached</c> (weight spectrum precomputed, as
 /// in inference), <c>circulant_4096_param_ratio</c> (n^2 / n: the signs are regenerated from a seed),
@@ -36,7 +36,7 @@ public sealed class CirculantSection : IKernelBenchSection
     {
         int threads = ctx.Options.Threads;
         var clock = threads == 1 ? ctx.Options.SingleThreadClock : BenchClock.Wall;
-        foreach (int n in new[] { 256, 4096 }) CompareFft(ctx, n);
+        foreach (int n in new[] { 256, 1000, 4096 }) CompareFft(ctx, n);
         var rng = new Rng(16);
         foreach (int batch in Batches)
         {
