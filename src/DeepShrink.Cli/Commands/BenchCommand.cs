@@ -12,18 +12,24 @@ public static class BenchCommand
     public static Command Create()
     {
         var cmd = new Command("bench", "Benchmarks (ratios measured in one run; see docs/RESULTS.md)");
-        var kernels = new Command("kernels", "FMA peak, SGEMM (1 thread and all cores, vs OpenBLAS when installed), LeNet GEMM shapes, conv, int8 and xnor GEMM");
+        var kernels = new Command("kernels", "FMA peak, SGEMM (1 thread and all cores, vs OpenBLAS when installed), LeNet GEMM shapes, conv, int8 and xnor GEMM, FFT and circulant layers");
         var repeats = new Option<int>("--repeats") { Description = "Timed repeats per measurement (median reported)", DefaultValueFactory = _ => 7 };
         var json = CommonOptions.Json();
-        kernels.Options.Add(repeats); kernels.Options.Add(json);
+        var only = new Option<string[]>("--only")
+        {
+            Description = "Run only the sections whose name contains one of these words (e.g. --only circulant)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        kernels.Options.Add(repeats); kernels.Options.Add(only); kernels.Options.Add(json);
         kernels.SetHandler(pr =>
         {
             int r = pr.GetValue(repeats);
             if (r < 1) throw new CliException("--repeats must be >= 1", 2);
+            // An --only word that matches no section is an ArgumentException: a one-line error.
             var metrics = KernelBenchmarks.Run(new KernelBenchOptions
             {
-                Threads = Parallelism.Degree, Repeats = r,
-                AdditionalSections = new IKernelBenchSection[] { new ConvSection(), new QuantGemmSection() },
+                Threads = Parallelism.Degree, Repeats = r, Only = pr.GetValue(only) ?? [],
+                AdditionalSections = new IKernelBenchSection[] { new ConvSection(), new QuantGemmSection(), new CirculantSection() },
             }, name => Console.Error.WriteLine($"bench: {name}"));
             Console.Write(KernelBenchmarks.FormatTable(metrics));
             new JsonReport().SetAll(metrics).WriteIfRequested(pr.GetValue(json));
