@@ -59,7 +59,10 @@ internal sealed partial class GraphPlanner
             var n = nodes[i];
             try { PlanNode(i, n); }
             catch (DszFormatException) { throw; }
-            catch (FormatException e) { throw new InvalidDataException(e.Message, e); } // schema errors name the node
+            catch (FormatException e) // most schema errors name the node already
+            {
+                throw new InvalidDataException(e.Message.StartsWith("node '", StringComparison.Ordinal) ? e.Message : $"node '{n.Name}' ({n.Op}): {e.Message}", e);
+            }
             catch (Exception e) when (e is ArgumentException or InvalidDataException or KeyNotFoundException)
             {
                 throw new InvalidDataException($"node '{n.Name}' ({n.Op}): {e.Message}", e);
