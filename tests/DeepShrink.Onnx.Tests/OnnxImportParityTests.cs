@@ -206,10 +206,10 @@ public class OnnxImportParityTests
         var b = new OnnxModelBuilder(13, 1, [2, 3, 3]);
         var c1 = b.Node("Constant", [], Tensor("value", FloatTensor("c", [2, 1, 1], [1.5f, -2f])));
         var c2 = b.Node("Constant", [], Float("value_float", 0.5f));
-        var folded = b.Node("Mul", [b.Node("Add", [c1, c2]), b.Init([2, 1, 1], data: [2f, 3f])]);
+        var folded = b.Node("Mul", [b.Node("Sub", [c1, c2]), b.Init([2, 1, 1], data: [2f, 3f])]);
         var m = Check(b.Build(b.Node("Add", ["x", folded])));
         Assert.Single(m.Graph.Nodes);
-        Assert.Equal([4f, -4.5f], m.Tensors.Values.Single().Span.ToArray());
+        Assert.Equal([2f, -7.5f], m.Tensors.Values.Single().Span.ToArray());
     }
 
     [Fact]
