@@ -89,6 +89,14 @@ public class OnnxImportErrorTests
     }
 
     [Fact]
+    public void HugePadding_IsRefusedAtImport()
+    {
+        var b = new OnnxModelBuilder(7, 1, [2, 4, 4]);
+        var y = b.Node("Pad", ["x"], Ints("pads", 0, 0, 60000, 60000, 0, 0, 60000, 60000));
+        Assert.Contains("more than", Fails(b.Build(y)).Message);
+    }
+
+    [Fact]
     public void RawDataShorterThanShape_IsRefused()
     {
         var b = new OnnxModelBuilder(13, 1, [2, 4, 4]);

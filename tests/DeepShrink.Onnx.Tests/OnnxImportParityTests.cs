@@ -263,6 +263,17 @@ public class OnnxImportParityTests
         Assert.Contains("Transpose", e.Message);
     }
 
+    [Fact]
+    public void NodesOutOfOrder_AreSorted()
+    {
+        var b = new OnnxModelBuilder(13, 1, [2, 4, 4]);
+        var y = b.Node("Sigmoid", [b.Node("Relu", [b.Node("Add", ["x", b.Init([2, 1, 1])])])]);
+        var nodes = b.Graph.Node.Reverse().ToArray();
+        b.Graph.Node.Clear();
+        b.Graph.Node.AddRange(nodes);
+        Assert.Equal(["add", "relu", "sigmoid"], Ops(Check(b.Build(y))));
+    }
+
     [Theory]
     [InlineData(7)]
     [InlineData(11)]

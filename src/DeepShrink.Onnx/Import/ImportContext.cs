@@ -94,6 +94,8 @@ internal sealed class ImportContext(int opset, OnnxImportOptions options, ISet<s
         {
             throw new OnnxImportException($"cannot build {op} node '{name}': {e.Message}");
         }
+        if (ShapeUtil.Numel(shape) > Options.MaxTensorElements)
+            throw new OnnxImportException($"{op} node '{name}' yields {ShapeUtil.Format(shape)} per sample, more than {Options.MaxTensorElements} elements");
         Graph.Nodes.Add(node);
         _graphValues.Add(outName);
         var v = new Value(outName, shape);

@@ -118,13 +118,12 @@ public static class OnnxImporter
                 if (ctx.IsDefined(o) || !producer.TryAdd(o, i))
                     throw new OnnxImportException($"value '{o}' is defined twice (node '{g.Node[i].Name}' ({g.Node[i].OpType}))");
         var waiting = new int[g.Node.Count];
-        var consumers = new List<int>[g.Node.Count];
+        var consumers = Enumerable.Range(0, g.Node.Count).Select(_ => new List<int>()).ToArray();
         for (int i = 0; i < g.Node.Count; i++)
         {
-            consumers[i] = new List<int>();
             foreach (var inp in g.Node[i].Input.Where(x => x.Length > 0).Distinct())
             {
-                if (producer.TryGetValue(inp, out int p)) { waiting[i]++; (consumers[p] ??= new List<int>()).Add(i); }
+                if (producer.TryGetValue(inp, out int p)) { waiting[i]++; consumers[p].Add(i); }
                 else if (!ctx.IsDefined(inp))
                     throw new OnnxImportException($"node '{g.Node[i].Name}' ({g.Node[i].OpType}) uses '{inp}', which is neither an initializer, the input nor a node output (missing initializer?)");
             }
