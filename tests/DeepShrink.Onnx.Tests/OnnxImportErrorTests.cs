@@ -82,6 +82,18 @@ public class OnnxImportErrorTests
     }
 
     [Fact]
+    public void DeclaredShapeWithoutData_FailsBeforeAllocating()
+    {
+        var b = new OnnxModelBuilder(13, 1, [2, 4, 4]);
+        var t = new TensorProto { Name = "empty", DataType = (int)DataType.Float };
+        t.Dims.AddRange([1L << 13, 1L << 13]);                      // 64 Mi elements: within the limit, no values
+        b.Graph.Initializer.Add(t);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Contains("holds 0 values", Fails(b.Build(b.Node("Add", ["x", "empty"]))).Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64L << 20, "the importer allocated for the declared size");
+    }
+
+    [Fact]
     public void HugeInputDimensions_AreRefused()
     {
         var b = new OnnxModelBuilder(13, 1, [100000, 100000, 100000]);

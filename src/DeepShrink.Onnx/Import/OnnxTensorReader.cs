@@ -53,12 +53,23 @@ internal sealed class OnnxTensorReader(OnnxImportOptions options)
             DataType.Int8 or DataType.Uint8 or DataType.Bool => 1,
             _ => throw new OnnxImportException($"{what}: data type {type} is not supported (float, float16, double, int8/32/64, uint8, bool)"),
         };
-        var data = new double[n];
         bool integer = type is not (DataType.Float or DataType.Double or DataType.Float16);
         if (!t.RawData.IsEmpty)
         {
             if (t.RawData.Length != (long)n * size)
                 throw new OnnxImportException($"{what}: raw_data has {t.RawData.Length} bytes, shape {ShapeUtil.Format(shape)} of {type} needs {(long)n * size}");
+        }
+        else
+        {
+            int have = type switch
+            {
+                DataType.Float => t.FloatData.Count, DataType.Double => t.DoubleData.Count, DataType.Int64 => t.Int64Data.Count, _ => t.Int32Data.Count,
+            };
+            Count(have, n, what);   // checked before the values are allocated
+        }
+        var data = new double[n];
+        if (!t.RawData.IsEmpty)
+        {
             var raw = t.RawData.Span;
             for (int i = 0; i < n; i++)
             {
@@ -82,7 +93,6 @@ internal sealed class OnnxTensorReader(OnnxImportOptions options)
             case DataType.Double: Fill(t.DoubleData, data, what); break;
             case DataType.Int64: Fill(t.Int64Data, data, what); break;
             case DataType.Float16:
-                Count(t.Int32Data.Count, n, what);
                 for (int i = 0; i < n; i++) data[i] = (double)BitConverter.UInt16BitsToHalf((ushort)t.Int32Data[i]);
                 break;
             default: Fill(t.Int32Data, data, what); break;
