@@ -67,7 +67,7 @@ public static class ImportCommand
             ["deepshrink.onnx_producer"] = m.Info.Producer,
         };
         var (norm, order, note) = Normalisation(modelPath, normalization, m.Graph.InputShape);
-        if (norm is not null) meta[ModelStore.NormalizationKey] = norm.ToJson();
+        if (norm is not null) meta[Nn.IO.ModelIO.NormalizationKey] = norm.ToJson();
         if (order is not null) meta[ChannelOrderKey] = string.Join(",", order);
         Checkpoint.Save(outPath, m.Tensors, meta);
         var rows = GraphAnalysis.Analyze(m.Graph, m.ParamShape);
