@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace DeepShrink.Compression.Pruning;
@@ -12,8 +14,8 @@ namespace DeepShrink.Compression.Pruning;
 /// w -= w_q / [H^-1]_qq * H^-1[:, q] and downdates H^-1 -= H^-1[:, q] H^-1[q, :] / [H^-1]_qq.
 /// Here the downdate columns u_t = H^-1_t[:, q_t] of up to <c>block</c> steps are kept aside: the current
 /// column is H^-1_flush[:, q] - sum_t u_t u_t[q] / c_t and the diagonal is updated by -u^2 / c, so the
-/// O(m^2) rank-one downdates become one rank-<c>block</c> update per block, which also drops the removed
-/// rows and columns (the matrix shrinks as the row gets sparser). <see cref="ObsReference"/> is the
+/// O(m^2) rank-one downdates become one rank-<c>block</c> update of the lower triangle per block (then
+/// mirrored), which also drops the removed rows and columns (the matrix shrinks as the row gets sparser). <see cref="ObsReference"/> is the
 /// plain twin with an explicit rank-one downdate per step.
 /// </remarks>
 internal sealed class ObsRowSolver
@@ -96,11 +98,12 @@ internal sealed class ObsRowSolver
         for (int i = 0; i < n; i++)
         {
             var src = _h.AsSpan(_alive[i] * m, m);
-            var dst = _hNext.AsSpan(i * n, n);
-            for (int j = 0; j < n; j++) dst[j] = src[_alive[j]];
+            var dst = _hNext.AsSpan(i * n, i + 1); // lower triangle only: alive[j] <= alive[i]
+            for (int j = 0; j <= i; j++) dst[j] = src[_alive[j]];
             for (int t = 0; t < b; t++) coef[t] = -_u[t * d + i] / _pivot[t];
-            RankUpdate(dst, coef, n);
+            RankUpdate(dst, coef, i + 1);
         }
+        Mirror(_hNext, n);
         (_h, _hNext) = (_hNext, _h);
         for (int i = 0; i < n; i++)
         {
@@ -111,42 +114,57 @@ internal sealed class ObsRowSolver
         return n;
     }
 
-    /// <summary>dst += sum_t coef[t] u_t[0..n), four columns per pass.</summary>
+    /// <summary>Copies the lower triangle of a [n, n] matrix to its upper triangle, in cache-sized tiles.</summary>
+    private static void Mirror(double[] a, int n)
+    {
+        const int tile = 32;
+        for (int i0 = 0; i0 < n; i0 += tile)
+            for (int j0 = 0; j0 <= i0; j0 += tile)
+                for (int i = i0; i < Math.Min(i0 + tile, n); i++)
+                    for (int j = j0; j < Math.Min(Math.Min(j0 + tile, n), i); j++) a[j * n + i] = a[i * n + j];
+    }
+
+    /// <summary>dst += sum_t coef[t] u_t[0..n), four columns per pass (Vector512/Vector256, scalar tail).</summary>
     private void RankUpdate(Span<double> dst, ReadOnlySpan<double> coef, int n)
     {
         int b = coef.Length, d = _d, t = 0;
+        ref double y = ref MemoryMarshal.GetReference(dst);
         for (; t + 4 <= b; t += 4)
         {
-            ReadOnlySpan<double> u0 = _u.AsSpan(t * d, n), u1 = _u.AsSpan((t + 1) * d, n), u2 = _u.AsSpan((t + 2) * d, n), u3 = _u.AsSpan((t + 3) * d, n);
+            ref double u0 = ref _u[t * d];
+            ref double u1 = ref _u[(t + 1) * d];
+            ref double u2 = ref _u[(t + 2) * d];
+            ref double u3 = ref _u[(t + 3) * d];
             double c0 = coef[t], c1 = coef[t + 1], c2 = coef[t + 2], c3 = coef[t + 3];
-            int j = 0;
+            nuint j = 0, len = (nuint)n;
             if (Vector512.IsHardwareAccelerated)
             {
                 var v0 = Vector512.Create(c0); var v1 = Vector512.Create(c1); var v2 = Vector512.Create(c2); var v3 = Vector512.Create(c3);
-                for (; j + 8 <= n; j += 8)
+                for (; j + 8 <= len; j += 8)
                 {
-                    var acc = Vector512.Create(dst.Slice(j, 8));
-                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(u0.Slice(j, 8)), v0, acc);
-                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(u1.Slice(j, 8)), v1, acc);
-                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(u2.Slice(j, 8)), v2, acc);
-                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(u3.Slice(j, 8)), v3, acc);
-                    acc.CopyTo(dst.Slice(j, 8));
+                    var acc = Vector512.LoadUnsafe(ref y, j);
+                    acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref u0, j), v0, acc);
+                    acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref u1, j), v1, acc);
+                    acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref u2, j), v2, acc);
+                    acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref u3, j), v3, acc);
+                    acc.StoreUnsafe(ref y, j);
                 }
             }
             else if (Vector256.IsHardwareAccelerated)
             {
                 var v0 = Vector256.Create(c0); var v1 = Vector256.Create(c1); var v2 = Vector256.Create(c2); var v3 = Vector256.Create(c3);
-                for (; j + 4 <= n; j += 4)
+                for (; j + 4 <= len; j += 4)
                 {
-                    var acc = Vector256.Create(dst.Slice(j, 4));
-                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(u0.Slice(j, 4)), v0, acc);
-                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(u1.Slice(j, 4)), v1, acc);
-                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(u2.Slice(j, 4)), v2, acc);
-                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(u3.Slice(j, 4)), v3, acc);
-                    acc.CopyTo(dst.Slice(j, 4));
+                    var acc = Vector256.LoadUnsafe(ref y, j);
+                    acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref u0, j), v0, acc);
+                    acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref u1, j), v1, acc);
+                    acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref u2, j), v2, acc);
+                    acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref u3, j), v3, acc);
+                    acc.StoreUnsafe(ref y, j);
                 }
             }
-            for (; j < n; j++) dst[j] += c0 * u0[j] + c1 * u1[j] + c2 * u2[j] + c3 * u3[j];
+            for (; j < len; j++)
+                Unsafe.Add(ref y, j) += c0 * Unsafe.Add(ref u0, j) + c1 * Unsafe.Add(ref u1, j) + c2 * Unsafe.Add(ref u2, j) + c3 * Unsafe.Add(ref u3, j);
         }
         for (; t < b; t++) TensorPrimitives.MultiplyAdd<double>(_u.AsSpan(t * d, n), coef[t], dst, dst);
     }
