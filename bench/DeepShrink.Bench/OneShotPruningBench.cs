@@ -61,7 +61,7 @@ public static class OneShotPruningBench
     {
         var layers = LayerCalibration.PrunableLayers(model);
         if (layers.Count == 0) throw new ArgumentException("the model has no Linear or Conv2d layers to prune");
-        var weights = layers.ToDictionary(l => l.Name, l => WeightOf(l.Layer));
+        var weights = layers.ToDictionary(l => l.Name, l => OneShotPruner.WeightOf(l.Layer));
         var dense = weights.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
         var seconds = new Dictionary<string, double>();
         var sw = Stopwatch.StartNew();
@@ -132,13 +132,6 @@ public static class OneShotPruningBench
     }
 
     private static string ParamName(string layer) => layer.Length == 0 ? "weight" : layer + ".weight";
-
-    private static Tensor WeightOf(Module layer) => layer switch
-    {
-        Linear l => l.Weight,
-        Conv2d c => c.Weight,
-        _ => throw new ArgumentException($"not a prunable layer: {layer.GetType().Name}"),
-    };
 
     private static float[] Masked(float[] w, float[] mask)
     {
