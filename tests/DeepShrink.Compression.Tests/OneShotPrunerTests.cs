@@ -63,6 +63,27 @@ public class OneShotPrunerTests
     }
 
     [Fact]
+    public void Obs_PrunesConvolutions_ThroughTheirIm2colInputs()
+    {
+        var rng = new Rng(51);
+        var conv = new Conv2d(2, 4, 3, rng, padding: 1);
+        var model = new Sequential(("conv", conv), ("relu", Activation.ReLU()), ("flat", new Flatten()), ("fc", new Linear(4 * 5 * 5, 3, rng)));
+        var x = Tensor.FromArray(Gaussian(52, 8, 2 * 5 * 5), 8, 2, 5, 5);
+        var calib = new List<(Tensor, int[])> { (x, new int[8]) };
+        var dense = conv.Weight.ToArray();
+        var denseOut = Ops.Conv2d(x, conv.Weight, null, 1, 1, 1, 1).ToArray();
+        double Error(float[] w)
+        {
+            var y = Ops.Conv2d(x, Tensor.FromArray(w, 4, 2, 3, 3), null, 1, 1, 1, 1).ToArray();
+            return y.Zip(denseOut).Sum(p => ((double)p.First - p.Second) * (p.First - p.Second));
+        }
+        var masks = OneShotPruner.Prune(model, calib, OneShotCriterion.Obs, n => n == "conv.weight" ? 0.5 : null);
+        Assert.Equal(36, masks.Get("conv.weight")!.Count(v => v == 0f));
+        var magnitude = dense.Zip(MagnitudePruner.MaskForSparsity(dense, 0.5), (w, m) => w * m).ToArray();
+        Assert.True(Error(conv.Weight.ToArray()) < Error(magnitude), "OBS should reconstruct the conv output better than magnitude pruning");
+    }
+
+    [Fact]
     public void BadInput_IsAClearError()
     {
         var (model, _, _, calib) = Setup();
