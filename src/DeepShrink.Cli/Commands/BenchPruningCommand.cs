@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using DeepShrink.Bench;
 using DeepShrink.Cli.Infrastructure;
-using DeepShrink.Compression;
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression.Pruning;
 using DeepShrink.Core;
 
@@ -36,9 +36,9 @@ public static class BenchPruningCommand
             try { obs.Validate(); } catch (ArgumentOutOfRangeException e) { throw new CliException(e.Message.Split(" (Parameter")[0], 2); }
             string path = pr.GetValue(model)!;
             if (ModelFiles.Detect(path) != ModelFiles.Kind.Safetensors) throw new CliException($"bench pruning needs a trained .safetensors checkpoint, got {path}");
-            var stored = ModelStore.Load(path);
-            var norm = ModelFiles.NormOf(stored.Meta(ModelStore.NormalizationKey));
-            var spec = pr.GetValue(dataset) ?? stored.Meta(ModelStore.DatasetKey) ?? "fashion-mnist";
+            var stored = ModelFiles.LoadTrainable(path);
+            var norm = ModelFiles.NormOf(stored.Meta(ModelIO.NormalizationKey));
+            var spec = pr.GetValue(dataset) ?? stored.Meta(ModelIO.DatasetKey) ?? "fashion-mnist";
             var data = DataArgs.Load(spec, 0, 42, norm, allowInstall: false);
             if (!data.Train.SampleShape.SequenceEqual(stored.SampleShape))
                 throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but {stored.Arch} expects {ShapeUtil.Format(stored.SampleShape)}");

@@ -6,8 +6,8 @@ namespace DeepShrink.Compression.Pruning;
 
 /// <summary>
 /// Calibration for data-driven pruning: runs calibration batches through a model (eval mode, no
-/// gradients) and captures the inputs of its prunable layers with temporary <see cref="InputCaptureHook"/>s,
-/// restoring each layer's previous hook afterwards (also on errors).
+/// gradients) and captures the inputs of its prunable layers with temporary innermost
+/// <see cref="InputCaptureHook"/>s, removed afterwards (also on errors); other hooks stay in place.
 /// </summary>
 public static class LayerCalibration
 {
@@ -20,18 +20,23 @@ public static class LayerCalibration
     {
         var byName = model.NamedModules().ToDictionary(m => m.Name, m => m.Module);
         var chosen = layers.Select(n => byName.TryGetValue(n, out var m) ? (n, m) : throw new ArgumentException($"model has no layer '{n}'")).ToList();
-        var saved = chosen.Select(c => c.m.ForwardHook).ToList();
+        var added = new List<(Module Layer, IForwardHook Hook)>();
         bool was = model.Training;
         try
         {
-            foreach (var (n, m) in chosen) m.ForwardHook = new InputCaptureHook(m.ForwardHook, x => sink(n, x));
+            foreach (var (n, m) in chosen)
+            {
+                var hook = new InputCaptureHook(x => sink(n, x));
+                m.AddForwardHook(hook);
+                added.Add((m, hook));
+            }
             model.Eval();
             using var _ = Engine.NoGrad();
             foreach (var x in batches) model.Call(x);
         }
         finally
         {
-            for (int i = 0; i < chosen.Count; i++) chosen[i].m.ForwardHook = saved[i];
+            foreach (var (m, hook) in added) m.RemoveForwardHook(hook);
             model.Train(was);
         }
     }
@@ -51,7 +56,7 @@ public static class LayerCalibration
             result[n] = m switch
             {
                 Linear l => new LayerHessian(l.InFeatures),
-                Conv2d c => new LayerHessian(c.InChannels / c.Groups * c.KernelSize * c.KernelSize),
+                Conv2d c => new LayerHessian(c.InChannels / c.Groups * c.KernelH * c.KernelW),
                 _ => throw new ArgumentException($"layer '{n}' is a {m.GetType().Name}; layer-wise Hessians need Linear or Conv2d"),
             };
         }

@@ -75,8 +75,9 @@ public sealed class LayerHessian
     {
         if (c.Groups != 1) throw new ArgumentException($"layer-wise Hessians support ungrouped convolutions only (groups = {c.Groups})");
         if (x.Rank != 4) throw new ArgumentException($"conv input must be [N, C, H, W], got {ShapeUtil.Format(x.Shape)}");
-        var g = new ConvGeometry(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], c.OutChannels, c.KernelSize, c.KernelSize,
-            c.Stride, c.Stride, c.Padding, c.Padding, c.Dilation, c.Dilation);
+        var a = c.Geometry;
+        var g = new ConvGeometry(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], c.OutChannels, c.KernelH, c.KernelW,
+            a.StrideH, a.StrideW, a.PadH, a.PadW, a.DilationH, a.DilationW);
         if (Im2Col.Rows(g) != Dim) throw new ArgumentException($"conv unfolds to {Im2Col.Rows(g)} features, Hessian has {Dim}");
         int chunk = Math.Max(1, (1 << 20) / Math.Max(1, Dim * g.OutPlane));
         for (int i0 = 0; i0 < g.N; i0 += chunk)
