@@ -132,7 +132,7 @@ public static class ModelBenchmarks
     /// <summary>Correctness next to the timings: runtime vs the decoded model, ONNX Runtime vs the dense model, and their accuracies.</summary>
     private static void Checks(Dictionary<string, object> r, string key, List<ModelEngine> engines, string compressedPath, float[] xs, int batch, int classes)
     {
-        var decoded = ModelIO.LoadDsz(DszFile.Read(compressedPath));
+        var decoded = ModelIO.LoadDsz(DszFile.Read(compressedPath), DeepShrink.Compression.Quantization.InputHooks.Factories);
         Tensor want;
         using (Engine.NoGrad()) want = decoded.Model.Forward(new Tensor(xs, [batch, .. decoded.SampleShape]));
         var got = new float[batch * classes];

@@ -71,7 +71,7 @@ public class InferenceModelTests
 
     internal static Tensor Decoded(string path, Tensor x)
     {
-        var stored = ModelIO.LoadDsz(DszFile.Read(path));
+        var stored = ModelIO.LoadDsz(DszFile.Read(path), DeepShrink.Compression.Quantization.InputHooks.Factories);
         using var _ = Engine.NoGrad();
         return stored.Model.Forward(x);
     }
