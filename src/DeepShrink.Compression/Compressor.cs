@@ -76,6 +76,8 @@ public static class Compressor
         var sw = Stopwatch.StartNew();
         var recipe = job.Recipe;
         var model = job.Model.Model;
+        string inputGraph = model.Graph.ToJson();
+        long inputDenseBytes = model.StateDict().Values.Sum(t => 4L * t.Size);
         var testBatches = Ordered(job.Test).ToList();
         double baseline = Trainer.Evaluate(model, testBatches).Accuracy;
         job.Log($"baseline test accuracy {baseline:P2}, {recipe.TotalEpochs} retraining epochs, seed {job.Seed}");
@@ -122,7 +124,9 @@ public static class Compressor
                 throw new InvalidOperationException($"internal error: decoded tensor {n} differs from the compressed model");
         double compressed = Trainer.Evaluate(decoded, testBatches).Accuracy;
         var rows = DszReport.Rows(file);
-        long dense = DszReport.DenseBytes(rows), bytes = new FileInfo(staged).Length;
+        // A graph transform changes the tensors: the dense reference is then the input model, not the file's tensors.
+        long dense = ctx.Model.Graph.ToJson() == inputGraph ? DszReport.DenseBytes(rows) : inputDenseBytes;
+        long bytes = new FileInfo(staged).Length;
         var result = new CompressionResult(job.OutPath, baseline, compressed, ctx.BaselineValidationAccuracy, dense, bytes, rows, ctx, budget, sw.Elapsed.TotalSeconds, decoded);
         // The drop in whole test images, so that "exactly at the budget" is not lost to rounding.
         long lostImages = (long)Math.Round((baseline - compressed) * job.Test.Count);

@@ -57,7 +57,7 @@ public static class CompressCommand
         if (!data.Train.SampleShape.SequenceEqual(stored.SampleShape))
             throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but {stored.Arch} expects {ShapeUtil.Format(stored.SampleShape)}");
         var val = data.Validation ?? data.Train.RandomSubset(Math.Min(5000, data.Train.Count), valSeed);
-        var denseGraph = stored.Model.ToGraph();
+        var denseGraph = stored.Model.Graph.ToJson();
         long denseParams = ParamCount(stored.Model), denseMacs = Macs(stored.Model);
 
         Console.WriteLine($"compress {stored.Arch} with recipe '{recipe.Name}', seed {seed}");
@@ -102,7 +102,7 @@ public static class CompressCommand
             .Set("dense_flops", 2 * denseMacs).Set("compressed_flops", 2 * cMacs)
             .Set("flops_removed_fraction", Math.Round(1 - (double)cMacs / denseMacs, 6))
             .Set("flops_reduction", Math.Round((double)denseMacs / cMacs, 4))
-            .Set("graph_changed", denseGraph.ToJson() != r.Model.ToGraph().ToJson())
+            .Set("graph_changed", denseGraph != r.Model.Graph.ToJson())
             .Set("teacher", distils ? teacherPath ?? Path.GetFileName(modelPath) : null)
             .Set("wall_seconds", Math.Round(r.Seconds, 1)).Set("threads", Parallelism.Degree)
             .Set("plan", JsonReport.ToNode(r.Context.Plans.ToDictionary(kv => kv.Key, kv => (object)new Dictionary<string, object>

@@ -9,6 +9,7 @@ public static class RecipeLoader
     internal static Dictionary<string, Func<string, YamlMap, ComponentSpec>> BuiltInParsers() => new()
     {
         ["distillation"] = ParseDistillationComponent,
+        ["low-rank"] = LowRank.LowRankSpec.Parse,
         ["magnitude-pruning"] = ParsePruning,
         ["weight-sharing"] = ParseSharing,
         ["huffman"] = ParseEncoder,
