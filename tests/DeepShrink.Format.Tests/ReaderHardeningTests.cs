@@ -1,0 +1,93 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+using DeepShrink.Format.Codecs;
+using static DeepShrink.Format.Tests.CodecTestUtil;
+
+namespace DeepShrink.Format.Tests;
+
+/// <summary>Issue 17: hostile header text, deflate bombs and nested error contexts.</summary>
+public class ReaderHardeningTests
+{
+    private const string Empty = """{"graph":null,"metadata":{},"tensors":[],"blobs":[]}""";
+
+    public static TheoryData<byte[]> UndecodableHeaders => new()
+    {
+        Encoding.UTF8.GetBytes(Empty.Replace("\"metadata\":{}", "\"metadata\":{\"a\":\"\\ud800\"}")),   // lone high surrogate value
+        Encoding.UTF8.GetBytes(Empty.Replace("\"metadata\":{}", "\"metadata\":{\"\\udc00\":\"x\"}")),   // lone low surrogate name
+        Encoding.UTF8.GetBytes(Empty.Replace("\"graph\":null", "\"graph\":{\"k\":\"\\ud800\\u0041\"}")), // surrogate + non-surrogate
+        [.. Encoding.UTF8.GetBytes(Empty[..^1] + ",\"x\":\""), 0xC3, 0x28, .. "\"}"u8],                    // invalid UTF-8 in a string
+        [.. Encoding.UTF8.GetBytes("{\""), 0xFF, .. Encoding.UTF8.GetBytes("graph\":null}")],             // invalid UTF-8 in a key
+    };
+
+    [Theory]
+    [MemberData(nameof(UndecodableHeaders))]
+    public void DszHeaderTextThatDoesNotDecodeIsAFormatError(byte[] header)
+    {
+        var e = Assert.Throws<DszFormatException>(() => DszFile.Read(CraftFile(header)));
+        Assert.StartsWith("header ", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(UndecodableHeaders))]
+    public void SafetensorsHeaderTextThatDoesNotDecodeIsAFormatError(byte[] header)
+    {
+        var file = new byte[8 + header.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)header.Length);
+        header.CopyTo(file, 8);
+        var e = Assert.Throws<SafetensorsException>(() => SafetensorsReader.Parse(file, "bad.safetensors"));
+        Assert.Contains("header", e.Message);
+    }
+
+    [Fact]
+    public void DeflatedHeaderMayNotInflateFarBeyondTheFileSize()
+    {
+        // 8 MiB of spaces deflate to about 8 KiB: a valid header padded into a bomb.
+        var text = Encoding.UTF8.GetBytes(Empty + new string(' ', 8 << 20));
+        using var ms = new MemoryStream();
+        using (var z = new DeflateStream(ms, CompressionLevel.SmallestSize, leaveOpen: true)) z.Write(text);
+        byte[] file = CraftFile(ms.ToArray(), deflated: true);
+        Assert.True(file.Length < 64 << 10, $"bomb is {file.Length} bytes");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<DszFormatException>(() => DszFile.Read(file));
+        Assert.Contains("inflated header exceeds", e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 8L << 20, "the bomb was inflated before it was refused");
+        // The same header inflating to under 64 x the file size is fine.
+        using var small = new MemoryStream();
+        using (var z = new DeflateStream(small, CompressionLevel.SmallestSize, leaveOpen: true)) z.Write(Encoding.UTF8.GetBytes(Empty + new string(' ', 1000)));
+        Assert.Empty(DszFile.Read(CraftFile(small.ToArray(), deflated: true)).Tensors);
+    }
+
+    [Fact]
+    public void NestedContextsDoNotRepeatTheirPrefix()
+    {
+        var inner = new DszFormatException("codec 'int8': bad");
+        var once = inner.WithContext("tensor 'fc1.weight'");
+        Assert.Equal("tensor 'fc1.weight': codec 'int8': bad", once.Message);
+        Assert.Same(once, once.WithContext("tensor 'fc1.weight'"));
+        Assert.Equal("tensor 'fc2.weight': tensor 'fc1.weight': codec 'int8': bad", once.WithContext("tensor 'fc2.weight'").Message);
+    }
+
+    [Fact]
+    public void DecodeErrorNamesTheTensorOnce()
+    {
+        var good = SparseCodebookCodec.EncodeValues([0f, 1f, 0f, 0f, -1f, 1f, 1f, 0f], [8], [1f, -1f], 2, huffman: true);
+        var bad = With(good, part: "values", data: new byte[good.Parts["values"].Length]);
+        var f = DszFile.Read(new DszWriter().Add("w", bad).ToArray());
+        var e = Assert.Throws<DszFormatException>(() => f["w"].Decode());
+        Assert.StartsWith("tensor 'w': ", e.Message);
+        Assert.DoesNotContain("tensor 'w': tensor 'w'", e.Message);
+    }
+
+    private static byte[] CraftFile(byte[] header, bool deflated = false)
+    {
+        var pre = new byte[32];
+        new byte[] { 0x89, (byte)'D', (byte)'S', (byte)'Z', 0x0D, 0x0A, 0x1A, 0x0A }.CopyTo(pre, 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(pre.AsSpan(8), 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(pre.AsSpan(12), deflated ? 3u : 2u); // packed blobs (+ deflated header)
+        BinaryPrimitives.WriteUInt64LittleEndian(pre.AsSpan(16), (ulong)header.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(pre.AsSpan(24), DszChecksum.Finish(DszChecksum.Append(DszChecksum.Append(DszChecksum.Start, pre.AsSpan(0, 24)), header)));
+        return [.. pre, .. header];
+    }
+}
