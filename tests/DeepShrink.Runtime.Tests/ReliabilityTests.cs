@@ -9,19 +9,22 @@ namespace DeepShrink.Runtime.Tests;
 /// <summary>Issue 17: load-time allocation, one error prefix, and many concurrent calls.</summary>
 public class ReliabilityTests(ITestOutputHelper output)
 {
+    /// <summary>
+    /// The first load under the auto policy (cold JIT: the chooser times its candidates over many rounds
+    /// while the JIT settles) of a LeNet-sized .dsz allocates about what a load without timing does: each
+    /// candidate's step and the timing input are built once per layer, not once per round.
+    /// </summary>
     [Fact]
     public void AutoKernelChoiceAtLoadAllocatesLittle()
     {
         using var dir = new TempDir();
-        var path = TestModels.Write(TestModels.Create("lenet-5", 50), "lenet-5", TestModels.DeepCompression(0.9), dir);
+        var path = TestModels.Write(TestModels.Create("lenet-300-100", 50), "lenet-300-100", TestModels.DeepCompression(), dir);
         long fileBytes = new FileInfo(path).Length;
-        foreach (var policy in new[] { KernelPolicy.Compressed, KernelPolicy.Auto }) // JIT, pools and first-use state warm
-            InferenceModel.Load(path, new RuntimeOptions { Kernels = policy, Threads = 1 });
-        long compressed = Allocated(() => InferenceModel.Load(path, new RuntimeOptions { Kernels = KernelPolicy.Compressed, Threads = 1 }));
-        long auto = Allocated(() => InferenceModel.Load(path, new RuntimeOptions { Kernels = KernelPolicy.Auto, Threads = 1 }));
-        output.WriteLine($"file {fileBytes} B; load allocates {compressed >> 10} KiB (compressed kernels), {auto >> 10} KiB (auto: timed choice)");
-        // Timing the candidates may cost a dense copy of each layer and one input per layer, never one per round.
-        Assert.True(auto < compressed + (8L << 20), $"auto load allocated {auto >> 20} MiB, compressed load {compressed >> 20} MiB");
+        InferenceModel.Load(path, new RuntimeOptions { Kernels = KernelPolicy.Compressed }); // reading and decoding warm; no timing yet
+        long compressed = Allocated(() => InferenceModel.Load(path, new RuntimeOptions { Kernels = KernelPolicy.Compressed }));
+        long auto = Allocated(() => InferenceModel.Load(path, new RuntimeOptions { Kernels = KernelPolicy.Auto }));
+        output.WriteLine($"file {fileBytes} B; load allocates {compressed >> 10} KiB (compressed kernels), {auto >> 10} KiB (auto: timed choice, first in this process)");
+        Assert.True(auto < compressed + (16L << 20), $"auto load allocated {auto >> 20} MiB, compressed load {compressed >> 20} MiB");
     }
 
     private static long Allocated(Action load)
