@@ -45,7 +45,7 @@ public static class InputHooks
             }
             if (f) return new FixedPointInputHook(new FixedPointFormat(Int(node, FixedPointInputHook.WordAttr), Int(node, FixedPointInputHook.FracAttr)), null, null);
             var hook = BinaryInputHook.For(module, Int(node, BinaryInputHook.ScaleAttr) == 1);
-            if (node.Attrs.TryGetValue(BinaryInputHook.EpsAttr, out var eps) && (float)eps != hook.Eps)
+            if (node.Attrs.ContainsKey(BinaryInputHook.EpsAttr) && (float)Get(node, BinaryInputHook.EpsAttr) is var eps && eps != hook.Eps)
                 throw new FormatException($"graph node '{node.Name}': unsupported {BinaryInputHook.EpsAttr} {eps}");
             return hook;
         }
@@ -54,7 +54,7 @@ public static class InputHooks
     }
 
     private static double Get(GraphNode node, string key)
-        => node.Attrs.TryGetValue(key, out var v) && double.IsFinite(v) ? v : throw new FormatException($"graph node '{node.Name}' lacks a finite '{key}'");
+        => node.Attrs.TryGetValue(key, out var v) && v.Kind == AttrKind.Number && double.IsFinite(v.AsNumber()) ? v.AsNumber() : throw new FormatException($"graph node '{node.Name}' lacks a finite '{key}'");
 
     private static int Int(GraphNode node, string key)
     {
