@@ -9,7 +9,7 @@ public class RecipeHostileInputTests
 
     [Theory]
     [InlineData("version: 1\ncomponents: {p: {type: huffman}\n", "line")]              // unterminated flow mapping
-    [InlineData("version: 1\n...\n...\ncomponents:\n  p: {type: huffman}\n", "line")]   // stray document ends
+    [InlineData("version: 1\n...\n...\ncomponents:\n  p: {type: huffman}\n", "bad.yaml")] // stray document ends
     [InlineData("version: 1\ncomponents:\n\tp:\n    type: huffman\n", "line")]          // tab as indentation
     [InlineData("[x, y]: 1\nversion: 1\n", "plain scalar")]                             // a list as a key
     [InlineData("version: 1\ncomponents:\n  {a: 1}: {type: huffman}\n", "plain scalar")] // a mapping as a key

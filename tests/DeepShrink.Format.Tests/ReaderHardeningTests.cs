@@ -16,8 +16,8 @@ public class ReaderHardeningTests
         Encoding.UTF8.GetBytes(Empty.Replace("\"metadata\":{}", "\"metadata\":{\"a\":\"\\ud800\"}")),   // lone high surrogate value
         Encoding.UTF8.GetBytes(Empty.Replace("\"metadata\":{}", "\"metadata\":{\"\\udc00\":\"x\"}")),   // lone low surrogate name
         Encoding.UTF8.GetBytes(Empty.Replace("\"graph\":null", "\"graph\":{\"k\":\"\\ud800\\u0041\"}")), // surrogate + non-surrogate
-        [.. Encoding.UTF8.GetBytes(Empty[..^1] + ",\"x\":\""), 0xC3, 0x28, .. "\"}"u8],                    // invalid UTF-8 in a string
-        [.. Encoding.UTF8.GetBytes("{\""), 0xFF, .. Encoding.UTF8.GetBytes("graph\":null}")],             // invalid UTF-8 in a key
+        Join(Encoding.UTF8.GetBytes(Empty[..^1] + ",\"x\":\""), [0xC3, 0x28], "\"}"u8.ToArray()),             // invalid UTF-8 in a string
+        Join("{\""u8.ToArray(), [0xFF], Encoding.UTF8.GetBytes("graph\":null}")),                          // invalid UTF-8 in a key
     };
 
     [Theory]
@@ -79,6 +79,29 @@ public class ReaderHardeningTests
         Assert.StartsWith("tensor 'w': ", e.Message);
         Assert.DoesNotContain("tensor 'w': tensor 'w'", e.Message);
     }
+
+    [Fact]
+    public void AtomicWriteRemovesTemporaryFilesOfKilledWritersOnly()
+    {
+        string dir = Directory.CreateTempSubdirectory("dsatomic-").FullName;
+        try
+        {
+            string target = Path.Combine(dir, "m.dsz");
+            string orphan = Path.Combine(dir, ".m.dsz.2147483000.0123456789ab.tmp");   // no such process
+            string live = Path.Combine(dir, $".m.dsz.{Environment.ProcessId}.0123456789ab.tmp"); // a writer still running
+            string other = Path.Combine(dir, ".n.dsz.2147483000.0123456789ab.tmp");    // another destination
+            foreach (var f in new[] { orphan, live, other }) File.WriteAllBytes(f, [1]);
+            AtomicFile.WriteAllBytes(target, [1, 2, 3]);
+            Assert.Equal([1, 2, 3], File.ReadAllBytes(target));
+            Assert.False(File.Exists(orphan));
+            Assert.True(File.Exists(live));
+            Assert.True(File.Exists(other));
+            Assert.Equal(3, Directory.GetFiles(dir).Length); // target, live, other
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    private static byte[] Join(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
 
     private static byte[] CraftFile(byte[] header, bool deflated = false)
     {

@@ -7,15 +7,14 @@ namespace DeepShrink.Fuzz.Tests;
 /// <param name="Mutants">Mutants read.</param>
 /// <param name="Accepted">Mutants the reader accepted (read without error).</param>
 /// <param name="Rejected">Mutants rejected with a documented exception and a one-line message.</param>
-/// <param name="Known">Mutants that hit a known open defect.</param>
 /// <param name="Findings">Crashes, hangs, multi-line messages and large allocations, one line each.</param>
 /// <param name="MaxAllocated">Largest allocation of one read, in bytes.</param>
 /// <param name="AllocationBound">The bound each read's allocation was held to (for the largest mutant).</param>
 /// <param name="SlowestMs">Slowest read in milliseconds.</param>
-internal sealed record FuzzReport(int Mutants, int Accepted, int Rejected, int Known, List<string> Findings, long MaxAllocated, long AllocationBound, double SlowestMs)
+internal sealed record FuzzReport(int Mutants, int Accepted, int Rejected, List<string> Findings, long MaxAllocated, long AllocationBound, double SlowestMs)
 {
     public override string ToString() =>
-        $"{Mutants} mutants: {Accepted} accepted, {Rejected} rejected cleanly, {Known} known, {Findings.Count} findings; " +
+        $"{Mutants} mutants: {Accepted} accepted, {Rejected} rejected cleanly, {Findings.Count} findings; " +
         $"max allocation {MaxAllocated / 1024} KiB, slowest {SlowestMs:F0} ms";
 }
 
@@ -53,7 +52,7 @@ internal static class FuzzRunner
     public static FuzzReport Run(FuzzTarget target, int mutants, ulong seed)
     {
         var findings = new List<string>();
-        int accepted = 0, rejected = 0, known = 0, progress = -1;
+        int accepted = 0, rejected = 0, progress = -1;
         long maxAlloc = 0, boundAtMax = 0;
         double slowest = 0;
         long seedAlloc = 0;
@@ -79,7 +78,6 @@ internal static class FuzzRunner
                     if (finding is null && ms > SlowMs) finding = $"took {ms:F0} ms";
                     if (finding is not null) findings.Add(Save(target, i, mutant, finding));
                     else if (error is null) accepted++;
-                    else if (target.Known?.Invoke(error) == true) known++;
                     else rejected++;
                     Volatile.Write(ref progress, i);
                 }
@@ -94,12 +92,12 @@ internal static class FuzzRunner
             if (now == seen)
             {
                 findings.Add(Save(target, now + 1, Volatile.Read(ref current) ?? [], $"hang: no progress for {HangMs} ms"));
-                return new FuzzReport(now + 1, accepted, rejected, known, findings, maxAlloc, boundAtMax, slowest);
+                return new FuzzReport(now + 1, accepted, rejected, findings, maxAlloc, boundAtMax, slowest);
             }
             seen = now;
         }
         if (harness is not null) throw new InvalidOperationException($"fuzz harness failed: {harness}", harness);
-        return new FuzzReport(mutants, accepted, rejected, known, findings, maxAlloc, boundAtMax, slowest);
+        return new FuzzReport(mutants, accepted, rejected, findings, maxAlloc, boundAtMax, slowest);
     }
 
     /// <summary>Reads one file: the exception it threw (or null), the bytes this thread allocated, and the time.</summary>
@@ -113,10 +111,10 @@ internal static class FuzzRunner
         return (error, GC.GetAllocatedBytesForCurrentThread() - before, Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
     }
 
-    /// <summary>Null when <paramref name="error"/> is acceptable (none, documented with one line, or known), else the problem.</summary>
+    /// <summary>Null when <paramref name="error"/> is acceptable (none, or documented with a one-line message), else the problem.</summary>
     public static string? Classify(FuzzTarget target, Exception? error)
     {
-        if (error is null || target.Known?.Invoke(error) == true) return null;
+        if (error is null) return null;
         if (!target.Documented.Any(t => t.IsInstanceOfType(error)))
             return $"crash: {error.GetType().Name}: {OneLine(error.Message)} at {TopFrame(error)}";
         if (error.Message.Contains('\n') || error.Message.Contains('\r')) return $"multi-line message: {OneLine(error.Message)}";

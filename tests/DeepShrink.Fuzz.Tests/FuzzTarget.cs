@@ -11,11 +11,9 @@ namespace DeepShrink.Fuzz.Tests;
 /// <param name="Mutate">Makes one mutant of a seed.</param>
 /// <param name="Read">Reads (and uses) one file; returns normally when the file is accepted.</param>
 /// <param name="Documented">Exception types the reader may throw on bad input.</param>
-/// <param name="Known">Exceptions of a known, still open defect (counted and reported, not failed).</param>
 internal sealed record FuzzTarget(
     string Name,
     IReadOnlyList<byte[]> Seeds,
     Func<byte[], Rng, byte[]> Mutate,
     Action<byte[]> Read,
-    IReadOnlyList<Type> Documented,
-    Func<Exception, bool>? Known = null);
+    IReadOnlyList<Type> Documented);

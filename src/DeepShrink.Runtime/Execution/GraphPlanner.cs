@@ -57,9 +57,10 @@ internal sealed partial class GraphPlanner
             var n = nodes[i];
             try { PlanNode(i, n); }
             catch (DszFormatException) { throw; }
-            catch (Exception e) when (e is ArgumentException or InvalidDataException or KeyNotFoundException)
-            {
-                throw new InvalidDataException($"node '{n.Name}' ({n.Op}): {e.Message}", e);
+            catch (Exception e) when (e is ArgumentException or InvalidDataException or KeyNotFoundException or FormatException)
+            {   // FormatException: an attribute of the wrong type, already named by GraphNode
+                string ctx = $"node '{n.Name}' ({n.Op}): ";
+                throw new InvalidDataException(e.Message.StartsWith(ctx, StringComparison.Ordinal) ? e.Message : ctx + e.Message, e);
             }
         }
         var output = _values[_graph.Output];
