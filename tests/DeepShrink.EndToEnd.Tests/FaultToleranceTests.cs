@@ -73,7 +73,7 @@ public class FaultToleranceTests(ITestOutputHelper log) : IDisposable
         string data = Setup()[1];
         Assert.Equal(0, Cli(TrainArgs(data, P("base.safetensors"))).Code);
         var files = new Dictionary<string, byte[]>();
-        foreach (var (name, threads) in new[] { ("a1", 1), ("b1", 1), ("a2", 2), ("b2", 2) })
+        foreach (var (name, threads) in new[] { ("a1", 1), ("b1", 1), ("a2", 2), ("b2", 2), ("a4", 4) })
         {
             var r = Cli(CompressArgs(data, P("base.safetensors"), P(name + ".dsz"), threads));
             Assert.True(r.Code == 0, r.Err);
@@ -81,7 +81,8 @@ public class FaultToleranceTests(ITestOutputHelper log) : IDisposable
         }
         log.WriteLine($"1 thread: {(files["a1"].AsSpan().SequenceEqual(files["b1"]) ? "identical" : "different")}; " +
             $"2 threads: {(files["a2"].AsSpan().SequenceEqual(files["b2"]) ? "identical" : "different")}; " +
-            $"1 vs 2 threads: {(files["a1"].AsSpan().SequenceEqual(files["a2"]) ? "identical" : "different")}");
+            $"1 vs 2 threads: {(files["a1"].AsSpan().SequenceEqual(files["a2"]) ? "identical" : "different")}; " +
+            $"1 vs 4 threads: {(files["a1"].AsSpan().SequenceEqual(files["a4"]) ? "identical" : "different")}");
         Assert.True(files["a1"].AsSpan().SequenceEqual(files["b1"]), "one thread, same seed: .dsz files differ");
         Assert.True(files["a2"].AsSpan().SequenceEqual(files["b2"]), "two threads, same seed: .dsz files differ");
     }

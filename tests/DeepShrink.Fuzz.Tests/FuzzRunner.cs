@@ -15,7 +15,7 @@ internal sealed record FuzzReport(int Mutants, int Accepted, int Rejected, List<
 {
     public override string ToString() =>
         $"{Mutants} mutants: {Accepted} accepted, {Rejected} rejected cleanly, {Findings.Count} findings; " +
-        $"max allocation {MaxAllocated / 1024} KiB, slowest {SlowestMs:F0} ms";
+        $"max allocation {MaxAllocated / 1024} KiB (bound there {AllocationBound / 1024} KiB), slowest {SlowestMs:F0} ms";
 }
 
 /// <summary>
