@@ -6,7 +6,11 @@ using Xunit.Abstractions;
 
 namespace DeepShrink.Runtime.Tests;
 
-/// <summary>Issue 17: load-time allocation, one error prefix, and many concurrent calls.</summary>
+/// <summary>
+/// Issue 17: load-time allocation, one error prefix, and many concurrent calls. Process-wide allocation
+/// and heap measurements, so the class runs alone (no other test allocating meanwhile).
+/// </summary>
+[Collection(nameof(ReliabilityTests))]
 public class ReliabilityTests(ITestOutputHelper output)
 {
     /// <summary>
@@ -85,3 +89,7 @@ public class ReliabilityTests(ITestOutputHelper output)
         Assert.True(after - before < 2L << 20, $"managed heap grew by {(after - before) >> 10} KiB over {Calls} calls");
     }
 }
+
+/// <summary>Runs <see cref="ReliabilityTests"/> with no other test class in parallel.</summary>
+[CollectionDefinition(nameof(ReliabilityTests), DisableParallelization = true)]
+public sealed class ReliabilityCollection;
