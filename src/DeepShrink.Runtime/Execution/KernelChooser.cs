@@ -13,6 +13,9 @@ internal static class KernelChooser
 {
     private const int Repeats = 5, MinRounds = 3, StableRounds = 3;
 
+    /// <summary>Most timing rounds of one layer (a noisy machine keeps "improving"; each round costs a few small allocations).</summary>
+    private const int MaxRounds = 64;
+
     /// <summary>JIT silence required before trusting timings of freshly compiled code (the runtime delays re-optimisation by 100 ms).</summary>
     public const double JitQuietMs = 200;
 
@@ -52,7 +55,7 @@ internal static class KernelChooser
             long now = JitInfo.GetCompiledMethodCount();
             if (now != compiled) { compiled = now; jitted = true; quietSince = Stopwatch.GetTimestamp(); }
             bool settled = !jitted || Stopwatch.GetElapsedTime(quietSince).TotalMilliseconds >= JitQuietMs;
-            if ((round + 1 >= MinRounds && stable >= StableRounds && settled) || Stopwatch.GetElapsedTime(start).TotalMilliseconds > MaxMs) break;
+            if ((round + 1 >= MinRounds && stable >= StableRounds && settled) || round + 1 >= MaxRounds || Stopwatch.GetElapsedTime(start).TotalMilliseconds > MaxMs) break;
         }
         int win = Array.IndexOf(best, best.Min());
         for (int i = 0; i < candidates.Count; i++) micros[candidates[i][0].Kind] = Math.Round(best[i], 3);
