@@ -61,22 +61,7 @@ public class GraphOpTests
         private readonly Dictionary<string, EncodedTensor> _encoded = new();
         public GraphBuilder G { get; } = new(sample);
 
-        public void Check(ModelGraph graph, int[] batches)
-        {
-            var decoded = _encoded.ToDictionary(kv => kv.Key, kv => kv.Value.DecodeTensor());
-            foreach (var policy in Enum.GetValues<KernelPolicy>())
-            {
-                var m = InferenceModel.Load(graph, n => _encoded.GetValueOrDefault(n), null, new RuntimeOptions { Kernels = policy, CalibrationBatch = 3 });
-                foreach (int b in batches)
-                {
-                    var x = Tensor.Randn(_rng, 1f, [b, .. sample]);
-                    var want = ReferenceRunner.Run(graph, decoded, x);
-                    var got = m.Forward(x);
-                    Assert.Equal(want.Shape, got.Shape);
-                    Assert.True(want.MaxAbsDiff(got) <= Tol, $"{policy} batch {b}: {want.MaxAbsDiff(got)}");
-                }
-            }
-        }
+        public void Check(ModelGraph graph, int[] batches) => ReferenceRunner.AssertRuntimeMatches(graph, _encoded, batches, _rng, Tol);
 
         public string Linear(string name, string input, int inF, int outF, string codec, bool bias = true)
         {

@@ -11,6 +11,17 @@ namespace DeepShrink.Compression.Quantization;
 /// </summary>
 public static class InputHooks
 {
+    /// <summary>The factory that rebuilds these hooks when a model is loaded from a file (pass it to <c>ModelIO.Load</c>).</summary>
+    public static INodeHookFactory Factory { get; } = new NodeHookFactory();
+
+    /// <summary><see cref="Factory"/> as the one-element list <c>ModelIO</c> takes.</summary>
+    public static IReadOnlyList<INodeHookFactory> Factories { get; } = [Factory];
+
+    private sealed class NodeHookFactory : INodeHookFactory
+    {
+        public IForwardHook? Create(GraphNode node, Module layer) => FromNode(node, new Dictionary<string, Module> { [node.Name] = layer });
+    }
+
     /// <summary>Attaches a hook to every module whose graph node carries hook attributes; returns how many.</summary>
     /// <exception cref="FormatException">A node's hook attributes are inconsistent or name no suitable module.</exception>
     public static int AttachFromGraph(Module model, ModelGraph graph)

@@ -53,6 +53,12 @@ public static class OpSchemas
         return o;
     }
 
+    /// <summary>The pads [top, left, bottom, right] of a <c>pad</c> node (validated).</summary>
+    public static int[] Pads(GraphNode n) => BuiltInOps.Pads(n);
+
+    /// <summary>The per-sample target shape of a <c>reshape</c> node applied to a sample of shape <paramref name="x"/>.</summary>
+    public static int[] ReshapeTarget(GraphNode n, int[] x) => BuiltInOps.ReshapeTarget(n, x);
+
     /// <summary>A full-tensor axis (batch = 0, negative counts from the end) as a per-sample axis; must not be the batch axis.</summary>
     public static int SampleAxis(GraphNode n, int axis, int sampleRank)
     {
