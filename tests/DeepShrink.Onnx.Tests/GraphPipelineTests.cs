@@ -217,6 +217,36 @@ public class GraphPipelineTests
         using (Engine.NoGrad()) Assert.Equal(model.Forward(x).ToArray(), again.Model.Forward(x).ToArray());
     }
 
+    [Fact]
+    public void AMissedBudget_FailsWithoutTouchingTheOutput_AndKeepsTheResultBeside()
+    {
+        var (train, test) = Data();
+        var model = SmallCnn(3);
+        Fit(model, train, 8);
+        var recipe = RecipeLoader.Parse("""
+            version: 1
+            name: too-much
+            components:
+              pruner: {type: magnitude-pruning, sparsity: 0.99, max_drop: 0.0}
+            policies:
+              - {component: pruner, start_epoch: 1}
+            """, "too-much.yaml");
+        using var dir = new TempDir();
+        var outPath = dir.File("m.dsz");
+        File.WriteAllText(outPath, "precious");
+        var e = Assert.Throws<BudgetNotMetException>(() => Compressor.Run(new CompressionJob
+        {
+            Model = new LoadedModel(model, new Dictionary<string, string>()), Recipe = recipe,
+            Train = train, Validation = test, Test = test, OutPath = outPath, Seed = 2,
+        }));
+        Assert.Equal("precious", File.ReadAllText(outPath));
+        Assert.Equal(Compressor.BesidePath(outPath), e.Result.OutPath);
+        Assert.True(e.Result.DropPp > 0, e.Message);
+        Assert.Equal(e.Result.CompressedBytes, new FileInfo(e.Result.OutPath).Length);
+        Assert.Contains("budget not met", e.Message);
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.staged", SearchOption.AllDirectories));
+    }
+
     private static void AssertClose(float[] want, float[] got, float tol)
     {
         Assert.Equal(want.Length, got.Length);

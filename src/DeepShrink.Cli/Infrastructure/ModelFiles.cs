@@ -49,7 +49,15 @@ public static class ModelFiles
     {
         var kind = Detect(path);
         if (kind == Kind.Onnx)
-            throw new CliException($"{path}: an ONNX model must be imported first (./deepshrink import --model {path} --out model.safetensors)");
+        {   // imported on the fly (./deepshrink import writes the same model as a checkpoint, with its preprocessing)
+            var imported = DeepShrink.Onnx.Import.OnnxImporter.Import(path);
+            var model = DeepShrink.Nn.GraphLayers.FromTensors(imported.Graph, imported.Tensors);
+            return new LoadedModel(model, new Dictionary<string, string>
+            {
+                ["deepshrink.source"] = Path.GetFileName(path),
+                ["deepshrink.onnx_opset"] = imported.Info.Opset.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
         return ModelIO.Load(path, DeepShrink.Compression.Quantization.InputHooks.Factories);
     }
 
