@@ -135,8 +135,8 @@ public static class IdxReader
             throw Fail($"header declares {declared}, more than a {fileLength}-byte gzip file can hold (corrupt header or truncated file)");
         }
 
-        var data = new byte[count];
-        got = s.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
+        var data = compressed ? ReadGrowing(s, count, fileLength) : new byte[count];
+        got = compressed ? data.Length : s.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
         if (got < count) throw Fail($"truncated: header declares {declared} but only {got} are present");
         if (compressed)
         {
@@ -147,6 +147,25 @@ public static class IdxReader
             if (extra > 0) throw Fail($"{extra} bytes of trailing garbage after the {declared} the header declares");
         }
         return new IdxArray(dims, data);
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="count"/> bytes of a decompressing stream into a buffer that grows
+    /// (doubling) only as data arrives, so a header that lies about its size costs at most twice the
+    /// data really present, never the claimed size. Returns fewer bytes when the stream ends early.
+    /// </summary>
+    private static byte[] ReadGrowing(Stream s, long count, long fileLength)
+    {
+        var buffer = new byte[Math.Min(count, Math.Max(1L << 20, fileLength * 16))];
+        int total = 0;
+        while (true)
+        {
+            total += s.ReadAtLeast(buffer.AsSpan(total), buffer.Length - total, throwOnEndOfStream: false);
+            if (total < buffer.Length || total == count) break;
+            Array.Resize(ref buffer, (int)Math.Min(count, 2L * buffer.Length));
+        }
+        if (total < buffer.Length) Array.Resize(ref buffer, total);
+        return buffer;
     }
 
     private static string TypeName(byte t) => t switch

@@ -54,7 +54,8 @@ public static class AtomicFile
 
     /// <summary>
     /// A fresh temporary file name next to <paramref name="path"/> (same directory, so the final
-    /// rename stays on one file system): <c>.NAME.RANDOM.tmp</c>.
+    /// rename stays on one file system): <c>.NAME.PID.RANDOM.tmp</c>. Temporary files that a killed
+    /// writer left for the same destination (their process no longer runs) are removed first.
     /// </summary>
     private static string CreateTempPath(string path)
     {
@@ -63,7 +64,30 @@ public static class AtomicFile
         string dir = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no parent directory", nameof(path));
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"cannot write '{path}': directory '{dir}' does not exist");
         if (Directory.Exists(full)) throw new IOException($"cannot write '{path}': it is a directory");
-        return Path.Combine(dir, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N")[..12] + ".tmp");
+        string prefix = "." + Path.GetFileName(full) + ".";
+        RemoveOrphans(dir, prefix);
+        return Path.Combine(dir, prefix + Environment.ProcessId + "." + Guid.NewGuid().ToString("N")[..12] + ".tmp");
+    }
+
+    /// <summary>Deletes <c>PREFIX.PID.RANDOM.tmp</c> files in <paramref name="dir"/> whose writer process is gone (killed mid-write).</summary>
+    private static void RemoveOrphans(string dir, string prefix)
+    {
+        IEnumerable<string> candidates;
+        try { candidates = Directory.EnumerateFiles(dir, prefix + "*.tmp").ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        foreach (var f in candidates)
+        {
+            var parts = Path.GetFileName(f)[prefix.Length..].Split('.');
+            if (parts.Length == 3 && int.TryParse(parts[0], out int pid) && pid != Environment.ProcessId && !IsRunning(pid)) TryDelete(f);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (OperatingSystem.IsLinux()) return Directory.Exists($"/proc/{pid}");
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
     }
 
     private static void TryDelete(string tmp)

@@ -107,16 +107,23 @@ public sealed class DszFile
         try
         {
             var json = data.Slice(DszLayout.PreambleBytes, (int)headerLen);
-            if ((flags & DszLayout.FlagDeflatedHeader) != 0) json = Inflate(json.Span);
+            if ((flags & DszLayout.FlagDeflatedHeader) != 0) json = Inflate(json.Span, span.Length);
+            if (JsonStrings.Utf8Problem(json.Span) is { } utf8) throw new DszFormatException($"header {utf8}");
             using var doc = JsonDocument.Parse(json);
+            if (JsonStrings.StringProblem(doc.RootElement) is { } text) throw new DszFormatException($"header {text}");
             parsed = DszHeader.Parse(doc.RootElement, data[(int)dataStart..], options, packed);
         }
         catch (JsonException e) { throw new DszFormatException($"header is not valid JSON: {OneLine(e.Message)}", e); }
         return new DszFile((int)version, span.Length, (long)headerLen, parsed.GraphJson, parsed.Metadata, parsed.Tensors);
     }
 
-    private static byte[] Inflate(ReadOnlySpan<byte> compressed)
+    /// <summary>
+    /// Inflates the header, refusing more than <see cref="DszLimits.MaxHeaderBytes"/> and more than
+    /// <see cref="DszLimits.MaxHeaderInflation"/> times the file size (a deflate bomb in a small file).
+    /// </summary>
+    private static byte[] Inflate(ReadOnlySpan<byte> compressed, long fileBytes)
     {
+        long limit = Math.Min(DszLimits.MaxHeaderBytes, Math.Max(1L << 16, fileBytes * DszLimits.MaxHeaderInflation));
         try
         {
             using var src = new System.IO.Compression.DeflateStream(new MemoryStream(compressed.ToArray()), System.IO.Compression.CompressionMode.Decompress);
@@ -125,7 +132,7 @@ public sealed class DszFile
             int n;
             while ((n = src.Read(buf)) > 0)
             {
-                if (dst.Length + n > DszLimits.MaxHeaderBytes) throw new DszFormatException($"inflated header exceeds the limit {DszLimits.MaxHeaderBytes} bytes");
+                if (dst.Length + n > limit) throw new DszFormatException($"inflated header exceeds the limit of {limit} bytes for a {fileBytes}-byte file");
                 dst.Write(buf, 0, n);
             }
             return dst.ToArray();

@@ -52,7 +52,7 @@ internal sealed class DszHeader
                 parts.Add(new(p.Name, blobs[b]));
             }
             try { tensors.Add(new DszTensor(name, new EncodedTensor(codec, shape.ToArray(), parameters, parts), options)); }
-            catch (DszFormatException e) { throw new DszFormatException($"{ctx}: {e.Message}", e); }
+            catch (DszFormatException e) { throw e.WithContext(ctx); }
         }
         int unused = Array.IndexOf(used, false);
         if (unused >= 0) throw new DszFormatException($"blob {unused} is not used by any tensor");

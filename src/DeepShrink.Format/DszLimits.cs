@@ -9,6 +9,12 @@ public static class DszLimits
     /// <summary>Largest JSON header accepted by the reader (64 MiB).</summary>
     public const long MaxHeaderBytes = 64L << 20;
 
+    /// <summary>
+    /// Largest ratio of the inflated JSON header to the whole file (deflated headers compress JSON about
+    /// 3-10x; a file may still inflate to 64 KiB whatever its size).
+    /// </summary>
+    public const long MaxHeaderInflation = 64;
+
     /// <summary>Default cap on the elements one decoded tensor may have (2^27 floats = 512 MiB).</summary>
     public const long DefaultMaxTensorElements = 1L << 27;
 

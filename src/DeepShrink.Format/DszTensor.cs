@@ -45,6 +45,6 @@ public sealed class DszTensor
     private T Guard<T>(Func<T> action)
     {
         try { return action(); }
-        catch (DszFormatException e) { throw new DszFormatException($"tensor '{Name}': {e.Message}", e); }
+        catch (DszFormatException e) { throw e.WithContext($"tensor '{Name}'"); }
     }
 }

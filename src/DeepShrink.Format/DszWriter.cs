@@ -83,29 +83,10 @@ public sealed class DszWriter
     }
 
     /// <summary>
-    /// Writes the file to <paramref name="path"/> atomically: the bytes go to a temporary file in the
-    /// same directory, which then replaces <paramref name="path"/>; a failure leaves no partial file.
+    /// Writes the file to <paramref name="path"/> atomically (<see cref="AtomicFile"/>): the bytes go to a
+    /// temporary file in the same directory, which then replaces <paramref name="path"/>; a failure leaves no partial file.
     /// </summary>
-    public void WriteTo(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string tmp = full + ".tmp-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                WriteTo(fs);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
+    public void WriteTo(string path) => AtomicFile.Write(path, WriteTo);
 
     /// <summary>Writes the file to a stream (from its current position).</summary>
     public void WriteTo(Stream stream)

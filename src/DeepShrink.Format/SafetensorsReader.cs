@@ -59,8 +59,7 @@ public static class SafetensorsReader
             throw Fail($"header length {headerLen} is too small for a JSON object");
 
         var header = bytes.Slice(8, (int)headerLen);
-        if (!System.Text.Unicode.Utf8.IsValid(header.Span))
-            throw Fail("header is not valid UTF-8");
+        if (JsonStrings.Utf8Problem(header.Span) is { } utf8) throw Fail($"header {utf8}");
         var data = bytes[(8 + (int)headerLen)..];
         var entries = new List<(string Name, SafetensorsDType DType, int[] Shape, long Begin, long End)>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -69,6 +68,7 @@ public static class SafetensorsReader
             using var doc = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 16 });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw Fail($"header is a JSON {doc.RootElement.ValueKind}, expected an object");
+            if (JsonStrings.StringProblem(doc.RootElement) is { } text) throw Fail($"header {text}");
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var prop in doc.RootElement.EnumerateObject())
             {

@@ -105,6 +105,21 @@ public class IdxReaderTests
     }
 
     [Fact]
+    public void GzipHeaderClaimingMoreThanItHolds_AllocatesForTheDataPresentOnly()
+    {
+        // 64 KiB of incompressible data behind a header claiming 512 x 256 x 256 = 32 MiB: within the deflate
+        // ratio a 64 KiB gzip file could hold, so only the data that really arrives may be allocated for.
+        using var dir = new TempDir();
+        string path = dir.File("liar.gz");
+        byte[] header = [0, 0, 8, 3, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0];
+        File.WriteAllBytes(path, Gzip([.. header, .. RandomBytes(64 << 10, 9)]));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Contains("truncated", Fails(path).Message);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 8L << 20, $"reading a 64 KiB file that claims 32 MiB allocated {allocated >> 20} MiB");
+    }
+
+    [Fact]
     public void MissingFile_AndWrongRank_AreReported()
     {
         using var dir = new TempDir();

@@ -40,12 +40,16 @@ internal static class CodecTestUtil
     }
 
     /// <summary>Builds a file with an arbitrary header and data section (checksums of the preamble+header computed).</summary>
-    public static byte[] CraftFile(string headerJson, byte[] dataSection, uint version = 1)
+    public static byte[] CraftFile(string headerJson, byte[] dataSection, uint version = 1) =>
+        CraftFile(Encoding.UTF8.GetBytes(headerJson), dataSection, version);
+
+    /// <summary>A file from raw header bytes (maybe not UTF-8, maybe deflated: flag bit 0) with valid preamble and header checksum.</summary>
+    public static byte[] CraftFile(byte[] header, byte[] dataSection, uint version = 1, uint flags = 0)
     {
-        byte[] header = Encoding.UTF8.GetBytes(headerJson);
         var pre = new byte[32];
         new byte[] { 0x89, (byte)'D', (byte)'S', (byte)'Z', 0x0D, 0x0A, 0x1A, 0x0A }.CopyTo(pre, 0);
         BinaryPrimitives.WriteUInt32LittleEndian(pre.AsSpan(8), version);
+        BinaryPrimitives.WriteUInt32LittleEndian(pre.AsSpan(12), flags);
         BinaryPrimitives.WriteUInt64LittleEndian(pre.AsSpan(16), (ulong)header.Length);
         uint crc = DszChecksum.Finish(DszChecksum.Append(DszChecksum.Append(DszChecksum.Start, pre.AsSpan(0, 24)), header));
         BinaryPrimitives.WriteUInt32LittleEndian(pre.AsSpan(24), crc);

@@ -1,4 +1,6 @@
 using System.Globalization;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace DeepShrink.Compression.Recipes;
@@ -13,17 +15,53 @@ public sealed class YamlMap
     private readonly HashSet<string> _used = new();
     public string Path { get; }
 
-    public YamlMap(YamlMappingNode node, string path) { _node = node; Path = path; }
+    /// <summary>Deepest nesting of mappings and lists a recipe may have (recipes need 5).</summary>
+    public const int MaxDepth = 32;
 
+    public YamlMap(YamlMappingNode node, string path)
+    {
+        foreach (var k in node.Children.Keys)
+            if (k is not YamlScalarNode)
+                throw new RecipeFormatException($"{path}: line {k.Start.Line}, column {k.Start.Column}: a key must be a plain scalar, not a {(k is YamlSequenceNode ? "list" : "mapping")}");
+        _node = node; Path = path;
+    }
+
+    /// <summary>
+    /// Parses <paramref name="text"/>; every failure is a <see cref="RecipeFormatException"/> naming
+    /// <paramref name="source"/> and the line and column. An event pass first bounds the nesting depth
+    /// (the node builder recurses), then the document is loaded.
+    /// </summary>
     public static YamlMap Parse(string text, string source)
     {
         var ys = new YamlStream();
-        try { ys.Load(new StringReader(text)); }
-        catch (YamlDotNet.Core.YamlException e) { throw new RecipeFormatException($"{source}: invalid YAML at line {e.Start.Line}: {e.Message}"); }
+        var at = Mark.Empty;
+        try
+        {
+            var parser = new Parser(new StringReader(text));
+            int depth = 0;
+            while (parser.MoveNext())
+            {
+                var ev = parser.Current!;
+                at = ev.Start;
+                if (ev is MappingStart or SequenceStart && ++depth > MaxDepth)
+                    throw Invalid(source, at, $"nested deeper than {MaxDepth} levels");
+                if (ev is MappingEnd or SequenceEnd) depth--;
+            }
+            ys.Load(new StringReader(text));
+        }
+        catch (RecipeFormatException) { throw; }
+        catch (YamlException e) { throw Invalid(source, e.Start, e.Message); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException or InvalidCastException or NotSupportedException)
+        {   // the scanner and parser also throw these on some malformed input
+            throw Invalid(source, at, e.Message);
+        }
         if (ys.Documents.Count == 0 || ys.Documents[0].RootNode is not YamlMappingNode root)
             throw new RecipeFormatException($"{source}: a recipe must be a YAML mapping");
         return new YamlMap(root, source);
     }
+
+    private static RecipeFormatException Invalid(string source, Mark at, string message) =>
+        new($"{source}: invalid YAML at line {at.Line}, column {at.Column}: {message.ReplaceLineEndings(" ")}");
 
     private YamlNode? Raw(string key)
     {
@@ -44,7 +82,8 @@ public sealed class YamlMap
     {
         var s = Str(key);
         if (s is null) return dflt;
-        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)) throw Error(key, $"must be a number, got '{s}'");
+        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
+            throw Error(key, $"must be a finite number, got '{s}'");
         if (v < min || v > max) throw Error(key, $"must be in [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}], got {s}");
         return v;
     }

@@ -21,7 +21,7 @@ internal sealed partial class GraphPlanner
         var transform = InputTransform.FromNode(n, (role, len) => Vector(n, role, len), g.C, g.H * g.W, g);
         var (compressed, dense) = WeightCandidates.Build(w, name, groups, _options.ReadOptions, transform);
         var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
-            c => KernelChooser.StepCost(new ConvStep(n.Name, 0, g, c, bias, WeightCandidates.StepTransform(c, transform)) { Output = 1 }, Math.Min(4, _options.CalibrationBatch), _threads));
+            KernelChooser.StepCosts(c => new ConvStep(n.Name, 0, g, c, bias, WeightCandidates.StepTransform(c, transform)) { Output = 1 }, Math.Min(4, _options.CalibrationBatch), _threads));
         Report(n, w.Codec, chosen, micros);
         return (new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform)), [g.O, g.OH, g.OW]);
     }

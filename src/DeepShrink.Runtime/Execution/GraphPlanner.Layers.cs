@@ -18,7 +18,7 @@ internal sealed partial class GraphPlanner
         var transform = InputTransform.FromNode(n, (role, len) => Vector(n, role, len), x.Shape[0], 1, null);
         var (compressed, dense) = WeightCandidates.Build(w, name, 1, _options.ReadOptions, transform);
         var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
-            c => KernelChooser.StepCost(new LinearStep(n.Name, 0, c[0], bias, WeightCandidates.StepTransform(c, transform)) { Output = 1 }, _options.CalibrationBatch, _threads));
+            KernelChooser.StepCosts(c => new LinearStep(n.Name, 0, c[0], bias, WeightCandidates.StepTransform(c, transform)) { Output = 1 }, _options.CalibrationBatch, _threads));
         Report(n, w.Codec, chosen, micros);
         return (new LinearStep(n.Name, x.Storage, chosen[0], bias, WeightCandidates.StepTransform(chosen, transform)), [outF]);
     }

@@ -13,6 +13,9 @@ internal static class KernelChooser
 {
     private const int Repeats = 5, MinRounds = 3, StableRounds = 3;
 
+    /// <summary>Most timing rounds of one layer (a noisy machine keeps "improving"; each round costs a few small allocations).</summary>
+    private const int MaxRounds = 64;
+
     /// <summary>JIT silence required before trusting timings of freshly compiled code (the runtime delays re-optimisation by 100 ms).</summary>
     public const double JitQuietMs = 200;
 
@@ -52,7 +55,7 @@ internal static class KernelChooser
             long now = JitInfo.GetCompiledMethodCount();
             if (now != compiled) { compiled = now; jitted = true; quietSince = Stopwatch.GetTimestamp(); }
             bool settled = !jitted || Stopwatch.GetElapsedTime(quietSince).TotalMilliseconds >= JitQuietMs;
-            if ((round + 1 >= MinRounds && stable >= StableRounds && settled) || Stopwatch.GetElapsedTime(start).TotalMilliseconds > MaxMs) break;
+            if ((round + 1 >= MinRounds && stable >= StableRounds && settled) || round + 1 >= MaxRounds || Stopwatch.GetElapsedTime(start).TotalMilliseconds > MaxMs) break;
         }
         int win = Array.IndexOf(best, best.Min());
         for (int i = 0; i < candidates.Count; i++) micros[candidates[i][0].Kind] = Math.Round(best[i], 3);
@@ -60,12 +63,36 @@ internal static class KernelChooser
     }
 
     /// <summary>
+    /// The cost function <see cref="Choose"/> calls over its rounds: each candidate's step is built once
+    /// (<paramref name="make"/> may copy or repack the weights) and one random input sized to the layer
+    /// is shared by all candidates and rounds, so timing a layer allocates about one step per candidate
+    /// and one input, however many rounds it takes.
+    /// </summary>
+    /// <param name="make">Builds the step that runs a candidate (reading storage 0, writing storage 1).</param>
+    /// <param name="batch">Samples of the batched measurement.</param>
+    /// <param name="threads">Most threads a kernel may use.</param>
+    public static Func<IWeightMatrix[], double> StepCosts(Func<IWeightMatrix[], Step> make, int batch, int threads)
+    {
+        var steps = new Dictionary<IWeightMatrix[], Step>(ReferenceEqualityComparer.Instance);
+        float[]? x = null;
+        return candidate =>
+        {
+            if (!steps.TryGetValue(candidate, out var step)) steps[candidate] = step = make(candidate);
+            x ??= Tensor.Uniform(new Rng(7), -1f, 1f, batch * step.InputSizes[0]).Storage;
+            return StepCost(step, x, batch, threads);
+        };
+    }
+
+    /// <summary>
     /// Per-sample cost of a step as it will run (input transform, products, bias; for a convolution:
     /// im2col and the products, or the dense conv kernel): its time at batch 1 plus its per-sample time at batch <paramref name="batch"/>.
     /// </summary>
-    public static double StepCost(Step step, int batch, int threads)
+    /// <param name="step">The step (reading storage 0, writing storage 1).</param>
+    /// <param name="x">At least <paramref name="batch"/> input samples. // [batch, inputSize]</param>
+    /// <param name="batch">Samples of the batched measurement.</param>
+    /// <param name="threads">Most threads a kernel may use.</param>
+    public static double StepCost(Step step, float[] x, int batch, int threads)
     {
-        var x = Tensor.Uniform(new Rng(7), -1f, 1f, batch * step.InputSizes[0]).Storage;
         double Time(int b)
         {
             using var f = new Frame(2, b, threads);

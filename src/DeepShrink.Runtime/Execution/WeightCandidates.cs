@@ -95,6 +95,6 @@ internal static class WeightCandidates
     public static T Guard<T>(string name, Func<T> action)
     {
         try { return action(); }
-        catch (DszFormatException e) { throw new DszFormatException($"tensor '{name}': {e.Message}", e); }
+        catch (DszFormatException e) { throw e.WithContext($"tensor '{name}'"); }
     }
 }
