@@ -31,6 +31,7 @@ public static class BenchCommand
         });
         cmd.Subcommands.Add(kernels);
         cmd.Subcommands.Add(BenchModelsCommand.Create());
+        cmd.Subcommands.Add(BenchResNetCommand.Create());
         cmd.Subcommands.Add(Training());
         return cmd;
     }

@@ -30,6 +30,9 @@ internal abstract class Step
     /// <summary>Whether the op may write over its first input (element-wise ops).</summary>
     public virtual bool CanRunInPlace => false;
 
+    /// <summary>How the step runs, for profiles: its fusions and kernel path.</summary>
+    public virtual string Describe() => FuseRelu ? "+relu" : "";
+
     /// <summary>Runs the step for the frame's batch.</summary>
     public abstract void Run(Frame frame);
 

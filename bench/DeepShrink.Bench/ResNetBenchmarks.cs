@@ -1,0 +1,103 @@
+using DeepShrink.Core;
+using DeepShrink.Core.Graph;
+using DeepShrink.Format.Codecs;
+using DeepShrink.Onnx;
+using DeepShrink.Runtime;
+using Google.Protobuf;
+
+namespace DeepShrink.Bench;
+
+/// <summary>
+/// Our runtime against ONNX Runtime on a dense float32 ResNet18 (<see cref="ResNetGraph"/>, seeded random
+/// weights): the same graph and weights loaded by <see cref="InferenceModel"/> and exported by
+/// <see cref="OnnxExporter"/> to ONNX Runtime, both with the same thread count (<c>bench resnet</c>).
+/// </summary>
+/// <remarks>
+/// Per image size: outputs compared at the throughput batch (max abs difference, and relative to the largest
+/// ONNX Runtime output), then batch-1 latency and batch-B time interleaved round by round
+/// (<see cref="ModelTiming"/>, median over rounds and the spread). Inputs are seeded N(0, 1) noise.
+/// The first size gives the keys <c>ours_b1_ms</c>, <c>ort_b1_ms</c>, <c>b1_ours_vs_ort</c> (ours / ort, below
+/// 1 means ours is faster), the same for <c>b{B}</c>, and <c>output_max_abs_diff</c>; other sizes prefix
+/// them with <c>s{size}_</c>.
+/// </remarks>
+public static class ResNetBenchmarks
+{
+    /// <summary>Runs every size; returns the metrics (keys in docs/CLI.md).</summary>
+    public static IReadOnlyDictionary<string, object> Run(ResNetBenchOptions opts)
+    {
+        ArgumentNullException.ThrowIfNull(opts);
+        opts.Validate();
+        var r = new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["model"] = "resnet18 (synthetic weights)", ["threads"] = opts.Threads, ["batch"] = opts.Batch,
+            ["image_size"] = opts.ImageSizes[0], ["seed"] = opts.Seed, ["load_avg_1m_start"] = LoadAverage(),
+        };
+        string work = Directory.CreateTempSubdirectory("dsresnet-").FullName;
+        try
+        {
+            for (int i = 0; i < opts.ImageSizes.Length; i++)
+            {
+                int size = opts.ImageSizes[i];
+                opts.Log?.WriteLine($"bench resnet: {size}x{size}, batch 1 and {opts.Batch}, {opts.Threads} threads");
+                Size(r, i == 0 ? "" : $"s{size}_", size, Path.Combine(work, $"resnet18-{size}.onnx"), opts, profile: opts.Profile && i == 0);
+            }
+        }
+        finally { Directory.Delete(work, recursive: true); }
+        r["load_avg_1m_end"] = LoadAverage();
+        return r;
+    }
+
+    private static void Size(Dictionary<string, object> r, string prefix, int size, string onnxPath, ResNetBenchOptions opts, bool profile)
+    {
+        var (graph, tensors) = ResNetGraph.ResNet18(size, opts.Seed);
+        var ours = Load(graph, tensors, opts.Threads);
+        File.WriteAllBytes(onnxPath, OnnxExporter.Build(graph, tensors).ToByteArray());
+        using var ort = new OnnxSession(onnxPath, opts.Threads);
+        int sample = ours.InputSize, classes = ours.OutputSize, big = opts.Batch;
+        var xs = Tensor.Randn(new Rng(opts.Seed + 1), 1f, big * sample).Span.ToArray();
+        var x1 = xs[..sample];
+        float[] y1 = new float[classes], yBig = new float[big * classes], yOrt = new float[big * classes];
+
+        ours.Run(xs, big, yBig);
+        ort.Run(xs, big, yOrt, [classes]);
+        double diff = 0, scale = 0;
+        for (int i = 0; i < yBig.Length; i++)
+        {
+            diff = Math.Max(diff, Math.Abs(yBig[i] - yOrt[i]));
+            scale = Math.Max(scale, Math.Abs(yOrt[i]));
+        }
+        r[prefix + "output_max_abs_diff"] = diff;
+        r[prefix + "output_max_abs"] = scale;
+        r[prefix + "output_rel_diff"] = scale > 0 ? diff / scale : diff;
+
+        Action[] one = [() => ours.Run(x1, 1, y1), () => ort.Run(x1, 1, y1, [classes])];
+        Action[] many = [() => ours.Run(xs, big, yBig), () => ort.Run(xs, big, yBig, [classes])];
+        var t1 = ModelTiming.Interleaved(one, opts.SecondsPerMeasurement);
+        var tb = ModelTiming.Interleaved(many, opts.SecondsPerMeasurement);
+        Timings(r, prefix, "b1", t1);
+        Timings(r, prefix, $"b{big}", tb);
+        if (profile)
+            foreach (var s in ours.Profile(x1, 1, 9))
+                r[$"{prefix}step_{s.Name}_us"] = s.MedianMicros;
+    }
+
+    private static void Timings(Dictionary<string, object> r, string prefix, string batch, ModelTime[] t)
+    {
+        r[$"{prefix}ours_{batch}_ms"] = t[0].Median / 1000;
+        r[$"{prefix}ort_{batch}_ms"] = t[1].Median / 1000;
+        r[$"{prefix}ours_{batch}_spread"] = t[0].Spread;
+        r[$"{prefix}ort_{batch}_spread"] = t[1].Spread;
+        r[$"{prefix}{batch}_ours_vs_ort"] = t[0].Median / t[1].Median;
+    }
+
+    /// <summary>Loads the graph in our runtime from dense float32 tensors (dense kernels).</summary>
+    public static InferenceModel Load(ModelGraph graph, IReadOnlyDictionary<string, Tensor> tensors, int threads) =>
+        InferenceModel.Load(graph, n => tensors.TryGetValue(n, out var t) ? DenseCodec.EncodeF32(t.Span, t.Shape) : null,
+            options: new RuntimeOptions { Threads = threads, Kernels = KernelPolicy.Dense });
+
+    private static double LoadAverage()
+    {
+        try { return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return -1; }
+    }
+}
