@@ -20,6 +20,12 @@ public sealed record RuntimeOptions
     /// </summary>
     public int CalibrationBatch { get; init; } = 16;
 
+    /// <summary>
+    /// Fold a batch norm that alone reads a dense convolution's output into that convolution's weights and bias
+    /// at load (one step less, one pass over the activations less); off runs it as its own step.
+    /// </summary>
+    public bool FoldBatchNorm { get; init; } = true;
+
     /// <summary>Limits for decoding tensors.</summary>
     public DszReadOptions ReadOptions { get; init; } = DszReadOptions.Default;
 
