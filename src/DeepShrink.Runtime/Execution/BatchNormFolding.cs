@@ -6,7 +6,8 @@ namespace DeepShrink.Runtime.Execution;
 
 /// <summary>
 /// Plan-time rewrite: an inference batch norm that is the only reader of a convolution's output is folded
-/// into that convolution's weights and bias, and becomes a free <c>identity</c>.
+/// into that convolution's weights and bias and removed (the convolution then produces the batch norm's value, so a
+/// following ReLU or residual add fuses with it).
 /// </summary>
 /// <remarks>
 /// Ioffe and Szegedy, "Batch Normalization" (ICML 2015), in inference form
@@ -29,19 +30,21 @@ internal static class BatchNormFolding
         var folded = new Dictionary<string, EncodedTensor>(StringComparer.Ordinal);
         var nodes = graph.Nodes.Select(Copy).ToList();
         var producer = new Dictionary<string, GraphNode>(StringComparer.Ordinal);
+        var removed = new HashSet<GraphNode>();
         foreach (var n in nodes)
         {
             if (n.Op == "batchnorm" && n.Inputs.Count == 1 && n.Inputs[0] != graph.Output && readers.GetValueOrDefault(n.Inputs[0]) == 1
                 && producer.TryGetValue(n.Inputs[0], out var conv) && conv.Op == "conv2d" && TryFold(conv, n, tensors, read, taken, folded))
-            {
-                n.Op = "identity";
-                n.Params = new Dictionary<string, string>();
-                n.Attrs = new Dictionary<string, double>();
+            {   // the conv now produces the batch norm's value directly (its own value had no other reader)
+                conv.Output = n.Output;
+                producer[n.Output] = conv;
+                removed.Add(n);
+                continue;
             }
             producer[n.Output] = n;
         }
         if (folded.Count == 0) return (graph, tensors);
-        var rewritten = new ModelGraph { Input = graph.Input, InputShape = graph.InputShape, Output = graph.Output, Nodes = nodes };
+        var rewritten = new ModelGraph { Input = graph.Input, InputShape = graph.InputShape, Output = graph.Output, Nodes = nodes.Where(n => !removed.Contains(n)).ToList() };
         return (rewritten, name => folded.TryGetValue(name, out var t) ? t : tensors(name));
     }
 

@@ -96,6 +96,7 @@ internal sealed partial class GraphPlanner
                 var b = _values[n.Inputs[1]];
                 if (!x.Shape.AsSpan().SequenceEqual(b.Shape))
                     throw new InvalidDataException($"inputs have shapes {ShapeUtil.Format(x.Shape)} and {ShapeUtil.Format(b.Shape)}; add needs equal shapes");
+                if (TryFuseResidual(index, n, x, b)) return;
                 AddStep(index, n, (new AddStep(n.Name, x.Storage, b.Storage, -1, ShapeUtil.Numel(x.Shape)), x.Shape), Ops.Fusable);
                 return;
             case "global_avgpool2d":

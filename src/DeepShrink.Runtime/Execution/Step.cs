@@ -18,9 +18,9 @@ internal abstract class Step
     /// <summary>Graph op.</summary>
     public string Op { get; }
     /// <summary>Storage slots read.</summary>
-    public int[] Inputs { get; }
+    public int[] Inputs { get; protected set; }
     /// <summary>Elements per sample of each input.</summary>
-    public int[] InputSizes { get; }
+    public int[] InputSizes { get; protected set; }
     /// <summary>Storage slot written (may equal an input slot: in place).</summary>
     public int Output { get; set; }
     /// <summary>Elements per sample of the output.</summary>
