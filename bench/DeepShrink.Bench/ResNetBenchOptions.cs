@@ -15,6 +15,8 @@ public sealed record ResNetBenchOptions
     public ulong Seed { get; init; } = 18;
     /// <summary>Also time every runtime step at batch 1 (keys <c>step_{name}_us</c> of the first size).</summary>
     public bool Profile { get; init; }
+    /// <summary>Also time every distinct conv shape of the first size alone: packed conv vs im2col + SGEMM (keys <c>conv_*</c>).</summary>
+    public bool Layers { get; init; }
     /// <summary>Progress lines (null: silent).</summary>
     public TextWriter? Log { get; init; }
 

@@ -39,7 +39,7 @@ public static class ResNetBenchmarks
             {
                 int size = opts.ImageSizes[i];
                 opts.Log?.WriteLine($"bench resnet: {size}x{size}, batch 1 and {opts.Batch}, {opts.Threads} threads");
-                Size(r, i == 0 ? "" : $"s{size}_", size, Path.Combine(work, $"resnet18-{size}.onnx"), opts, profile: opts.Profile && i == 0);
+                Size(r, i == 0 ? "" : $"s{size}_", size, Path.Combine(work, $"resnet18-{size}.onnx"), opts, profile: (opts.Profile || opts.Layers) && i == 0);
             }
         }
         finally { Directory.Delete(work, recursive: true); }
@@ -76,7 +76,8 @@ public static class ResNetBenchmarks
         var tb = ModelTiming.Interleaved(many, opts.SecondsPerMeasurement);
         Timings(r, prefix, "b1", t1);
         Timings(r, prefix, $"b{big}", tb);
-        if (profile)
+        if (profile && opts.Layers) ResNetConvLayers.Run(r, graph, tensors, opts.Threads, opts.SecondsPerMeasurement / 4);
+        if (profile && opts.Profile)
             foreach (var s in ours.Profile(x1, 1, 9))
                 r[$"{prefix}step_{s.Name}_us"] = s.MedianMicros;
     }

@@ -63,12 +63,15 @@ public class PackedConvTests
                     var want = new float[g.OutputSize];
                     ConvReference.Forward(g, x, w, bias, want);
                     for (int i = 0; i < want.Length && fused; i++) want[i] = MathF.Max(0f, want[i] + residual[i]);
-                    var conv = new PackedConv(one, w, bias, level);
-                    foreach (int threads in new[] { 1, 2 })
+                    foreach (int rowsBelow in new[] { 0, int.MaxValue }) // channels as rows, positions as rows
                     {
-                        var got = Nan(g.OutputSize);
-                        conv.Forward(batch, x, got, residual, relu: fused, threads);
-                        AssertClose(got, want, 2e-6 * Math.Sqrt(g.GroupK), $"{CpuFeatures.Name(level)} batch {batch} threads {threads} fused {fused}");
+                        var conv = new PackedConv(one, w, bias, level, rowsBelow);
+                        foreach (int threads in new[] { 1, 2 })
+                        {
+                            var got = Nan(g.OutputSize);
+                            conv.Forward(batch, x, got, residual, relu: fused, threads);
+                            AssertClose(got, want, 2e-6 * Math.Sqrt(g.GroupK), $"{CpuFeatures.Name(level)} batch {batch} threads {threads} fused {fused} rows-below {rowsBelow}");
+                        }
                     }
                 }
     }
@@ -79,14 +82,19 @@ public class PackedConvTests
         var g = new ConvGeometry(2, 16, 20, 20, 64, 3, 3, 1, 1, 1, 1);
         var rng = new Rng(3);
         var x = Uniform(rng, g.InputSize);
-        var conv = new PackedConv(g, Uniform(rng, g.WeightSize), Uniform(rng, g.O));
-        var one = new float[g.OutputSize];
-        conv.Forward(2, x, one, [], relu: true, threads: 1);
-        foreach (int t in new[] { 2, 3, 4 })
+        var w = Uniform(rng, g.WeightSize);
+        var bias = Uniform(rng, g.O);
+        foreach (int rowsBelow in new[] { 0, int.MaxValue })
         {
-            var y = new float[g.OutputSize];
-            conv.Forward(2, x, y, [], relu: true, threads: t);
-            Assert.True(one.AsSpan().SequenceEqual(y), $"{t} threads changed the result");
+            var conv = new PackedConv(g, w, bias, null, rowsBelow);
+            var one = new float[g.OutputSize];
+            conv.Forward(2, x, one, [], relu: true, threads: 1);
+            foreach (int t in new[] { 2, 3, 4 })
+            {
+                var y = new float[g.OutputSize];
+                conv.Forward(2, x, y, [], relu: true, threads: t);
+                Assert.True(one.AsSpan().SequenceEqual(y), $"{t} threads changed the result (rows below {rowsBelow})");
+            }
         }
     }
 

@@ -14,9 +14,12 @@ namespace DeepShrink.Core.Kernels;
 /// </remarks>
 internal static unsafe class Im2ColSegment
 {
-    /// <summary>Fills dst [C KH KW, ld] from image x [C, H, W] for output positions [q0, q0 + cols).</summary>
+    /// <summary>
+    /// Fills dst [C KH KW, ld] from image x [C, H, W] for output positions [q0, q0 + cols); columns [cols, ld) of
+    /// each row are zeroed unless <paramref name="keepTail"/> (another piece fills them).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Pack(in ConvGeometry g, float* x, int q0, int cols, float* dst, int ld)
+    public static void Pack(in ConvGeometry g, float* x, int q0, int cols, float* dst, int ld, bool keepTail = false)
     {
         int ow = g.OW, h = g.H, w = g.W, plane = h * w;
         int oyFirst = q0 / ow, oyLast = (q0 + cols - 1) / ow;
@@ -55,7 +58,7 @@ internal static unsafe class Im2ColSegment
                             for (int ox = a; ox < bnd; ox++) *d++ = src[ox * g.SW];
                         for (int ox = bnd; ox < to; ox++) *d++ = 0f;
                     }
-                    if (ld > cols) new Span<float>(row + cols, ld - cols).Clear();
+                    if (ld > cols && !keepTail) new Span<float>(row + cols, ld - cols).Clear();
                 }
         }
     }

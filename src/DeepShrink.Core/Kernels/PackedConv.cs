@@ -17,19 +17,30 @@ namespace DeepShrink.Core.Kernels;
 /// applies the ReLU while the tile is still in cache. At batch 1 the output positions (and, when they are few, the
 /// output channels) are shared among threads, so both cores work on every layer. Each output element is computed
 /// by one item with the same depth blocking whatever the thread count, so results never depend on it.
+/// Planes under <see cref="PositionRowsMaxPlane"/> positions (late ResNet stages, small images) would leave the
+/// micro-kernel's wide side mostly empty; they run transposed instead, positions of the whole batch as rows and
+/// channels as columns (<see cref="ConvPositionRows"/>).
 /// </remarks>
 public sealed unsafe class PackedConv
 {
     /// <summary>Target floats of one item's column segment (256 KiB: half an L2).</summary>
     public const int SegmentElements = 1 << 16;
 
+    /// <summary>Planes smaller than this run with positions as GEMM rows (<see cref="ConvPositionRows"/>).</summary>
+    public const int PositionRowsMaxPlane = 256;
+
     private readonly ConvGeometry _g;
-    private readonly GemmPackedA _w;
+    private readonly GemmPackedA? _w;          // channels as rows (large planes)
+    private readonly ConvPositionRows? _rows;  // positions as rows (small planes)
     private readonly float[] _bias;
     private readonly int _segment, _segments;
 
     /// <summary>Packs the weights [O, C, KH, KW] (groups must be 1); <paramref name="bias"/> [O] or empty.</summary>
     public PackedConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, SimdLevel? level = null)
+        : this(g, w, bias, level, PositionRowsMaxPlane) { }
+
+    /// <summary>Packs with an explicit plane limit of the positions-as-rows layout (tests force either layout).</summary>
+    internal PackedConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, SimdLevel? level, int positionRowsMaxPlane)
     {
         g = g with { N = 1 };
         g.Validate();
@@ -37,9 +48,15 @@ public sealed unsafe class PackedConv
         ConvGeometry.CheckLength(w.Length, g.WeightSize, "w", g.WeightShapeText);
         if (bias.Length != 0) ConvGeometry.CheckLength(bias.Length, g.O, "bias", $"[{g.O}]");
         _g = g;
-        _w = new GemmPackedA(w, g.O, g.GroupK, level ?? Gemm.Isa);
         _bias = bias.ToArray();
-        int nr = _w.Nr, plane = g.OutPlane;
+        int plane = g.OutPlane;
+        if (plane < positionRowsMaxPlane)
+        {
+            _rows = new ConvPositionRows(g, w, level ?? Gemm.Isa);
+            return;
+        }
+        _w = new GemmPackedA(w, g.O, g.GroupK, level ?? Gemm.Isa);
+        int nr = _w.Nr;
         int target = Math.Max(nr, SegmentElements / g.GroupK / nr * nr);
         _segments = (plane + target - 1) / target;
         _segment = ((plane + _segments - 1) / _segments + nr - 1) / nr * nr; // balanced segments, whole tiles
@@ -49,7 +66,7 @@ public sealed unsafe class PackedConv
     /// <summary>The geometry of one image.</summary>
     public ConvGeometry Geometry => _g;
     /// <summary>Bytes of the packed weights.</summary>
-    public long WeightBytes => _w.Bytes;
+    public long WeightBytes => _w?.Bytes ?? _rows!.Bytes;
 
     /// <summary>
     /// y = act(conv(x) + bias [+ residual]) for a batch; <paramref name="residual"/> is empty or shaped like y, and
@@ -67,11 +84,18 @@ public sealed unsafe class PackedConv
         ConvGeometry.CheckLength(y.Length, g.OutputSize, "y", g.OutputShapeText);
         if (residual.Length != 0) ConvGeometry.CheckLength(residual.Length, g.OutputSize, "residual", g.OutputShapeText);
         threads = ConvParallel.Resolve(threads);
+        if (_rows is not null)
+        {
+            fixed (float* px = x, py = y, pr = residual)
+                _rows.Forward(batch, px, py, residual.Length != 0 ? pr : null, _bias, relu, threads);
+            return;
+        }
+        var w = _w!;
         int tiles = batch * _segments;
         // few (image, segment) tiles: also cut the output channels into bands so every thread has work
-        int bands = tiles >= 2 * threads ? 1 : Math.Clamp(2 * threads / tiles, 1, Math.Max(1, g.O / (4 * _w.Mr)));
+        int bands = tiles >= 2 * threads ? 1 : Math.Clamp(2 * threads / tiles, 1, Math.Max(1, g.O / (4 * w.Mr)));
         int bandRows = (g.O + bands - 1) / bands;
-        bandRows = (bandRows + _w.Mr - 1) / _w.Mr * _w.Mr;
+        bandRows = (bandRows + w.Mr - 1) / w.Mr * w.Mr;
         bands = (g.O + bandRows - 1) / bandRows;
         int items = tiles * bands;
         fixed (float* px = x, py = y, pr = residual)
@@ -95,7 +119,8 @@ public sealed unsafe class PackedConv
         {
             var g = conv._g;
             int k = g.GroupK, plane = g.OutPlane, seg = conv._segment;
-            int ld = seg, len = (int)Math.Max((long)k * ld, conv._w.RequiredB(seg, ld));
+            var w = conv._w!;
+            int ld = seg, len = (int)Math.Max((long)k * ld, w.RequiredB(seg, ld));
             float[] cols = ArrayPool<float>.Shared.Rent(len);
             try
             {
@@ -108,7 +133,7 @@ public sealed unsafe class PackedConv
                         Im2ColSegment.Pack(g, x + (long)img * g.C * g.H * g.W, q0, n, pc, ld);
                         long outOff = (long)img * g.O * plane;
                         var yImg = new Span<float>(y + outOff, g.O * plane);
-                        conv._w.Multiply(new ReadOnlySpan<float>(pc, len), ld, n, yImg.Slice(q0), plane, r0, r1);
+                        w.Multiply(new ReadOnlySpan<float>(pc, len), ld, n, yImg.Slice(q0), plane, r0, r1);
                         Epilogue(yImg, residual == null ? null : residual + outOff, conv._bias, r0, r1, q0, n, plane, relu);
                     }
             }
