@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace DeepShrink.Core.Kernels;
 
@@ -58,7 +59,7 @@ internal sealed unsafe class ConvPositionRows
             fixed (float* pr = rows, pc = acc)
             {
                 float* rp = pr, cp = pc;
-                ConvParallel.For(slivers, threads, (long)_mr * k, (s0, s1) => { for (int s = s0; s < s1; s++) PackSliver(x, batch, s, rp); });
+                ConvParallel.For(slivers, threads, (long)_mr * k, (s0, s1) => PackSlivers(x, batch, s0, s1, rp));
                 ConvParallel.For(jCount, threads, (long)mPad * k * _nr, (j0, j1) =>
                 {
                     switch (_level)
@@ -78,19 +79,42 @@ internal sealed unsafe class ConvPositionRows
         }
     }
 
-    /// <summary>Sliver s = positions [s MR, s MR + MR) of the stacked batch, k-major [K, MR] (zero past the batch).</summary>
-    private void PackSliver(float* x, int batch, int s, float* rows)
+    /// <summary>
+    /// Slivers [s0, s1): positions [s MR, s MR + MR) of the stacked batch, k-major [K, MR] (zero past the batch). Built
+    /// through a cache-sized ordinary im2col chunk [K, L] (long contiguous runs), whose rows are then cut into MR-wide
+    /// pieces: sliver row k is chunk[k, s MR - start .. + MR).
+    /// </summary>
+    private void PackSlivers(float* x, int batch, int s0, int s1, float* rows)
     {
-        int plane = _g.OutPlane, k = _g.GroupK, imageSize = _g.C * _g.H * _g.W;
-        float* dst = rows + (long)s * _mr * k;
-        int m0 = s * _mr, m1 = Math.Min(batch * plane, m0 + _mr);
-        if (m1 - m0 < _mr) new Span<float>(dst, _mr * k).Clear();
-        for (int m = m0; m < m1;)
+        int plane = _g.OutPlane, k = _g.GroupK, imageSize = _g.C * _g.H * _g.W, total = batch * plane;
+        int chunk = Math.Max(_mr, PackedConv.SegmentElements / k / _mr * _mr);
+        float[] temp = ArrayPool<float>.Shared.Rent(k * chunk);
+        try
         {
-            int img = m / plane, q = m % plane, n = Math.Min(m1 - m, plane - q);
-            Im2ColSegment.Pack(_g, x + (long)img * imageSize, q, n, dst + (m - m0), _mr, keepTail: true);
-            m += n;
+            fixed (float* t = temp)
+                for (int c0 = s0 * _mr; c0 < s1 * _mr; c0 += chunk)
+                {
+                    int len = Math.Min(chunk, s1 * _mr - c0), filled = Math.Max(0, Math.Min(total, c0 + len) - c0);
+                    for (int m = c0; m < c0 + filled;)
+                    {
+                        int img = m / plane, q = m % plane, n = Math.Min(c0 + filled - m, plane - q);
+                        Im2ColSegment.Pack(_g, x + (long)img * imageSize, q, n, t + (m - c0), chunk, keepTail: true);
+                        m += n;
+                    }
+                    if (filled < len)
+                        for (int r = 0; r < k; r++) new Span<float>(t + (long)r * chunk + filled, len - filled).Clear();
+                    for (int s = c0 / _mr; s < (c0 + len) / _mr; s++)
+                    {
+                        float* dst = rows + (long)s * _mr * k, src = t + (s * _mr - c0);
+                        if (_mr == 8 && Vector256.IsHardwareAccelerated)
+                            for (int r = 0; r < k; r++) Vector256.Store(Vector256.Load(src + (long)r * chunk), dst + r * 8);
+                        else
+                            for (int r = 0; r < k; r++)
+                                for (int i = 0; i < _mr; i++) dst[r * _mr + i] = src[(long)r * chunk + i];
+                    }
+                }
         }
+        finally { ArrayPool<float>.Shared.Return(temp); }
     }
 
     /// <summary>acc[:, j NR .. j1 NR) = Rows W^T over all depth blocks (weight block in L1, position slivers streaming).</summary>

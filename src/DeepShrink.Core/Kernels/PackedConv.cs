@@ -33,7 +33,7 @@ public sealed unsafe class PackedConv
     private readonly GemmPackedA? _w;          // channels as rows (large planes)
     private readonly ConvPositionRows? _rows;  // positions as rows (small planes)
     private readonly float[] _bias;
-    private readonly int _segment, _segments;
+    private readonly int _segments; // column segments per image that keep a segment within SegmentElements
 
     /// <summary>Packs the weights [O, C, KH, KW] (groups must be 1); <paramref name="bias"/> [O] or empty.</summary>
     public PackedConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, SimdLevel? level = null)
@@ -59,8 +59,6 @@ public sealed unsafe class PackedConv
         int nr = _w.Nr;
         int target = Math.Max(nr, SegmentElements / g.GroupK / nr * nr);
         _segments = (plane + target - 1) / target;
-        _segment = ((plane + _segments - 1) / _segments + nr - 1) / nr * nr; // balanced segments, whole tiles
-        _segments = (plane + _segment - 1) / _segment;
     }
 
     /// <summary>The geometry of one image.</summary>
@@ -91,7 +89,11 @@ public sealed unsafe class PackedConv
             return;
         }
         var w = _w!;
-        int tiles = batch * _segments;
+        // enough (image, segment) tiles for every thread when the plane allows: more segments before channel bands
+        int segments = Math.Clamp((2 * threads + batch - 1) / batch, _segments, Math.Max(_segments, (g.OutPlane + w.Nr - 1) / w.Nr));
+        int segment = ((g.OutPlane + segments - 1) / segments + w.Nr - 1) / w.Nr * w.Nr;
+        segments = (g.OutPlane + segment - 1) / segment;
+        int tiles = batch * segments;
         // few (image, segment) tiles: also cut the output channels into bands so every thread has work
         int bands = tiles >= 2 * threads ? 1 : Math.Clamp(2 * threads / tiles, 1, Math.Max(1, g.O / (4 * w.Mr)));
         int bandRows = (g.O + bands - 1) / bands;
@@ -100,7 +102,7 @@ public sealed unsafe class PackedConv
         int items = tiles * bands;
         fixed (float* px = x, py = y, pr = residual)
         {
-            var job = new Job(this, px, py, residual.Length != 0 ? pr : null, relu, bands, bandRows);
+            var job = new Job(this, px, py, residual.Length != 0 ? pr : null, relu, segment, segments, bands, bandRows);
             int t = Math.Min(threads, items);
             if (t <= 1 || g.Macs < 1 << 16) { job.Items(0, items); return; }
             int next = 0;
@@ -112,13 +114,13 @@ public sealed unsafe class PackedConv
         }
     }
 
-    private sealed class Job(PackedConv conv, float* x, float* y, float* residual, bool relu, int bands, int bandRows)
+    private sealed class Job(PackedConv conv, float* x, float* y, float* residual, bool relu, int seg, int segments, int bands, int bandRows)
     {
         /// <summary>Runs items [i0, i1): item = (image, segment, band), band fastest.</summary>
         public void Items(int i0, int i1)
         {
             var g = conv._g;
-            int k = g.GroupK, plane = g.OutPlane, seg = conv._segment;
+            int k = g.GroupK, plane = g.OutPlane;
             var w = conv._w!;
             int ld = seg, len = (int)Math.Max((long)k * ld, w.RequiredB(seg, ld));
             float[] cols = ArrayPool<float>.Shared.Rent(len);
@@ -127,7 +129,7 @@ public sealed unsafe class PackedConv
                 fixed (float* pc = cols)
                     for (int i = i0; i < i1; i++)
                     {
-                        int band = i % bands, tile = i / bands, s = tile % conv._segments, img = tile / conv._segments;
+                        int band = i % bands, tile = i / bands, s = tile % segments, img = tile / segments;
                         int q0 = s * seg, n = Math.Min(seg, plane - q0);
                         int r0 = band * bandRows, r1 = Math.Min(g.O, r0 + bandRows);
                         Im2ColSegment.Pack(g, x + (long)img * g.C * g.H * g.W, q0, n, pc, ld);
