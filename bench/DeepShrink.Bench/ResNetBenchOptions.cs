@@ -11,6 +11,8 @@ public sealed record ResNetBenchOptions
     public int Batch { get; init; } = 8;
     /// <summary>Measuring time per engine and measurement (seconds, split into interleaved rounds).</summary>
     public double SecondsPerMeasurement { get; init; } = 2.0;
+    /// <summary>Interleaved rounds per measurement (each engine once or a few calls per round).</summary>
+    public int Rounds { get; init; } = 15;
     /// <summary>Seed of the weights and inputs.</summary>
     public ulong Seed { get; init; } = 18;
     /// <summary>Also time every runtime step at batch 1 (keys <c>step_{name}_us</c> of the first size).</summary>
@@ -27,6 +29,7 @@ public sealed record ResNetBenchOptions
         if (ImageSizes is null || ImageSizes.Length == 0 || ImageSizes.Any(s => s < 32 || s > 1024))
             throw new ArgumentOutOfRangeException(nameof(ImageSizes), "image sizes must be 32..1024");
         if (Batch < 2 || Batch > 256) throw new ArgumentOutOfRangeException(nameof(Batch), $"batch must be 2..256, got {Batch}");
+        if (Rounds < 1 || Rounds > 1000) throw new ArgumentOutOfRangeException(nameof(Rounds), $"rounds must be 1..1000, got {Rounds}");
         if (!(SecondsPerMeasurement > 0)) throw new ArgumentOutOfRangeException(nameof(SecondsPerMeasurement), "must be > 0");
     }
 }

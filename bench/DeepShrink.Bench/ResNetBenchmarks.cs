@@ -15,7 +15,8 @@ namespace DeepShrink.Bench;
 /// <remarks>
 /// Per image size: outputs compared at the throughput batch (max abs difference, and relative to the largest
 /// ONNX Runtime output), then batch-1 latency and batch-B time interleaved round by round
-/// (<see cref="ModelTiming"/>, median over rounds and the spread). Inputs are seeded N(0, 1) noise.
+/// (<see cref="ModelTiming"/>, median over rounds and the spread; <c>*_ours_vs_ort_paired</c> is the median of the
+/// per-round ratios, steadier on a loaded machine). Inputs are seeded N(0, 1) noise.
 /// The first size gives the keys <c>ours_b1_ms</c>, <c>ort_b1_ms</c>, <c>b1_ours_vs_ort</c> (ours / ort, below
 /// 1 means ours is faster), the same for <c>b{B}</c>, and <c>output_max_abs_diff</c>; other sizes prefix
 /// them with <c>s{size}_</c>.
@@ -72,18 +73,18 @@ public static class ResNetBenchmarks
 
         Action[] one = [() => ours.Run(x1, 1, y1), () => ort.Run(x1, 1, y1, [classes])];
         Action[] many = [() => ours.Run(xs, big, yBig), () => ort.Run(xs, big, yBig, [classes])];
-        var t1 = ModelTiming.Interleaved(one, opts.SecondsPerMeasurement);
-        var tb = ModelTiming.Interleaved(many, opts.SecondsPerMeasurement);
-        Timings(r, prefix, "b1", t1);
-        Timings(r, prefix, $"b{big}", tb);
+        Timings(r, prefix, "b1", ModelTiming.Rounds(one, opts.SecondsPerMeasurement, opts.Rounds));
+        Timings(r, prefix, $"b{big}", ModelTiming.Rounds(many, opts.SecondsPerMeasurement, opts.Rounds));
         if (profile && opts.Layers) ResNetConvLayers.Run(r, graph, tensors, opts.Threads, opts.SecondsPerMeasurement / 4);
         if (profile && opts.Profile)
             foreach (var s in ours.Profile(x1, 1, 9))
                 r[$"{prefix}step_{s.Name}_us"] = s.MedianMicros;
     }
 
-    private static void Timings(Dictionary<string, object> r, string prefix, string batch, ModelTime[] t)
+    private static void Timings(Dictionary<string, object> r, string prefix, string batch, double[][] rounds)
     {
+        var t = ModelTiming.Summaries(rounds);
+        r[$"{prefix}{batch}_ours_vs_ort_paired"] = ModelTiming.PairedRatio(rounds[0], rounds[1]);
         r[$"{prefix}ours_{batch}_ms"] = t[0].Median / 1000;
         r[$"{prefix}ort_{batch}_ms"] = t[1].Median / 1000;
         r[$"{prefix}ours_{batch}_spread"] = t[0].Spread;

@@ -10,7 +10,7 @@ namespace DeepShrink.Bench;
 /// </summary>
 public static class ResNetConvLayers
 {
-    /// <summary>Adds <c>conv_{node}_packed_us</c>, <c>conv_{node}_sgemm_us</c> and <c>conv_{node}_packed_vs_sgemm</c> per distinct shape.</summary>
+    /// <summary>Adds <c>conv_{node}_packed_us</c>, <c>conv_{node}_sgemm_us</c> and <c>conv_{node}_packed_vs_sgemm</c> (median of paired per-round ratios) per distinct shape.</summary>
     public static void Run(Dictionary<string, object> r, ModelGraph graph, IReadOnlyDictionary<string, Tensor> tensors, int threads, double seconds)
     {
         ArgumentNullException.ThrowIfNull(r);
@@ -25,14 +25,15 @@ public static class ResNetConvLayers
             var w = tensors[graph.Nodes.First(n => n.Name == name).Params["weight"]].Span.ToArray();
             var y = new float[g.OutputSize];
             var packed = new PackedConv(g, w, []);
-            var t = ModelTiming.Interleaved(new Action[]
+            var rounds = ModelTiming.Rounds(new Action[]
             {
                 () => packed.Forward(1, x, y, default, false, threads),
                 () => ConvKernels.Forward(g, x, w, [], y, threads),
-            }, seconds, rounds: 7);
+            }, seconds, rounds: 9);
+            var t = ModelTiming.Summaries(rounds);
             r[$"conv_{name}_packed_us"] = t[0].Median;
             r[$"conv_{name}_sgemm_us"] = t[1].Median;
-            r[$"conv_{name}_packed_vs_sgemm"] = t[0].Median / t[1].Median;
+            r[$"conv_{name}_packed_vs_sgemm"] = ModelTiming.PairedRatio(rounds[0], rounds[1]);
         }
     }
 
