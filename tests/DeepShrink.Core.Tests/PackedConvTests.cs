@@ -44,6 +44,8 @@ public class PackedConvTests
         new ConvGeometry(1, 6, 10, 7, 9, 1, 1),                        // 1x1 / 1
         new ConvGeometry(1, 4, 12, 11, 10, 3, 2, 1, 2, 2, 0, 2, 1),   // dilated, unequal strides and pads
         new ConvGeometry(1, 70, 6, 6, 40, 3, 3, 1, 1, 1, 1),          // deep reduction, tiny plane (channel bands)
+        new ConvGeometry(1, 3, 38, 45, 8, 3, 3, 2, 2, 1, 1),          // stride 2 over rows long enough for the vector gather
+        new ConvGeometry(1, 4, 36, 70, 8, 1, 1, 2, 2, 0, 0),          // 1x1 / 2, the same
     };
 
     [Theory]

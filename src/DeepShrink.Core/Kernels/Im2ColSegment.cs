@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DeepShrink.Core.Kernels;
 
@@ -55,11 +57,32 @@ internal static unsafe class Im2ColSegment
                             d += bnd - a;
                         }
                         else
-                            for (int ox = a; ox < bnd; ox++) *d++ = src[ox * g.SW];
+                        {
+                            int ox = a;
+                            if (g.SW == 2) ox = EvenColumns(src, ox, Math.Min(bnd, (w - 2 - dx) / 2 + 1), ref d); // loads end at column 2 ox + dx + 1 < W
+                            for (; ox < bnd; ox++) *d++ = src[ox * g.SW];
+                        }
                         for (int ox = bnd; ox < to; ox++) *d++ = 0f;
                     }
                     if (ld > cols && !keepTail) new Span<float>(row + cols, ld - cols).Clear();
                 }
         }
+    }
+
+    /// <summary>Stride-2 gather of whole vectors: d[i] = src[2 (ox + i)] for ox in [from, to), 16 at a time; returns where it stopped.</summary>
+    /// <remarks>Two 16-float loads and one two-source permute (vpermt2ps) per 16 outputs; the caller bounds
+    /// <paramref name="to"/> so the loads stay inside the input row.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int EvenColumns(float* src, int from, int to, ref float* d)
+    {
+        int ox = from;
+        if (!Avx512F.IsSupported) return ox;
+        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        for (; ox + 16 <= to; ox += 16, d += 16)
+        {
+            float* p = src + 2 * ox;
+            Avx512F.PermuteVar16x32x2(Vector512.Load(p), even, Vector512.Load(p + 16)).Store(d);
+        }
+        return ox;
     }
 }
