@@ -10,13 +10,15 @@ namespace DeepShrink.Bench;
 /// </summary>
 public static class ResNetConvLayers
 {
-    /// <summary>Adds <c>conv_{node}_packed_us</c>, <c>conv_{node}_sgemm_us</c> and <c>conv_{node}_packed_vs_sgemm</c> (median of paired per-round ratios) per distinct shape.</summary>
+    /// <summary>Adds <c>conv_{node}_packed_1t_peak_fraction</c> (one thread, thread CPU clock, against the FMA peak), <c>conv_{node}_packed_us</c>, <c>conv_{node}_sgemm_us</c> and <c>conv_{node}_packed_vs_sgemm</c> (median of paired per-round ratios) per distinct shape.</summary>
     public static void Run(Dictionary<string, object> r, ModelGraph graph, IReadOnlyDictionary<string, Tensor> tensors, int threads, double seconds)
     {
         ArgumentNullException.ThrowIfNull(r);
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(tensors);
         var seen = new HashSet<ConvGeometry>();
+        double peak = FmaPeak.Measure(1, singleThreadClock: BenchClock.ThreadCpu).Gflops;
+        r["fma_peak_1t_gflops"] = peak;
         foreach (var (name, g) in Geometries(graph, tensors))
         {
             if (!seen.Add(g)) continue;
@@ -34,6 +36,9 @@ public static class ResNetConvLayers
             r[$"conv_{name}_packed_us"] = t[0].Median;
             r[$"conv_{name}_sgemm_us"] = t[1].Median;
             r[$"conv_{name}_packed_vs_sgemm"] = ModelTiming.PairedRatio(rounds[0], rounds[1]);
+            // one thread on its own CPU clock: the fraction of the FMA peak, little disturbed by other processes
+            var cpu = BenchStats.Measure(() => packed.Forward(1, x, y, default, false, 1), 5, clock: BenchClock.ThreadCpu);
+            r[$"conv_{name}_packed_1t_peak_fraction"] = cpu.Gflops(2.0 * g.Macs) / peak;
         }
     }
 

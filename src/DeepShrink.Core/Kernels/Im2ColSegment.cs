@@ -23,6 +23,11 @@ internal static unsafe class Im2ColSegment
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pack(in ConvGeometry g, float* x, int q0, int cols, float* dst, int ld, bool keepTail = false)
     {
+        if (IsSameStride1(g))
+        {
+            PackShifted(g, x, q0, cols, dst, ld, keepTail);
+            return;
+        }
         int ow = g.OW, h = g.H, w = g.W, plane = h * w;
         int oyFirst = q0 / ow, oyLast = (q0 + cols - 1) / ow;
         float* row = dst;
@@ -67,6 +72,51 @@ internal static unsafe class Im2ColSegment
                     if (ld > cols && !keepTail) new Span<float>(row + cols, ld - cols).Clear();
                 }
         }
+    }
+
+    /// <summary>Stride 1, no dilation, output plane = input plane ("same" padding): every unfolded row is a shifted plane.</summary>
+    private static bool IsSameStride1(in ConvGeometry g) =>
+        g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 && g.OH == g.H && g.OW == g.W;
+
+    /// <summary>
+    /// The same-padding, stride-1 case: row (c, ky, kx) at position q = oy W + ox is x[c] flattened at
+    /// q + (ky - PH) W + (kx - PW), so each row is one contiguous copy; then the positions whose input row is outside the
+    /// image (before or after the plane) and whose input column wrapped into the neighbouring row are zeroed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackShifted(in ConvGeometry g, float* x, int q0, int cols, float* dst, int ld, bool keepTail)
+    {
+        int w = g.W, plane = g.H * w, q1 = q0 + cols;
+        int oyFirst = q0 / w, oyLast = (q1 - 1) / w;
+        float* row = dst;
+        for (int c = 0; c < g.C; c++)
+        {
+            float* xc = x + (long)c * plane;
+            for (int ky = 0; ky < g.KH; ky++)
+                for (int kx = 0; kx < g.KW; kx++, row += ld)
+                {
+                    int dxs = kx - g.PW, shift = (ky - g.PH) * w + dxs;
+                    int qa = Math.Clamp(-shift, q0, q1), qb = Math.Clamp(plane - shift, qa, q1);
+                    new Span<float>(row, qa - q0).Clear();
+                    new ReadOnlySpan<float>(xc + qa + shift, qb - qa).CopyTo(new Span<float>(row + (qa - q0), qb - qa));
+                    new Span<float>(row + (qb - q0), q1 - qb).Clear();
+                    // columns whose input column ox + dxs left the row: ox < -dxs, or ox >= W - dxs
+                    int lo = dxs < 0 ? -dxs : 0, hi = dxs > 0 ? w - dxs : w;
+                    for (int oy = oyFirst; oy <= oyLast; oy++)
+                    {
+                        int rowStart = oy * w;
+                        for (int ox = 0; ox < lo; ox++) Zero(row, rowStart + ox, q0, q1);
+                        for (int ox = hi; ox < w; ox++) Zero(row, rowStart + ox, q0, q1);
+                    }
+                    if (ld > cols && !keepTail) new Span<float>(row + cols, ld - cols).Clear();
+                }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(float* row, int q, int q0, int q1)
+    {
+        if (q >= q0 && q < q1) row[q - q0] = 0f;
     }
 
     /// <summary>Stride-2 gather of whole vectors: d[i] = src[2 (ox + i)] for ox in [from, to), 16 at a time; returns where it stopped.</summary>
