@@ -76,10 +76,34 @@ public static class ResNetBenchmarks
         Action[] many = [() => ours.Run(xs, big, yBig), () => ort.Run(xs, big, yBig, [classes])];
         Timings(r, prefix, "b1", ModelTiming.Rounds(one, opts.SecondsPerMeasurement, opts.Rounds));
         Timings(r, prefix, $"b{big}", ModelTiming.Rounds(many, opts.SecondsPerMeasurement, opts.Rounds));
+        if (prefix.Length == 0) CpuTime(r, graph, tensors, onnxPath, x1, classes, opts);
         if (profile && opts.Layers) ResNetConvLayers.Run(r, graph, tensors, opts.Threads, opts.SecondsPerMeasurement / 4);
         if (profile && opts.Profile)
             foreach (var s in ours.Profile(x1, 1, 9))
                 r[$"{prefix}step_{s.Name}_us"] = s.MedianMicros;
+    }
+
+    /// <summary>
+    /// Both engines on one thread, timed on this process's CPU clock (batch 1): the work each engine does, little
+    /// affected by other processes taking turns on the cores (wall time on a loaded machine also measures how each
+    /// engine's threads fare in the scheduler, e.g. ONNX Runtime's spinning workers).
+    /// </summary>
+    private static void CpuTime(Dictionary<string, object> r, ModelGraph graph, IReadOnlyDictionary<string, Tensor> tensors, string onnxPath, float[] x1, int classes, ResNetBenchOptions opts)
+    {
+        var ours = Load(graph, tensors, 1);
+        using var ort = new OnnxSession(onnxPath, 1);
+        var y = new float[classes];
+        var a = new List<double>();
+        var b = new List<double>();
+        for (int round = 0; round < Math.Max(3, opts.Rounds / 3); round++)
+        {
+            a.Add(BenchStats.Measure(() => ours.Run(x1, 1, y), 3, 0.05, clock: BenchClock.ProcessCpu).Median);
+            b.Add(BenchStats.Measure(() => ort.Run(x1, 1, y, [classes]), 3, 0.05, clock: BenchClock.ProcessCpu).Median);
+        }
+        r["cpu1t_clock"] = BenchClocks.Effective(BenchClock.ProcessCpu).ToString();
+        r["cpu1t_ours_b1_ms"] = a.Min() * 1000;
+        r["cpu1t_ort_b1_ms"] = b.Min() * 1000;
+        r["cpu1t_b1_ours_vs_ort"] = ModelTiming.PairedRatio(a.ToArray(), b.ToArray());
     }
 
     private static void Timings(Dictionary<string, object> r, string prefix, string batch, double[][] rounds)
