@@ -27,24 +27,10 @@ internal sealed unsafe class ConvPositionRows
     public ConvPositionRows(in ConvGeometry g, ReadOnlySpan<float> w, SimdLevel level) // w: [O, K]
     {
         _g = g; _level = level;
-        (_mr, _nr) = level switch
-        {
-            SimdLevel.Vector512 => (GemmKernel512.MR, GemmKernel512.NR),
-            SimdLevel.Vector256Fma => (GemmKernel256.MR, GemmKernel256.NR),
-            _ => (GemmKernelScalar.MR, GemmKernelScalar.NR),
-        };
-        int k = g.GroupK, o = g.O;
-        int blocks = (k + GemmBlocked<GemmKernelScalar>.KcMax - 1) / GemmBlocked<GemmKernelScalar>.KcMax;
-        _kc = (k + blocks - 1) / blocks;
-        _oPad = (o + _nr - 1) / _nr * _nr;
-        _w = new float[(long)_oPad * k];
-        fixed (float* pw = w, pd = _w)
-            for (int p0 = 0; p0 < k; p0 += _kc)
-            {
-                int kc = Math.Min(_kc, k - p0);
-                for (int j = 0; j < o; j += _nr) // transposed source: W[o, p] at pw[o K + p]
-                    GemmPack.Pack(false, pw, k, j, Math.Min(_nr, o - j), p0, kc, _nr, pd + (long)p0 * _oPad + (long)j * kc);
-            }
+        (_mr, _nr) = GemmPack.Tile(level);
+        _kc = GemmPack.DepthBlock(g.GroupK);
+        _oPad = (g.O + _nr - 1) / _nr * _nr;
+        _w = GemmPack.RowSlivers(w, g.O, g.GroupK, _nr, _kc); // W [O, K] rows = columns of W^T
     }
 
     public long Bytes => 4L * _w.Length;

@@ -31,19 +31,10 @@ public sealed unsafe class GemmPackedA
         if (a.Length < (long)m * k) throw new ArgumentException($"A has {a.Length} elements, [{m}, {k}] needs {(long)m * k}");
         if (level > CpuFeatures.Level) throw new ArgumentException($"SIMD level {CpuFeatures.Name(level)} is not available here (best: {CpuFeatures.LevelName})");
         M = m; K = k; Level = level;
-        Mr = level switch { SimdLevel.Vector512 => GemmKernel512.MR, SimdLevel.Vector256Fma => GemmKernel256.MR, _ => GemmKernelScalar.MR };
-        Nr = level switch { SimdLevel.Vector512 => GemmKernel512.NR, SimdLevel.Vector256Fma => GemmKernel256.NR, _ => GemmKernelScalar.NR };
-        int blocks = (k + GemmBlocked<GemmKernelScalar>.KcMax - 1) / GemmBlocked<GemmKernelScalar>.KcMax;
-        _kc = (k + blocks - 1) / blocks;
+        (Mr, Nr) = GemmPack.Tile(level);
+        _kc = GemmPack.DepthBlock(k);
         _mPad = (m + Mr - 1) / Mr * Mr;
-        _data = new float[(long)_mPad * k];
-        fixed (float* pa = a, pd = _data)
-            for (int p0 = 0; p0 < k; p0 += _kc)
-            {
-                int kc = Math.Min(_kc, k - p0);
-                for (int r = 0; r < m; r += Mr)
-                    GemmPack.Pack(false, pa, k, r, Math.Min(Mr, m - r), p0, kc, Mr, pd + (long)p0 * _mPad + (long)r * kc);
-            }
+        _data = GemmPack.RowSlivers(a, m, k, Mr, _kc);
     }
 
     /// <summary>Rows of A.</summary>
