@@ -17,7 +17,9 @@ namespace DeepShrink.Bench;
 /// ONNX Runtime output), then batch-1 latency and batch-B time interleaved round by round
 /// (<see cref="ModelTiming"/>, median over rounds and the spread; <c>*_ours_vs_ort_paired</c> is the median of the
 /// per-round ratios, steadier on a loaded machine; <c>*_ours_vs_ort_best</c> the ratio of the fastest rounds, the
-/// nearest to an idle machine). Inputs are seeded N(0, 1) noise.
+/// nearest to an idle machine). The runtime's earlier path (no batch-norm folding, im2col + SGEMM convolutions, separate
+/// add steps: <c>FoldBatchNorm</c> and <c>PackConvolutions</c> off) runs in the same rounds as a third engine
+/// (<c>earlier_*</c>, <c>*_ours_vs_earlier_paired</c>). Inputs are seeded N(0, 1) noise.
 /// The first size gives the keys <c>ours_b1_ms</c>, <c>ort_b1_ms</c>, <c>b1_ours_vs_ort</c> (ours / ort, below
 /// 1 means ours is faster), the same for <c>b{B}</c>, and <c>output_max_abs_diff</c>; other sizes prefix
 /// them with <c>s{size}_</c>.
@@ -72,8 +74,9 @@ public static class ResNetBenchmarks
         r[prefix + "output_max_abs"] = scale;
         r[prefix + "output_rel_diff"] = scale > 0 ? diff / scale : diff;
 
-        Action[] one = [() => ours.Run(x1, 1, y1), () => ort.Run(x1, 1, y1, [classes])];
-        Action[] many = [() => ours.Run(xs, big, yBig), () => ort.Run(xs, big, yBig, [classes])];
+        var before = Load(graph, tensors, opts.Threads, earlier: true);
+        Action[] one = [() => ours.Run(x1, 1, y1), () => ort.Run(x1, 1, y1, [classes]), () => before.Run(x1, 1, y1)];
+        Action[] many = [() => ours.Run(xs, big, yBig), () => ort.Run(xs, big, yBig, [classes]), () => before.Run(xs, big, yBig)];
         Timings(r, prefix, "b1", ModelTiming.Rounds(one, opts.SecondsPerMeasurement, opts.Rounds));
         Timings(r, prefix, $"b{big}", ModelTiming.Rounds(many, opts.SecondsPerMeasurement, opts.Rounds));
         if (prefix.Length == 0) CpuTime(r, graph, tensors, onnxPath, x1, classes, opts);
@@ -91,15 +94,18 @@ public static class ResNetBenchmarks
     private static void CpuTime(Dictionary<string, object> r, ModelGraph graph, IReadOnlyDictionary<string, Tensor> tensors, string onnxPath, float[] x1, int classes, ResNetBenchOptions opts)
     {
         var ours = Load(graph, tensors, 1);
+        var before = Load(graph, tensors, 1, earlier: true);
         using var ort = new OnnxSession(onnxPath, 1);
         var y = new float[classes];
-        var a = new List<double>();
-        var b = new List<double>();
+        List<double> a = new(), b = new(), e = new();
         for (int round = 0; round < Math.Max(3, opts.Rounds / 3); round++)
         {
             a.Add(BenchStats.Measure(() => ours.Run(x1, 1, y), 3, 0.05, clock: BenchClock.ProcessCpu).Median);
             b.Add(BenchStats.Measure(() => ort.Run(x1, 1, y, [classes]), 3, 0.05, clock: BenchClock.ProcessCpu).Median);
+            e.Add(BenchStats.Measure(() => before.Run(x1, 1, y), 3, 0.05, clock: BenchClock.ProcessCpu).Median);
         }
+        r["cpu1t_earlier_b1_ms"] = e.Min() * 1000;
+        r["cpu1t_b1_ours_vs_earlier"] = ModelTiming.PairedRatio(a.ToArray(), e.ToArray());
         r["cpu1t_clock"] = BenchClocks.Effective(BenchClock.ProcessCpu).ToString();
         r["cpu1t_ours_b1_ms"] = a.Min() * 1000;
         r["cpu1t_ort_b1_ms"] = b.Min() * 1000;
@@ -111,6 +117,8 @@ public static class ResNetBenchmarks
         var t = ModelTiming.Summaries(rounds);
         r[$"{prefix}{batch}_ours_vs_ort_paired"] = ModelTiming.PairedRatio(rounds[0], rounds[1]);
         r[$"{prefix}{batch}_ours_vs_ort_best"] = t[0].Min / t[1].Min;
+        r[$"{prefix}earlier_{batch}_ms"] = t[2].Median / 1000;
+        r[$"{prefix}{batch}_ours_vs_earlier_paired"] = ModelTiming.PairedRatio(rounds[0], rounds[2]);
         r[$"{prefix}ours_{batch}_best_ms"] = t[0].Min / 1000;
         r[$"{prefix}ort_{batch}_best_ms"] = t[1].Min / 1000;
         r[$"{prefix}ours_{batch}_ms"] = t[0].Median / 1000;
@@ -121,9 +129,10 @@ public static class ResNetBenchmarks
     }
 
     /// <summary>Loads the graph in our runtime from dense float32 tensors (dense kernels).</summary>
-    public static InferenceModel Load(ModelGraph graph, IReadOnlyDictionary<string, Tensor> tensors, int threads) =>
+    /// <param name="earlier">The path before batch-norm folding and packed, fused convolutions (for comparison).</param>
+    public static InferenceModel Load(ModelGraph graph, IReadOnlyDictionary<string, Tensor> tensors, int threads, bool earlier = false) =>
         InferenceModel.Load(graph, n => tensors.TryGetValue(n, out var t) ? DenseCodec.EncodeF32(t.Span, t.Shape) : null,
-            options: new RuntimeOptions { Threads = threads, Kernels = KernelPolicy.Dense });
+            options: new RuntimeOptions { Threads = threads, Kernels = KernelPolicy.Dense, FoldBatchNorm = !earlier, PackConvolutions = !earlier });
 
     private static double LoadAverage()
     {

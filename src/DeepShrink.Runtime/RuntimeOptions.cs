@@ -26,6 +26,13 @@ public sealed record RuntimeOptions
     /// </summary>
     public bool FoldBatchNorm { get; init; } = true;
 
+    /// <summary>
+    /// Run dense ungrouped convolutions (without an input transform) on weights packed at load
+    /// (<see cref="Core.Kernels.PackedConv"/>) and fuse a following residual add and ReLU into them; off runs the
+    /// training engine's im2col + SGEMM kernel and the add as its own step (the earlier path, kept for comparison).
+    /// </summary>
+    public bool PackConvolutions { get; init; } = true;
+
     /// <summary>Limits for decoding tensors.</summary>
     public DszReadOptions ReadOptions { get; init; } = DszReadOptions.Default;
 

@@ -39,8 +39,9 @@ public class ConvFusionTests
         var f = new GraphFixture(31, [3, 21, 19]);
         var graph = MiniResNet(f);
         foreach (bool fold in new[] { true, false })
-            foreach (int threads in new[] { 1, 2 })
-                f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, FoldBatchNorm = fold }, 1e-4f);
+            foreach (bool pack in new[] { true, false })
+                foreach (int threads in new[] { 1, 2 })
+                    f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, FoldBatchNorm = fold, PackConvolutions = pack }, 1e-4f);
     }
 
     [Fact]

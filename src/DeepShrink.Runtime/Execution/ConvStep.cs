@@ -28,12 +28,12 @@ internal sealed class ConvStep : Step
     private readonly XnorPackedWeights? _xnorWeights; // its weights with columns in BinaryIm2Row's (ky, kx, c) order
     private readonly PackedConv? _packed;  // dense, groups = 1, no input transform
 
-    public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform)
+    public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform, bool pack = true)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
     {
         _g = g; _groups = groups; _bias = bias; _transform = transform;
         if (groups.All(m => m is DenseMatrix)) _dense = groups.SelectMany(m => ((DenseMatrix)m).Weights.ToArray()).ToArray();
-        if (_dense is not null && g.Groups == 1 && transform is null) _packed = new PackedConv(g, _dense, bias);
+        if (pack && _dense is not null && g.Groups == 1 && transform is null) _packed = new PackedConv(g, _dense, bias);
         if (groups is [Int8Matrix q])
         {
             _int8 = q;

@@ -11,7 +11,7 @@ internal sealed partial class GraphPlanner
     /// </summary>
     private bool TryFuseResidual(int index, GraphNode n, (int[] Shape, int Storage) a, (int[] Shape, int Storage) b)
     {
-        if (_steps.Count == 0 || _steps[^1] is not ConvStep conv || conv.FuseRelu || conv.HasResidual) return false;
+        if (!_options.PackConvolutions || _steps.Count == 0 || _steps[^1] is not ConvStep conv || conv.FuseRelu || conv.HasResidual) return false;
         (int[] Shape, int Storage) other;
         if (conv.Output == a.Storage && b.Storage != a.Storage) other = b;
         else if (conv.Output == b.Storage && a.Storage != b.Storage) other = a;
