@@ -29,6 +29,16 @@ public sealed record KernelBenchOptions
     /// <summary>Extra sections run after <see cref="KernelBenchmarks.BuiltInSections"/> (e.g. conv, int8 or xnor GEMM).</summary>
     public IReadOnlyList<IKernelBenchSection> AdditionalSections { get; init; } = [];
 
+    /// <summary>
+    /// When not empty, only the sections whose <see cref="IKernelBenchSection.Name"/> contains one of these
+    /// words (case-insensitive) run, e.g. ["circulant"] to rerun one section quickly.
+    /// </summary>
+    public IReadOnlyList<string> Only { get; init; } = [];
+
+    /// <summary>True when <paramref name="section"/> passes the <see cref="Only"/> filter.</summary>
+    public bool Selects(IKernelBenchSection section) =>
+        Only.Count == 0 || Only.Any(w => section.Name.Contains(w, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>Throws when a setting is out of range.</summary>
     public void Validate()
     {

@@ -41,7 +41,10 @@ public static class KernelBenchmarks
         if (!JitOptimized(typeof(Gemm).Assembly) || !JitOptimized(typeof(KernelBenchmarks).Assembly))
             ctx.Note("kernels built without JIT optimisation (Debug configuration): numbers are not representative");
         ctx.Set("clock_1t", BenchClocks.Effective(ctx.Options.SingleThreadClock) == BenchClock.ThreadCpu ? "thread_cpu" : "wall");
-        foreach (var section in BuiltInSections.Concat(ctx.Options.AdditionalSections))
+        var sections = BuiltInSections.Concat(ctx.Options.AdditionalSections).Where(ctx.Options.Selects).ToList();
+        if (sections.Count == 0)
+            throw new ArgumentException($"no kernel benchmark section matches '{string.Join(", ", ctx.Options.Only)}' (sections: {string.Join("; ", BuiltInSections.Concat(ctx.Options.AdditionalSections).Select(s => s.Name))})");
+        foreach (var section in sections)
         {
             progress?.Invoke(section.Name);
             section.Run(ctx);

@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression;
 using DeepShrink.Compression.Pruning;
 using DeepShrink.Compression.Sharing;
@@ -38,12 +39,12 @@ public static class ModelBenchAssets
     /// <param name="sparsity">Per-layer pruning fraction; null uses <see cref="PaperSparsity"/>.</param>
     public static void CompressCheckpoint(string checkpoint, string outDsz, Func<string, double>? sparsity = null, ulong seed = 1)
     {
-        var stored = ModelStore.Load(checkpoint);
+        var stored = ModelIO.Load(checkpoint, DeepShrink.Compression.Quantization.InputHooks.Factories);
         sparsity ??= layer => PaperSparsity(stored.Arch, layer);
         var rng = new Rng(seed);
-        var extra = stored.Metadata.Where(kv => kv.Key is not (Format.Checkpoint.ArchKey or Format.Checkpoint.ConfigKey or ModelStore.AccuracyKey))
+        var extra = stored.Metadata.Where(kv => kv.Key is not (Format.Checkpoint.ArchKey or Format.Checkpoint.ConfigKey or ModelIO.AccuracyKey))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
-        DszModel.Write(outDsz, stored.Model, stored.Arch, stored.Config, (name, t) =>
+        ModelIO.WriteDsz(outDsz, stored.Model, stored.Arch, stored.Config, (name, t) =>
         {
             if (t.Rank < 2) return null;
             bool conv = t.Rank == 4;
@@ -57,10 +58,10 @@ public static class ModelBenchAssets
     public static void RandomCheckpoint(string arch, string path, ulong seed = 1)
     {
         var config = new ModelConfig();
-        ModelStore.Save(path, ModelZoo.Create(arch, config, new Rng(seed)), arch, config, new Dictionary<string, string>
+        ModelIO.Save(path, ModelZoo.Create(arch, config, new Rng(seed)), arch, config, new Dictionary<string, string>
         {
-            [ModelStore.NormalizationKey] = Data.Normalization.FashionMnist.ToJson(),
-            [ModelStore.DatasetKey] = "fashion-mnist",
+            [ModelIO.NormalizationKey] = Data.Normalization.FashionMnist.ToJson(),
+            [ModelIO.DatasetKey] = "fashion-mnist",
         });
     }
 }

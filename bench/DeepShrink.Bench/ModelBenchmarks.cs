@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression;
 using DeepShrink.Core;
 using DeepShrink.Core.Autograd;
@@ -87,12 +88,12 @@ public static class ModelBenchmarks
 
     private static void Inference(Dictionary<string, object> r, string key, string densePath, string compressedPath, string onnxPath, int threads, ModelBenchOptions opts)
     {
-        var stored = ModelStore.Load(densePath);
+        var stored = ModelIO.Load(densePath, DeepShrink.Compression.Quantization.InputHooks.Factories);
         OnnxExport.FromModule(stored.Model, stored.SampleShape, stored.Metadata, onnxPath);
         int sample = ShapeUtil.Numel(stored.SampleShape), big = opts.ThroughputBatch;
         var xs = Inputs(stored, big);
         var x1 = xs[..sample];
-        int classes = stored.Config.NumClasses;
+        int classes = stored.OutputShape[0];
         var y1 = new float[classes];
         var yBig = new float[big * classes];
         var engines = new List<ModelEngine>();
@@ -103,8 +104,8 @@ public static class ModelBenchmarks
         try
         {
             engines.Add(ModelEngine.Measured(() => ModelEngine.Runtime("runtime", InferenceModel.Load(compressedPath, new RuntimeOptions { Threads = threads })), x1, 1, y1));
-            engines.Add(ModelEngine.Measured(() => ModelEngine.Dense(ModelStore.Load(densePath)), x1, 1, y1));
-            engines.Add(ModelEngine.Measured(() => ModelEngine.Runtime("runtime_dense", ModelEngine.DenseRuntime(ModelStore.Load(densePath), threads)), x1, 1, y1));
+            engines.Add(ModelEngine.Measured(() => ModelEngine.Dense(ModelIO.Load(densePath, DeepShrink.Compression.Quantization.InputHooks.Factories)), x1, 1, y1));
+            engines.Add(ModelEngine.Measured(() => ModelEngine.Runtime("runtime_dense", ModelEngine.DenseRuntime(ModelIO.Load(densePath, DeepShrink.Compression.Quantization.InputHooks.Factories), threads)), x1, 1, y1));
             engines.Add(ModelEngine.Measured(() => ModelEngine.Ort(onnxPath, threads, [classes]), x1, 1, y1));
             Checks(r, key, engines, compressedPath, xs, big, classes);
             var one = ModelTiming.Interleaved(engines.Select(e => (Action)(() => e.Run(x1, 1, y1))).ToArray(), opts.SecondsPerMeasurement);
@@ -131,7 +132,7 @@ public static class ModelBenchmarks
     /// <summary>Correctness next to the timings: runtime vs the decoded model, ONNX Runtime vs the dense model, and their accuracies.</summary>
     private static void Checks(Dictionary<string, object> r, string key, List<ModelEngine> engines, string compressedPath, float[] xs, int batch, int classes)
     {
-        var decoded = DszModel.Decode(DszFile.Read(compressedPath));
+        var decoded = ModelIO.LoadDsz(DszFile.Read(compressedPath), DeepShrink.Compression.Quantization.InputHooks.Factories);
         Tensor want;
         using (Engine.NoGrad()) want = decoded.Model.Forward(new Tensor(xs, [batch, .. decoded.SampleShape]));
         var got = new float[batch * classes];
@@ -172,7 +173,7 @@ public static class ModelBenchmarks
         r[$"{prefix}_weight_bytes"] = weightBytes;
     }
 
-    private static float[] Inputs(StoredModel m, int batch) => Inputs(m.SampleShape, m.Meta(ModelStore.NormalizationKey), batch);
+    private static float[] Inputs(LoadedModel m, int batch) => Inputs(m.SampleShape, m.Meta(ModelIO.NormalizationKey), batch);
 
     /// <summary>[batch, sample] inputs: normalised test images when available (and the samples are [1, 28, 28]), else seeded noise.</summary>
     internal static float[] Inputs(IReadOnlyList<int> sampleShape, string? normalizationJson, int batch)

@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using System.Diagnostics;
 using DeepShrink.Compression;
 using DeepShrink.Core;
@@ -27,7 +28,7 @@ internal sealed class ModelEngine(string name, Action<float[], int, float[]> run
     public void Dispose() => owner?.Dispose();
 
     /// <summary>Our training engine: the zoo module's forward under NoGrad (eval mode).</summary>
-    public static ModelEngine Dense(StoredModel m) => new("nn", (x, b, y) =>
+    public static ModelEngine Dense(LoadedModel m) => new("nn", (x, b, y) =>
     {
         using var _ = Engine.NoGrad();
         m.Model.Forward(new Tensor(x, [b, .. m.SampleShape])).Span.CopyTo(y);
@@ -38,7 +39,7 @@ internal sealed class ModelEngine(string name, Action<float[], int, float[]> run
         new(name, (x, b, y) => m.Run(x, b, y), m.WeightBytes);
 
     /// <summary>Our runtime on the dense checkpoint (dense float32 kernels only).</summary>
-    public static InferenceModel DenseRuntime(StoredModel m, int threads)
+    public static InferenceModel DenseRuntime(LoadedModel m, int threads)
     {
         var graph = m.Model.AppendGraphRoot(m.SampleShape);
         var state = m.Model.StateDict();

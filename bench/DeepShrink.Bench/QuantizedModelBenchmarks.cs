@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Core;
 using DeepShrink.Format;
 using DeepShrink.Onnx;
@@ -50,7 +51,7 @@ public static class QuantizedModelBenchmarks
             var models = policies.Select(p => InferenceModel.Load(dszPath, new RuntimeOptions { Threads = threads, Kernels = p.Policy })).ToList();
             var m0 = models[0];
             int sample = m0.InputSize, classes = m0.OutputSize;
-            var xs = ModelBenchmarks.Inputs(m0.InputShape, m0.Metadata.GetValueOrDefault(Compression.ModelStore.NormalizationKey), batch);
+            var xs = ModelBenchmarks.Inputs(m0.InputShape, m0.Metadata.GetValueOrDefault(ModelIO.NormalizationKey), batch);
             var x1 = xs[..sample];
             var y1 = new float[classes];
             var yBig = new float[batch * classes];

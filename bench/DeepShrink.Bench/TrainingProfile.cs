@@ -56,7 +56,6 @@ public static class TrainingProfile
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), "must be >= 1");
         var rng = new Rng(seed);
         var model = ModelZoo.Create(arch, new ModelConfig(), rng);
-        if (model is not Sequential seq) throw new ArgumentException($"{arch}: the per-op profile needs a sequential model");
         model.Train();
         var d = TrainingDefaults.For(arch);
         var opt = new Sgd(model.NamedParameters(), d.Lr, d.Momentum, d.WeightDecay, nesterov: d.Momentum > 0);
@@ -90,7 +89,7 @@ public static class TrainingProfile
             }
             // profiled step
             var (pw0, pc0) = Now();
-            ProfiledStep(seq, opt, batches, d.LabelSmoothing, (name, w, c) =>
+            ProfiledStep(model, opt, batches, d.LabelSmoothing, (name, w, c) =>
             {
                 if (!timed) return;
                 if (!parts.TryGetValue(name, out var list)) { parts[name] = list = new(); order.Add(name); }
@@ -105,7 +104,7 @@ public static class TrainingProfile
             (double)bytes / steps, (double)gen0 / steps, (double)gen2 / steps, pause.TotalMicroseconds / steps);
     }
 
-    private static void ProfiledStep(Sequential seq, Optimizer opt, IEnumerator<(Tensor X, int[] Y)> batches, float smoothing,
+    private static void ProfiledStep(GraphModule model, Optimizer opt, IEnumerator<(Tensor X, int[] Y)> batches, float smoothing,
         Action<string, double, double> record)
     {
         var t = Now();
@@ -123,15 +122,17 @@ public static class TrainingProfile
         Lap("data batch");
         opt.ZeroGrad();
         Lap("zero grad");
-        var names = seq.NamedChildren().Select(c => c.Name).ToList();
         var owner = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
-        var h = x;
-        for (int i = 0; i < seq.Layers.Count; i++)
+        var graph = model.Graph;
+        var env = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [graph.Input] = x };
+        foreach (var n in graph.Nodes)
         {
-            h = seq.Layers[i].Call(h);
-            owner[h] = names[i] + " bwd";
-            Lap(names[i] + " fwd");
+            var outs = GraphOps.Get(n.Op)(new GraphOpCall(n, n.Inputs.Select(v => env[v]).ToArray(), model.Layer(n.Name), true));
+            env[n.Output] = outs[0];
+            owner[outs[0]] = n.Name + " bwd";
+            Lap(n.Name + " fwd");
         }
+        var h = env[graph.Output];
         var loss = Ops.CrossEntropy(h, y, smoothing);
         owner[loss] = "loss bwd";
         Lap("loss fwd");

@@ -18,7 +18,7 @@ public static class Program
         foreach (var cmd in new[]
         {
             DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), CompressCommand.Create(),
-            InspectCommand.Create(), ExportCommand.Create(), BenchCommand.Create(),
+            InspectCommand.Create(), ExportCommand.Create(), BenchCommand.Create(), ImportCommand.Create(), FetchCommand.Create(),
         })
             root.Subcommands.Add(cmd);
 

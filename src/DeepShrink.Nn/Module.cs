@@ -19,14 +19,35 @@ public abstract class Module
     /// <summary>Computes the output for an input batch.</summary>
     public abstract Tensor Forward(Tensor x);
 
-    /// <summary>
-    /// Optional wrapper of this module's forward pass (quantisers, binarisers); applied by
-    /// <see cref="Call"/>, which containers use to run their children.
-    /// </summary>
-    public IForwardHook? ForwardHook { get; set; }
+    private readonly List<IForwardHook> _hooks = new();
 
-    /// <summary><see cref="Forward"/>, through <see cref="ForwardHook"/> when one is set.</summary>
-    public Tensor Call(Tensor x) => ForwardHook is { } h ? h.Forward(this, x, Forward) : Forward(x);
+    /// <summary>
+    /// Wrappers of this module's forward pass (quantisers, binarisers, activation observers), applied
+    /// by <see cref="Call"/> in order, the first outermost; containers and graph modules run their
+    /// children through <see cref="Call"/>.
+    /// </summary>
+    public IReadOnlyList<IForwardHook> ForwardHooks => _hooks;
+
+    /// <summary>
+    /// The first forward hook (null when none). Setting it replaces every hook (null removes all):
+    /// the single-hook view that compression methods changing a layer's function use.
+    /// </summary>
+    public IForwardHook? ForwardHook
+    {
+        get => _hooks.Count > 0 ? _hooks[0] : null;
+        set { _hooks.Clear(); if (value is not null) _hooks.Add(value); }
+    }
+
+    /// <summary>Adds a hook after the existing ones (innermost).</summary>
+    public void AddForwardHook(IForwardHook hook) => _hooks.Add(hook ?? throw new ArgumentNullException(nameof(hook)));
+
+    /// <summary>Removes a hook; false when it was not attached.</summary>
+    public bool RemoveForwardHook(IForwardHook hook) => _hooks.Remove(hook);
+
+    /// <summary><see cref="Forward"/>, through the <see cref="ForwardHooks"/> when any are set.</summary>
+    public Tensor Call(Tensor x) => _hooks.Count == 0 ? Forward(x) : CallFrom(0, x);
+
+    private Tensor CallFrom(int i, Tensor x) => i == _hooks.Count ? Forward(x) : _hooks[i].Forward(this, x, y => CallFrom(i + 1, y));
 
     /// <summary>Registers a trainable parameter (sets RequiresGrad).</summary>
     protected Tensor RegisterParameter(string name, Tensor value)
@@ -103,7 +124,7 @@ public abstract class Module
         foreach (var (n, p) in NamedParameters()) d[n] = p;
         foreach (var (n, b) in NamedBuffers()) d[n] = b;
         foreach (var (path, m) in NamedModules())
-            if (m.ForwardHook is { } h)
+            foreach (var h in m.ForwardHooks)
                 foreach (var (k, t) in h.State) d[Join(path, k)] = t;
         return d;
     }
@@ -180,15 +201,24 @@ public static class ModuleGraphExtensions
     {
         var g = new GraphBuilder(sampleShape);
         var output = model.AppendGraph(g, g.Graph.Input, "");
-        // Forward hooks change the inference function: record them on their module's node.
-        foreach (var (path, m) in model.NamedModules())
-        {
-            if (m.ForwardHook is not { } h) continue;
-            var node = g.Graph.Nodes.FirstOrDefault(n => n.Name == path)
-                ?? throw new InvalidOperationException($"module '{path}' has a forward hook but no graph node of its own");
-            foreach (var (k, v) in h.GraphAttrs) node.Attrs[k] = v;
-            foreach (var k in h.State.Keys) node.Params[k] = path.Length == 0 ? k : path + "." + k;
-        }
+        RecordHooks(model, g.Graph);
         return g.Finish(output);
+    }
+
+    /// <summary>
+    /// Forward hooks that change the inference function (those with graph attributes or state) are
+    /// recorded on their module's node: attributes merged, state tensors referenced as parameters.
+    /// </summary>
+    public static void RecordHooks(Module model, ModelGraph graph)
+    {
+        foreach (var (path, m) in model.NamedModules())
+            foreach (var h in m.ForwardHooks)
+            {
+                if (h.GraphAttrs.Count == 0 && h.State.Count == 0) continue; // observers do not change the function
+                var node = graph.Nodes.FirstOrDefault(n => n.Name == path)
+                    ?? throw new InvalidOperationException($"module '{path}' has a forward hook but no graph node of its own");
+                foreach (var (k, v) in h.GraphAttrs) node.Attrs[k] = v;
+                foreach (var k in h.State.Keys) node.Params[k] = path.Length == 0 ? k : path + "." + k;
+            }
     }
 }

@@ -15,9 +15,14 @@ namespace DeepShrink.Onnx;
 /// <remarks>
 /// Op mapping: linear = Gemm (transB); conv2d = Conv; batchnorm = BatchNormalization; relu, leaky_relu,
 /// tanh, sigmoid = Relu, LeakyRelu, Tanh, Sigmoid; gelu = its tanh form from Mul/Add/Tanh (no Gelu op
-/// before opset 20); maxpool2d = MaxPool; avgpool2d = AveragePool with count_include_pad = 1 (our
-/// padding counts as zeros); global_avgpool2d = GlobalAveragePool; flatten = Flatten (start axis 1) or
-/// Reshape; add = Add; identity = Identity. Pruned or weight-shared weights are written densely.
+/// before opset 20); maxpool2d, avgpool2d = MaxPool, AveragePool (rectangular windows, AveragePool's
+/// count_include_pad from the node); global_avgpool2d = GlobalAveragePool; flatten = Flatten (start
+/// axis 1) or Reshape; reshape = Reshape to the inferred shape; add, sub, mul, div = Add, Sub, Mul, Div
+/// (a constant 'b' is an initializer, right-aligned against [batch, sample...]; a second input of lower
+/// rank is reshaped to [batch, 1, ..., shape] first); concat = Concat; pad = Pad (constant, pads as an
+/// input); clip = Clip (bounds as inputs); softmax = Softmax; hard_sigmoid = HardSigmoid; hard_swish =
+/// x * HardSigmoid(x, 1/6, 1/2) (HardSwish is opset 14); identity = Identity. Pruned or weight-shared
+/// weights are written densely.
 /// Input transforms of quantised and binary models (docs/FORMAT-dsz.md) become standard ops in front
 /// of the Gemm/Conv: QuantizeLinear + DequantizeLinear (+ Clip for a narrower code range), fixed-point
 /// rounding as Mul/Add/Floor/Clip/Mul, binarisation as Add/Mul/Less/Where, XNOR-Net's K as
@@ -39,7 +44,8 @@ public static class OnnxExporter
     /// <summary>Ops the exporter maps.</summary>
     public static IReadOnlyList<string> SupportedOps { get; } =
         ["linear", "conv2d", "batchnorm", "relu", "leaky_relu", "tanh", "sigmoid", "gelu",
-         "maxpool2d", "avgpool2d", "global_avgpool2d", "flatten", "add", "identity"];
+         "maxpool2d", "avgpool2d", "global_avgpool2d", "flatten", "add", "identity",
+         "reshape", "concat", "pad", "clip", "hard_sigmoid", "hard_swish", "softmax", "sub", "mul", "div"];
 
     /// <summary>Builds the ONNX model.</summary>
     /// <param name="graph">The model graph.</param>
@@ -61,6 +67,10 @@ public static class OnnxExporter
             if (!SupportedOps.Contains(n.Op))
                 throw new NotSupportedException($"cannot export node '{n.Name}' to ONNX: op '{n.Op}' has no mapping (supported: {string.Join(", ", SupportedOps)})");
 
+        Dictionary<string, int[]> shapes;
+        try { GraphAnalysis.Analyze(graph, name => tensors.TryGetValue(name, out var t) ? t.Shape : null, out shapes); }
+        catch (FormatException e) { throw new InvalidDataException(e.Message); }
+
         var g = new GraphProto { Name = "deepshrink" };
         string Rename(string v) => v == graph.Output ? OutputName : v == graph.Input ? InputName : v;
         var used = new HashSet<string>(StringComparer.Ordinal);
@@ -74,7 +84,7 @@ public static class OnnxExporter
                     else g.Initializer.Add(FloatTensor(name, c.Shape, c.Span));
                 }
         used.UnionWith(graph.Nodes.Select(n => n.Output).Append(graph.Input).Append(InputName).Append(OutputName));
-        var ctx = new OnnxNodeWriter(g, used, tensors);
+        var ctx = new OnnxNodeWriter(g, used, tensors, shapes);
         foreach (var n in graph.Nodes) ctx.Add(n, n.Inputs.Select(Rename).ToArray(), Rename(n.Output));
         if (graph.Input == graph.Output)
             g.Node.Add(Node("Identity", "output_identity", [InputName], OutputName));

@@ -6,7 +6,9 @@ using static DeepShrink.Onnx.OnnxProto;
 namespace DeepShrink.Onnx;
 
 /// <summary>Translates graph nodes into ONNX nodes (a gelu or an input transform becomes several).</summary>
-internal sealed partial class OnnxNodeWriter(GraphProto g, HashSet<string> names, IReadOnlyDictionary<string, Tensor> tensors)
+/// <remarks><paramref name="shapes"/> holds the per-sample shape of every graph value (by its graph name).</remarks>
+internal sealed partial class OnnxNodeWriter(GraphProto g, HashSet<string> names, IReadOnlyDictionary<string, Tensor> tensors,
+    IReadOnlyDictionary<string, int[]> shapes)
 {
     private int _fresh;
 
@@ -27,13 +29,13 @@ internal sealed partial class OnnxNodeWriter(GraphProto g, HashSet<string> names
             {
                 var w = tensors[p["weight"]].Shape;
                 if (w.Length != 4) throw new InvalidDataException($"conv2d '{n.Name}': weight '{p["weight"]}' must be 4-D");
-                int ph = n.Int("pad_h", 0), pw = n.Int("pad_w", 0);
-                var window = new Window(w[2], w[3], n.Int("stride_h", 1), n.Int("stride_w", 1), ph, pw);
+                var a = ConvAttrs.Of(n);
+                var window = new Window(w[2], w[3], a.StrideH, a.StrideW, a.PadH, a.PadW);
                 var (x, scale) = Transform(n, inputs[0], window);
                 string raw = scale is null ? output : Fresh(n.Name + ".raw");
                 g.Node.Add(Node("Conv", n.Name, p.ContainsKey("bias") ? [x, p["weight"], p["bias"]] : [x, p["weight"]], raw,
-                    Ints("dilations", n.Int("dilation_h", 1), n.Int("dilation_w", 1)), Int("group", n.Int("groups", 1)),
-                    Ints("kernel_shape", window.KH, window.KW), Ints("pads", ph, pw, ph, pw), Ints("strides", window.SH, window.SW)));
+                    Ints("dilations", a.DilationH, a.DilationW), Int("group", a.Groups),
+                    Ints("kernel_shape", window.KH, window.KW), Ints("pads", a.PadH, a.PadW, a.PadH, a.PadW), Ints("strides", a.StrideH, a.StrideW)));
                 if (scale is not null) Rescale(n, raw, scale, output, conv: true);
                 break;
             }
@@ -47,9 +49,13 @@ internal sealed partial class OnnxNodeWriter(GraphProto g, HashSet<string> names
             case "sigmoid": g.Node.Add(Node("Sigmoid", n.Name, inputs, output)); break;
             case "gelu": Gelu(n.Name, inputs[0], output); break;
             case "maxpool2d" or "avgpool2d":
-                int k = n.Int("kernel", 2), s = n.Int("stride", k), pad = n.Int("pad", 0);
-                var attrs = new List<AttributeProto> { Ints("kernel_shape", k, k), Ints("pads", pad, pad, pad, pad), Ints("strides", s, s) };
-                if (n.Op == "avgpool2d") attrs.Add(Int("count_include_pad", 1));
+                var pool = PoolAttrs.Of(n);
+                var attrs = new List<AttributeProto>
+                {
+                    Ints("kernel_shape", pool.KernelH, pool.KernelW), Ints("pads", pool.PadH, pool.PadW, pool.PadH, pool.PadW),
+                    Ints("strides", pool.StrideH, pool.StrideW),
+                };
+                if (n.Op == "avgpool2d") attrs.Add(Int("count_include_pad", pool.CountIncludePad ? 1 : 0));
                 g.Node.Add(Node(n.Op == "maxpool2d" ? "MaxPool" : "AveragePool", n.Name, inputs, output, attrs.ToArray()));
                 break;
             case "global_avgpool2d": g.Node.Add(Node("GlobalAveragePool", n.Name, inputs, output)); break;
@@ -64,7 +70,16 @@ internal sealed partial class OnnxNodeWriter(GraphProto g, HashSet<string> names
                     g.Node.Add(Node("Reshape", n.Name, [inputs[0], shape], output));
                 }
                 break;
-            case "add": g.Node.Add(Node("Add", n.Name, inputs, output)); break;
+            case "add" or "sub" or "mul" or "div": Arithmetic(n, inputs, output); break;
+            case "reshape": Reshape(n, inputs[0], output); break;
+            case "concat": g.Node.Add(Node("Concat", n.Name, inputs, output, Int("axis", n.Int("axis", 1)))); break;
+            case "pad": Pad(n, inputs[0], output); break;
+            case "clip": Clip(n, inputs[0], output); break;
+            case "softmax": g.Node.Add(Node("Softmax", n.Name, inputs, output, Int("axis", n.Int("axis", -1)))); break;
+            case "hard_sigmoid":
+                g.Node.Add(Node("HardSigmoid", n.Name, inputs, output, Float("alpha", n.Float("alpha", 0.2f)), Float("beta", n.Float("beta", 0.5f))));
+                break;
+            case "hard_swish": HardSwish(n.Name, inputs[0], output); break;
             default: g.Node.Add(Node("Identity", n.Name, inputs, output)); break;
         }
     }

@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression.Pipeline;
 using DeepShrink.Compression.Recipes;
 using DeepShrink.Core;
@@ -15,7 +16,7 @@ namespace DeepShrink.Compression.Tests;
 /// <summary>Built-in precision recipes end to end on synthetic data: run, write .dsz, decode, compare.</summary>
 public class QuantizationPipelineTests
 {
-    private sealed record Setup(Module Model, string Arch, ModelConfig Config, CompressionContext Ctx, List<(Tensor X, int[] Y)> Test);
+    private sealed record Setup(GraphModule Model, string Arch, ModelConfig Config, CompressionContext Ctx, List<(Tensor X, int[] Y)> Test);
 
     private static Setup Train(ulong seed, string arch)
     {
@@ -37,17 +38,18 @@ public class QuantizationPipelineTests
     }
 
     // Runs a recipe (epochs shortened), writes the .dsz, decodes it and checks it is the same model.
-    private static (Setup S, DszFile File, StoredModel Decoded, long Bytes) Run(string recipeName, Func<string, string>? edit = null, string arch = "lenet-300-100")
+    private static (Setup S, DszFile File, LoadedModel Decoded, long Bytes) Run(string recipeName, Func<string, string>? edit = null, string arch = "lenet-300-100")
     {
         var s = Train(11, arch);
         var recipe = edit is null ? RecipeLoader.Load(recipeName) : RecipeLoader.Parse(edit(BuiltIn(recipeName)), recipeName);
-        var enc = new RecipeRunner(recipe).Run(s.Ctx);
+        var runner = new RecipeRunner(recipe);
+        runner.Run(s.Ctx);
         var path = Path.Combine(Path.GetTempPath(), $"ds-quant-{Guid.NewGuid():N}.dsz");
         try
         {
-            DszModel.Write(path, s.Model, s.Arch, s.Config, (n, t) => RecipeRunner.EncodeTensor(enc, s.Ctx, n, t), new Dictionary<string, string>());
+            ModelIO.WriteDsz(path, s.Model, s.Arch, s.Config, (n, t) => runner.EncodeTensor(s.Ctx, n, t), new Dictionary<string, string>());
             var file = DszFile.Read(path);
-            var decoded = DszModel.Decode(file);
+            var decoded = ModelIO.LoadDsz(file, DeepShrink.Compression.Quantization.InputHooks.Factories);
             foreach (var (n, t) in s.Model.StateDict()) Assert.Equal(t.ToArray(), decoded.Model.StateDict()[n].ToArray());
             using (Engine.NoGrad())
                 foreach (var (x, _) in s.Test.Take(2)) Assert.Equal(s.Model.Forward(x).ToArray(), decoded.Model.Forward(x).ToArray());
@@ -84,7 +86,7 @@ public class QuantizationPipelineTests
         }
         // A small model: biases and the header weigh more than in LeNet-5 (which reaches ~3.9x).
         Assert.True((double)DenseBytes(file) / bytes > 3.5, $"ratio {(double)DenseBytes(file) / bytes}");
-        var g = DszModel.Graph(file);
+        var g = ModelIO.GraphOf(file);
         Assert.All(g.Nodes.Where(n => n.Op == "linear"), n => Assert.True(n.Attrs.ContainsKey("in_quant_scale")));
         Assert.All(new[] { "fc1", "fc2", "fc3" }, p => Assert.NotNull(decoded.Model.NamedModules().Single(m => m.Name == p).Module.ForwardHook));
         double acc = Trainer.Evaluate(decoded.Model, s.Test).Accuracy;
@@ -148,7 +150,7 @@ public class QuantizationPipelineTests
         var fc2 = file.Tensors.Single(x => x.Name == "fc2.weight");
         Assert.Equal(BinaryCodec.CodecName, fc2.Codec);
         Assert.Equal(100, BinaryCodec.Open(fc2.Encoded).Scales.Length);
-        var node = DszModel.Graph(file).Nodes.Single(n => n.Name == "fc2");
+        var node = ModelIO.GraphOf(file).Nodes.Single(n => n.Name == "fc2");
         Assert.Equal(1.0, node.Attrs["in_binary"]);
         Assert.Equal(1.0, node.Attrs["in_binary_scale"]);
         Assert.Equal("fc2.in_mean", node.Params["in_mean"]);
@@ -162,7 +164,7 @@ public class QuantizationPipelineTests
         var w = s.Model.NamedParameters().Single(p => p.Name == "fc2.weight").Param.ToArray();
         Assert.All(w, v => Assert.Equal(Math.Round(v * 16384.0), v * 16384.0));
         Assert.Equal(CodebookCodec.CodecName, file.Tensors.Single(x => x.Name == "fc2.weight").Codec);
-        Assert.Equal(12.0, DszModel.Graph(file).Nodes.Single(n => n.Name == "fc1").Attrs["in_fixed_frac"]);
+        Assert.Equal(12.0, ModelIO.GraphOf(file).Nodes.Single(n => n.Name == "fc1").Attrs["in_fixed_frac"]);
     }
 
     [Fact]
@@ -171,7 +173,7 @@ public class QuantizationPipelineTests
         var (s, file, _, _) = Run("xnor", y => Epochs(y, 1), "lenet-5");
         Assert.Equal(new[] { "dense-f32", "binary", "binary", "dense-f32" },
             new[] { "conv1", "conv2", "fc1", "fc2" }.Select(n => file.Tensors.Single(t => t.Name == n + ".weight").Codec));
-        var conv2 = DszModel.Graph(file).Nodes.Single(n => n.Name == "conv2");
+        var conv2 = ModelIO.GraphOf(file).Nodes.Single(n => n.Name == "conv2");
         Assert.Equal(1.0, conv2.Attrs["in_binary_scale"]);
         Assert.Equal(20, file.Tensors.Single(t => t.Name == "conv2.in_mean").Shape[0]);
         Assert.True(Trainer.Evaluate(s.Model, s.Test).Accuracy > 0.3);

@@ -11,10 +11,11 @@ internal static class KernelFilters
         + "|FullyQualifiedName~DeepShrink.Core.Tests.BatchNormTests|FullyQualifiedName~DeepShrink.Core.Tests.Int8"
         + "|FullyQualifiedName~DeepShrink.Core.Tests.XnorGemmTests|FullyQualifiedName~DeepShrink.Core.Tests.BinaryIm2RowTests|FullyQualifiedName~DeepShrink.Core.Tests.BinaryKernelTests"
         + "|FullyQualifiedName~DeepShrink.Core.Tests.QuantKernelTests|FullyQualifiedName~DeepShrink.Core.Tests.ActivationKernelTests"
-        + "|FullyQualifiedName~DeepShrink.Core.Tests.SgdKernelTests";
+        + "|FullyQualifiedName~DeepShrink.Core.Tests.SgdKernelTests"
+        + "|FullyQualifiedName~DeepShrink.Core.Tests.FftTests|FullyQualifiedName~DeepShrink.Core.Tests.BlockCirculantKernelTests";
 }
 
-/// <summary>Runs the GEMM, conv, pooling, activation, SGD, batch-norm, int8, xnor, binary and quantisation kernel tests on the AVX2 + FMA path in child processes.</summary>
+/// <summary>Runs the GEMM, conv, pooling, activation, SGD, batch-norm, int8, xnor, binary, quantisation, FFT and block-circulant kernel tests on the AVX2 + FMA path in child processes.</summary>
 public class IsaFallbackVector256Tests
 {
     [Fact]

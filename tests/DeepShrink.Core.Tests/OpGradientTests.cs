@@ -1,23 +1,12 @@
 using DeepShrink.Core;
 using DeepShrink.Core.Autograd;
 
+using static DeepShrink.Core.Tests.GradAssert;
+
 namespace DeepShrink.Core.Tests;
 
 public class OpGradientTests
 {
-    private static Tensor Leaf(Rng rng, params int[] shape)
-    {
-        var t = Tensor.Uniform(rng, -1f, 1f, shape);
-        t.RequiresGrad = true;
-        return t;
-    }
-
-    private static void AssertGrad(Func<Tensor[], Tensor> f, params Tensor[] inputs)
-    {
-        var r = GradCheck.Check(f, inputs);
-        Assert.True(r.Ok, $"gradient mismatch (ratio {r.WorstRatio:G3}) at {r.Where}");
-    }
-
     public static TheoryData<int[], int[]> BroadcastShapes => new()
     {
         { new[] { 3, 5 }, new[] { 3, 5 } },

@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression;
 using DeepShrink.Compression.Quantization;
 using DeepShrink.Core;
@@ -27,7 +28,7 @@ public class OnnxQdqTests
         var scheme = new QuantScheme(PerChannel: perChannel);
         using var dir = new TempDir();
         var dsz = dir.File("m.dsz");
-        DszModel.Write(dsz, model, arch, new ModelConfig(), (_, t) => t.Rank < 2 ? null : WeightQuantizer.Encode(t, WeightQuantizer.Calibrate(t, scheme)), Meta);
+        ModelIO.WriteDsz(dsz, model, arch, new ModelConfig(), (_, t) => t.Rank < 2 ? null : WeightQuantizer.Encode(t, WeightQuantizer.Calibrate(t, scheme)), Meta);
         var onnx = dir.File("m.onnx");
         OnnxExport.FromDsz(DszFile.Read(dsz), onnx);
 
@@ -73,7 +74,7 @@ public class OnnxQdqTests
         using var dir = new TempDir();
         var dsz = dir.File("m.dsz");
         var scheme = new QuantScheme();
-        DszModel.Write(dsz, model, "lenet-5", new ModelConfig(), (_, t) => t.Rank < 2 ? null : WeightQuantizer.Encode(t, WeightQuantizer.Calibrate(t, scheme)), Meta);
+        ModelIO.WriteDsz(dsz, model, "lenet-5", new ModelConfig(), (_, t) => t.Rank < 2 ? null : WeightQuantizer.Encode(t, WeightQuantizer.Calibrate(t, scheme)), Meta);
         var onnx = dir.File("m.onnx");
         OnnxExport.FromDsz(DszFile.Read(dsz), onnx);
         var optimized = dir.File("m.opt.onnx");

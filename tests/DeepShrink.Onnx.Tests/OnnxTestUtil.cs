@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression;
 using DeepShrink.Compression.Pruning;
 using DeepShrink.Core;
@@ -14,11 +15,11 @@ internal static class OnnxTestUtil
 {
     public static readonly Dictionary<string, string> Meta = new()
     {
-        [ModelStore.NormalizationKey] = Normalization.FashionMnist.ToJson(),
-        [ModelStore.DatasetKey] = "fashion-mnist",
+        [ModelIO.NormalizationKey] = Normalization.FashionMnist.ToJson(),
+        [ModelIO.DatasetKey] = "fashion-mnist",
     };
 
-    public static Module Create(string arch, ulong seed) => ModelZoo.Create(arch, new ModelConfig(), new Rng(seed));
+    public static GraphModule Create(string arch, ulong seed) => ModelZoo.Create(arch, new ModelConfig(), new Rng(seed));
 
     /// <summary>Up to <paramref name="count"/> real Fashion-MNIST test images (normalised), or seeded noise when the dataset is absent.</summary>
     public static Tensor Images(int count)

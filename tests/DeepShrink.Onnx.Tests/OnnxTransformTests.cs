@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression;
 using DeepShrink.Compression.Binarization;
 using DeepShrink.Compression.Quantization;
@@ -28,13 +29,13 @@ public class OnnxTransformTests
         if (layers.Count > 3) layers[3].ForwardHook = Binary(layers[3], xnor: true, rng);
         using var dir = new TempDir();
         var dsz = dir.File("m.dsz");
-        DszModel.Write(dsz, model, arch, new ModelConfig(), Compressed, Meta);
+        ModelIO.WriteDsz(dsz, model, arch, new ModelConfig(), Compressed, Meta);
         var onnx = dir.File("m.onnx");
         OnnxExport.FromDsz(DszFile.Read(dsz), onnx);
         using var s = new OnnxSession(onnx, threads: 1);
         var x = Images(16);
         var (got, _) = s.Run(x.Span.ToArray(), 16);
-        var want = Forward(DszModel.Decode(DszFile.Read(dsz)).Model, x);
+        var want = Forward(ModelIO.LoadDsz(DszFile.Read(dsz), DeepShrink.Compression.Quantization.InputHooks.Factories).Model, x);
         Assert.True(MaxAbsDiff(want.Span, got) <= 1e-4f, $"{arch}: {MaxAbsDiff(want.Span, got)}");
         Assert.True(MaxAbsDiff(InferenceModel.Load(dsz).Forward(x).Span, got) <= 1e-4f);
     }

@@ -13,11 +13,7 @@ internal sealed class GraphFixture(ulong seed, int[] sample)
     public GraphBuilder G { get; } = new(sample);
 
     /// <summary>Loads the graph under every kernel policy and compares each batch size with the reference.</summary>
-    public void Check(ModelGraph graph, int[] batches, float tol = 1e-5f)
-    {
-        foreach (var policy in Enum.GetValues<KernelPolicy>())
-            Check(graph, batches, new RuntimeOptions { Kernels = policy, CalibrationBatch = 3 }, tol, relative: false);
-    }
+    public void Check(ModelGraph graph, int[] batches, float tol = 1e-5f) => ReferenceRunner.AssertRuntimeMatches(graph, _encoded, batches, _rng, tol);
 
     /// <summary>
     /// Loads the graph with <paramref name="options"/> and compares each batch size with the reference (tolerance

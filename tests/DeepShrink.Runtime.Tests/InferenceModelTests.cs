@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression;
 using DeepShrink.Core;
 using DeepShrink.Core.Autograd;
@@ -46,7 +47,7 @@ public class InferenceModelTests
         long dense = 4L * (784 * 300 + 300 * 100 + 100 * 10);
         Assert.True(m.WeightBytes * 8 < dense, $"{m.WeightBytes} bytes in memory vs {dense} dense");
         Assert.Equal(3, m.StepCount); // relus folded, flatten aliased
-        Assert.Equal("fashion-mnist", m.Metadata[ModelStore.DatasetKey]);
+        Assert.Equal("fashion-mnist", m.Metadata[ModelIO.DatasetKey]);
         var auto = InferenceModel.Load(path);
         Assert.All(auto.Layers, l => Assert.Equal(2, l.MeasuredMicros.Count));
     }
@@ -70,7 +71,7 @@ public class InferenceModelTests
 
     internal static Tensor Decoded(string path, Tensor x)
     {
-        var stored = DszModel.Decode(DszFile.Read(path));
+        var stored = ModelIO.LoadDsz(DszFile.Read(path), DeepShrink.Compression.Quantization.InputHooks.Factories);
         using var _ = Engine.NoGrad();
         return stored.Model.Forward(x);
     }

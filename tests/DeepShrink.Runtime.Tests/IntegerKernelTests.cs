@@ -138,7 +138,7 @@ public class IntegerKernelTests
     }
 
     /// <summary>conv 2->4 (3x3, pad 1) -> relu -> conv 4->3 (3x3, stride 2, pad 1) -> flatten -> linear 27->5, weights from <paramref name="weight"/>, every layer with <paramref name="attrs"/>.</summary>
-    private static (ModelGraph, Dictionary<string, EncodedTensor>) Tiny(Rng rng, Func<string, int[], EncodedTensor> weight, Dictionary<string, double> attrs, bool binaryStats = false)
+    private static (ModelGraph, Dictionary<string, EncodedTensor>) Tiny(Rng rng, Func<string, int[], EncodedTensor> weight, Dictionary<string, AttrValue> attrs, bool binaryStats = false)
     {
         var tensors = new Dictionary<string, EncodedTensor>(StringComparer.Ordinal);
         var g = new GraphBuilder([2, 6, 6]);
@@ -156,7 +156,7 @@ public class IntegerKernelTests
             }
             return p;
         }
-        Dictionary<string, double> Conv(int stride) => new(attrs) { ["stride_h"] = stride, ["stride_w"] = stride, ["pad_h"] = 1, ["pad_w"] = 1 };
+        Dictionary<string, AttrValue> Conv(int stride) => new(attrs) { ["stride_h"] = stride, ["stride_w"] = stride, ["pad_h"] = 1, ["pad_w"] = 1 };
         var v = g.Add("conv1", "conv2d", [g.Graph.Input], Params("conv1", [4, 2, 3, 3], 2), Conv(1));
         v = g.Add("relu1", "relu", [v]);
         v = g.Add("conv2", "conv2d", [v], Params("conv2", [3, 4, 3, 3], 4), Conv(2));

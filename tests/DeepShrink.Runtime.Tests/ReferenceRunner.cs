@@ -6,7 +6,8 @@ namespace DeepShrink.Runtime.Tests;
 
 /// <summary>
 /// An independent interpreter of <see cref="ModelGraph"/> on decoded tensors with the autograd
-/// <see cref="Ops"/> (the training engine's arithmetic): the reference the runtime must match.
+/// <see cref="Ops"/> (the training engine's arithmetic) and, for pooling and the graph-v2 ops, the plain loops of
+/// <see cref="ReferenceV2"/>: the reference the runtime must match.
 /// </summary>
 internal static class ReferenceRunner
 {
@@ -19,7 +20,6 @@ internal static class ReferenceRunner
             var x = vals[n.Inputs[0]];
             Tensor P(string role) => tensors[n.Params[role]];
             Tensor? Opt(string role) => n.Params.TryGetValue(role, out var name) ? tensors[name] : null;
-            int k = n.Int("kernel", 2);
             vals[n.Output] = n.Op switch
             {
                 "linear" => Ops.Linear(x, P("weight"), Opt("bias")),
@@ -31,16 +31,35 @@ internal static class ReferenceRunner
                 "tanh" => Ops.Tanh(x),
                 "sigmoid" => Ops.Sigmoid(x),
                 "gelu" => Ops.Gelu(x),
-                "maxpool2d" => Ops.MaxPool2d(x, k, n.Int("stride", k), n.Int("pad", 0)),
-                "avgpool2d" => Ops.AvgPool2d(x, k, n.Int("stride", k), n.Int("pad", 0)),
                 "global_avgpool2d" => Ops.GlobalAvgPool2d(x),
                 "flatten" => x.ContiguousData().Reshape([.. x.Shape[..n.Int("start_axis", 1)], x.Size / ShapeUtil.Numel(x.Shape.AsSpan(0, n.Int("start_axis", 1)))]),
-                "add" => Ops.Add(x, vals[n.Inputs[1]]),
                 "identity" => x,
-                _ => throw new InvalidOperationException($"reference has no op {n.Op}"),
+                _ => ReferenceV2.Apply(n, n.Inputs.Select(v => vals[v]).ToArray(), P),
             };
         }
         return vals[g.Output];
+    }
+
+    /// <summary>
+    /// Loads <paramref name="graph"/> over <paramref name="encoded"/> under every kernel policy and asserts that the
+    /// runtime's output equals the reference's (same shape, max abs difference at most <paramref name="tol"/>) on
+    /// random inputs of each batch size.
+    /// </summary>
+    public static void AssertRuntimeMatches(ModelGraph graph, IReadOnlyDictionary<string, Format.Codecs.EncodedTensor> encoded, int[] batches, Rng rng, float tol)
+    {
+        var decoded = encoded.ToDictionary(kv => kv.Key, kv => kv.Value.DecodeTensor());
+        foreach (var policy in Enum.GetValues<KernelPolicy>())
+        {
+            var m = InferenceModel.Load(graph, n => encoded.GetValueOrDefault(n), null, new RuntimeOptions { Kernels = policy, CalibrationBatch = 3 });
+            foreach (int b in batches)
+            {
+                var x = Tensor.Randn(rng, 1f, [b, .. graph.InputShape]);
+                var want = Run(graph, decoded, x);
+                var got = m.Forward(x);
+                Assert.Equal(want.Shape, got.Shape);
+                Assert.True(want.MaxAbsDiff(got) <= tol, $"{policy} batch {b}: {want.MaxAbsDiff(got)}");
+            }
+        }
     }
 
     /// <summary>Inference batch norm written out per element in float64.</summary>

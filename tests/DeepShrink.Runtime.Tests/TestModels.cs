@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression;
 using DeepShrink.Compression.Pruning;
 using DeepShrink.Compression.Sharing;
@@ -11,16 +12,16 @@ namespace DeepShrink.Runtime.Tests;
 /// <summary>Zoo models written as .dsz files with chosen codecs, for the runtime tests.</summary>
 internal static class TestModels
 {
-    public static Module Create(string arch, ulong seed) => ModelZoo.Create(arch, new ModelConfig(), new Rng(seed));
+    public static GraphModule Create(string arch, ulong seed) => ModelZoo.Create(arch, new ModelConfig(), new Rng(seed));
 
     /// <summary>Writes <paramref name="model"/> to a temp .dsz; <paramref name="encode"/> gets (name, tensor) and returns null for dense-f32.</summary>
-    public static string Write(Module model, string arch, Func<string, Tensor, EncodedTensor?> encode, TempDir dir, string file = "m.dsz")
+    public static string Write(GraphModule model, string arch, Func<string, Tensor, EncodedTensor?> encode, TempDir dir, string file = "m.dsz")
     {
         var path = Path.Combine(dir.Path, file);
-        DszModel.Write(path, model, arch, new ModelConfig(), encode, new Dictionary<string, string>
+        ModelIO.WriteDsz(path, model, arch, new ModelConfig(), encode, new Dictionary<string, string>
         {
-            [ModelStore.NormalizationKey] = "{\"mean\":[0.286],\"std\":[0.353]}",
-            [ModelStore.DatasetKey] = "fashion-mnist",
+            [ModelIO.NormalizationKey] = "{\"mean\":[0.286],\"std\":[0.353]}",
+            [ModelIO.DatasetKey] = "fashion-mnist",
         });
         return path;
     }

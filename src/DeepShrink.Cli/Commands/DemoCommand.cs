@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using System.CommandLine;
 using System.Diagnostics;
 using DeepShrink.Cli.Infrastructure;
@@ -67,7 +68,7 @@ public static class DemoCommand
     private static bool IsUsable(string path, string arch)
     {
         if (!File.Exists(path)) return false;
-        try { return ModelStore.Load(path).Arch == arch; }
+        try { return ModelIO.Load(path, DeepShrink.Compression.Quantization.InputHooks.Factories).Arch == arch; }
         catch (Exception e) when (e is FormatException or IOException) { return false; }
     }
 }

@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using System.CommandLine;
 using DeepShrink.Cli.Infrastructure;
 using DeepShrink.Compression;
@@ -45,7 +46,7 @@ public static class ExportCommand
         switch (kind)
         {
             case ModelFiles.Kind.Safetensors:
-                var stored = ModelStore.Load(modelPath);
+                var stored = ModelIO.Load(modelPath, DeepShrink.Compression.Quantization.InputHooks.Factories);
                 OnnxExport.FromModule(stored.Model, stored.SampleShape, stored.Metadata, outPath);
                 ours = ModelFiles.Open(modelPath);
                 break;

@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using System.CommandLine;
 using System.Globalization;
 using DeepShrink.Cli.Infrastructure;
@@ -40,7 +41,7 @@ public static class InspectCommand
 
     private static JsonReport InspectCheckpoint(string path)
     {
-        var m = ModelStore.Load(path);
+        var m = ModelIO.Load(path, DeepShrink.Compression.Quantization.InputHooks.Factories);
         var tensors = m.Model.StateDict();
         var graph = m.Model.AppendGraphRoot(m.SampleShape);
         var rows = Rows(graph, n => tensors[n].Shape, n =>
@@ -57,7 +58,7 @@ public static class InspectCommand
     private static JsonReport InspectDsz(string path)
     {
         var file = DszFile.Read(path);
-        var graph = DszModel.Graph(file);
+        var graph = ModelIO.GraphOf(file);
         var stats = file.Tensors.ToDictionary(t => t.Name, t => (t, s: t.ComputeStats()));
         var rows = Rows(graph, n => Shape(stats, n), n =>
         {

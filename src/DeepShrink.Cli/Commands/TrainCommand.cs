@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using System.CommandLine;
 using System.Diagnostics;
 using DeepShrink.Cli.Infrastructure;
@@ -90,13 +91,13 @@ public static class TrainCommand
         var test = Trainer.Evaluate(net, DataArgs.Ordered(data.Test));
         var valStats = data.Validation is null ? null : Trainer.Evaluate(net, DataArgs.Ordered(data.Validation));
         Console.WriteLine($"test accuracy {test.Accuracy:P2} (loss {test.Loss:F4}) after {d.Epochs} epochs in {wall:F1} s");
-        ModelStore.Save(outPath, net, arch, config, new Dictionary<string, string>
+        ModelIO.Save(outPath, net, arch, config, new Dictionary<string, string>
         {
-            [ModelStore.NormalizationKey] = data.Normalization.ToJson(),
-            [ModelStore.DatasetKey] = datasetSpec,
-            [ModelStore.ValidationCountKey] = d.ValidationCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            [ModelStore.ValidationSeedKey] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            [ModelStore.AccuracyKey] = ModelStore.Num(test.Accuracy),
+            [ModelIO.NormalizationKey] = data.Normalization.ToJson(),
+            [ModelIO.DatasetKey] = datasetSpec,
+            [ModelIO.ValidationCountKey] = d.ValidationCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ModelIO.ValidationSeedKey] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ModelIO.AccuracyKey] = ModelIO.Num(test.Accuracy),
         });
         Console.WriteLine($"wrote {outPath}");
         double trainImages = history.Sum(h => (double)h.Images), trainSeconds = history.Sum(h => h.Seconds);

@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression;
 using DeepShrink.Core;
 using DeepShrink.Data;
@@ -23,8 +24,8 @@ public static class DszModels
         public string Engine { get; } = "deepshrink runtime" + (model.Layers.Count == 0 ? "" : ", kernels " +
             string.Join(" ", model.Layers.Select(l => $"{l.Name}={l.Kernel}")));
         public int[] SampleShape { get; } = model.InputShape.ToArray();
-        public Normalization? Normalization { get; } = ModelFiles.NormOf(model.Metadata.GetValueOrDefault(ModelStore.NormalizationKey));
-        public string? Dataset { get; } = model.Metadata.GetValueOrDefault(ModelStore.DatasetKey);
+        public Normalization? Normalization { get; } = ModelFiles.NormOf(model.Metadata.GetValueOrDefault(ModelIO.NormalizationKey));
+        public string? Dataset { get; } = model.Metadata.GetValueOrDefault(ModelIO.DatasetKey);
         public Tensor Forward(Tensor batch) => model.Forward(batch);
     }
 }

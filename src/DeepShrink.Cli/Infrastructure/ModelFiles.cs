@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression;
 using DeepShrink.Data;
 
@@ -34,13 +35,30 @@ public static class ModelFiles
         switch (Detect(path))
         {
             case Kind.Safetensors:
-                var m = ModelStore.Load(path);
-                return new ModuleClassifier(m.Model, m.SampleShape, NormOf(m.Meta(ModelStore.NormalizationKey)), m.Meta(ModelStore.DatasetKey));
+                var m = ModelIO.Load(path, DeepShrink.Compression.Quantization.InputHooks.Factories);
+                return new ModuleClassifier(m.Model, m.SampleShape, NormOf(m.Meta(ModelIO.NormalizationKey)), m.Meta(ModelIO.DatasetKey));
             case Kind.Dsz:
                 return DszModels.Open(path, kernels);
             default:
                 return OnnxModels.Open(path);
         }
+    }
+
+    /// <summary>Loads a model file as a trainable graph model (.safetensors or .dsz); one-line errors.</summary>
+    public static LoadedModel LoadTrainable(string path)
+    {
+        var kind = Detect(path);
+        if (kind == Kind.Onnx)
+        {   // imported on the fly (./deepshrink import writes the same model as a checkpoint, with its preprocessing)
+            var imported = DeepShrink.Onnx.Import.OnnxImporter.Import(path);
+            var model = DeepShrink.Nn.GraphLayers.FromTensors(imported.Graph, imported.Tensors);
+            return new LoadedModel(model, new Dictionary<string, string>
+            {
+                ["deepshrink.source"] = Path.GetFileName(path),
+                ["deepshrink.onnx_opset"] = imported.Info.Opset.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
+        return ModelIO.Load(path, DeepShrink.Compression.Quantization.InputHooks.Factories);
     }
 
     /// <summary>Parses a stored normalisation (null when absent).</summary>

@@ -1,3 +1,4 @@
+using DeepShrink.Nn.IO;
 using DeepShrink.Compression;
 using DeepShrink.Core;
 using DeepShrink.Data;
@@ -25,8 +26,8 @@ public static class OnnxModels
     {
         public string Engine => "onnxruntime";
         public int[] SampleShape => session.SampleShape;
-        public Normalization? Normalization { get; } = ModelFiles.NormOf(session.Metadata.GetValueOrDefault(ModelStore.NormalizationKey));
-        public string? Dataset { get; } = session.Metadata.GetValueOrDefault(ModelStore.DatasetKey);
+        public Normalization? Normalization { get; } = ModelFiles.NormOf(session.Metadata.GetValueOrDefault(ModelIO.NormalizationKey));
+        public string? Dataset { get; } = session.Metadata.GetValueOrDefault(ModelIO.DatasetKey);
 
         public Tensor Forward(Tensor batch)
         {

@@ -50,8 +50,8 @@ public sealed class BinaryInputHook : IForwardHook
     public static BinaryInputHook For(Module layer, bool xnor) => layer switch
     {
         Linear l => new BinaryInputHook(l.InFeatures, xnor),
-        Conv2d c when !xnor || (c.Dilation == 1 && c.Groups == 1) => new BinaryInputHook(c.InChannels, xnor),
-        Conv2d => throw new NotSupportedException("XNOR scaling of dilated or grouped convolutions is not supported"),
+        Conv2d c when !xnor || (c.Dilation == 1 && c.Groups == 1 && c.IsSquare) => new BinaryInputHook(c.InChannels, xnor),
+        Conv2d => throw new NotSupportedException("XNOR scaling of dilated, grouped or non-square convolutions is not supported"),
         _ => throw new ArgumentException($"binary inputs need a Linear or Conv2d layer, got {layer.GetType().Name}"),
     };
 

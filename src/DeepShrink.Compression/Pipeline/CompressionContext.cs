@@ -10,8 +10,34 @@ namespace DeepShrink.Compression.Pipeline;
 /// <summary>Everything a recipe's components share while a model is being compressed.</summary>
 public sealed class CompressionContext
 {
-    /// <summary>The model being compressed (modified in place).</summary>
-    public required Module Model { get; init; }
+    private GraphModule _model = null!;
+
+    /// <summary>The model being compressed (modified in place; a graph transform replaces it with <see cref="ReplaceModel"/>).</summary>
+    public required GraphModule Model { get => _model; init => _model = value; }
+
+    /// <summary>
+    /// Replaces the model by a transformed one (a node replaced by several, channels removed): the
+    /// optimiser is rebuilt before the next epoch. Masks, codebooks and plans stay keyed by tensor name.
+    /// </summary>
+    public void ReplaceModel(GraphModule model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        model.Train(_model.Training);
+        _model = model;
+        ModelVersion++;
+    }
+
+    /// <summary>Incremented by every <see cref="ReplaceModel"/> (the runner rebuilds its optimiser when it changes).</summary>
+    public int ModelVersion { get; private set; }
+
+    /// <summary>The training loss of a batch: (logits, inputs, labels) -> scalar. Components add terms by wrapping it.</summary>
+    public Func<Tensor, Tensor, int[], Tensor> Loss { get; set; } = (logits, _, y) => Ops.CrossEntropy(logits, y);
+
+    /// <summary>Label smoothing of the retraining loss (from the recipe).</summary>
+    public double LabelSmoothing { get; set; }
+
+    /// <summary>Trainable tensors a component adds beside the model's parameters (e.g. a hint regressor), by name.</summary>
+    public List<(string Name, Tensor Param)> ExtraParameters { get; } = new();
     /// <summary>Training batches for an epoch (seeded shuffle).</summary>
     public required Func<int, IEnumerable<(Tensor X, int[] Y)>> TrainBatches { get; init; }
     /// <summary>Batches per training epoch.</summary>
@@ -49,6 +75,7 @@ public sealed class CompressionContext
     {
         Masks.Clear();
         Shared.Clear();
+        ExtraParameters.Clear();
         Encoded.Clear();
         Callbacks.Clear();
         foreach (var (_, m) in Model.NamedModules()) m.ForwardHook = null;

@@ -1,17 +1,18 @@
-using DeepShrink.Compression.Distillation;
 using DeepShrink.Compression.Recipes;
 using DeepShrink.Core;
 using DeepShrink.Format.Codecs;
+using DeepShrink.Nn;
 using DeepShrink.Nn.Optim;
 using DeepShrink.Nn.Training;
 
 namespace DeepShrink.Compression.Pipeline;
 
 /// <summary>
-/// Executes a recipe's schedule epoch by epoch: components act at their policy epochs (prune step,
-/// clustering, the start of quantisation/fixed point/binarisation), every epoch retrains with the
-/// active callbacks (masks, centroid fine-tuning, shadow weights), and the encoder (if any) turns the
-/// result into per-tensor <c>.dsz</c> codecs.
+/// Executes a recipe's schedule epoch by epoch with its components (<see cref="ICompressionMethod"/>):
+/// each component acts at its policy epochs (in component order when several act at once), every
+/// epoch retrains with the active callbacks, loss and extra parameters, and the components finish and
+/// choose the codecs. When an attempt misses the accuracy budget on validation data and a component
+/// can loosen its automatic choices, the run restarts from the original model.
 /// </summary>
 public sealed class RecipeRunner(Recipe recipe)
 {
@@ -21,107 +22,111 @@ public sealed class RecipeRunner(Recipe recipe)
     /// <summary>Accuracy budget override in percentage points (CLI <c>--max-drop</c>).</summary>
     public double? MaxDropPp { get; init; }
 
-    /// <summary>Runs the schedule on <paramref name="ctx"/>'s model; returns the encoder (null when the recipe has none).</summary>
-    public EncoderPhase? Run(CompressionContext ctx)
+    /// <summary>Attempts with automatic targets before giving up on the budget (the last attempt is kept).</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>The accuracy budget of this run in percentage points: the override, else the recipe's, else 0.3.</summary>
+    public double BudgetPp => MaxDropPp ?? Recipe.Find<PruningSpec>()?.MaxDropPp ?? 0.3;
+
+    /// <summary>The components of the last attempt (after <see cref="Run"/>).</summary>
+    public IReadOnlyList<ICompressionMethod> Methods { get; private set; } = [];
+
+    /// <summary>The recipe's components as methods, including <c>training.distillation</c>.</summary>
+    public List<ICompressionMethod> CreateMethods()
     {
-        var pruneSpec = Recipe.Find<PruningSpec>();
-        var shareSpec = Recipe.Find<SharingSpec>();
-        var encSpec = Recipe.Find<EncoderSpec>();
-        double budget = MaxDropPp ?? pruneSpec?.MaxDropPp ?? 0.3;
-        if (pruneSpec is not null && MaxDropPp is double md) pruneSpec = pruneSpec with { MaxDropPp = md };
+        var methods = Recipe.Components.Values.Select(c => c.CreateMethod(Recipe, BudgetPp)).ToList();
+        if (Recipe.Training.Distillation is { } d && !Recipe.Components.Values.OfType<DistillationSpec>().Any())
+            methods.Add(new DistillationMethod("training.distillation", d.Temperature, d.Weight));
+        return methods;
+    }
 
-        ctx.BaselineValidationAccuracy = ctx.ValidationAccuracy();
-        ctx.Log($"baseline validation accuracy {ctx.BaselineValidationAccuracy:P2}");
-
-        var pruneEpochs = pruneSpec is null ? new HashSet<int>() : Recipe.PolicyOf(pruneSpec.Name)!.Epochs().ToHashSet();
-        int shareEpoch = shareSpec is null ? -1 : Recipe.PolicyOf(shareSpec.Name)!.StartEpoch;
-        if (pruneSpec is not null) new PruningPhase(pruneSpec, Recipe.PolicyOf(pruneSpec.Name)!).Plan(ctx);
+    /// <summary>Runs the schedule on <paramref name="ctx"/>'s model (replaced there when a component transforms it).</summary>
+    public void Run(CompressionContext ctx)
+    {
         var precSpecs = Recipe.Components.Values.OfType<PrecisionSpec>().ToList();
         if (precSpecs.Count > 1) throw new RecipeFormatException($"recipe '{Recipe.Name}': at most one quantisation, fixed-point or binarization component ({string.Join(", ", precSpecs.Select(p => p.Name))})");
-        bool anyAuto = ctx.Plans.Values.Any(p => p.Source == "auto");
+        double budget = BudgetPp;
+        ctx.LabelSmoothing = Recipe.Training.LabelSmoothing;
+        ctx.BaselineValidationAccuracy = ctx.ValidationAccuracy();
+        ctx.Log($"baseline validation accuracy {ctx.BaselineValidationAccuracy:P2}");
+        var initialGraph = ctx.Model.ToGraph();
         var initial = ctx.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
-        var encoder = encSpec is null ? null : new EncoderPhase(encSpec);
+        int initialVersion = ctx.ModelVersion;
         for (int attempt = 1; ; attempt++)
         {
-            RunSchedule(ctx, pruneSpec, shareSpec, precSpecs.FirstOrDefault(), pruneEpochs, shareEpoch, budget);
-            encoder?.Apply(ctx);
+            var methods = CreateMethods();
+            Methods = methods;
+            ctx.Loss = BaseLoss(ctx.LabelSmoothing);
+            foreach (var m in methods.Where(m => m is DistillationMethod).Concat(attempt == 1 ? methods.Where(m => m is not DistillationMethod) : []))
+                m.Plan(ctx);
+            if (attempt > 1) foreach (var m in methods.OfType<DistillationMethod>()) m.Plan(ctx);
+            RunSchedule(ctx, methods);
             double val = ctx.ValidationAccuracy();
             double drop = (ctx.BaselineValidationAccuracy - val) * 100;
             ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity)));
             ctx.Log($"attempt {attempt}: validation accuracy {val:P2} (drop {drop:F2} pp, budget {budget:F2} pp)");
-            if (!anyAuto || drop <= budget || attempt >= MaxAttempts) break;
-            ctx.Log("over budget: backing the automatic targets off (kept fraction x1.5) and retraining from the original weights");
+            if (drop <= budget || attempt >= MaxAttempts) break;
+            if (!methods.Select(m => m.BackOff(ctx)).ToList().Any(b => b)) break;
             ctx.ResetState(); // first: it detaches forward hooks, whose state is not in the initial weights
-            ctx.Model.LoadStateDict(initial);
-            foreach (var p in ctx.Plans.Values.Where(p => p.Source == "auto")) p.TargetSparsity = AutoTargets.BackOff(p.TargetSparsity);
+            if (ctx.ModelVersion == initialVersion) ctx.Model.LoadStateDict(initial);
+            else ctx.ReplaceModel(GraphLayers.FromTensors(initialGraph, initial.ToDictionary(kv => kv.Key, kv => kv.Value.Clone())));
         }
-        return encoder;
     }
 
-    private static Optimizer MakeOptimizer(CompressionContext ctx, TrainingSettings t) => t.Optimizer switch
-    {
-        "adam" => new Adam(ctx.Model.NamedParameters(), (float)t.Lr, weightDecay: (float)t.WeightDecay),
-        "adamw" => Adam.AdamW(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.WeightDecay),
-        _ => new Sgd(ctx.Model.NamedParameters(), (float)t.Lr, (float)t.Momentum, (float)t.WeightDecay, nesterov: t.Momentum > 0),
-    };
+    private static Func<Tensor, Tensor, int[], Tensor> BaseLoss(double labelSmoothing) => (logits, _, y) => Ops.CrossEntropy(logits, y, (float)labelSmoothing);
 
-    private static Func<Tensor, Tensor, int[], Tensor> MakeLoss(CompressionContext ctx, TrainingSettings t)
+    private static Optimizer MakeOptimizer(CompressionContext ctx, TrainingSettings t)
     {
-        if (t.Distillation is not { } d) return (logits, _, y) => Ops.CrossEntropy(logits, y, (float)t.LabelSmoothing);
-        var teacher = ctx.Teacher ?? throw new InvalidOperationException("the recipe distils from the uncompressed model, but no teacher model was given");
-        return KnowledgeDistillation.Loss(teacher, (float)d.Temperature, (float)d.Weight, (float)t.LabelSmoothing);
+        var ps = ctx.Model.NamedParameters().Concat(ctx.ExtraParameters).ToList();
+        return t.Optimizer switch
+        {
+            "adam" => new Adam(ps, (float)t.Lr, weightDecay: (float)t.WeightDecay),
+            "adamw" => Adam.AdamW(ps, (float)t.Lr, (float)t.WeightDecay),
+            _ => new Sgd(ps, (float)t.Lr, (float)t.Momentum, (float)t.WeightDecay, nesterov: t.Momentum > 0),
+        };
     }
 
-    /// <summary>Attempts with automatic targets before giving up on the budget (the last attempt is kept).</summary>
-    public int MaxAttempts { get; init; } = 3;
-
-    private void RunSchedule(CompressionContext ctx, PruningSpec? pruneSpec, SharingSpec? shareSpec, PrecisionSpec? precSpec,
-        HashSet<int> pruneEpochs, int shareEpoch, double budget)
+    private void RunSchedule(CompressionContext ctx, List<ICompressionMethod> methods)
     {
-        PruningPhase? pruning = pruneSpec is null ? null : new PruningPhase(pruneSpec, Recipe.PolicyOf(pruneSpec.Name)!);
-        var precision = precSpec is null ? null : PrecisionPhase.Create(precSpec);
-        int precEpoch = precSpec is null ? -1 : Recipe.PolicyOf(precSpec.Name)!.StartEpoch;
         int total = Recipe.TotalEpochs;
-        var events = pruneEpochs.Concat(new[] { shareEpoch, precEpoch }.Where(e => e >= 0));
+        var steps = methods.ToDictionary(m => m, m => Recipe.PolicyOf(m.Name)?.Epochs().ToList() ?? []);
+        var eventEpochs = steps.Values.SelectMany(e => e).Where(e => e > 0 && e < total).ToHashSet();
         var t = Recipe.Training;
         var opt = MakeOptimizer(ctx, t);
+        int version = ctx.ModelVersion;
         var trainer = new Trainer
         {
-            Schedule = new SegmentCosineLr(events, total),
+            Schedule = new SegmentCosineLr(steps.Values.SelectMany(e => e).Where(e => e >= 0), total),
             OnEpoch = ctx.OnEpoch,
-            Loss = MakeLoss(ctx, t),
+            Loss = (logits, x, y) => ctx.Loss(logits, x, y),
         };
-        var eventEpochs = events.ToHashSet();
-        for (int e = 0; e < total; e++)
+        var ordered = methods.OrderBy(m => m.Order).ToList();
+        for (int e = 0; e <= total; e++)
         {
-            if (e > 0 && eventEpochs.Contains(e)) ctx.Log($"validation accuracy after epoch {e}: {ctx.ValidationAccuracy():P2}");
-            if (pruneEpochs.Contains(e)) pruning!.Step(ctx);
-            if (e == shareEpoch)
+            if (eventEpochs.Contains(e)) ctx.Log($"validation accuracy after epoch {e}: {ctx.ValidationAccuracy():P2}");
+            bool reset = false;
+            foreach (var m in ordered)
             {
-                new SharingPhase(shareSpec!, budget).Apply(ctx);
-                opt = MakeOptimizer(ctx, t); // fresh state: momentum from before clustering would move shared weights apart
+                int i = steps[m].IndexOf(e);
+                if (i < 0) continue;
+                m.Apply(ctx, e, i + 1, steps[m].Count);
+                reset |= m.ResetsOptimizer;
             }
-            if (e == precEpoch)
-            {
-                precision!.Begin(ctx);
-                opt = MakeOptimizer(ctx, t);
-            }
+            if (e == total) break;
+            if (reset || version != ctx.ModelVersion) { opt = MakeOptimizer(ctx, t); version = ctx.ModelVersion; }
             trainer.Callbacks.Clear();
             trainer.Callbacks.AddRange(ctx.Callbacks);
             trainer.Fit(ctx.Model, opt, ctx.TrainBatches, 1, ctx.BatchesPerEpoch, startEpoch: e);
         }
-        // Events scheduled at the very end (no retraining after them).
-        if (pruneEpochs.Contains(total)) pruning!.Step(ctx);
-        if (shareEpoch == total) new SharingPhase(shareSpec!, budget).Apply(ctx);
-        ctx.Masks.ApplyToWeights(ctx.Model);
-        foreach (var (name, layer) in ctx.Shared) layer.WriteWeights(ctx.Param(name).Span);
-        if (precEpoch == total) precision!.Begin(ctx);
-        precision?.Finish(ctx);
+        foreach (var m in ordered) m.Finish(ctx);
         ctx.Model.Eval();
     }
 
-    /// <summary>Encodes a tensor with the encoder, or dense f32 when there is none.</summary>
-    public static EncodedTensor EncodeTensor(EncoderPhase? enc, CompressionContext ctx, string name, Tensor t)
-        => enc is not null ? enc.Encode(ctx, name, t)
-            : ctx.Encoded.TryGetValue(name, out var done) ? done : DenseCodec.EncodeF32(t.Span, t.Shape);
+    /// <summary>Encodes a tensor: the first component with an encoding, else a tensor a component already encoded, else dense f32.</summary>
+    public EncodedTensor EncodeTensor(CompressionContext ctx, string name, Tensor t)
+    {
+        foreach (var m in Methods.OrderByDescending(m => m.Order))
+            if (m.Encode(ctx, name, t) is { } enc) return enc;
+        return ctx.Encoded.TryGetValue(name, out var done) ? done : DenseCodec.EncodeF32(t.Span, t.Shape);
+    }
 }

@@ -11,6 +11,17 @@ namespace DeepShrink.Compression.Quantization;
 /// </summary>
 public static class InputHooks
 {
+    /// <summary>The factory that rebuilds these hooks when a model is loaded from a file (pass it to <c>ModelIO.Load</c>).</summary>
+    public static INodeHookFactory Factory { get; } = new NodeHookFactory();
+
+    /// <summary><see cref="Factory"/> as the one-element list <c>ModelIO</c> takes.</summary>
+    public static IReadOnlyList<INodeHookFactory> Factories { get; } = [Factory];
+
+    private sealed class NodeHookFactory : INodeHookFactory
+    {
+        public IForwardHook? Create(GraphNode node, Module layer) => FromNode(node, new Dictionary<string, Module> { [node.Name] = layer });
+    }
+
     /// <summary>Attaches a hook to every module whose graph node carries hook attributes; returns how many.</summary>
     /// <exception cref="FormatException">A node's hook attributes are inconsistent or name no suitable module.</exception>
     public static int AttachFromGraph(Module model, ModelGraph graph)
@@ -45,7 +56,7 @@ public static class InputHooks
             }
             if (f) return new FixedPointInputHook(new FixedPointFormat(Int(node, FixedPointInputHook.WordAttr), Int(node, FixedPointInputHook.FracAttr)), null, null);
             var hook = BinaryInputHook.For(module, Int(node, BinaryInputHook.ScaleAttr) == 1);
-            if (node.Attrs.TryGetValue(BinaryInputHook.EpsAttr, out var eps) && (float)eps != hook.Eps)
+            if (node.Attrs.ContainsKey(BinaryInputHook.EpsAttr) && (float)Get(node, BinaryInputHook.EpsAttr) is var eps && eps != hook.Eps)
                 throw new FormatException($"graph node '{node.Name}': unsupported {BinaryInputHook.EpsAttr} {eps}");
             return hook;
         }
@@ -54,7 +65,7 @@ public static class InputHooks
     }
 
     private static double Get(GraphNode node, string key)
-        => node.Attrs.TryGetValue(key, out var v) && double.IsFinite(v) ? v : throw new FormatException($"graph node '{node.Name}' lacks a finite '{key}'");
+        => node.Attrs.TryGetValue(key, out var v) && v.Kind == AttrKind.Number && double.IsFinite(v.AsNumber()) ? v.AsNumber() : throw new FormatException($"graph node '{node.Name}' lacks a finite '{key}'");
 
     private static int Int(GraphNode node, string key)
     {

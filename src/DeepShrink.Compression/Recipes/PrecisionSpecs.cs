@@ -14,6 +14,9 @@ public abstract record PrecisionSpec(string Name, string Type, IReadOnlyList<Lay
     public bool KeepFirst { get; init; }
     /// <summary>Keep the network's last weight layer in float.</summary>
     public bool KeepLast { get; init; }
+
+    /// <inheritdoc/>
+    public override Pipeline.ICompressionMethod CreateMethod(Recipe recipe, double budgetPp) => new Pipeline.PrecisionMethod(this);
 }
 
 /// <summary>Linear (affine) quantisation, post-training or quantisation-aware.</summary>

@@ -66,8 +66,19 @@ public sealed record Policy(string Component, int StartEpoch, int EndEpoch, int 
     }
 }
 
-/// <summary>Base of component specs: name (the YAML key) and type.</summary>
-public abstract record ComponentSpec(string Name, string Type);
+/// <summary>Base of component specs: name (the YAML key) and type; a spec creates its method.</summary>
+public abstract record ComponentSpec(string Name, string Type)
+{
+    /// <summary>The method that runs this component in <paramref name="recipe"/>; <paramref name="budgetPp"/> is the run's accuracy budget in percentage points.</summary>
+    public abstract Pipeline.ICompressionMethod CreateMethod(Recipe recipe, double budgetPp);
+}
+
+/// <summary>Knowledge distillation from the uncompressed model during retraining (also written as <c>training.distillation</c>).</summary>
+public sealed record DistillationSpec(string Name, double Temperature, double Weight) : ComponentSpec(Name, "distillation")
+{
+    /// <inheritdoc/>
+    public override Pipeline.ICompressionMethod CreateMethod(Recipe recipe, double budgetPp) => new Pipeline.DistillationMethod(Name, Temperature, Weight);
+}
 
 /// <summary>Per-layer override: glob over parameter names; first match wins.</summary>
 public sealed record LayerRule(string Match, bool Skip, double? Sparsity, int? Bits)
@@ -100,13 +111,26 @@ public sealed record LayerRule(string Match, bool Skip, double? Sparsity, int? B
 /// <param name="MaxDropPp">Accuracy budget in percentage points for automatic targets.</param>
 /// <param name="Layers">Overrides, first match wins.</param>
 public sealed record PruningSpec(string Name, double? Sparsity, double? Quality, double MaxDropPp, IReadOnlyList<LayerRule> Layers)
-    : ComponentSpec(Name, "magnitude-pruning");
+    : ComponentSpec(Name, "magnitude-pruning")
+{
+    /// <inheritdoc/>
+    public override Pipeline.ICompressionMethod CreateMethod(Recipe recipe, double budgetPp)
+        => new Pipeline.PruningMethod(this with { MaxDropPp = budgetPp }, recipe.PolicyOf(Name)!);
+}
 
 /// <summary>k-means weight sharing with centroid fine-tuning.</summary>
 /// <param name="AutoBits">When true, ConvBits/FcBits are upper bounds and each layer gets the fewest bits within budget.</param>
 public sealed record SharingSpec(string Name, int ConvBits, int FcBits, bool AutoBits, Sharing.CentroidInit Init, double CentroidLrScale, IReadOnlyList<LayerRule> Layers)
-    : ComponentSpec(Name, "weight-sharing");
+    : ComponentSpec(Name, "weight-sharing")
+{
+    /// <inheritdoc/>
+    public override Pipeline.ICompressionMethod CreateMethod(Recipe recipe, double budgetPp) => new Pipeline.SharingMethod(this, budgetPp);
+}
 
 /// <summary>Sparse relative-index storage plus Huffman coding of the streams (index bits 0: automatic).</summary>
 public sealed record EncoderSpec(string Name, int ConvIndexBits, int FcIndexBits, bool Huffman, string BiasCodec)
-    : ComponentSpec(Name, "huffman");
+    : ComponentSpec(Name, "huffman")
+{
+    /// <inheritdoc/>
+    public override Pipeline.ICompressionMethod CreateMethod(Recipe recipe, double budgetPp) => new Pipeline.EncoderMethod(this);
+}

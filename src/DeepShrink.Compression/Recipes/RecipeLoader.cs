@@ -5,9 +5,10 @@ namespace DeepShrink.Compression.Recipes;
 /// <summary>Loads and validates recipes; built-in recipes are resolved by name.</summary>
 public static class RecipeLoader
 {
-    /// <summary>Component parsers by <c>type</c>; other methods register theirs here.</summary>
-    private static readonly Dictionary<string, Func<string, YamlMap, ComponentSpec>> s_parsers = new()
+    /// <summary>The built-in component parsers by <c>type</c> (registered in <see cref="Pipeline.CompressionMethods"/>, where other methods register theirs).</summary>
+    internal static Dictionary<string, Func<string, YamlMap, ComponentSpec>> BuiltInParsers() => new()
     {
+        ["distillation"] = ParseDistillationComponent,
         ["magnitude-pruning"] = ParsePruning,
         ["weight-sharing"] = ParseSharing,
         ["huffman"] = ParseEncoder,
@@ -49,8 +50,8 @@ public static class RecipeLoader
         foreach (var (cname, c) in cmap.Entries())
         {
             var type = c.Str("type") ?? throw c.Error("type", "is required");
-            if (!s_parsers.TryGetValue(type, out var parse))
-                throw c.Error("type", $"unknown component type '{type}' (known: {string.Join(", ", s_parsers.Keys.Order())})");
+            var parse = Pipeline.CompressionMethods.Parser(type)
+                ?? throw c.Error("type", $"unknown component type '{type}' (known: {string.Join(", ", Pipeline.CompressionMethods.Types)})");
             comps[cname] = parse(cname, c);
             c.EnsureAllUsed();
         }
@@ -71,6 +72,9 @@ public static class RecipeLoader
             if (!policies.Any(p => p.Component == c)) throw new RecipeFormatException($"{source}: component '{c}' has no policy");
         return new Recipe { Version = version, Name = name, Training = training, Components = comps, Policies = policies };
     }
+
+    private static ComponentSpec ParseDistillationComponent(string name, YamlMap m)
+        => new DistillationSpec(name, m.Num("temperature", 4, 0.01, 1000), m.Num("weight", 0.5, 0, 1));
 
     private static TrainingSettings ParseTraining(YamlMap? m)
     {

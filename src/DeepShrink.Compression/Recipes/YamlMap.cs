@@ -7,7 +7,7 @@ namespace DeepShrink.Compression.Recipes;
 /// Strict reader over a YAML mapping: every key must be consumed, so unknown keys are errors
 /// that name the key and its path.
 /// </summary>
-internal sealed class YamlMap
+public sealed class YamlMap
 {
     private readonly YamlMappingNode _node;
     private readonly HashSet<string> _used = new();

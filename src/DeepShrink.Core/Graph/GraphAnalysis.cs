@@ -1,55 +1,55 @@
 namespace DeepShrink.Core.Graph;
 
-/// <summary>Per-node shapes and multiply-accumulate counts of a <see cref="ModelGraph"/> (batch 1).</summary>
+/// <summary>Per-value shapes and per-node multiply-accumulates of a <see cref="ModelGraph"/> (batch 1), from the op schemas.</summary>
 public static class GraphAnalysis
 {
-    /// <summary>One node's shape and cost.</summary>
-    public sealed record NodeInfo(GraphNode Node, int[] OutputShape, long Macs);
+    /// <summary>One node's output shapes and cost.</summary>
+    public sealed record NodeInfo(GraphNode Node, int[] OutputShape, long Macs)
+    {
+        /// <summary>Shapes of every output (most ops have one).</summary>
+        public int[][] OutputShapes { get; init; } = [OutputShape];
+    }
 
     /// <summary>
-    /// Infers the sample shape of every value and the MACs of every node. <paramref name="paramShape"/>
-    /// gives the shape of a parameter tensor by name.
+    /// Checks every node against its schema and infers the sample shape of every value and the MACs
+    /// of every node. <paramref name="paramShape"/> gives the shape of a tensor by name (null when
+    /// the model has no such tensor). Throws <see cref="FormatException"/> naming the node on a mismatch.
     /// </summary>
-    public static List<NodeInfo> Analyze(ModelGraph g, Func<string, int[]> paramShape)
+    public static List<NodeInfo> Analyze(ModelGraph g, Func<string, int[]?> paramShape)
+        => Analyze(g, paramShape, out _);
+
+    /// <summary>As <see cref="Analyze(ModelGraph, Func{string, int[]})"/>, also returning every value's shape.</summary>
+    public static List<NodeInfo> Analyze(ModelGraph g, Func<string, int[]?> paramShape, out Dictionary<string, int[]> shapes)
     {
-        var shapes = new Dictionary<string, int[]> { [g.Input] = g.InputShape };
-        var res = new List<NodeInfo>();
+        ArgumentNullException.ThrowIfNull(g);
+        g.Validate();
+        if (g.InputShape.Length == 0 || g.InputShape.Any(d => d <= 0))
+            throw new FormatException($"graph input shape {ShapeUtil.Format(g.InputShape)} must be non-empty with positive dimensions");
+        shapes = new Dictionary<string, int[]>(StringComparer.Ordinal) { [g.Input] = g.InputShape };
+        var res = new List<NodeInfo>(g.Nodes.Count);
         foreach (var n in g.Nodes)
         {
-            var x = shapes[n.Inputs[0]];
-            int[] o; long macs = 0;
-            switch (n.Op)
-            {
-                case "linear":
-                {
-                    var w = paramShape(n.Params["weight"]);
-                    if (x.Length != 1 || x[0] != w[1]) throw new FormatException($"{n.Name}: linear expects [{w[1]}] input, got {ShapeUtil.Format(x)}");
-                    o = new[] { w[0] }; macs = (long)w[0] * w[1];
-                    break;
-                }
-                case "conv2d":
-                {
-                    var w = paramShape(n.Params["weight"]);
-                    int sh = n.Int("stride_h", 1), sw = n.Int("stride_w", 1), ph = n.Int("pad_h", 0), pw = n.Int("pad_w", 0);
-                    int dh = n.Int("dilation_h", 1), dw = n.Int("dilation_w", 1), groups = n.Int("groups", 1);
-                    if (x.Length != 3 || x[0] != w[1] * groups) throw new FormatException($"{n.Name}: conv2d expects {w[1] * groups} input channels, got {ShapeUtil.Format(x)}");
-                    int oh = (x[1] + 2 * ph - dh * (w[2] - 1) - 1) / sh + 1, ow = (x[2] + 2 * pw - dw * (w[3] - 1) - 1) / sw + 1;
-                    o = new[] { w[0], oh, ow }; macs = (long)w[0] * oh * ow * w[1] * w[2] * w[3];
-                    break;
-                }
-                case "maxpool2d" or "avgpool2d":
-                {
-                    int k = n.Int("kernel", 2), s = n.Int("stride", k), p = n.Int("pad", 0);
-                    o = new[] { x[0], (x[1] + 2 * p - k) / s + 1, (x[2] + 2 * p - k) / s + 1 };
-                    break;
-                }
-                case "global_avgpool2d": o = new[] { x[0], 1, 1 }; break;
-                case "flatten": o = new[] { x.Aggregate(1, (a, b) => a * b) }; break;
-                default: o = x; break; // element-wise ops, batchnorm, add, identity
-            }
-            shapes[n.Output] = o;
-            res.Add(new NodeInfo(n, o, macs));
+            var schema = OpSchemas.Get(n.Op);
+            schema.CheckNode(n);
+            var known = shapes;
+            var ctx = new OpContext(n, n.Inputs.Select(i => known[i]).ToArray(),
+                role => n.Params.TryGetValue(role, out var t) ? paramShape(t) ?? throw new FormatException($"node '{n.Name}' ({n.Op}): parameter '{role}' names tensor '{t}', which is not in the model") : null);
+            int[][] outs;
+            try { outs = schema.InferShapes(ctx); }
+            catch (Exception e) when (e is OverflowException or ArgumentException) { throw new FormatException($"node '{n.Name}' ({n.Op}): {e.Message}"); }
+            for (int i = 0; i < outs.Length; i++) shapes[n.Outputs[i]] = outs[i];
+            res.Add(new NodeInfo(n, outs[0], schema.Macs(ctx, outs)) { OutputShapes = outs });
         }
         return res;
+    }
+
+    /// <summary>Total MACs per sample.</summary>
+    public static long TotalMacs(ModelGraph g, Func<string, int[]?> paramShape) => Analyze(g, paramShape).Sum(i => i.Macs);
+
+    /// <summary>The per-sample output shape of the graph.</summary>
+    public static int[] OutputShape(ModelGraph g, Func<string, int[]?> paramShape)
+    {
+        Analyze(g, paramShape, out var shapes);
+        return shapes[g.Output];
     }
 }

@@ -11,15 +11,19 @@ public sealed class GraphBuilder
     public GraphBuilder(int[] inputShape) => Graph = new ModelGraph { InputShape = inputShape };
 
     /// <summary>Appends a node and returns the name of its output value.</summary>
-    public string Add(string name, string op, IEnumerable<string> inputs, Dictionary<string, string>? parameters = null, Dictionary<string, double>? attrs = null)
+    public string Add(string name, string op, IEnumerable<string> inputs, Dictionary<string, string>? parameters = null, Dictionary<string, AttrValue>? attrs = null)
+        => AddMulti(name, op, inputs, 1, parameters, attrs)[0];
+
+    /// <summary>Appends a node with <paramref name="outputs"/> outputs and returns their names.</summary>
+    public string[] AddMulti(string name, string op, IEnumerable<string> inputs, int outputs, Dictionary<string, string>? parameters = null, Dictionary<string, AttrValue>? attrs = null)
     {
-        string output = $"v{_counter++}";
+        var outs = Enumerable.Range(0, outputs).Select(_ => $"v{_counter++}").ToArray();
         Graph.Nodes.Add(new GraphNode
         {
-            Name = name, Op = op, Inputs = inputs.ToList(), Output = output,
-            Params = parameters ?? new(), Attrs = attrs ?? new(),
+            Name = name, Op = op, Inputs = inputs.ToList(), Outputs = outs.ToList(),
+            Params = parameters ?? new(StringComparer.Ordinal), Attrs = attrs ?? new(StringComparer.Ordinal),
         });
-        return output;
+        return outs;
     }
 
     /// <summary>Marks <paramref name="value"/> as the graph output and validates.</summary>

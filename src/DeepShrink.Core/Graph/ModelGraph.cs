@@ -1,94 +1,79 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace DeepShrink.Core.Graph;
 
 /// <summary>
-/// A framework-neutral description of an inference graph: named values flowing through a list of
-/// nodes in topological order. Written into <c>.dsz</c> files and read by the runtime and the ONNX
-/// exporter, so neither needs the training code.
+/// The one description of a model: named values flowing through a list of nodes in topological
+/// order. The trainer (<c>GraphModule</c> in DeepShrink.Nn), the runtime, the analysis, the ONNX
+/// exporter and importer all read it; <see cref="OpSchemas"/> defines each op's inputs, parameters,
+/// attributes, shape inference and cost. Stored as JSON in <c>.dsz</c> files and in the metadata of
+/// safetensors checkpoints.
 /// </summary>
 /// <remarks>
-/// Op names and attributes (all NCHW):
-/// <list type="bullet">
-/// <item><c>linear</c>: params weight [out, in], bias [out]?</item>
-/// <item><c>conv2d</c>: params weight [O, C/g, kh, kw], bias?; attrs stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups</item>
-/// <item><c>batchnorm</c>: params weight, bias, running_mean, running_var; attrs eps</item>
-/// <item><c>relu</c>, <c>leaky_relu</c> (attr slope), <c>tanh</c>, <c>sigmoid</c>, <c>gelu</c></item>
-/// <item><c>maxpool2d</c>, <c>avgpool2d</c>: attrs kernel, stride, pad; <c>global_avgpool2d</c></item>
-/// <item><c>flatten</c>: attr start_axis (default 1); <c>add</c>: two inputs; <c>identity</c></item>
-/// <item>on <c>linear</c>/<c>conv2d</c>, input transforms of quantised and binary models: attrs <c>in_quant_*</c>,
-/// <c>in_fixed_*</c>, <c>in_binary*</c> and params <c>in_mean</c>, <c>in_var</c> (docs/FORMAT-dsz.md)</item>
-/// </list>
+/// Values are per-sample (the batch axis is implicit). Node parameters map a role (<c>weight</c>,
+/// <c>bias</c>, ...) to a tensor name; attributes are typed (<see cref="AttrValue"/>). The ops, their
+/// attributes and defaults are listed by <see cref="OpSchemas"/> and in docs/FORMAT-dsz.md. Input
+/// transforms of quantised and binary models are attributes <c>in_quant_*</c>, <c>in_fixed_*</c>,
+/// <c>in_binary*</c> and parameters <c>in_mean</c>, <c>in_var</c> on <c>linear</c>/<c>conv2d</c> nodes.
+/// Version 1 files (numeric attributes, one output per node) read unchanged.
 /// </remarks>
 public sealed class ModelGraph
 {
+    /// <summary>Version written by <see cref="ToJson"/>.</summary>
+    public const int CurrentVersion = 2;
+
     /// <summary>Name of the graph input value.</summary>
     public string Input { get; set; } = "input";
     /// <summary>Shape of one input sample (without the batch axis), e.g. [1, 28, 28].</summary>
     public int[] InputShape { get; set; } = Array.Empty<int>();
-    /// <summary>Name of the graph output value (logits).</summary>
+    /// <summary>Name of the graph output value.</summary>
     public string Output { get; set; } = "output";
     /// <summary>Nodes in execution order.</summary>
     public List<GraphNode> Nodes { get; set; } = new();
 
-    private static readonly JsonSerializerOptions s_json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        WriteIndented = false,
-    };
+    /// <summary>Serialises to JSON (version <see cref="CurrentVersion"/>).</summary>
+    public string ToJson() => ModelGraphJson.Write(this);
 
-    /// <summary>Serialises to JSON.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, s_json);
-
-    /// <summary>Parses JSON and validates the graph; throws <see cref="FormatException"/> with one line on error.</summary>
+    /// <summary>Parses JSON (every version) and validates the graph; throws <see cref="FormatException"/> with one line on error.</summary>
     public static ModelGraph FromJson(string json)
     {
-        ModelGraph? g;
-        try { g = JsonSerializer.Deserialize<ModelGraph>(json, s_json); }
-        catch (JsonException e) { throw new FormatException($"invalid model graph JSON: {e.Message}"); }
-        if (g is null) throw new FormatException("model graph JSON is null");
+        var g = ModelGraphJson.Read(json);
         g.Validate();
         return g;
     }
 
-    /// <summary>Checks that every node input is defined before use and the output exists.</summary>
+    /// <summary>A deep copy.</summary>
+    public ModelGraph Clone() => new()
+    {
+        Input = Input, InputShape = InputShape.ToArray(), Output = Output,
+        Nodes = Nodes.Select(n => n.Clone()).ToList(),
+    };
+
+    /// <summary>Checks that every node input is defined before use, values are defined once and the output exists.</summary>
     public void Validate()
     {
-        var defined = new HashSet<string> { Input };
+        if (string.IsNullOrEmpty(Input)) throw new FormatException("graph input has no name");
+        var defined = new HashSet<string>(StringComparer.Ordinal) { Input };
         foreach (var n in Nodes)
         {
-            if (string.IsNullOrEmpty(n.Op)) throw new FormatException("graph node without op");
+            if (n is null) throw new FormatException("graph has a null node");
+            if (string.IsNullOrEmpty(n.Op)) throw new FormatException($"graph node '{n.Name}' has no op");
+            if (n.Outputs.Count == 0) throw new FormatException($"graph node '{n.Name}' ({n.Op}) has no output");
             foreach (var i in n.Inputs)
                 if (!defined.Contains(i)) throw new FormatException($"graph node '{n.Name}' ({n.Op}) uses undefined value '{i}'");
-            if (!defined.Add(n.Output)) throw new FormatException($"graph value '{n.Output}' defined twice");
+            foreach (var o in n.Outputs)
+                if (string.IsNullOrEmpty(o) || !defined.Add(o)) throw new FormatException($"graph value '{o}' of node '{n.Name}' is empty or defined twice");
         }
         if (!defined.Contains(Output)) throw new FormatException($"graph output '{Output}' is never produced");
     }
 
-    /// <summary>All parameter tensor names referenced by nodes.</summary>
-    public IEnumerable<string> ParameterNames() => Nodes.SelectMany(n => n.Params.Values);
-}
+    /// <summary>All parameter tensor names referenced by nodes (each once, in node order).</summary>
+    public IEnumerable<string> ParameterNames() => Nodes.SelectMany(n => n.Params.Values).Distinct(StringComparer.Ordinal);
 
-/// <summary>One operation of a <see cref="ModelGraph"/>.</summary>
-public sealed class GraphNode
-{
-    /// <summary>Node name (usually the module's dotted path, e.g. <c>fc1</c>).</summary>
-    public string Name { get; set; } = "";
-    /// <summary>Operation name (see <see cref="ModelGraph"/> remarks).</summary>
-    public string Op { get; set; } = "";
-    /// <summary>Input value names.</summary>
-    public List<string> Inputs { get; set; } = new();
-    /// <summary>Output value name.</summary>
-    public string Output { get; set; } = "";
-    /// <summary>Role (weight, bias, ...) to tensor name.</summary>
-    public Dictionary<string, string> Params { get; set; } = new();
-    /// <summary>Numeric attributes.</summary>
-    public Dictionary<string, double> Attrs { get; set; } = new();
+    /// <summary>The node producing <paramref name="value"/>, or null for the graph input.</summary>
+    public GraphNode? Producer(string value) => Nodes.FirstOrDefault(n => n.Outputs.Contains(value));
 
-    /// <summary>Integer attribute with a default.</summary>
-    public int Int(string key, int dflt) => Attrs.TryGetValue(key, out var v) ? (int)v : dflt;
-    /// <summary>Float attribute with a default.</summary>
-    public float Float(string key, float dflt) => Attrs.TryGetValue(key, out var v) ? (float)v : dflt;
+    /// <summary>Nodes reading <paramref name="value"/>.</summary>
+    public IEnumerable<GraphNode> Consumers(string value) => Nodes.Where(n => n.Inputs.Contains(value));
+
+    /// <summary>The node named <paramref name="name"/>, or null.</summary>
+    public GraphNode? Find(string name) => Nodes.FirstOrDefault(n => n.Name == name);
 }

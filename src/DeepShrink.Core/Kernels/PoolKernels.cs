@@ -5,7 +5,7 @@ namespace DeepShrink.Core.Kernels;
 
 /// <summary>
 /// Optimised pooling kernels over NCHW data (max with arg-max indices, average with padding counted as
-/// zeros, global average). <see cref="PoolReference"/> is the specification. Unpadded 2x2 stride-2 max
+/// zeros or excluded, global average). <see cref="PoolReference"/> is the specification. Unpadded 2x2 stride-2 max
 /// pooling (the usual case) runs <see cref="PoolMax2x2"/>. Work is split over
 /// (image, channel) planes, so results do not depend on the thread count.
 /// </summary>
@@ -77,9 +77,20 @@ public static unsafe class PoolKernels
         ReadOnlySpan<float> x,   // [N, C, H, W]
         Span<float> y,           // [N, C, OH, OW]
         int threads = 0)
+        => AvgForward(g, x, y, countIncludePad: true, threads);
+
+    /// <summary>
+    /// Average pooling. With <paramref name="countIncludePad"/> the divisor is always KH KW (padding counts as
+    /// zeros); without it each window is divided by the number of real pixels it covers (ONNX count_include_pad = 0).
+    /// </summary>
+    public static void AvgForward(in PoolGeometry g,
+        ReadOnlySpan<float> x,   // [N, C, H, W]
+        Span<float> y,           // [N, C, OH, OW]
+        bool countIncludePad,
+        int threads = 0)
     {
         g.Check(x.Length, y.Length);
-        fixed (float* px = x, py = y) AvgRun(g, px, py, backward: false, threads);
+        fixed (float* px = x, py = y) AvgRun(g, px, py, backward: false, countIncludePad, threads);
     }
 
     /// <summary>Average-pool backward: dx (overwritten) = sum over windows holding each pixel of dy / (KH KW).</summary>
@@ -87,17 +98,26 @@ public static unsafe class PoolKernels
         ReadOnlySpan<float> dy,  // [N, C, OH, OW]
         Span<float> dx,          // [N, C, H, W]
         int threads = 0)
+        => AvgBackward(g, dy, dx, countIncludePad: true, threads);
+
+    /// <summary>Average-pool backward: dx (overwritten) = sum over windows holding each pixel of dy / divisor, the
+    /// divisor being KH KW or, without <paramref name="countIncludePad"/>, the window's count of real pixels.</summary>
+    public static void AvgBackward(in PoolGeometry g,
+        ReadOnlySpan<float> dy,  // [N, C, OH, OW]
+        Span<float> dx,          // [N, C, H, W]
+        bool countIncludePad,
+        int threads = 0)
     {
         g.Check(dx.Length, dy.Length, "dx", "dy");
-        fixed (float* pdy = dy, pdx = dx) AvgRun(g, pdx, pdy, backward: true, threads);
+        fixed (float* pdy = dy, pdx = dx) AvgRun(g, pdx, pdy, backward: true, countIncludePad, threads);
     }
 
-    private static void AvgRun(PoolGeometry g, float* img /* [N, C, H, W] */, float* o /* [N, C, OH, OW] */, bool backward, int threads)
+    private static void AvgRun(PoolGeometry g, float* img /* [N, C, H, W] */, float* o /* [N, C, OH, OW] */, bool backward, bool includePad, int threads)
     {
         int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
         ConvParallel.For(g.Planes, threads, inPlane, (s, e) =>
         {
-            for (int pl = s; pl < e; pl++) AvgPlane(g, img + (long)pl * inPlane, o + (long)pl * outPlane, backward);
+            for (int pl = s; pl < e; pl++) AvgPlane(g, img + (long)pl * inPlane, o + (long)pl * outPlane, backward, includePad);
         });
     }
 
@@ -191,10 +211,10 @@ public static unsafe class PoolKernels
     }
 
     /// <summary>Forward: img -> out averages. Backward (<paramref name="backward"/>): out is dy, img is dx.</summary>
-    private static void AvgPlane(in PoolGeometry g, float* img /* [H, W] */, float* o /* [OH, OW] */, bool backward)
+    private static void AvgPlane(in PoolGeometry g, float* img /* [H, W] */, float* o /* [OH, OW] */, bool backward, bool includePad)
     {
         int w = g.W, h = g.H, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW, sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW;
-        float inv = 1f / (kh * kw);
+        float full = 1f / (kh * kw), inv = full;
         if (backward) new Span<float>(img, h * w).Clear();
         for (int oy = 0; oy < oh; oy++)
         {
@@ -202,6 +222,7 @@ public static unsafe class PoolKernels
             for (int ox = 0; ox < ow; ox++)
             {
                 int x0 = ox * sw - pw, xs = Math.Max(x0, 0), xe = Math.Min(x0 + kw, w);
+                if (!includePad) inv = 1f / ((ye - ys) * (xe - xs));
                 if (backward)
                 {
                     float d = o[oy * ow + ox] * inv;

@@ -44,10 +44,12 @@ public static class PoolReference
         for (int o = 0; o < dy.Length; o++) dx[o / outPlane * g.H * g.W + argmax[o]] += dy[o];
     }
 
-    /// <summary>Average pooling with padding counted as zeros (divisor KH KW).</summary>
+    /// <summary>Average pooling with padding counted as zeros (divisor KH KW), or, without
+    /// <paramref name="countIncludePad"/>, divided by the number of real pixels in the window.</summary>
     public static void AvgForward(in PoolGeometry g,
         ReadOnlySpan<float> x,   // [N, C, H, W]
-        Span<float> y)           // [N, C, OH, OW]
+        Span<float> y,           // [N, C, OH, OW]
+        bool countIncludePad = true)
     {
         g.Check(x.Length, y.Length);
         int o = 0;
@@ -56,20 +58,23 @@ public static class PoolReference
                 for (int ox = 0; ox < g.OW; ox++, o++)
                 {
                     double s = 0;
+                    int count = 0;
                     for (int ky = 0; ky < g.KH; ky++)
                         for (int kx = 0; kx < g.KW; kx++)
                         {
                             int iy = oy * g.SH - g.PH + ky, ix = ox * g.SW - g.PW + kx;
-                            if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) s += x[pl * g.H * g.W + iy * g.W + ix];
+                            if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) { s += x[pl * g.H * g.W + iy * g.W + ix]; count++; }
                         }
-                    y[o] = (float)(s / (g.KH * g.KW));
+                    y[o] = (float)(s / (countIncludePad ? g.KH * g.KW : count));
                 }
     }
 
-    /// <summary>Average-pool backward: each dy / (KH KW) is added to every real pixel of its window.</summary>
+    /// <summary>Average-pool backward: each dy / divisor is added to every real pixel of its window (divisor KH KW,
+    /// or without <paramref name="countIncludePad"/> the window's count of real pixels).</summary>
     public static void AvgBackward(in PoolGeometry g,
         ReadOnlySpan<float> dy,  // [N, C, OH, OW]
-        Span<float> dx)          // [N, C, H, W]
+        Span<float> dx,          // [N, C, H, W]
+        bool countIncludePad = true)
     {
         g.Check(dx.Length, dy.Length, "dx", "dy");
         var acc = new double[dx.Length];
@@ -77,12 +82,17 @@ public static class PoolReference
         for (int pl = 0; pl < g.Planes; pl++)
             for (int oy = 0; oy < g.OH; oy++)
                 for (int ox = 0; ox < g.OW; ox++, o++)
+                {
+                    int rows = Math.Min(oy * g.SH - g.PH + g.KH, g.H) - Math.Max(oy * g.SH - g.PH, 0);
+                    int cols = Math.Min(ox * g.SW - g.PW + g.KW, g.W) - Math.Max(ox * g.SW - g.PW, 0);
+                    double div = countIncludePad ? g.KH * g.KW : rows * cols;
                     for (int ky = 0; ky < g.KH; ky++)
                         for (int kx = 0; kx < g.KW; kx++)
                         {
                             int iy = oy * g.SH - g.PH + ky, ix = ox * g.SW - g.PW + kx;
-                            if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) acc[pl * g.H * g.W + iy * g.W + ix] += (double)dy[o] / (g.KH * g.KW);
+                            if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) acc[pl * g.H * g.W + iy * g.W + ix] += (double)dy[o] / div;
                         }
+                }
         for (int i = 0; i < acc.Length; i++) dx[i] = (float)acc[i];
     }
 

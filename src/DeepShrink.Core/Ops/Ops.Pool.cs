@@ -8,6 +8,11 @@ public static partial class Ops
     /// <summary>Max pooling, NCHW, square window.</summary>
     /// <remarks>Gradient flows to the first maximum of each window (row-major order); padding never wins.</remarks>
     public static Tensor MaxPool2d(Tensor x, int kernel, int stride, int padding = 0)
+        => MaxPool2d(x, (kernel, kernel), (stride, stride), (padding, padding));
+
+    /// <summary>Max pooling, NCHW, rectangular window.</summary>
+    /// <remarks>Gradient flows to the first maximum of each window (row-major order); padding never wins.</remarks>
+    public static Tensor MaxPool2d(Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding)
     {
         var g = PoolGeometryFor("MaxPool2d", x, kernel, stride, padding);
         var xc = x.ContiguousData();
@@ -26,6 +31,10 @@ public static partial class Ops
 
     /// <summary>Average pooling, NCHW, square window (padding counts as zeros in the average).</summary>
     public static Tensor AvgPool2d(Tensor x, int kernel, int stride, int padding = 0)
+        => AvgPool2d(x, (kernel, kernel), (stride, stride), (padding, padding));
+
+    /// <summary>Average pooling, NCHW, rectangular window (padding counts as zeros in the average).</summary>
+    public static Tensor AvgPool2d(Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding)
     {
         var g = PoolGeometryFor("AvgPool2d", x, kernel, stride, padding);
         var y = Uninitialized(g.N, g.C, g.OH, g.OW);
@@ -56,12 +65,12 @@ public static partial class Ops
         }, x));
     }
 
-    private static PoolGeometry PoolGeometryFor(string op, Tensor x, int kernel, int stride, int padding)
+    private static PoolGeometry PoolGeometryFor(string op, Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding)
     {
         if (x.Rank != 4) throw new ArgumentException($"{op}: input must be 4-D [N, C, H, W], got {ShapeUtil.Format(x.Shape)}");
         try
         {
-            return new PoolGeometry(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], kernel, kernel, stride, stride, padding, padding);
+            return new PoolGeometry(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], kernel.H, kernel.W, stride.H, stride.W, padding.H, padding.W);
         }
         catch (ArgumentException e)
         {

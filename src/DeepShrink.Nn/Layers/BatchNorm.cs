@@ -41,5 +41,5 @@ public sealed class BatchNorm : Module
         {
             ["weight"] = PathOf(path, "weight"), ["bias"] = PathOf(path, "bias"),
             ["running_mean"] = PathOf(path, "running_mean"), ["running_var"] = PathOf(path, "running_var"),
-        }, new Dictionary<string, double> { ["eps"] = Eps });
+        }, new Dictionary<string, AttrValue> { ["eps"] = Eps });
 }

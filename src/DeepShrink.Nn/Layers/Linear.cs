@@ -16,17 +16,19 @@ public sealed class Linear : Module
     public int OutFeatures { get; }
 
     /// <summary>Creates the layer with Kaiming-uniform weights, bound 1/sqrt(fan_in) (PyTorch default).</summary>
-    public Linear(int inFeatures, int outFeatures, Rng rng, bool bias = true)
+    public Linear(int inFeatures, int outFeatures, Rng rng, bool bias = true) : this(inFeatures, outFeatures, bias)
+    {
+        Init.KaimingUniform(Weight, rng, gain: 1f / MathF.Sqrt(3f));
+        if (Bias is not null) Init.Uniform(Bias, rng, 1f / MathF.Sqrt(inFeatures));
+    }
+
+    /// <summary>Creates a zero-initialised layer (weights are loaded afterwards).</summary>
+    public Linear(int inFeatures, int outFeatures, bool bias)
     {
         if (inFeatures <= 0 || outFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(inFeatures), "features must be positive");
         InFeatures = inFeatures; OutFeatures = outFeatures;
         Weight = RegisterParameter("weight", new Tensor(outFeatures, inFeatures));
-        Init.KaimingUniform(Weight, rng, gain: 1f / MathF.Sqrt(3f));
-        if (bias)
-        {
-            Bias = RegisterParameter("bias", new Tensor(outFeatures));
-            Init.Uniform(Bias, rng, 1f / MathF.Sqrt(inFeatures));
-        }
+        if (bias) Bias = RegisterParameter("bias", new Tensor(outFeatures));
     }
 
     /// <inheritdoc/>

@@ -18,7 +18,7 @@ public sealed class MaxPool2d(int kernel, int stride = 0, int padding = 0) : Mod
 
     /// <inheritdoc/>
     public override string AppendGraph(GraphBuilder g, string input, string path)
-        => g.Add(path, "maxpool2d", new[] { input }, null, new Dictionary<string, double> { ["kernel"] = Kernel, ["stride"] = Stride, ["pad"] = Padding });
+        => g.Add(path, "maxpool2d", new[] { input }, null, new Dictionary<string, AttrValue> { ["kernel"] = Kernel, ["stride"] = Stride, ["pad"] = Padding });
 }
 
 /// <summary>Average pooling with a square window.</summary>
@@ -36,7 +36,7 @@ public sealed class AvgPool2d(int kernel, int stride = 0, int padding = 0) : Mod
 
     /// <inheritdoc/>
     public override string AppendGraph(GraphBuilder g, string input, string path)
-        => g.Add(path, "avgpool2d", new[] { input }, null, new Dictionary<string, double> { ["kernel"] = Kernel, ["stride"] = Stride, ["pad"] = Padding });
+        => g.Add(path, "avgpool2d", new[] { input }, null, new Dictionary<string, AttrValue> { ["kernel"] = Kernel, ["stride"] = Stride, ["pad"] = Padding });
 }
 
 /// <summary>Adaptive average pooling to 1x1 (global average pooling): [N, C, H, W] -> [N, C, 1, 1].</summary>

@@ -10,7 +10,7 @@ public sealed class Flatten : Module
     public override Tensor Forward(Tensor x) => Ops.Flatten(x, 1);
     /// <inheritdoc/>
     public override string AppendGraph(GraphBuilder g, string input, string path)
-        => g.Add(path, "flatten", new[] { input }, null, new Dictionary<string, double> { ["start_axis"] = 1 });
+        => g.Add(path, "flatten", new[] { input }, null, new Dictionary<string, AttrValue> { ["start_axis"] = 1 });
 }
 
 /// <summary>Inverted dropout (identity in eval mode).</summary>
@@ -62,7 +62,7 @@ public sealed class Activation : Module
 
     /// <inheritdoc/>
     public override string AppendGraph(GraphBuilder g, string input, string path)
-        => g.Add(path, Kind, new[] { input }, null, Kind == "leaky_relu" ? new Dictionary<string, double> { ["slope"] = Slope } : null);
+        => g.Add(path, Kind, new[] { input }, null, Kind == "leaky_relu" ? new Dictionary<string, AttrValue> { ["slope"] = Slope } : null);
 }
 
 /// <summary>Runs child modules in order; children are named "0", "1", ... unless names are given.</summary>

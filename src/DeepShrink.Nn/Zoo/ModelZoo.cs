@@ -3,7 +3,8 @@ using DeepShrink.Core;
 namespace DeepShrink.Nn.Zoo;
 
 /// <summary>
-/// Reference networks, adapted to 28x28 single-channel inputs by default.
+/// Reference networks, adapted to 28x28 single-channel inputs by default, each built as a graph
+/// (<see cref="GraphModule"/>) with the parameter names of the original layer stacks.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
@@ -20,82 +21,87 @@ public static class ModelZoo
     public static IReadOnlyList<string> Names { get; } = new[] { "lenet-300-100", "lenet-5", "vgg-small", "resnet-20" };
 
     /// <summary>Creates a freshly initialised model.</summary>
-    public static Module Create(string arch, ModelConfig config, Rng rng)
+    public static GraphModule Create(string arch, ModelConfig config, Rng rng)
     {
         config.Validate();
-        return arch switch
+        var b = new NetBuilder([config.InChannels, config.ImageSize, config.ImageSize], rng);
+        string y = arch switch
         {
-            "lenet-300-100" => LeNet300100(config, rng),
-            "lenet-5" => LeNet5(config, rng),
-            "vgg-small" => VggSmall(config, rng),
-            "resnet-20" => ResNet20(config, rng),
+            "lenet-300-100" => LeNet300100(b, config),
+            "lenet-5" => LeNet5(b, config),
+            "vgg-small" => VggSmall(b, config),
+            "resnet-20" => ResNet20(b, config),
             _ => throw new ArgumentException($"unknown model '{arch}' (known: {string.Join(", ", Names)})"),
         };
+        return b.Finish(y);
     }
 
-    private static Module LeNet300100(ModelConfig c, Rng rng)
+    private static string LeNet300100(NetBuilder b, ModelConfig c)
     {
-        int inF = c.InChannels * c.ImageSize * c.ImageSize;
-        return new Sequential(
-            ("flatten", new Flatten()),
-            ("fc1", new Linear(inF, 300, rng)), ("relu1", Activation.ReLU()),
-            ("fc2", new Linear(300, 100, rng)), ("relu2", Activation.ReLU()),
-            ("fc3", new Linear(100, c.NumClasses, rng)));
+        var v = b.Op("flatten", "flatten", b.Input, new() { ["start_axis"] = 1 });
+        v = b.Op("relu1", "relu", b.Linear("fc1", v, 300));
+        v = b.Op("relu2", "relu", b.Linear("fc2", v, 100));
+        return b.Linear("fc3", v, c.NumClasses);
     }
 
-    private static Module LeNet5(ModelConfig c, Rng rng)
+    private static string LeNet5(NetBuilder b, ModelConfig c)
     {
         int s = ((c.ImageSize - 4) / 2 - 4) / 2;
         if (s < 1) throw new ArgumentException($"lenet-5 needs image_size >= 16, got {c.ImageSize}");
-        return new Sequential(
-            ("conv1", new Conv2d(c.InChannels, 20, 5, rng)), ("relu1", Activation.ReLU()), ("pool1", new MaxPool2d(2)),
-            ("conv2", new Conv2d(20, 50, 5, rng)), ("relu2", Activation.ReLU()), ("pool2", new MaxPool2d(2)),
-            ("flatten", new Flatten()),
-            ("fc1", new Linear(50 * s * s, 500, rng)), ("relu3", Activation.ReLU()),
-            ("fc2", new Linear(500, c.NumClasses, rng)));
+        var v = b.Op("relu1", "relu", b.Conv("conv1", b.Input, 20, 5));
+        v = b.Op("pool1", "maxpool2d", v, new() { ["kernel"] = 2, ["stride"] = 2, ["pad"] = 0 });
+        v = b.Op("relu2", "relu", b.Conv("conv2", v, 50, 5));
+        v = b.Op("pool2", "maxpool2d", v, new() { ["kernel"] = 2, ["stride"] = 2, ["pad"] = 0 });
+        v = b.Op("flatten", "flatten", v, new() { ["start_axis"] = 1 });
+        v = b.Op("relu3", "relu", b.Linear("fc1", v, 500));
+        return b.Linear("fc2", v, c.NumClasses);
     }
 
-    private static Module VggSmall(ModelConfig c, Rng rng)
+    private static string VggSmall(NetBuilder b, ModelConfig c)
     {
-        int w = c.Width;
-        var seq = new Sequential(Array.Empty<Module>());
-        int inC = c.InChannels, size = c.ImageSize, idx = 0;
+        int w = c.Width, idx = 0;
+        var v = b.Input;
         foreach (int outC in new[] { 32 * w, 32 * w, -1, 64 * w, 64 * w, -1, 128 * w, 128 * w, -1 })
         {
-            if (outC < 0) { seq.Add($"pool{idx}", new MaxPool2d(2)); size /= 2; continue; }
+            if (outC < 0) { v = b.Op($"pool{idx}", "maxpool2d", v, new() { ["kernel"] = 2, ["stride"] = 2, ["pad"] = 0 }); continue; }
             idx++;
-            seq.Add($"conv{idx}", new Conv2d(inC, outC, 3, rng, 1, 1, bias: false));
-            seq.Add($"bn{idx}", new BatchNorm(outC));
-            seq.Add($"relu{idx}", Activation.ReLU());
-            inC = outC;
+            v = b.Conv($"conv{idx}", v, outC, 3, 1, 1, bias: false);
+            v = b.BatchNorm($"bn{idx}", v);
+            v = b.Op($"relu{idx}", "relu", v);
         }
-        seq.Add("flatten", new Flatten());
-        seq.Add("fc1", new Linear(inC * size * size, 256 * w, rng));
-        seq.Add("relu_fc1", Activation.ReLU());
-        seq.Add("fc2", new Linear(256 * w, c.NumClasses, rng));
-        return seq;
+        v = b.Op("flatten", "flatten", v, new() { ["start_axis"] = 1 });
+        v = b.Op("relu_fc1", "relu", b.Linear("fc1", v, 256 * w));
+        return b.Linear("fc2", v, c.NumClasses);
     }
 
-    private static Module ResNet20(ModelConfig c, Rng rng)
+    private static string ResNet20(NetBuilder b, ModelConfig c)
     {
         int w = 16 * c.Width;
-        var seq = new Sequential(
-            ("conv1", new Conv2d(c.InChannels, w, 3, rng, 1, 1, bias: false)),
-            ("bn1", new BatchNorm(w)), ("relu1", Activation.ReLU()));
+        var v = b.Op("relu1", "relu", b.BatchNorm("bn1", b.Conv("conv1", b.Input, w, 3, 1, 1, bias: false)));
         int inC = w;
         for (int stage = 0; stage < 3; stage++)
         {
             int outC = w << stage;
-            for (int b = 0; b < 3; b++)
+            for (int k = 0; k < 3; k++)
             {
-                int stride = stage > 0 && b == 0 ? 2 : 1;
-                seq.Add($"layer{stage + 1}_{b}", new ResidualBlock(inC, outC, stride, rng));
+                int stride = stage > 0 && k == 0 ? 2 : 1;
+                v = BasicBlock(b, $"layer{stage + 1}_{k}", v, inC, outC, stride);
                 inC = outC;
             }
         }
-        seq.Add("pool", new AdaptiveAvgPool2d(1));
-        seq.Add("flatten", new Flatten());
-        seq.Add("fc", new Linear(inC, c.NumClasses, rng));
-        return seq;
+        v = b.Op("pool", "global_avgpool2d", v);
+        v = b.Op("flatten", "flatten", v, new() { ["start_axis"] = 1 });
+        return b.Linear("fc", v, c.NumClasses);
+    }
+
+    /// <summary>ResNet basic block (He et al. 2016): relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), 1x1 conv + BN projection when the shape changes.</summary>
+    public static string BasicBlock(NetBuilder b, string path, string x, int inC, int outC, int stride)
+    {
+        var h = b.Op(path + ".relu1", "relu", b.BatchNorm(path + ".bn1", b.Conv(path + ".conv1", x, outC, 3, stride, 1, bias: false)));
+        h = b.BatchNorm(path + ".bn2", b.Conv(path + ".conv2", h, outC, 3, 1, 1, bias: false));
+        var s = stride != 1 || inC != outC
+            ? b.BatchNorm(path + ".shortcut.1", b.Conv(path + ".shortcut.0", x, outC, 1, stride, 0, bias: false))
+            : x;
+        return b.Op(path + ".relu2", "relu", b.Op(path + ".add", "add", [h, s]));
     }
 }

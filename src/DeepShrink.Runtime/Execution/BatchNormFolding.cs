@@ -50,8 +50,8 @@ internal static class BatchNormFolding
 
     private static GraphNode Copy(GraphNode n) => new()
     {
-        Name = n.Name, Op = n.Op, Inputs = n.Inputs.ToList(), Output = n.Output,
-        Params = new Dictionary<string, string>(n.Params, StringComparer.Ordinal), Attrs = new Dictionary<string, double>(n.Attrs, StringComparer.Ordinal),
+        Name = n.Name, Op = n.Op, Inputs = n.Inputs.ToList(), Outputs = n.Outputs.ToList(),
+        Params = new Dictionary<string, string>(n.Params, StringComparer.Ordinal), Attrs = new Dictionary<string, AttrValue>(n.Attrs, StringComparer.Ordinal),
     };
 
     /// <summary>Folds when every tensor is present with the expected shape; otherwise leaves both nodes alone (the planner reports problems).</summary>

@@ -38,19 +38,3 @@ internal sealed class ActivationStep(string name, string op, int input, int outp
         Finish(y);
     }
 }
-
-/// <summary>Element-wise sum of two values of the same shape (residual connections).</summary>
-internal sealed class AddStep(string name, int a, int b, int output, int size)
-    : Step(name, "add", [a, b], [size, size], output, size)
-{
-    /// <inheritdoc/>
-    public override bool CanRunInPlace => true;
-
-    /// <inheritdoc/>
-    public override void Run(Frame f)
-    {
-        var y = Out(f);
-        TensorPrimitives.Add(In(f, 0), In(f, 1), y);
-        Finish(y);
-    }
-}

@@ -25,12 +25,4 @@ internal sealed partial class GraphPlanner
         Report(n, w.Codec, chosen, micros);
         return (new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform), _options.PackConvolutions), [g.O, g.OH, g.OW]);
     }
-
-    private (Step, int[]) PlanPool(GraphNode n, (int[] Shape, int Storage) x)
-    {
-        Expect(x.Shape, 3, "[C, H, W]");
-        int k = n.Int("kernel", 2), s = n.Int("stride", k), p = n.Int("pad", 0);
-        var g = new PoolGeometry(1, x.Shape[0], x.Shape[1], x.Shape[2], k, k, s, s, p, p);
-        return (new PoolStep(n.Name, n.Op, x.Storage, g), [g.C, g.OH, g.OW]);
-    }
 }

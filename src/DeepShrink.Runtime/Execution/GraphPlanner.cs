@@ -8,15 +8,17 @@ namespace DeepShrink.Runtime.Execution;
 /// <summary>
 /// Turns a <see cref="ModelGraph"/> and its stored tensors into an <see cref="ExecutionPlan"/>:
 /// per-sample shape inference with one-line errors, weight storage chosen per layer, a following
-/// ReLU folded into linear/conv/batchnorm/add, element-wise steps run in place when their input
-/// dies, and flatten/identity as free aliases.
+/// ReLU folded into linear/conv/batchnorm/add/sub/mul/div, element-wise steps run in place when their
+/// input dies, and flatten/reshape/identity as free aliases. Output shapes of the graph-v2 ops come from
+/// their <see cref="OpSchemas"/> entries.
 /// </summary>
 internal sealed partial class GraphPlanner
 {
     /// <summary>Every op the runtime executes.</summary>
     public static readonly string[] SupportedOps =
         ["linear", "conv2d", "batchnorm", "relu", "leaky_relu", "tanh", "sigmoid", "gelu",
-         "maxpool2d", "avgpool2d", "global_avgpool2d", "flatten", "add", "identity"];
+         "maxpool2d", "avgpool2d", "global_avgpool2d", "flatten", "add", "identity",
+         "reshape", "concat", "pad", "clip", "hard_sigmoid", "hard_swish", "softmax", "sub", "mul", "div"];
 
     private readonly ModelGraph _graph;
     private readonly Func<string, EncodedTensor?> _tensors;
@@ -58,6 +60,10 @@ internal sealed partial class GraphPlanner
             var n = nodes[i];
             try { PlanNode(i, n); }
             catch (DszFormatException) { throw; }
+            catch (FormatException e) // most schema errors name the node already
+            {
+                throw new InvalidDataException(e.Message.StartsWith("node '", StringComparison.Ordinal) ? e.Message : $"node '{n.Name}' ({n.Op}): {e.Message}", e);
+            }
             catch (Exception e) when (e is ArgumentException or InvalidDataException or KeyNotFoundException)
             {
                 throw new InvalidDataException($"node '{n.Name}' ({n.Op}): {e.Message}", e);
@@ -80,10 +86,10 @@ internal sealed partial class GraphPlanner
             Define(n.Output, v.Shape, v.Storage);
             return;
         }
-        int arity = n.Op == "add" ? 2 : 1;
         if (Array.IndexOf(SupportedOps, n.Op) < 0)
             throw new InvalidDataException($"unsupported op '{n.Op}' (supported: {string.Join(", ", SupportedOps)})");
-        if (n.Inputs.Count != arity) throw new InvalidDataException($"expects {arity} input(s), got {n.Inputs.Count}");
+        OpSchemas.Get(n.Op).CheckNode(n);
+        if (PlanV2(index, n)) return;
         var x = _values[n.Inputs[0]];
         switch (n.Op)
         {
@@ -92,13 +98,6 @@ internal sealed partial class GraphPlanner
             case "linear": AddStep(index, n, PlanLinear(n, x), Ops.Fusable); return;
             case "conv2d": AddStep(index, n, PlanConv(n, x), Ops.Fusable); return;
             case "batchnorm": AddStep(index, n, PlanBatchNorm(n, x), Ops.Fusable); return;
-            case "add":
-                var b = _values[n.Inputs[1]];
-                if (!x.Shape.AsSpan().SequenceEqual(b.Shape))
-                    throw new InvalidDataException($"inputs have shapes {ShapeUtil.Format(x.Shape)} and {ShapeUtil.Format(b.Shape)}; add needs equal shapes");
-                if (TryFuseResidual(index, n, x, b)) return;
-                AddStep(index, n, (new AddStep(n.Name, x.Storage, b.Storage, -1, ShapeUtil.Numel(x.Shape)), x.Shape), Ops.Fusable);
-                return;
             case "global_avgpool2d":
                 Expect(x.Shape, 3, "[C, H, W]");
                 AddStep(index, n, (new GlobalAvgPoolStep(n.Name, x.Storage, x.Shape[0], x.Shape[1] * x.Shape[2]), [x.Shape[0], 1, 1]), Ops.None);

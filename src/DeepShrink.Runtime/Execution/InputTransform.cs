@@ -54,7 +54,7 @@ internal abstract class InputTransform
         if (Int(n, "in_binary") != 1) throw new InvalidDataException("in_binary must be 1");
         int k = n.Attrs.TryGetValue("in_binary_scale", out _) ? Int(n, "in_binary_scale") : 0;
         if (k is not (0 or 1)) throw new InvalidDataException($"in_binary_scale must be 0 or 1, got {k}");
-        float eps = n.Attrs.TryGetValue("in_binary_eps", out var e) ? (float)e : 1e-5f;
+        float eps = n.Attrs.TryGetValue("in_binary_eps", out var e) && e.Kind == AttrKind.Number ? (float)e.AsNumber() : 1e-5f;
         if (!(eps >= 0f)) throw new InvalidDataException($"in_binary_eps must be >= 0, got {eps}");
         if (k == 1 && conv is { } g && (g.DH != 1 || g.DW != 1 || g.Groups != 1))
             throw new InvalidDataException("XNOR scaling (in_binary_scale 1) of dilated or grouped convolutions is not supported");
@@ -65,7 +65,7 @@ internal abstract class InputTransform
         ["in_quant_scale", "in_quant_zero_point", "in_quant_min", "in_quant_max", "in_fixed_word", "in_fixed_frac", "in_binary", "in_binary_scale", "in_binary_eps"];
 
     private static double Attr(GraphNode n, string key) =>
-        n.Attrs.TryGetValue(key, out var v) && double.IsFinite(v) ? v : throw new InvalidDataException($"missing or non-finite attribute '{key}'");
+        n.Attrs.TryGetValue(key, out var v) && v.Kind == AttrKind.Number && double.IsFinite(v.AsNumber()) ? v.AsNumber() : throw new InvalidDataException($"missing or non-finite attribute '{key}'");
 
     private static int Int(GraphNode n, string key)
     {

@@ -2,8 +2,9 @@ using DeepShrink.Core.Kernels;
 
 namespace DeepShrink.Runtime.Execution;
 
-/// <summary>Max or average pooling (square window; average counts padding as zeros) with the Core kernels.</summary>
-internal sealed class PoolStep(string name, string op, int input, PoolGeometry g)
+/// <summary>Max or average pooling (rectangular window; average counts padding as zeros or, without
+/// count_include_pad, divides by the real pixels of each window) with the Core kernels.</summary>
+internal sealed class PoolStep(string name, string op, int input, PoolGeometry g, bool countIncludePad = true)
     : Step(name, op, [input], [g.C * g.H * g.W], -1, g.C * g.OH * g.OW)
 {
     /// <inheritdoc/>
@@ -11,7 +12,7 @@ internal sealed class PoolStep(string name, string op, int input, PoolGeometry g
     {
         var geo = g with { N = f.Batch };
         if (Op == "maxpool2d") PoolKernels.MaxForward(geo, In(f, 0), Out(f), default, f.Threads);
-        else PoolKernels.AvgForward(geo, In(f, 0), Out(f), f.Threads);
+        else PoolKernels.AvgForward(geo, In(f, 0), Out(f), countIncludePad, f.Threads);
         Finish(Out(f));
     }
 }

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using DeepShrink.Compression.Pipeline;
+using DeepShrink.Compression.Quantization;
+using DeepShrink.Compression.Recipes;
+using DeepShrink.Core;
+using DeepShrink.Data;
+using DeepShrink.Data.Transforms;
+using DeepShrink.Format;
+using DeepShrink.Nn;
+using DeepShrink.Nn.IO;
+using DeepShrink.Nn.Training;
+
+namespace DeepShrink.Compression;
+
+/// <summary>What <see cref="Compressor.Run"/> compresses, with what, on which data, to where.</summary>
+public sealed record CompressionJob
+{
+    /// <summary>The trained model (compressed in place).</summary>
+    public required LoadedModel Model { get; init; }
+    /// <summary>The recipe.</summary>
+    public required Recipe Recipe { get; init; }
+    /// <summary>Training images for the retraining epochs.</summary>
+    public required ImageDataset Train { get; init; }
+    /// <summary>Held-out validation images for the automatic decisions.</summary>
+    public required ImageDataset Validation { get; init; }
+    /// <summary>Test images for the reported accuracies and the budget check.</summary>
+    public required ImageDataset Test { get; init; }
+    /// <summary>Where the <c>.dsz</c> goes (written atomically, only when the budget holds).</summary>
+    public required string OutPath { get; init; }
+    /// <summary>Accuracy budget in percentage points (overrides the recipe's); null: the recipe's, if it states one.</summary>
+    public double? MaxDropPp { get; init; }
+    /// <summary>Seed of the retraining shuffles and the components' generators.</summary>
+    public ulong Seed { get; init; } = 42;
+    /// <summary>Distillation teacher (null: a frozen copy of the input model when the recipe distils).</summary>
+    public Module? Teacher { get; init; }
+    /// <summary>Extra metadata for the file (dataset spec, normalisation, source, ...).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    /// <summary>Progress lines.</summary>
+    public Action<string> Log { get; init; } = _ => { };
+    /// <summary>Per-epoch progress.</summary>
+    public Action<EpochStats>? OnEpoch { get; init; }
+}
+
+/// <summary>What a compression produced and measured.</summary>
+public sealed record CompressionResult(
+    string OutPath, double BaselineAccuracy, double CompressedAccuracy, double BaselineValidationAccuracy,
+    long DenseBytes, long CompressedBytes, IReadOnlyList<LayerRow> Layers, CompressionContext Context,
+    double? BudgetPp, double Seconds, GraphModule Model)
+{
+    /// <summary>Dense fp32 bytes / file bytes.</summary>
+    public double Ratio => (double)DenseBytes / CompressedBytes;
+    /// <summary>Test accuracy drop in percentage points.</summary>
+    public double DropPp => (BaselineAccuracy - CompressedAccuracy) * 100;
+}
+
+/// <summary>The accuracy budget was not met: nothing was written at the output path; the best model is kept beside it.</summary>
+public sealed class BudgetNotMetException(string message, CompressionResult result) : Exception(message)
+{
+    /// <summary>What was reached (its file is <see cref="CompressionResult.OutPath"/>, beside the requested path).</summary>
+    public CompressionResult Result { get; } = result;
+}
+
+/// <summary>
+/// The whole compression job as a library service: runs a recipe on a model with real data, writes
+/// the <c>.dsz</c>, checks that decoding the file gives the compressed model bit for bit, evaluates
+/// the file's model on the test set and keeps the accuracy budget (or fails, never writing an
+/// over-budget model at the requested path). The CLI's <c>compress</c> and <c>demo</c> call it.
+/// </summary>
+public static class Compressor
+{
+    /// <summary>Runs <paramref name="job"/>.</summary>
+    /// <exception cref="BudgetNotMetException">The test accuracy drop exceeds the stated budget.</exception>
+    public static CompressionResult Run(CompressionJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var sw = Stopwatch.StartNew();
+        var recipe = job.Recipe;
+        var model = job.Model.Model;
+        var testBatches = Ordered(job.Test).ToList();
+        double baseline = Trainer.Evaluate(model, testBatches).Accuracy;
+        job.Log($"baseline test accuracy {baseline:P2}, {recipe.TotalEpochs} retraining epochs, seed {job.Seed}");
+        var tr = recipe.Training;
+        var transforms = new List<ISampleTransform>();
+        if (tr.CropPadding > 0) transforms.Add(new RandomCrop(tr.CropPadding));
+        if (tr.Flip) transforms.Add(new RandomHorizontalFlip());
+        var loader = new DataLoader(job.Train, new DataLoaderOptions { BatchSize = tr.BatchSize, Seed = job.Seed, Transforms = transforms });
+        var valBatches = Ordered(job.Validation).ToList();
+        bool distils = recipe.Training.Distillation is not null || recipe.Components.Values.OfType<DistillationSpec>().Any();
+        CompressionContext? ctxRef = null;
+        var ctx = ctxRef = new CompressionContext
+        {
+            Model = model,
+            Teacher = distils ? job.Teacher ?? ModelIO.Copy(model, InputHooks.Factories) : null,
+            TrainBatches = e => loader.Epoch(e).Select(b => (b.Images, b.Labels)),
+            BatchesPerEpoch = loader.BatchesPerEpoch,
+            ValidationAccuracy = () => Trainer.Evaluate(ctxRef!.Model, valBatches).Accuracy,
+            Rng = new Rng(job.Seed),
+            NumClasses = job.Train.NumClasses,
+            Log = job.Log,
+            OnEpoch = job.OnEpoch,
+        };
+        var runner = new RecipeRunner(recipe) { MaxDropPp = job.MaxDropPp };
+        runner.Run(ctx);
+        double? budget = job.MaxDropPp ?? recipe.Find<PruningSpec>()?.MaxDropPp;
+
+        var meta = new Dictionary<string, string>(job.Model.Metadata.Where(kv => kv.Key != ModelIO.GraphKey).ToDictionary(), StringComparer.Ordinal)
+        {
+            ["deepshrink.recipe"] = recipe.Name,
+            ["deepshrink.baseline_accuracy"] = ModelIO.Num(baseline),
+        };
+        foreach (var (k, v) in job.Metadata) meta[k] = v;
+        // Written next to the target first; moved into place only when the budget holds.
+        var staged = StagedPath(job.OutPath);
+        ModelIO.WriteDsz(staged, ctx.Model, (n, t) => runner.EncodeTensor(ctx, n, t), meta);
+
+        // Measure what was written: decode the file, compare bit for bit, evaluate.
+        var file = DszFile.Read(staged);
+        var decoded = ModelIO.LoadDsz(file, InputHooks.Factories).Model;
+        var decodedState = decoded.StateDict();
+        foreach (var (n, t) in ctx.Model.StateDict())
+            if (!decodedState.TryGetValue(n, out var d) || d.MaxAbsDiff(t) != 0f)
+                throw new InvalidOperationException($"internal error: decoded tensor {n} differs from the compressed model");
+        double compressed = Trainer.Evaluate(decoded, testBatches).Accuracy;
+        var rows = DszReport.Rows(file);
+        long dense = DszReport.DenseBytes(rows), bytes = new FileInfo(staged).Length;
+        var result = new CompressionResult(job.OutPath, baseline, compressed, ctx.BaselineValidationAccuracy, dense, bytes, rows, ctx, budget, sw.Elapsed.TotalSeconds, decoded);
+        // The drop in whole test images, so that "exactly at the budget" is not lost to rounding.
+        long lostImages = (long)Math.Round((baseline - compressed) * job.Test.Count);
+        if (budget is double b && lostImages > (long)Math.Floor(b / 100 * job.Test.Count + 1e-9))
+        {
+            var kept = BesidePath(job.OutPath);
+            File.Move(staged, kept, overwrite: true);
+            throw new BudgetNotMetException(
+                $"accuracy budget not met: test accuracy {baseline:P2} -> {compressed:P2} (drop {result.DropPp:F2} pp > {b:F2} pp) at {result.Ratio:F1}x; " +
+                $"nothing written to {job.OutPath}; the result is kept as {kept}; try a larger --max-drop, a recipe with more retraining or distillation",
+                result with { OutPath = kept });
+        }
+        File.Move(staged, job.OutPath, overwrite: true);
+        return result;
+    }
+
+    /// <summary>Where an over-budget result is kept: <c>NAME.over-budget.dsz</c> beside the requested path.</summary>
+    public static string BesidePath(string outPath)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
+        return Path.Combine(dir, Path.GetFileNameWithoutExtension(outPath) + ".over-budget" + Path.GetExtension(outPath));
+    }
+
+    private static string StagedPath(string outPath)
+    {
+        var full = Path.GetFullPath(outPath);
+        return Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + $".{Environment.ProcessId}.staged");
+    }
+
+    /// <summary>Batches of 256 in order (evaluation).</summary>
+    public static IEnumerable<(Tensor X, int[] Y)> Ordered(ImageDataset d)
+        => new DataLoader(d, new DataLoaderOptions { BatchSize = 256, Shuffle = false }).Epoch(0).Select(b => (b.Images, b.Labels));
+}
