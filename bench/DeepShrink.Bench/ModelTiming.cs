@@ -20,7 +20,31 @@ public sealed record ModelTime(double Median, double Min, double Max)
 public static class ModelTiming
 {
     /// <summary>Times each action; <paramref name="seconds"/> is the total measuring budget per action.</summary>
-    public static ModelTime[] Interleaved(IReadOnlyList<Action> ops, double seconds, int rounds = 9)
+    public static ModelTime[] Interleaved(IReadOnlyList<Action> ops, double seconds, int rounds = 9) =>
+        Summaries(Rounds(ops, seconds, rounds));
+
+    /// <summary>Median, fastest and slowest round of each action's per-round times.</summary>
+    public static ModelTime[] Summaries(double[][] rounds) => rounds.Select(t =>
+    {
+        var s = t.ToArray();
+        Array.Sort(s);
+        return new ModelTime(s[s.Length / 2], s[0], s[^1]);
+    }).ToArray();
+
+    /// <summary>
+    /// Median over rounds of the paired ratio <c>a[r] / b[r]</c> of two actions timed back to back in the same round:
+    /// a load change between rounds cancels out, which a ratio of medians does not do.
+    /// </summary>
+    public static double PairedRatio(double[] a, double[] b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var r = a.Zip(b, (x, y) => x / y).Order().ToArray();
+        return r.Length % 2 == 1 ? r[r.Length / 2] : 0.5 * (r[r.Length / 2 - 1] + r[r.Length / 2]);
+    }
+
+    /// <summary>Microseconds per call of each action in each round ([action][round]), after a warm-up; actions alternate within a round.</summary>
+    public static double[][] Rounds(IReadOnlyList<Action> ops, double seconds, int rounds = 9)
     {
         ArgumentNullException.ThrowIfNull(ops);
         if (rounds < 1) throw new ArgumentOutOfRangeException(nameof(rounds), "at least one round");
@@ -48,10 +72,6 @@ public static class ModelTiming
                 for (int c = 0; c < calls[i]; c++) ops[i]();
                 per[i][r] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds / calls[i];
             }
-        return per.Select(t =>
-        {
-            Array.Sort(t);
-            return new ModelTime(t[t.Length / 2], t[0], t[^1]);
-        }).ToArray();
+        return per;
     }
 }

@@ -19,7 +19,7 @@ namespace DeepShrink.Runtime;
 /// <see cref="DszFormatException"/> (codec and container defects) or <see cref="InvalidDataException"/>
 /// (graph, op or shape problems) with a one-line message naming the node or tensor.
 /// </remarks>
-public sealed class InferenceModel
+public sealed partial class InferenceModel
 {
     private readonly ExecutionPlan _plan;
     private readonly int _threads;

@@ -20,6 +20,19 @@ public sealed record RuntimeOptions
     /// </summary>
     public int CalibrationBatch { get; init; } = 16;
 
+    /// <summary>
+    /// Fold a batch norm that alone reads a dense convolution's output into that convolution's weights and bias
+    /// at load (one step less, one pass over the activations less); off runs it as its own step.
+    /// </summary>
+    public bool FoldBatchNorm { get; init; } = true;
+
+    /// <summary>
+    /// Run dense ungrouped convolutions (without an input transform) on weights packed at load
+    /// (<see cref="Core.Kernels.PackedConv"/>) and fuse a following residual add and ReLU into them; off runs the
+    /// training engine's im2col + SGEMM kernel and the add as its own step (the earlier path, kept for comparison).
+    /// </summary>
+    public bool PackConvolutions { get; init; } = true;
+
     /// <summary>Limits for decoding tensors.</summary>
     public DszReadOptions ReadOptions { get; init; } = DszReadOptions.Default;
 

@@ -12,7 +12,9 @@ namespace DeepShrink.Runtime.Execution;
 /// int8 weights with a quantised input (<see cref="Int8Matrix"/>) quantise the whole batch to u8 codes; symmetric
 /// weights then run channel-major per image (<see cref="Int8ConvGemm"/>: few output channels x many positions,
 /// output already in [O, OH OW] planes), other weights unfold the batch with <see cref="Im2Row"/> (padding = the zero
-/// point's code) into one integer GEMM.
+/// point's code) into one integer GEMM. Dense weights of an ungrouped convolution without an input transform are
+/// packed once at load into a <see cref="PackedConv"/> (segmented im2col, packed-weight GEMM, bias, a fused residual
+/// add and ReLU in one epilogue).
 /// </summary>
 internal sealed class ConvStep : Step
 {
@@ -24,12 +26,14 @@ internal sealed class ConvStep : Step
     private readonly Int8Matrix? _int8;    // the whole convolution in integers (groups = 1)
     private readonly XnorMatrix? _xnor;    // binary weights x binary input, unfolded to bits per image (groups = 1)
     private readonly XnorPackedWeights? _xnorWeights; // its weights with columns in BinaryIm2Row's (ky, kx, c) order
+    private readonly PackedConv? _packed;  // dense, groups = 1, no input transform
 
-    public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform)
+    public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform, bool pack = true)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
     {
         _g = g; _groups = groups; _bias = bias; _transform = transform;
         if (groups.All(m => m is DenseMatrix)) _dense = groups.SelectMany(m => ((DenseMatrix)m).Weights.ToArray()).ToArray();
+        if (pack && _dense is not null && g.Groups == 1 && transform is null) _packed = new PackedConv(g, _dense, bias);
         if (groups is [Int8Matrix q])
         {
             _int8 = q;
@@ -42,9 +46,29 @@ internal sealed class ConvStep : Step
         }
     }
 
+    /// <summary>True once a following residual add has been fused (input 1 is added before the ReLU).</summary>
+    public bool HasResidual => Inputs.Length == 2;
+
+    /// <summary>Fuses <c>y = conv(x) + residual</c>: the residual slot becomes input 1 (same size as the output).</summary>
+    public void FuseResidual(int storage)
+    {
+        if (HasResidual || FuseRelu) throw new InvalidOperationException($"conv '{Name}' cannot take a residual after its ReLU or a second residual");
+        Inputs = [Inputs[0], storage];
+        InputSizes = [InputSizes[0], OutputSize];
+    }
+
+    /// <inheritdoc/>
+    public override string Describe() =>
+        (_packed is not null ? "packed-im2col-gemm" : _dense is not null ? "im2col-sgemm" : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
+
     /// <inheritdoc/>
     public override void Run(Frame f)
     {
+        if (_packed is not null)
+        {
+            _packed.Forward(f.Batch, In(f, 0), Out(f), HasResidual ? In(f, 1) : default, FuseRelu, f.Threads);
+            return;
+        }
         using var x = TransformedInput.Create(_transform, In(f, 0), f.Batch);
         var y = Out(f);
         var g = _g with { N = f.Batch };
@@ -54,6 +78,7 @@ internal sealed class ConvStep : Step
         else if (_xnor is not null && _xnorWeights is not null) Xnor(_xnor, _xnorWeights, g, x.X, y, f.Threads);
         else Compressed(g, x.X, y, f.Threads);
         _transform?.Rescale(y, _bias, x.Scale, f.Batch);
+        if (HasResidual) System.Numerics.Tensors.TensorPrimitives.Add(y, In(f, 1), y);
         Finish(y);
     }
 

@@ -47,6 +47,7 @@ internal sealed partial class GraphPlanner
                 if (n.Inputs.Count == 2)
                 {
                     var b = _values[n.Inputs[1]];
+                    if (n.Op == "add" && x.Shape.AsSpan().SequenceEqual(b.Shape) && TryFuseResidual(index, n, x, b)) break;
                     step = new BroadcastStep(n.Name, n.Op, x.Storage, x.Shape, b.Storage, b.Shape, null, shape);
                 }
                 else

@@ -42,6 +42,7 @@ internal sealed partial class GraphPlanner
     {
         try { graph.Validate(); }
         catch (FormatException e) { throw new InvalidDataException(e.Message); }
+        if (options.FoldBatchNorm) (graph, tensors) = BatchNormFolding.Apply(graph, tensors, options.ReadOptions);
         return new GraphPlanner(graph, tensors, options, threads).Build();
     }
 

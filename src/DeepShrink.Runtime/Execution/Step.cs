@@ -18,9 +18,9 @@ internal abstract class Step
     /// <summary>Graph op.</summary>
     public string Op { get; }
     /// <summary>Storage slots read.</summary>
-    public int[] Inputs { get; }
+    public int[] Inputs { get; protected set; }
     /// <summary>Elements per sample of each input.</summary>
-    public int[] InputSizes { get; }
+    public int[] InputSizes { get; protected set; }
     /// <summary>Storage slot written (may equal an input slot: in place).</summary>
     public int Output { get; set; }
     /// <summary>Elements per sample of the output.</summary>
@@ -29,6 +29,9 @@ internal abstract class Step
     public bool FuseRelu { get; set; }
     /// <summary>Whether the op may write over its first input (element-wise ops).</summary>
     public virtual bool CanRunInPlace => false;
+
+    /// <summary>How the step runs, for profiles: its fusions and kernel path.</summary>
+    public virtual string Describe() => FuseRelu ? "+relu" : "";
 
     /// <summary>Runs the step for the frame's batch.</summary>
     public abstract void Run(Frame frame);

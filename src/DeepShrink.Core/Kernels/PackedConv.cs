@@ -1,0 +1,175 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace DeepShrink.Core.Kernels;
+
+/// <summary>
+/// Inference convolution (groups = 1) with constant weights packed once (<see cref="GemmPackedA"/>) and a fused
+/// epilogue: <c>y = act(conv(x, W) + bias [+ residual])</c> with act = ReLU or identity.
+/// <see cref="ConvReference"/> is the specification.
+/// </summary>
+/// <remarks>
+/// im2col + GEMM (Chellapilla, Puri and Simard, 2006) cut into work items of (image, column segment of the
+/// output positions, band of output channels), as ONNX Runtime's MLAS does for its "expand then GEMM" convolution:
+/// each item unfolds only its segment (<see cref="Im2ColSegment"/>, sized to stay in L2), multiplies the packed
+/// weights of its band by it straight into the NCHW output (<c>ldc = OH OW</c>), then adds bias and residual and
+/// applies the ReLU while the tile is still in cache. At batch 1 the output positions (and, when they are few, the
+/// output channels) are shared among threads, so both cores work on every layer. Each output element is computed
+/// by one item with the same depth blocking whatever the thread count, so results never depend on it.
+/// Planes under <see cref="PositionRowsMaxPlane"/> positions (late ResNet stages, small images) would leave the
+/// micro-kernel's wide side mostly empty; they run transposed instead, positions of the whole batch as rows and
+/// channels as columns (<see cref="ConvPositionRows"/>).
+/// </remarks>
+public sealed unsafe class PackedConv
+{
+    /// <summary>Target floats of one item's column segment (256 KiB: half an L2).</summary>
+    public const int SegmentElements = 1 << 16;
+
+    /// <summary>Planes smaller than this run with positions as GEMM rows (<see cref="ConvPositionRows"/>).</summary>
+    public const int PositionRowsMaxPlane = 256;
+
+    private readonly ConvGeometry _g;
+    private readonly GemmPackedA? _w;          // channels as rows (large planes)
+    private readonly ConvPositionRows? _rows;  // positions as rows (small planes)
+    private readonly float[] _bias;
+    private readonly int _segments; // column segments per image that keep a segment within SegmentElements
+
+    /// <summary>Packs the weights [O, C, KH, KW] (groups must be 1); <paramref name="bias"/> [O] or empty.</summary>
+    public PackedConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, SimdLevel? level = null)
+        : this(g, w, bias, level, PositionRowsMaxPlane) { }
+
+    /// <summary>Packs with an explicit plane limit of the positions-as-rows layout (tests force either layout).</summary>
+    internal PackedConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, SimdLevel? level, int positionRowsMaxPlane)
+    {
+        g = g with { N = 1 };
+        g.Validate();
+        if (g.Groups != 1) throw new ArgumentException($"packed convolution needs groups = 1, got {g.Groups}");
+        ConvGeometry.CheckLength(w.Length, g.WeightSize, "w", g.WeightShapeText);
+        if (bias.Length != 0) ConvGeometry.CheckLength(bias.Length, g.O, "bias", $"[{g.O}]");
+        _g = g;
+        _bias = bias.ToArray();
+        int plane = g.OutPlane;
+        if (plane < positionRowsMaxPlane)
+        {
+            _rows = new ConvPositionRows(g, w, level ?? Gemm.Isa);
+            return;
+        }
+        _w = new GemmPackedA(w, g.O, g.GroupK, level ?? Gemm.Isa);
+        int nr = _w.Nr;
+        int target = Math.Max(nr, SegmentElements / g.GroupK / nr * nr);
+        _segments = (plane + target - 1) / target;
+    }
+
+    /// <summary>The geometry of one image.</summary>
+    public ConvGeometry Geometry => _g;
+    /// <summary>Bytes of the packed weights.</summary>
+    public long WeightBytes => _w?.Bytes ?? _rows!.Bytes;
+
+    /// <summary>
+    /// y = act(conv(x) + bias [+ residual]) for a batch; <paramref name="residual"/> is empty or shaped like y, and
+    /// y overlaps neither x nor the residual.
+    /// </summary>
+    public void Forward(int batch,
+        ReadOnlySpan<float> x,        // [N, C, H, W]
+        Span<float> y,                // [N, O, OH, OW]
+        ReadOnlySpan<float> residual, // [N, O, OH, OW] or empty
+        bool relu, int threads)
+    {
+        var g = _g with { N = batch };
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), $"batch must be >= 1, got {batch}");
+        ConvGeometry.CheckLength(x.Length, g.InputSize, "x", g.InputShapeText);
+        ConvGeometry.CheckLength(y.Length, g.OutputSize, "y", g.OutputShapeText);
+        if (residual.Length != 0) ConvGeometry.CheckLength(residual.Length, g.OutputSize, "residual", g.OutputShapeText);
+        threads = ConvParallel.Resolve(threads);
+        if (_rows is not null)
+        {
+            fixed (float* px = x, py = y, pr = residual)
+                _rows.Forward(batch, px, py, residual.Length != 0 ? pr : null, _bias, relu, threads);
+            return;
+        }
+        var w = _w!;
+        // enough (image, segment) tiles for every thread when the plane allows: more segments before channel bands
+        int segments = Math.Clamp((2 * threads + batch - 1) / batch, _segments, Math.Max(_segments, (g.OutPlane + w.Nr - 1) / w.Nr));
+        int segment = ((g.OutPlane + segments - 1) / segments + w.Nr - 1) / w.Nr * w.Nr;
+        segments = (g.OutPlane + segment - 1) / segment;
+        int tiles = batch * segments;
+        // few (image, segment) tiles: also cut the output channels into bands so every thread has work
+        int bands = tiles >= 2 * threads ? 1 : Math.Clamp(2 * threads / tiles, 1, Math.Max(1, g.O / (4 * w.Mr)));
+        int bandRows = (g.O + bands - 1) / bands;
+        bandRows = (bandRows + w.Mr - 1) / w.Mr * w.Mr;
+        bands = (g.O + bandRows - 1) / bandRows;
+        int items = tiles * bands;
+        fixed (float* px = x, py = y, pr = residual)
+        {
+            var job = new Job(this, px, py, residual.Length != 0 ? pr : null, relu, segment, segments, bands, bandRows);
+            int t = Math.Min(threads, items);
+            if (t <= 1 || g.Macs < 1 << 16) { job.Items(0, items); return; }
+            int next = 0;
+            Parallel.For(0, t, new ParallelOptions { MaxDegreeOfParallelism = t }, _ =>
+            {
+                for (int i = Interlocked.Increment(ref next) - 1; i < items; i = Interlocked.Increment(ref next) - 1)
+                    job.Items(i, i + 1);
+            });
+        }
+    }
+
+    private sealed class Job(PackedConv conv, float* x, float* y, float* residual, bool relu, int seg, int segments, int bands, int bandRows)
+    {
+        /// <summary>Runs items [i0, i1): item = (image, segment, band), band fastest.</summary>
+        public void Items(int i0, int i1)
+        {
+            var g = conv._g;
+            int k = g.GroupK, plane = g.OutPlane;
+            var w = conv._w!;
+            int ld = seg, len = (int)Math.Max((long)k * ld, w.RequiredB(seg, ld));
+            float[] cols = ArrayPool<float>.Shared.Rent(len);
+            try
+            {
+                fixed (float* pc = cols)
+                    for (int i = i0; i < i1; i++)
+                    {
+                        int band = i % bands, tile = i / bands, s = tile % segments, img = tile / segments;
+                        int q0 = s * seg, n = Math.Min(seg, plane - q0);
+                        int r0 = band * bandRows, r1 = Math.Min(g.O, r0 + bandRows);
+                        Im2ColSegment.Pack(g, x + (long)img * g.C * g.H * g.W, q0, n, pc, ld);
+                        long outOff = (long)img * g.O * plane;
+                        var yImg = new Span<float>(y + outOff, g.O * plane);
+                        w.Multiply(new ReadOnlySpan<float>(pc, len), ld, n, yImg.Slice(q0), plane, r0, r1);
+                        Epilogue(yImg, residual == null ? null : residual + outOff, conv._bias, r0, r1, q0, n, plane, relu);
+                    }
+            }
+            finally { ArrayPool<float>.Shared.Return(cols); }
+        }
+    }
+
+    /// <summary>y[o, q0..q0+n) = act(y + bias[o] + residual[o, ...]) for o in [r0, r1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Epilogue(Span<float> yImg, float* res, float[] bias, int r0, int r1, int q0, int n, int plane, bool relu)
+    {
+        int vw = Vector<float>.Count;
+        var zero = Vector<float>.Zero;
+        fixed (float* py = yImg)
+            for (int o = r0; o < r1; o++)
+            {
+                float* d = py + (long)o * plane + q0;
+                float* r = res == null ? null : res + (long)o * plane + q0;
+                float b = bias.Length == 0 ? 0f : bias[o];
+                var vb = new Vector<float>(b);
+                int j = 0;
+                for (; j <= n - vw; j += vw)
+                {
+                    var v = Vector.Load(d + j) + vb;
+                    if (r != null) v += Vector.Load(r + j);
+                    if (relu) v = Vector.Max(v, zero);
+                    v.Store(d + j);
+                }
+                for (; j < n; j++)
+                {
+                    float v = d[j] + b;
+                    if (r != null) v += r[j];
+                    d[j] = relu ? MathF.Max(v, 0f) : v;
+                }
+            }
+    }
+}

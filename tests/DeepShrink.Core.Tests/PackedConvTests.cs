@@ -1,0 +1,114 @@
+using DeepShrink.Core.Kernels;
+using static DeepShrink.Core.Tests.ConvTestUtil;
+
+namespace DeepShrink.Core.Tests;
+
+/// <summary>The packed-weight GEMM and the fused inference convolution against their references, on every SIMD level here.</summary>
+public class PackedConvTests
+{
+    private static SimdLevel[] Available() =>
+        new[] { SimdLevel.Scalar, SimdLevel.Vector256Fma, SimdLevel.Vector512 }.Where(l => l <= CpuFeatures.Level).ToArray();
+
+    public static TheoryData<SimdLevel> Levels() => new(Available());
+
+    [Theory]
+    [MemberData(nameof(Levels))]
+    public void Packed_gemm_matches_the_reference_on_row_bands(SimdLevel level)
+    {
+        var rng = new Rng(7);
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (13, 37, 300), (64, 100, 576), (9, 33, 513), (24, 64, 7) })
+        {
+            var a = Uniform(rng, m * k);
+            var packed = new GemmPackedA(a, m, k, level);
+            int ldb = (n + 63) / 64 * 64 + 3, ldc = n + 5;
+            var b = Uniform(rng, (int)packed.RequiredB(n, ldb));
+            var want = new float[m * ldc];
+            GemmReference.Sgemm(false, false, m, n, k, 1f, a, k, b, ldb, 0f, want, ldc);
+            var got = Nan(m * ldc);
+            int split = m > packed.Mr ? packed.Mr : m; // two bands when there is room for them
+            packed.Multiply(b, ldb, n, got, ldc, 0, split);
+            if (split < m) packed.Multiply(b, ldb, n, got, ldc, split, m);
+            for (int i = 0; i < m; i++)
+                AssertClose(got.AsSpan(i * ldc, n), want.AsSpan(i * ldc, n), 1e-5 * Math.Sqrt(k), $"{CpuFeatures.Name(level)} m={m} n={n} k={k} row {i}");
+            for (int i = 0; i < m; i++)
+                Assert.True(got.AsSpan(i * ldc + n, Math.Min(5, got.Length - i * ldc - n)).ToArray().All(float.IsNaN), "columns past n must stay untouched");
+        }
+    }
+
+    public static TheoryData<ConvGeometry> Geometries() => new()
+    {
+        new ConvGeometry(1, 3, 17, 15, 8, 3, 3, 1, 1, 1, 1),          // 3x3 same
+        new ConvGeometry(1, 5, 16, 16, 16, 3, 3, 2, 2, 1, 1),         // 3x3 / 2
+        new ConvGeometry(1, 3, 23, 21, 12, 7, 7, 2, 2, 3, 3),         // ResNet stem shape
+        new ConvGeometry(1, 8, 9, 9, 24, 1, 1, 2, 2, 0, 0),           // 1x1 / 2 projection
+        new ConvGeometry(1, 6, 10, 7, 9, 1, 1),                        // 1x1 / 1
+        new ConvGeometry(1, 4, 12, 11, 10, 3, 2, 1, 2, 2, 0, 2, 1),   // dilated, unequal strides and pads
+        new ConvGeometry(1, 70, 6, 6, 40, 3, 3, 1, 1, 1, 1),          // deep reduction, tiny plane (channel bands)
+        new ConvGeometry(1, 3, 38, 45, 8, 3, 3, 2, 2, 1, 1),          // stride 2 over rows long enough for the vector gather
+        new ConvGeometry(1, 4, 36, 70, 8, 1, 1, 2, 2, 0, 0),          // 1x1 / 2, the same
+    };
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void Forward_matches_the_reference_with_bias_residual_and_relu(ConvGeometry one)
+    {
+        foreach (var level in Available())
+            foreach (int batch in new[] { 1, 3 })
+                foreach (bool fused in new[] { false, true })
+                {
+                    var rng = new Rng((ulong)(batch * 31 + one.C));
+                    var g = one with { N = batch };
+                    var x = Uniform(rng, g.InputSize);
+                    var w = Uniform(rng, g.WeightSize);
+                    var bias = fused ? Uniform(rng, g.O) : [];
+                    var residual = fused ? Uniform(rng, g.OutputSize) : [];
+                    var want = new float[g.OutputSize];
+                    ConvReference.Forward(g, x, w, bias, want);
+                    for (int i = 0; i < want.Length && fused; i++) want[i] = MathF.Max(0f, want[i] + residual[i]);
+                    foreach (int rowsBelow in new[] { 0, int.MaxValue }) // channels as rows, positions as rows
+                    {
+                        var conv = new PackedConv(one, w, bias, level, rowsBelow);
+                        foreach (int threads in new[] { 1, 2 })
+                        {
+                            var got = Nan(g.OutputSize);
+                            conv.Forward(batch, x, got, residual, relu: fused, threads);
+                            AssertClose(got, want, 2e-6 * Math.Sqrt(g.GroupK), $"{CpuFeatures.Name(level)} batch {batch} threads {threads} fused {fused} rows-below {rowsBelow}");
+                        }
+                    }
+                }
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        var g = new ConvGeometry(2, 16, 20, 20, 64, 3, 3, 1, 1, 1, 1);
+        var rng = new Rng(3);
+        var x = Uniform(rng, g.InputSize);
+        var w = Uniform(rng, g.WeightSize);
+        var bias = Uniform(rng, g.O);
+        foreach (int rowsBelow in new[] { 0, int.MaxValue })
+        {
+            var conv = new PackedConv(g, w, bias, null, rowsBelow);
+            var one = new float[g.OutputSize];
+            conv.Forward(2, x, one, [], relu: true, threads: 1);
+            foreach (int t in new[] { 2, 3, 4 })
+            {
+                var y = new float[g.OutputSize];
+                conv.Forward(2, x, y, [], relu: true, threads: t);
+                Assert.True(one.AsSpan().SequenceEqual(y), $"{t} threads changed the result (rows below {rowsBelow})");
+            }
+        }
+    }
+
+    [Fact]
+    public void Bad_input_gives_clear_errors()
+    {
+        var g = new ConvGeometry(1, 4, 8, 8, 4, 3, 3, groups: 2);
+        var e = Assert.Throws<ArgumentException>(() => new PackedConv(g, new float[g.WeightSize], []));
+        Assert.Contains("groups = 1", e.Message);
+        var ok = new ConvGeometry(1, 4, 8, 8, 4, 3, 3);
+        var conv = new PackedConv(ok, new float[ok.WeightSize], []);
+        Assert.Throws<ArgumentException>(() => conv.Forward(1, new float[5], new float[ok.OutputSize], [], false, 1));
+        Assert.Throws<ArgumentException>(() => new GemmPackedA(new float[3], 2, 2));
+    }
+}

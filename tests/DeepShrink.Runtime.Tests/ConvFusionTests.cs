@@ -1,0 +1,86 @@
+using DeepShrink.Core.Graph;
+
+namespace DeepShrink.Runtime.Tests;
+
+/// <summary>
+/// Batch-norm folding and conv + add + ReLU fusion on residual graphs: the runtime must still match the
+/// reference interpreter (folded or not, any thread count), and the fused plan must really have fewer steps.
+/// </summary>
+public class ConvFusionTests
+{
+    /// <summary>A small ResNet: stem conv-bn-relu, maxpool, an identity block, a projection block (stride 2), head.</summary>
+    private static ModelGraph MiniResNet(GraphFixture f, string codec = "dense-f32")
+    {
+        var g = f.G;
+        string v = f.Conv("stem", g.Graph.Input, 3, 8, 3, stride: 2, pad: 1, dilation: 1, groups: 1, codec);
+        v = g.Add("stem.relu", "relu", [f.Bn("stem.bn", v, 8)]);
+        v = g.Add("pool", "maxpool2d", [v], null, new() { ["kernel"] = 3, ["stride"] = 2, ["pad"] = 1 });
+        v = Block(f, "b1", v, 8, 8, 1, codec);
+        v = Block(f, "b2", v, 8, 16, 2, codec);
+        v = g.Add("gap", "global_avgpool2d", [v]);
+        v = g.Add("flat", "flatten", [v], null, new() { ["start_axis"] = 1 });
+        return g.Finish(f.Linear("fc", v, 16, 5, "dense-f32"));
+    }
+
+    private static string Block(GraphFixture f, string name, string x, int inC, int outC, int stride, string codec)
+    {
+        var g = f.G;
+        string y = f.Conv(name + ".c1", x, inC, outC, 3, stride, pad: 1, dilation: 1, groups: 1, codec);
+        y = g.Add(name + ".r1", "relu", [f.Bn(name + ".bn1", y, outC)]);
+        y = f.Bn(name + ".bn2", f.Conv(name + ".c2", y, outC, outC, 3, 1, pad: 1, dilation: 1, groups: 1, codec), outC);
+        string shortcut = stride == 1 && inC == outC ? x
+            : f.Bn(name + ".bnd", f.Conv(name + ".down", x, inC, outC, 1, stride, pad: 0, dilation: 1, groups: 1, codec), outC);
+        return g.Add(name + ".relu", "relu", [g.Add(name + ".add", "add", [y, shortcut])]);
+    }
+
+    [Fact]
+    public void Folded_and_fused_residual_network_matches_the_reference()
+    {
+        var f = new GraphFixture(31, [3, 21, 19]);
+        var graph = MiniResNet(f);
+        foreach (bool fold in new[] { true, false })
+            foreach (bool pack in new[] { true, false })
+                foreach (int threads in new[] { 1, 2 })
+                    f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, FoldBatchNorm = fold, PackConvolutions = pack }, 1e-4f);
+    }
+
+    [Fact]
+    public void Folding_and_fusion_remove_the_batchnorm_add_and_relu_steps()
+    {
+        var f = new GraphFixture(32, [3, 16, 16]);
+        var graph = MiniResNet(f);
+        var folded = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 1 });
+        var plain = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 1, FoldBatchNorm = false });
+        var steps = folded.Profile(new float[folded.InputSize], 1, 1);
+        Assert.DoesNotContain(steps, s => s.Op is "batchnorm" or "add" or "relu");
+        // stem, b1.c1, b1.c2, b2.c1, b2.c2, b2.down, pool, gap, fc: the two adds ride on the last conv of each block
+        Assert.Equal(9, folded.StepCount);
+        Assert.Equal(2, steps.Count(s => s.Detail.Contains("+add+relu", StringComparison.Ordinal)));
+        Assert.True(plain.StepCount > folded.StepCount + 6, $"unfolded plan has {plain.StepCount} steps");
+    }
+
+    [Fact]
+    public void Compressed_weights_keep_their_batchnorm_and_still_match()
+    {
+        var f = new GraphFixture(33, [3, 12, 12]);
+        var graph = MiniResNet(f, codec: "sparse-codebook");
+        var m = f.Check(graph, [1, 2], new RuntimeOptions { Kernels = KernelPolicy.Compressed, Threads = 2 }, 1e-4f);
+        Assert.Contains(m.Profile(new float[m.InputSize], 1, 1), s => s.Op == "batchnorm");
+    }
+
+    [Fact]
+    public void A_conv_output_read_twice_is_neither_folded_nor_fused()
+    {
+        var f = new GraphFixture(34, [4, 9, 9]);
+        var g = f.G;
+        string c = f.Conv("c", g.Graph.Input, 4, 4, 3, 1, pad: 1, dilation: 1, groups: 1, "dense-f32");
+        string bn = f.Bn("bn", c, 4);
+        string sum = g.Add("add", "add", [bn, c]);
+        string c2 = f.Conv("c2", sum, 4, 4, 1, 1, pad: 0, dilation: 1, groups: 1, "dense-f32");
+        var graph = g.Finish(g.Add("add2", "add", [c2, c]));
+        var m = f.Check(graph, [1, 2], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2 }, 1e-4f);
+        var steps = m.Profile(new float[m.InputSize], 1, 1);
+        Assert.Contains(steps, s => s.Op == "batchnorm");
+        Assert.Contains(steps, s => s.Op == "add");
+    }
+}
