@@ -4,6 +4,8 @@ using DeepShrink.Compression.Recipes;
 using DeepShrink.Core;
 using DeepShrink.Data;
 using DeepShrink.Format;
+using DeepShrink.Onnx;
+using DeepShrink.Onnx.Import;
 using DeepShrink.Runtime;
 using DeepShrink.Runtime.Tests;
 
@@ -15,7 +17,7 @@ internal static class FuzzTargets
     /// <summary>All targets by name, built once per test run.</summary>
     public static IReadOnlyDictionary<string, FuzzTarget> All => s_all.Value;
 
-    private static readonly Lazy<Dictionary<string, FuzzTarget>> s_all = new(() => new[] { Idx(), Safetensors(), Dsz(), DszRuntime(), Recipe() }
+    private static readonly Lazy<Dictionary<string, FuzzTarget>> s_all = new(() => new[] { Idx(), Safetensors(), Dsz(), DszRuntime(), Recipe(), Onnx() }
         .ToDictionary(t => t.Name, StringComparer.Ordinal));
 
     private static readonly string Scratch = Directory.CreateTempSubdirectory("dsfuzz-").FullName;
@@ -105,6 +107,25 @@ internal static class FuzzTargets
             var m = InferenceModel.Load(DszFile.Read(bytes), new RuntimeOptions { Kernels = policy, Threads = 1 });
             m.Run(new float[m.InputSize], 1);
         }, [typeof(DszFormatException), typeof(InvalidDataException)]);
+    }
+
+    /// <summary>
+    /// ONNX import (<see cref="OnnxImporter.Import(byte[], OnnxImportOptions?)"/>) and building the trainable model
+    /// from the result; seeds are zoo models exported by our exporter (LeNet-5: conv, pool, gemm; resnet-20 with
+    /// batch norm and residual adds). Protobuf mutants: bit flips, overwrites, truncations, varint-length lies.
+    /// </summary>
+    private static FuzzTarget Onnx()
+    {
+        var seeds = new[] { "lenet-5", "resnet-20" }.Select(arch =>
+        {
+            var m = TestModels.Create(arch, 31);
+            return OnnxExporter.ToBytes(m.ToGraph(), m.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ContiguousData()));
+        }).ToList();
+        return new FuzzTarget("onnx", seeds, (s, rng) => Mutator.Mutate(s, rng, []), bytes =>
+        {
+            var imported = OnnxImporter.Import(bytes);
+            DeepShrink.Nn.GraphLayers.FromTensors(imported.Graph, imported.Tensors);
+        }, [typeof(OnnxImportException), typeof(FormatException)]);
     }
 
     /// <summary>YAML recipes (every built-in recipe as a seed) parsed by <see cref="RecipeLoader.Parse"/>.</summary>
