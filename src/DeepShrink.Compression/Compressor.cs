@@ -150,10 +150,26 @@ public static class Compressor
         return Path.Combine(dir, Path.GetFileNameWithoutExtension(outPath) + ".over-budget" + Path.GetExtension(outPath));
     }
 
+    // .NAME.PID.staged beside the target; staged files of writers that died (SIGKILL) are removed on the next run.
     private static string StagedPath(string outPath)
     {
         var full = Path.GetFullPath(outPath);
-        return Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + $".{Environment.ProcessId}.staged");
+        var dir = Path.GetDirectoryName(full)!;
+        var prefix = "." + Path.GetFileName(full) + ".";
+        foreach (var f in Directory.EnumerateFiles(dir, prefix + "*.staged"))
+        {
+            var pid = Path.GetFileName(f)[prefix.Length..^".staged".Length];
+            if (int.TryParse(pid, out int p) && p != Environment.ProcessId && !Alive(p))
+                try { File.Delete(f); } catch (IOException) { }
+        }
+        return Path.Combine(dir, prefix + $"{Environment.ProcessId}.staged");
+    }
+
+    private static bool Alive(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
     }
 
     /// <summary>Batches of 256 in order (evaluation).</summary>

@@ -33,7 +33,8 @@ public static class CompressCommand
         {
             var md = pr.GetValue(maxDrop);
             if (md is double d && (d < 0 || d > 100)) throw new CliException("--max-drop must be in [0, 100] percentage points", 2);
-            var report = Run(pr.GetValue(model)!, pr.GetValue(recipe)!, pr.GetValue(dataset), md, pr.GetValue(seed), pr.GetValue(output)!, pr.GetValue(teacher));
+            var report = Run(pr.GetValue(model)!, pr.GetValue(recipe)!, pr.GetValue(dataset), md, pr.GetValue(seed), pr.GetValue(output)!, pr.GetValue(teacher),
+                over => over.WriteIfRequested(pr.GetValue(json)));
             report.WriteIfRequested(pr.GetValue(json));
             return 0;
         });
@@ -41,7 +42,9 @@ public static class CompressCommand
     }
 
     /// <summary>Compresses and reports (shared with <c>demo</c>): the library's <see cref="Compressor"/> does the job.</summary>
-    public static JsonReport Run(string modelPath, string recipeName, string? datasetSpec, double? maxDropPp, ulong seed, string outPath, string? teacherPath = null)
+    /// <remarks>When the accuracy budget is missed, <paramref name="onOverBudget"/> receives the report of what was reached (key <c>budget_met</c> false) before the one-line error (exit code 3).</remarks>
+    public static JsonReport Run(string modelPath, string recipeName, string? datasetSpec, double? maxDropPp, ulong seed, string outPath, string? teacherPath = null,
+        Action<JsonReport>? onOverBudget = null)
     {
         OutputPath.Check(outPath);
         var recipe = RecipeLoader.Load(recipeName);
@@ -86,9 +89,16 @@ public static class CompressCommand
         catch (BudgetNotMetException e)
         {
             Print(e.Result);
+            onOverBudget?.Invoke(Report(e.Result, stored, recipe, modelPath, e.Result.OutPath, seed, distils, teacherPath, denseGraph, denseParams, denseMacs).Set("budget_met", false));
             throw new CliException(e.Message, 3);
         }
         Print(r);
+        return Report(r, stored, recipe, modelPath, outPath, seed, distils, teacherPath, denseGraph, denseParams, denseMacs).Set("budget_met", true);
+    }
+
+    private static JsonReport Report(CompressionResult r, LoadedModel stored, Recipe recipe, string modelPath, string outPath, ulong seed, bool distils, string? teacherPath,
+        string denseGraph, long denseParams, long denseMacs)
+    {
         long cParams = ParamCount(r.Model), cMacs = Macs(r.Model);
         return new JsonReport()
             .Set("model", stored.Arch).Set("recipe", recipe.Name).Set("out", outPath).Set("seed", (long)seed)
