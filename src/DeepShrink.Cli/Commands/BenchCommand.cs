@@ -38,6 +38,7 @@ public static class BenchCommand
         cmd.Subcommands.Add(kernels);
         cmd.Subcommands.Add(BenchModelsCommand.Create());
         cmd.Subcommands.Add(BenchResNetCommand.Create());
+        cmd.Subcommands.Add(BenchCompareCommand.Create());
         cmd.Subcommands.Add(Training());
         cmd.Subcommands.Add(BenchPruningCommand.Create());
         cmd.Subcommands.Add(LowRank());
