@@ -5,7 +5,7 @@ using DeepShrink.Core;
 
 namespace DeepShrink.Cli.Commands;
 
-/// <summary>The <c>bench</c> verb: <c>kernels</c> (GEMM, conv, int8, xnor vs. the measured FMA peak), <c>models</c>, <c>training</c> and <c>pruning</c>.</summary>
+/// <summary>The <c>bench</c> verb: <c>kernels</c> (GEMM, conv, int8, xnor vs. the measured FMA peak), <c>models</c>, <c>resnet</c>, <c>compare</c>, <c>training</c> and <c>pruning</c>.</summary>
 public static class BenchCommand
 {
     /// <summary>Builds the command.</summary>
