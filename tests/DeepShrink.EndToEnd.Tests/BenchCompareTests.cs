@@ -65,6 +65,20 @@ public class BenchCompareTests : IDisposable
         Assert.NotEqual(j.GetProperty("baseline_flops").GetInt64(), j.GetProperty("candidate_flops").GetInt64());
     }
 
+    [Fact]
+    public void OnnxFile_AsBaseline_RunsAsIs_AndMatchesItsCheckpoint()
+    {
+        var model = ModelZoo.Create("lenet-5", new ModelConfig(), new Rng(7));
+        ModelIO.Save(P("m.safetensors"), model, "lenet-5", new ModelConfig());
+        DeepShrink.Onnx.OnnxExport.FromModule(model, model.InputShape, new Dictionary<string, string>(), P("m.onnx"));
+        var j = Compare(P("m.onnx"), P("m.safetensors"), P("o.json"));
+        Assert.Equal("onnx", j.GetProperty("baseline_kind").GetString());
+        Assert.True(j.GetProperty("output_max_abs_diff").GetDouble() < 1e-4, $"diff {j.GetProperty("output_max_abs_diff")}");
+        Assert.Equal(j.GetProperty("baseline_params").GetInt64(), j.GetProperty("candidate_params").GetInt64());
+        Assert.Equal(j.GetProperty("baseline_flops").GetInt64(), j.GetProperty("candidate_flops").GetInt64());
+        Assert.True(j.GetProperty("baseline_vs_ort_max_abs_diff").GetDouble() < 1e-3);
+    }
+
     [Theory]
     [InlineData("--baseline", "/nonexistent/a.safetensors", "--candidate", "/nonexistent/b.dsz")]
     [InlineData("--rounds", "0")]
