@@ -5,7 +5,7 @@ using DeepShrink.Core;
 
 namespace DeepShrink.Cli.Commands;
 
-/// <summary>The <c>bench</c> verb: <c>kernels</c> (GEMM, conv, int8, xnor vs. the measured FMA peak), <c>models</c>, <c>training</c> and <c>pruning</c>.</summary>
+/// <summary>The <c>bench</c> verb: <c>kernels</c> (GEMM, conv, int8, xnor vs. the measured FMA peak), <c>models</c>, <c>resnet</c>, <c>compare</c>, <c>training</c> and <c>pruning</c>.</summary>
 public static class BenchCommand
 {
     /// <summary>Builds the command.</summary>
@@ -38,6 +38,7 @@ public static class BenchCommand
         cmd.Subcommands.Add(kernels);
         cmd.Subcommands.Add(BenchModelsCommand.Create());
         cmd.Subcommands.Add(BenchResNetCommand.Create());
+        cmd.Subcommands.Add(BenchCompareCommand.Create());
         cmd.Subcommands.Add(Training());
         cmd.Subcommands.Add(BenchPruningCommand.Create());
         cmd.Subcommands.Add(LowRank());
