@@ -11,4 +11,18 @@ public sealed record DatasetLoadOptions
     public int ValidationCount { get; init; }
     /// <summary>Seed of the validation split.</summary>
     public ulong ValidationSeed { get; init; } = 20240901;
+    /// <summary>
+    /// Side N of the samples: every image is resized bilinearly to N x N (see <see cref="ImageTransform.ResizeBilinear"/>).
+    /// Null keeps the stored size (an image folder then needs all images of one size).
+    /// </summary>
+    public int? ImageSize { get; init; }
+    /// <summary>
+    /// Channels of the samples: 1 (RGB converted to grey with ITU-R 601 luma) or 3 (grey replicated).
+    /// Null keeps the stored channels (an image folder: 1 when every image is grey, else 3).
+    /// </summary>
+    public int? Channels { get; init; }
+    /// <summary>Fraction of each class held out as the test set when an image folder has no <c>train/</c> and <c>test/</c>.</summary>
+    public double TestFraction { get; init; } = 0.2;
+    /// <summary>Seed of the per-class train/test split of an image folder without <c>train/</c> and <c>test/</c>.</summary>
+    public ulong SplitSeed { get; init; } = 20240917;
 }
