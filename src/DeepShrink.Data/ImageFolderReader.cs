@@ -75,9 +75,10 @@ public static class ImageFolderReader
         IReadOnlyList<string>? names = classes.Length == 0 ? null : classes;
         int? size = options.ImageSize;
         (int H, int W)? target = size is int s ? (s, s) : null;
-        var trainData = Decode(trainFiles, ref target, size is not null, options.Channels, out bool trainGrey);
-        var testData = Decode(testFiles, ref target, size is not null, options.Channels, out bool testGrey);
-        var valData = valFiles is null ? null : Decode(valFiles, ref target, size is not null, options.Channels, out _);
+        string? first = null;
+        var trainData = Decode(trainFiles, ref target, ref first, size is not null, options.Channels, out bool trainGrey);
+        var testData = Decode(testFiles, ref target, ref first, size is not null, options.Channels, out bool testGrey);
+        var valData = valFiles is null ? null : Decode(valFiles, ref target, ref first, size is not null, options.Channels, out _);
         bool grey = options.Channels == 1 || (options.Channels is null && trainGrey && testGrey && (valData?.AllGrey ?? true));
         int ch = grey ? 1 : 3;
         var (h, w) = target!.Value;
@@ -172,17 +173,17 @@ public static class ImageFolderReader
         public bool AllGrey { get; set; } = true;
     }
 
-    private static Decoded Decode(List<(string Path, int Label)> files, ref (int H, int W)? target, bool resize, int? channels, out bool allGrey)
+    private static Decoded Decode(List<(string Path, int Label)> files, ref (int H, int W)? target, ref string? first, bool resize, int? channels, out bool allGrey)
     {
         int stored = channels ?? 3;
         var d = new Decoded { Samples = new List<byte[]>(files.Count), StoredChannels = stored };
         foreach (var (path, _) in files)
         {
             var (rgb, h, w, grey) = ReadRgb(path);
-            target ??= (h, w);
+            if (target is null) { target = (h, w); first = path; }
             var (th, tw) = target.Value;
             if ((h != th || w != tw) && !resize)
-                throw new DatasetException($"{path}: image is {w}x{h} but the first image is {tw}x{th}; give an image size (--image-size N) to resize them all");
+                throw new DatasetException($"{path}: image is {w}x{h} but {first} is {tw}x{th}; give an image size (--image-size N) to resize them all");
             if (!grey) d.AllGrey = false;
             var sample = new byte[stored * th * tw];
             ImageTransform.Convert(rgb, 3, h, w, sample, stored, th, tw);
