@@ -7,7 +7,7 @@ public sealed record DatasetLoadOptions
     public Normalization? Normalization { get; init; }
     /// <summary>When true (and <see cref="Normalization"/> is null), compute mean/std from the training images instead of using the documented constants.</summary>
     public bool ComputeNormalization { get; init; }
-    /// <summary>Samples carved from the training set into a validation set (0 = none).</summary>
+    /// <summary>Samples carved from the training set into a validation set (0 = none; ignored when an image folder has <c>val/</c>).</summary>
     public int ValidationCount { get; init; }
     /// <summary>Seed of the validation split.</summary>
     public ulong ValidationSeed { get; init; } = 20240901;

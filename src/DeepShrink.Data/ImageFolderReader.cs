@@ -14,7 +14,9 @@ namespace DeepShrink.Data;
 /// deterministically (<see cref="DatasetLoadOptions.SplitSeed"/>, <see cref="DatasetLoadOptions.TestFraction"/>),
 /// into train and test. Class names sorted ordinally give the labels; every split must have the
 /// same class folders. A folder with images and no sub-folders is one unlabelled class 0
-/// (<c>NumClasses</c> 1), e.g. for distillation.</para>
+/// (<c>NumClasses</c> 1), e.g. for distillation. A <c>val/</c> folder is the validation set and
+/// <see cref="DatasetLoadOptions.ValidationCount"/> is then ignored; otherwise that many training
+/// images are carved out as for IDX data.</para>
 /// <para>Images (files ending .png, .jpg, .jpeg, .bmp, any case; other files are ignored) are read in
 /// ordinal file-name order, converted to the requested channels and size (<see cref="ImageTransform"/>)
 /// and stored as bytes. Without <see cref="DatasetLoadOptions.ImageSize"/> all images must have the
@@ -55,8 +57,6 @@ public static class ImageFolderReader
             classes = train.Classes; trainFiles = train.Files; testFiles = test.Files;
             if (Directory.Exists(valDir))
             {
-                if (options.ValidationCount > 0)
-                    throw new DatasetException($"imagefolder: '{root}' has val/; do not also ask for {options.ValidationCount} validation samples");
                 var val = List(valDir);
                 CheckSameClasses(train, val);
                 valFiles = val.Files;
@@ -91,7 +91,7 @@ public static class ImageFolderReader
         var testSet = ImageDataset.FromBytes(testBytes, new[] { testFiles.Count, ch, h, w }, Labels(testFiles), numClasses, norm, names);
         ImageDataset? validation = valBytes is null ? null
             : ImageDataset.FromBytes(valBytes, new[] { valFiles!.Count, ch, h, w }, Labels(valFiles), numClasses, norm, names);
-        if (options.ValidationCount > 0)
+        if (options.ValidationCount > 0 && validation is null)
         {
             if (options.ValidationCount >= trainSet.Count)
                 throw new DatasetException($"{spec}: validation count {options.ValidationCount} must be smaller than the {trainSet.Count} training samples");

@@ -309,7 +309,10 @@ public class ImageFolderTests
         var d = Load(t.Path);
         Assert.NotNull(d.Validation);
         Assert.Equal(new[] { 0, 1 }, d.Validation!.Labels);
-        Assert.Throws<DatasetException>(() => Load(t.Path, validation: 1));
+        // val/ wins over a requested carve-out (train's default --val 5000 must not break it).
+        var v = Load(t.Path, validation: 1);
+        Assert.Equal(2, v.Validation!.Count);
+        Assert.Equal(2, v.Train.Count);
     }
 
     [Fact]
