@@ -24,8 +24,8 @@ public static class EvalCommand
             DefaultValueFactory = _ => "auto",
         };
         var json = CommonOptions.Json();
-        var imageSize = DataArgs.ImageSizeOption("; default: the model's input size when the dataset's differs");
-        var channels = DataArgs.ChannelsOption("; default: the model's input channels when the dataset's differ");
+        var imageSize = DataArgs.ImageSizeOption("; default: the model's input size");
+        var channels = DataArgs.ChannelsOption("; default: the model's input channels");
         var cmd = new Command("eval", "Evaluate a model's accuracy on a dataset");
         foreach (var o in new Option[] { model, dataset, split, batch, kernels, json, imageSize, channels }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
@@ -52,24 +52,22 @@ public static class EvalCommand
     }
 
     /// <summary>
-    /// Evaluates a classifier on a split of a dataset (checking the input shape). When the dataset's
-    /// images differ from the model's square [1|3, N, N] input and <paramref name="imageSize"/> /
-    /// <paramref name="channels"/> are not given, the dataset is loaded again resized to the model's input
-    /// (a model trained with <c>--image-size</c> / <c>--channels</c> evaluates without repeating them).
+    /// Evaluates a classifier on a split of a dataset (checking the input shape). For a model with a
+    /// square [1|3, N, N] input, <paramref name="imageSize"/> / <paramref name="channels"/> default to
+    /// N / the model's channels, so the images are resized and converted to the model's input (a model
+    /// trained with <c>--image-size</c> / <c>--channels</c> evaluates without repeating them).
     /// </summary>
     public static EvalStats Run(IClassifier clf, string? datasetSpec, string split, int batchSize, int valCount, ulong valSeed,
         int? imageSize = null, int? channels = null)
     {
-        string spec = datasetSpec ?? clf.Dataset ?? "fashion-mnist";
-        int vc = split == "val" ? valCount : 0;
-        var data = DataArgs.Load(spec, vc, valSeed, clf.Normalization, allowInstall: false, imageSize, channels);
-        var ds = split == "val" ? data.Validation! : data.Test;
         var m = clf.SampleShape;
-        if (!ds.SampleShape.SequenceEqual(m) && m.Length == 3 && m[1] == m[2] && m[1] > 0 && m[0] is 1 or 3)
+        if (m.Length == 3 && m[1] == m[2] && m[1] > 0 && m[0] is 1 or 3)
         {
-            data = DataArgs.Load(spec, vc, valSeed, clf.Normalization, allowInstall: false, imageSize ?? m[1], channels ?? m[0]);
-            ds = split == "val" ? data.Validation! : data.Test;
+            imageSize ??= m[1];
+            channels ??= m[0];
         }
+        var data = DataArgs.Load(datasetSpec ?? clf.Dataset ?? "fashion-mnist", split == "val" ? valCount : 0, valSeed, clf.Normalization, allowInstall: false, imageSize, channels);
+        var ds = split == "val" ? data.Validation! : data.Test;
         if (!ds.SampleShape.SequenceEqual(clf.SampleShape))
             throw new CliException($"dataset images are {ShapeUtil.Format(ds.SampleShape)} but the model expects {ShapeUtil.Format(clf.SampleShape)}");
         var batches = DataArgs.Ordered(ds, batchSize).ToList();
