@@ -169,14 +169,13 @@ public static class ImageFolderReader
     private sealed class Decoded
     {
         public required List<byte[]> Samples { get; init; }   // each [C0, H, W] with C0 = requested channels or 3
-        public required int StoredChannels { get; init; }
         public bool AllGrey { get; set; } = true;
     }
 
     private static Decoded Decode(List<(string Path, int Label)> files, ref (int H, int W)? target, ref string? first, bool resize, int? channels, out bool allGrey)
     {
         int stored = channels ?? 3;
-        var d = new Decoded { Samples = new List<byte[]>(files.Count), StoredChannels = stored };
+        var d = new Decoded { Samples = new List<byte[]>(files.Count) };
         foreach (var (path, _) in files)
         {
             var (rgb, h, w, grey) = ReadRgb(path);
