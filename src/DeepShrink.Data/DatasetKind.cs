@@ -9,4 +9,6 @@ public enum DatasetKind
     Mnist,
     /// <summary>Any directory with the four standard IDX files.</summary>
     Idx,
+    /// <summary>A directory of JPEG/PNG/BMP images in one sub-folder per class (see <see cref="ImageFolderReader"/>).</summary>
+    ImageFolder,
 }

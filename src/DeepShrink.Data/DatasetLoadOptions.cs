@@ -7,8 +7,22 @@ public sealed record DatasetLoadOptions
     public Normalization? Normalization { get; init; }
     /// <summary>When true (and <see cref="Normalization"/> is null), compute mean/std from the training images instead of using the documented constants.</summary>
     public bool ComputeNormalization { get; init; }
-    /// <summary>Samples carved from the training set into a validation set (0 = none).</summary>
+    /// <summary>Samples carved from the training set into a validation set (0 = none; ignored when an image folder has <c>val/</c>).</summary>
     public int ValidationCount { get; init; }
     /// <summary>Seed of the validation split.</summary>
     public ulong ValidationSeed { get; init; } = 20240901;
+    /// <summary>
+    /// Side N of the samples: every image is resized bilinearly to N x N (see <see cref="ImageTransform.ResizeBilinear"/>).
+    /// Null keeps the stored size (an image folder then needs all images of one size).
+    /// </summary>
+    public int? ImageSize { get; init; }
+    /// <summary>
+    /// Channels of the samples: 1 (RGB converted to grey with ITU-R 601 luma) or 3 (grey replicated).
+    /// Null keeps the stored channels (an image folder: 1 when every image is grey, else 3).
+    /// </summary>
+    public int? Channels { get; init; }
+    /// <summary>Fraction of each class held out as the test set when an image folder has no <c>train/</c> and <c>test/</c>.</summary>
+    public double TestFraction { get; init; } = 0.2;
+    /// <summary>Seed of the per-class train/test split of an image folder without <c>train/</c> and <c>test/</c>.</summary>
+    public ulong SplitSeed { get; init; } = 20240917;
 }

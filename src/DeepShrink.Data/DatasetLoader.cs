@@ -7,8 +7,11 @@ public static class DatasetLoader
     /// Reads the four IDX files of <paramref name="spec"/>, checks that image and label counts agree,
     /// that train and test images have the same size and that labels are in range, then converts
     /// pixels to normalised floats and optionally carves a validation set from the training set.
+    /// <see cref="DatasetKind.ImageFolder"/> specs are read by <see cref="ImageFolderReader.Load"/>.
     /// </summary>
     /// <remarks>
+    /// <see cref="DatasetLoadOptions.ImageSize"/> and <see cref="DatasetLoadOptions.Channels"/> convert
+    /// the pixels (<see cref="ImageTransform.ConvertAll"/>) before normalisation, still as bytes.
     /// Normalisation: <see cref="DatasetLoadOptions.Normalization"/> when given; else the family's
     /// documented constants (<see cref="DatasetSpec.DefaultNormalization"/>); else (idx, or
     /// <see cref="DatasetLoadOptions.ComputeNormalization"/>) exact statistics of all training-file
@@ -19,11 +22,19 @@ public static class DatasetLoader
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(options);
+        if (spec.Kind == DatasetKind.ImageFolder) return ImageFolderReader.Load(spec, options);
+        ImageTransform.CheckOptions(options);
         var files = spec.ResolveFiles();
         var (trainPix, trainShape, trainLabels) = ReadPair(files.TrainImages, files.TrainLabels);
         var (testPix, testShape, testLabels) = ReadPair(files.TestImages, files.TestLabels);
         if (!trainShape.AsSpan(1).SequenceEqual(testShape.AsSpan(1)))
             throw new DatasetException($"{files.TestImages}: images are {Dims(testShape)} but the training images are {Dims(trainShape)}");
+        try
+        {
+            (trainPix, trainShape) = ImageTransform.ConvertAll(trainPix, trainShape, options.Channels, options.ImageSize);
+            (testPix, testShape) = ImageTransform.ConvertAll(testPix, testShape, options.Channels, options.ImageSize);
+        }
+        catch (DatasetException e) { throw new DatasetException($"{files.TrainImages}: {e.Message}", e); }
 
         int classes;
         if (spec.KnownClassCount is int known)

@@ -2,10 +2,10 @@ namespace DeepShrink.Data;
 
 /// <summary>
 /// A dataset named on the command line: <c>fashion-mnist</c>, <c>fashion-mnist:DIR</c>,
-/// <c>mnist</c>, <c>mnist:DIR</c> or <c>idx:DIR</c>.
+/// <c>mnist</c>, <c>mnist:DIR</c>, <c>idx:DIR</c> or <c>imagefolder:DIR</c>.
 /// </summary>
 /// <remarks>
-/// Every form reads a directory holding the four standard IDX files (raw or gzip, see
+/// <c>imagefolder:DIR</c> reads decoded images, see <see cref="ImageFolderReader"/>. The other forms read a directory holding the four standard IDX files (raw or gzip, see
 /// <see cref="IdxFileSet.Find"/>). <c>fashion-mnist</c> defaults to
 /// <see cref="FashionMnistDirectory"/>, where the Debian package <c>dataset-fashion-mnist</c>
 /// installs it; <c>mnist</c> defaults to <see cref="MnistDirectory"/>.
@@ -41,6 +41,7 @@ public sealed record DatasetSpec
             {
                 DatasetKind.FashionMnist => FashionMnistDirectory,
                 DatasetKind.Mnist => MnistDirectory,
+                DatasetKind.ImageFolder => throw new DatasetException("imagefolder needs a directory: use imagefolder:DIR"),
                 _ => throw new DatasetException("idx needs a directory: use idx:DIR"),
             };
             IsDefaultDirectory = true;
@@ -53,11 +54,11 @@ public sealed record DatasetSpec
         Kind = kind;
     }
 
-    /// <summary>Parses <c>fashion-mnist[:DIR]</c>, <c>mnist[:DIR]</c> or <c>idx:DIR</c> (family names are case-insensitive).</summary>
+    /// <summary>Parses <c>fashion-mnist[:DIR]</c>, <c>mnist[:DIR]</c>, <c>idx:DIR</c> or <c>imagefolder:DIR</c> (family names are case-insensitive).</summary>
     /// <exception cref="DatasetException">The text names no known dataset.</exception>
     public static DatasetSpec Parse(string text)
     {
-        if (string.IsNullOrWhiteSpace(text)) throw new DatasetException("empty dataset name; expected fashion-mnist, fashion-mnist:DIR, mnist[:DIR] or idx:DIR");
+        if (string.IsNullOrWhiteSpace(text)) throw new DatasetException("empty dataset name; expected fashion-mnist, fashion-mnist:DIR, mnist[:DIR], idx:DIR or imagefolder:DIR");
         string s = text.Trim();
         int colon = s.IndexOf(':');
         string name = (colon < 0 ? s : s[..colon]).ToLowerInvariant();
@@ -67,18 +68,19 @@ public sealed record DatasetSpec
             "fashion-mnist" or "fashion_mnist" or "fashionmnist" => DatasetKind.FashionMnist,
             "mnist" => DatasetKind.Mnist,
             "idx" => DatasetKind.Idx,
-            _ => throw new DatasetException($"unknown dataset '{text}'; expected fashion-mnist, fashion-mnist:DIR, mnist[:DIR] or idx:DIR"),
+            "imagefolder" or "image-folder" or "images" => DatasetKind.ImageFolder,
+            _ => throw new DatasetException($"unknown dataset '{text}'; expected fashion-mnist, fashion-mnist:DIR, mnist[:DIR], idx:DIR or imagefolder:DIR"),
         };
         return new DatasetSpec(kind, dir);
     }
 
-    /// <summary>The canonical family name (<c>fashion-mnist</c>, <c>mnist</c>, <c>idx</c>).</summary>
+    /// <summary>The canonical family name (<c>fashion-mnist</c>, <c>mnist</c>, <c>idx</c>, <c>imagefolder</c>).</summary>
     public string Name => KindName(Kind);
 
-    /// <summary>Number of classes fixed by the family (10), or null for <c>idx</c> (max label + 1).</summary>
-    public int? KnownClassCount => Kind == DatasetKind.Idx ? null : 10;
+    /// <summary>Number of classes fixed by the family (10), or null for <c>idx</c> (max label + 1) and <c>imagefolder</c> (class folders).</summary>
+    public int? KnownClassCount => Kind is DatasetKind.Idx or DatasetKind.ImageFolder ? null : 10;
 
-    /// <summary>Class names for Fashion-MNIST and MNIST; null for <c>idx</c>.</summary>
+    /// <summary>Class names for Fashion-MNIST and MNIST; null for <c>idx</c> and <c>imagefolder</c> (known after loading).</summary>
     public IReadOnlyList<string>? ClassNames => Kind switch
     {
         DatasetKind.FashionMnist => FashionMnistClassNames,
@@ -95,9 +97,10 @@ public sealed record DatasetSpec
     };
 
     /// <summary>Locates the four IDX files.</summary>
-    /// <exception cref="DatasetException">The directory or a file is missing; the message says what to do.</exception>
+    /// <exception cref="DatasetException">The directory or a file is missing, or the spec is an image folder; the message says what to do.</exception>
     public IdxFileSet ResolveFiles()
     {
+        if (Kind == DatasetKind.ImageFolder) throw new DatasetException($"{this}: an image folder has no IDX files");
         if (!System.IO.Directory.Exists(Directory))
             throw new DatasetException(Kind == DatasetKind.FashionMnist && IsDefaultDirectory
                 ? $"Fashion-MNIST not found: {Directory} does not exist; install it with `apt-get install {FashionMnistPackage}` (or use fashion-mnist:DIR or idx:DIR)"
@@ -121,6 +124,7 @@ public sealed record DatasetSpec
     {
         DatasetKind.FashionMnist => "fashion-mnist",
         DatasetKind.Mnist => "mnist",
+        DatasetKind.ImageFolder => "imagefolder",
         _ => "idx",
     };
 

@@ -24,8 +24,10 @@ public static class EvalCommand
             DefaultValueFactory = _ => "auto",
         };
         var json = CommonOptions.Json();
+        var imageSize = DataArgs.ImageSizeOption("; default: the model's input size");
+        var channels = DataArgs.ChannelsOption("; default: the model's input channels");
         var cmd = new Command("eval", "Evaluate a model's accuracy on a dataset");
-        foreach (var o in new Option[] { model, dataset, split, batch, kernels, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, dataset, split, batch, kernels, json, imageSize, channels }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             if (pr.GetValue(batch) < 1) throw new CliException("--batch-size must be >= 1", 2);
@@ -36,8 +38,9 @@ public static class EvalCommand
                 "auto" => KernelPolicy.Auto, "compressed" => KernelPolicy.Compressed, "dense" => KernelPolicy.Dense,
                 var k => throw new CliException($"--kernels must be auto, compressed or dense, got '{k}'", 2),
             };
+            DataArgs.CheckImageOptions(pr.GetValue(imageSize), pr.GetValue(channels));
             var clf = ModelFiles.Open(pr.GetValue(model)!, policy);
-            var r = Run(clf, pr.GetValue(dataset), sp, pr.GetValue(batch), 5000, 42);
+            var r = Run(clf, pr.GetValue(dataset), sp, pr.GetValue(batch), 5000, 42, pr.GetValue(imageSize), pr.GetValue(channels));
             Console.WriteLine($"{pr.GetValue(model)} ({clf.Engine}): accuracy {r.Accuracy:P2}, loss {r.Loss:F4} on {r.Count:N0} {sp} images, {r.ImagesPerSecond:N0} images/s");
             new JsonReport().Set("model", pr.GetValue(model)).Set("engine", clf.Engine).Set("split", sp)
                 .Set("accuracy", Math.Round(r.Accuracy, 6)).Set("loss", Math.Round(r.Loss, 6)).Set("count", r.Count)
@@ -48,10 +51,22 @@ public static class EvalCommand
         return cmd;
     }
 
-    /// <summary>Evaluates a classifier on a split of a dataset (checking the input shape).</summary>
-    public static EvalStats Run(IClassifier clf, string? datasetSpec, string split, int batchSize, int valCount, ulong valSeed)
+    /// <summary>
+    /// Evaluates a classifier on a split of a dataset (checking the input shape). For a model with a
+    /// square [1|3, N, N] input, <paramref name="imageSize"/> / <paramref name="channels"/> default to
+    /// N / the model's channels, so the images are resized and converted to the model's input (a model
+    /// trained with <c>--image-size</c> / <c>--channels</c> evaluates without repeating them).
+    /// </summary>
+    public static EvalStats Run(IClassifier clf, string? datasetSpec, string split, int batchSize, int valCount, ulong valSeed,
+        int? imageSize = null, int? channels = null)
     {
-        var data = DataArgs.Load(datasetSpec ?? clf.Dataset ?? "fashion-mnist", split == "val" ? valCount : 0, valSeed, clf.Normalization, allowInstall: false);
+        var m = clf.SampleShape;
+        if (m.Length == 3 && m[1] == m[2] && m[1] > 0 && m[0] is 1 or 3)
+        {
+            imageSize ??= m[1];
+            channels ??= m[0];
+        }
+        var data = DataArgs.Load(datasetSpec ?? clf.Dataset ?? "fashion-mnist", split == "val" ? valCount : 0, valSeed, clf.Normalization, allowInstall: false, imageSize, channels);
         var ds = split == "val" ? data.Validation! : data.Test;
         if (!ds.SampleShape.SequenceEqual(clf.SampleShape))
             throw new CliException($"dataset images are {ShapeUtil.Format(ds.SampleShape)} but the model expects {ShapeUtil.Format(clf.SampleShape)}");

@@ -30,8 +30,10 @@ public static class TrainCommand
         var seed = CommonOptions.Seed();
         var output = new Option<string>("--out") { Description = "Checkpoint to write (.safetensors)", Required = true };
         var json = CommonOptions.Json();
+        var imageSize = DataArgs.ImageSizeOption();
+        var channels = DataArgs.ChannelsOption();
         var cmd = new Command("train", "Train a zoo model and write a safetensors checkpoint");
-        foreach (var o in new Option[] { model, dataset, epochs, lr, batch, wd, ls, val, seed, output, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, dataset, epochs, lr, batch, wd, ls, val, seed, output, json, imageSize, channels }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             var arch = pr.GetValue(model)!;
@@ -50,18 +52,21 @@ public static class TrainCommand
             if (d.Epochs < 0) throw new CliException("--epochs must be >= 0", 2);
             if (d.BatchSize < 1) throw new CliException("--batch-size must be >= 1", 2);
             if (!(d.Lr > 0)) throw new CliException("--lr must be > 0", 2);
-            var report = Run(arch, d, pr.GetValue(dataset)!, pr.GetValue(seed), pr.GetValue(output)!, allowInstall: false);
+            DataArgs.CheckImageOptions(pr.GetValue(imageSize), pr.GetValue(channels));
+            var report = Run(arch, d, pr.GetValue(dataset)!, pr.GetValue(seed), pr.GetValue(output)!, allowInstall: false,
+                pr.GetValue(imageSize), pr.GetValue(channels));
             report.WriteIfRequested(pr.GetValue(json));
             return 0;
         });
         return cmd;
     }
 
-    /// <summary>Trains and saves; returns the metrics (shared with <c>demo</c>).</summary>
-    public static JsonReport Run(string arch, TrainingDefaults d, string datasetSpec, ulong seed, string outPath, bool allowInstall)
+    /// <summary>Trains and saves; returns the metrics (shared with <c>demo</c>). <paramref name="imageSize"/> and <paramref name="channels"/>: see <see cref="DataArgs.Load"/>.</summary>
+    public static JsonReport Run(string arch, TrainingDefaults d, string datasetSpec, ulong seed, string outPath, bool allowInstall,
+        int? imageSize = null, int? channels = null)
     {
         OutputPath.Check(outPath);
-        var data = DataArgs.Load(datasetSpec, d.ValidationCount, seed, null, allowInstall);
+        var data = DataArgs.Load(datasetSpec, d.ValidationCount, seed, null, allowInstall, imageSize, channels);
         var config = new ModelConfig { InChannels = data.Train.Channels, ImageSize = data.Train.Height, NumClasses = data.Train.NumClasses };
         if (data.Train.Height != data.Train.Width) throw new CliException($"square images required, got {data.Train.Height}x{data.Train.Width}");
         var rng = new Rng(seed);

@@ -21,7 +21,7 @@ public static class CommonOptions
     /// <summary>Creates a --dataset option.</summary>
     public static Option<string> Dataset() => new("--dataset")
     {
-        Description = "fashion-mnist (default dir /usr/share/datasets/fashion-mnist), fashion-mnist:DIR, or idx:DIR",
+        Description = "fashion-mnist (default dir /usr/share/datasets/fashion-mnist), fashion-mnist:DIR, idx:DIR, or imagefolder:DIR (class sub-folders of JPEG/PNG/BMP)",
         DefaultValueFactory = _ => "fashion-mnist",
     };
 

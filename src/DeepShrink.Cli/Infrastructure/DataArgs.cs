@@ -1,3 +1,4 @@
+using System.CommandLine;
 using DeepShrink.Core;
 using DeepShrink.Data;
 
@@ -9,8 +10,11 @@ public static class DataArgs
     /// <summary>
     /// Loads a dataset spec. When the default Fashion-MNIST directory is missing and
     /// <paramref name="allowInstall"/> is set, tries to install the Debian package first.
+    /// <paramref name="imageSize"/> and <paramref name="channels"/> (null = as stored) resize and convert
+    /// the images (see <see cref="DatasetLoadOptions.ImageSize"/>).
     /// </summary>
-    public static DatasetSplits Load(string specText, int validationCount, ulong validationSeed, Normalization? normalization, bool allowInstall)
+    public static DatasetSplits Load(string specText, int validationCount, ulong validationSeed, Normalization? normalization, bool allowInstall,
+        int? imageSize = null, int? channels = null)
     {
         var spec = DatasetSpec.Parse(specText);
         if (allowInstall && spec.Kind == DatasetKind.FashionMnist && spec.IsDefaultDirectory
@@ -24,7 +28,29 @@ public static class DataArgs
             ValidationCount = validationCount,
             ValidationSeed = validationSeed,
             Normalization = normalization,
+            ImageSize = imageSize,
+            Channels = channels,
         });
+    }
+
+    /// <summary>Creates the --image-size N option (bilinear resize of every image to N x N).</summary>
+    public static Option<int?> ImageSizeOption(string extra = "") => new("--image-size")
+    {
+        Description = "Resize every image bilinearly to N x N (default: as stored)" + extra,
+    };
+
+    /// <summary>Creates the --channels 1|3 option (grey replicated to 3, RGB to grey by BT.601 luma).</summary>
+    public static Option<int?> ChannelsOption(string extra = "") => new("--channels")
+    {
+        Description = "Image channels: 1 (RGB to grey, BT.601 luma) or 3 (grey replicated) (default: as stored)" + extra,
+    };
+
+    /// <summary>Checks the values of --image-size and --channels.</summary>
+    /// <exception cref="CliException">A value is out of range (exit code 2).</exception>
+    public static void CheckImageOptions(int? imageSize, int? channels)
+    {
+        if (imageSize is int n && (n < 1 || n > 4096)) throw new CliException($"--image-size must be in [1, 4096], got {n}", 2);
+        if (channels is int c && c is not (1 or 3)) throw new CliException($"--channels must be 1 or 3, got {c}", 2);
     }
 
     /// <summary>Batches of a dataset in order (no shuffle), as (images, labels) tuples.</summary>
