@@ -169,12 +169,19 @@ public static class CompareBenchmarks
         ? InferenceModel.Load(s.Path, new RuntimeOptions { Threads = threads })
         : ModelEngine.DenseRuntime(s.Model, threads);
 
-    /// <summary>The ONNX form of one side: the file itself, or an export written to <paramref name="temp"/>.</summary>
+    /// <summary>
+    /// The ONNX form of one side: the file itself, or an export written to <paramref name="temp"/> - also for an
+    /// ONNX file that fixes its batch size (ONNX Runtime refuses batch 8 there): then the imported model is exported.
+    /// </summary>
     private static string OnnxPath(CompareSide s, string temp)
     {
         switch (s.Kind)
         {
-            case CompareKind.Onnx: return s.Path;
+            case CompareKind.Onnx:
+                using (var probe = new OnnxSession(s.Path, 1))
+                    if (probe.FixedBatch is null) return s.Path;
+                OnnxExport.FromModule(s.Model.Model, s.Model.SampleShape, s.Model.Metadata, temp);
+                return temp;
             case CompareKind.Dsz: OnnxExport.FromDsz(DszFile.Read(s.Path), temp); return temp;
             default: OnnxExport.FromModule(s.Model.Model, s.Model.SampleShape, s.Model.Metadata, temp); return temp;
         }

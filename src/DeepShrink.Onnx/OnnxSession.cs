@@ -35,11 +35,15 @@ public sealed class OnnxSession : IDisposable
         _inputNames = [inName];
         _outputNames = [_session.OutputMetadata.First().Key];
         SampleShape = dims[1..];
+        FixedBatch = dims[0] > 0 ? dims[0] : null;
         Metadata = new Dictionary<string, string>(_session.ModelMetadata.CustomMetadataMap, StringComparer.Ordinal);
     }
 
     /// <summary>Shape of one input sample.</summary>
     public int[] SampleShape { get; }
+
+    /// <summary>The batch size the file fixes (e.g. 1 for CNTK's ResNet18), or null when the batch axis is dynamic.</summary>
+    public int? FixedBatch { get; }
 
     /// <summary>The model's <c>metadata_props</c>.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
