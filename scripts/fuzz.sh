@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Nightly fuzzing of every reader (IDX, safetensors, .dsz, .dsz runtime load, YAML recipes, ONNX import): N mutants
+# Nightly fuzzing of every reader (IDX, safetensors, .dsz, .dsz runtime load, YAML recipes, ONNX import, image folders): N mutants
 # per reader (default 10000), deterministic for a seed. Reports per reader: mutants, accepted, rejected,
 # findings (crashes = undocumented exception types or multi-line messages, hangs, slow reads, allocations
 # above the bound). Findings are saved under $FINDINGS/<reader>/ - copy small ones to

@@ -32,6 +32,15 @@ public static class ImageFolderReader
     /// <summary>Largest accepted image, in pixels (width x height), checked before decoding.</summary>
     public const long MaxPixels = 64L * 1024 * 1024;
 
+    /// <summary>Pixels any image may have whatever its file size (1 Mpx).</summary>
+    public const long MinPixelBudget = 1L << 20;
+
+    /// <summary>
+    /// Above <see cref="MinPixelBudget"/>, the most pixels per file byte an image may claim (photographs are
+    /// near 1-10; only huge flat synthetic images compress more), so decoding allocates a bounded multiple of the file.
+    /// </summary>
+    public const long PixelsPerFileByte = 16;
+
     private sealed record Listing(string Dir, string[] Classes, List<(string Path, int Label)> Files);
 
     /// <summary>Reads, checks, converts and normalises the image folder of <paramref name="spec"/>.</summary>
@@ -213,6 +222,10 @@ public static class ImageFolderReader
             var info = Image.Identify(path) ?? throw new DatasetException($"{path}: not a recognised image (expected JPEG, PNG or BMP)");
             if (info.Width <= 0 || info.Height <= 0 || (long)info.Width * info.Height > MaxPixels)
                 throw new DatasetException($"{path}: image size {info.Width}x{info.Height} is out of range (at most {MaxPixels} pixels)");
+            // A header may claim far more pixels than its bytes can hold; decoding would allocate the claim.
+            long bytes = new FileInfo(path).Length, limit = Math.Max(MinPixelBudget, PixelsPerFileByte * bytes);
+            if ((long)info.Width * info.Height > limit)
+                throw new DatasetException($"{path}: header claims {info.Width}x{info.Height} pixels from {bytes} bytes (more than {PixelsPerFileByte} pixels per byte above {MinPixelBudget}); refusing to decode");
             using var img = Image.Load<Rgb24>(path);
             int h = img.Height, w = img.Width, plane = h * w;
             var px = new Rgb24[plane];

@@ -17,7 +17,7 @@ internal static class FuzzTargets
     /// <summary>All targets by name, built once per test run.</summary>
     public static IReadOnlyDictionary<string, FuzzTarget> All => s_all.Value;
 
-    private static readonly Lazy<Dictionary<string, FuzzTarget>> s_all = new(() => new[] { Idx(), Safetensors(), Dsz(), DszRuntime(), Recipe(), Onnx() }
+    private static readonly Lazy<Dictionary<string, FuzzTarget>> s_all = new(() => new[] { Idx(), Safetensors(), Dsz(), DszRuntime(), Recipe(), Onnx(), ImageFolder() }
         .ToDictionary(t => t.Name, StringComparer.Ordinal));
 
     private static readonly string Scratch = Directory.CreateTempSubdirectory("dsfuzz-").FullName;
@@ -126,6 +126,47 @@ internal static class FuzzTargets
             var imported = OnnxImporter.Import(bytes);
             DeepShrink.Nn.GraphLayers.FromTensors(imported.Graph, imported.Tensors);
         }, [typeof(OnnxImportException), typeof(FormatException)]);
+    }
+
+    /// <summary>
+    /// Image folders (<c>imagefolder:DIR</c> through <see cref="DatasetLoader.Load"/>, resized to 8x8): the mutant is one
+    /// training image beside a valid test image; seeds are small PNG, BMP and JPEG files (grey and colour).
+    /// </summary>
+    private static FuzzTarget ImageFolder()
+    {
+        var seeds = new List<byte[]>();
+        var rng = new Rng(41);
+        foreach (var (w, h, grey, enc) in new (int, int, bool, SixLabors.ImageSharp.Formats.IImageEncoder)[]
+        {
+            (12, 9, false, new SixLabors.ImageSharp.Formats.Png.PngEncoder()),
+            (7, 11, true, new SixLabors.ImageSharp.Formats.Png.PngEncoder()),
+            (10, 10, false, new SixLabors.ImageSharp.Formats.Bmp.BmpEncoder()),
+            (16, 12, false, new SixLabors.ImageSharp.Formats.Jpeg.JpegEncoder()),
+        })
+        {
+            using var img = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(w, h);
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                {
+                    byte v = (byte)rng.NextInt(256);
+                    img[x, y] = grey ? new(v, v, v) : new(v, (byte)rng.NextInt(256), (byte)rng.NextInt(256));
+                }
+            using var ms = new MemoryStream();
+            img.Save(ms, enc);
+            seeds.Add(ms.ToArray());
+        }
+        string root = Path.Combine(Scratch, "imagefolder");
+        Directory.CreateDirectory(Path.Combine(root, "train", "a"));
+        Directory.CreateDirectory(Path.Combine(root, "test", "a"));
+        File.WriteAllBytes(Path.Combine(root, "test", "a", "ok.png"), seeds[0]);
+        var spec = DatasetSpec.Parse("imagefolder:" + root);
+        return new FuzzTarget("imagefolder", seeds, (s, r) => Mutator.Mutate(s, r, []), bytes =>
+        {
+            foreach (var f in Directory.GetFiles(Path.Combine(root, "train", "a"))) File.Delete(f);
+            // the extension of a mutant does not matter to the decoder (it sniffs the format)
+            File.WriteAllBytes(Path.Combine(root, "train", "a", "m.png"), bytes);
+            DatasetLoader.Load(spec, new DatasetLoadOptions { ImageSize = 8, Channels = 3, ValidationCount = 0 });
+        }, [typeof(DatasetException)]);
     }
 
     /// <summary>YAML recipes (every built-in recipe as a seed) parsed by <see cref="RecipeLoader.Parse"/>.</summary>

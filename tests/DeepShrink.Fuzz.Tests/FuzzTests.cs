@@ -16,6 +16,7 @@ public class FuzzTests(ITestOutputHelper output)
     [InlineData("dsz-runtime", 1000)]
     [InlineData("recipe", 3000)]
     [InlineData("onnx", 1500)]
+    [InlineData("imagefolder", 1500)]
     public void MutantsAreRejectedCleanly(string target, int fastCount)
     {
         var t = FuzzTargets.All[target];
