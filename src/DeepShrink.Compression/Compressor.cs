@@ -96,6 +96,7 @@ public static class Compressor
             TrainBatches = e => loader.Epoch(e).Select(b => (b.Images, b.Labels)),
             BatchesPerEpoch = loader.BatchesPerEpoch,
             ValidationAccuracy = () => Trainer.Evaluate(ctxRef!.Model, valBatches).Accuracy,
+            ValidationCorrectness = () => Correctness(ctxRef!.Model, valBatches),
             Rng = new Rng(job.Seed),
             NumClasses = job.Train.NumClasses,
             Log = job.Log,
@@ -170,6 +171,33 @@ public static class Compressor
         try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
         catch (ArgumentException) { return false; }
         catch (InvalidOperationException) { return false; }
+    }
+
+    /// <summary>Per image: is the model's top class the label (eval mode, no gradient)?</summary>
+    public static bool[] Correctness(Module model, IEnumerable<(Tensor X, int[] Y)> batches)
+    {
+        bool was = model.Training;
+        model.Eval();
+        try
+        {
+            using var _ = Core.Autograd.Engine.NoGrad();
+            var res = new List<bool>();
+            foreach (var (x, y) in batches)
+            {
+                var logits = model.Forward(x);
+                int classes = logits.Shape[1];
+                var l = logits.ContiguousData().Span;
+                for (int i = 0; i < y.Length; i++)
+                {
+                    var row = l.Slice(i * classes, classes);
+                    int best = 0;
+                    for (int c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
+                    res.Add(best == y[i]);
+                }
+            }
+            return res.ToArray();
+        }
+        finally { model.Train(was); }
     }
 
     /// <summary>Batches of 256 in order (evaluation).</summary>

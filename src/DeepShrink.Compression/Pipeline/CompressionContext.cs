@@ -44,6 +44,11 @@ public sealed class CompressionContext
     public required int BatchesPerEpoch { get; init; }
     /// <summary>Accuracy (0..1) on the held-out validation split (used for automatic decisions).</summary>
     public required Func<double> ValidationAccuracy { get; init; }
+    /// <summary>
+    /// Per-image correctness of the current model on the validation split (optional): with it the runner's budget
+    /// check adds a margin of the paired standard error of the drop, so that a validation pass is likely a test pass.
+    /// </summary>
+    public Func<bool[]>? ValidationCorrectness { get; init; }
     /// <summary>The uncompressed model, frozen, as the teacher when the recipe distils (null otherwise).</summary>
     public Module? Teacher { get; init; }
     /// <summary>Seeded generator for the components.</summary>

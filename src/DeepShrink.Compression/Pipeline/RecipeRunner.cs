@@ -23,7 +23,14 @@ public sealed class RecipeRunner(Recipe recipe)
     public double? MaxDropPp { get; init; }
 
     /// <summary>Attempts with automatic targets before giving up on the budget (the last attempt is kept).</summary>
-    public int MaxAttempts { get; init; } = 3;
+    public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>
+    /// Standard errors of margin: an attempt passes when its validation drop plus this many paired standard
+    /// errors of the drop (McNemar: sqrt(discordant images) / images) is within the budget. Used when the context
+    /// gives per-image correctness; 0 turns the margin off.
+    /// </summary>
+    public double MarginStandardErrors { get; init; } = 1.0;
 
     /// <summary>The accuracy budget of this run in percentage points: the override, else the recipe's, else 0.3.</summary>
     public double BudgetPp => MaxDropPp ?? Recipe.Find<PruningSpec>()?.MaxDropPp ?? 0.3;
@@ -49,6 +56,7 @@ public sealed class RecipeRunner(Recipe recipe)
         ctx.LabelSmoothing = Recipe.Training.LabelSmoothing;
         ctx.BaselineValidationAccuracy = ctx.ValidationAccuracy();
         ctx.Log($"baseline validation accuracy {ctx.BaselineValidationAccuracy:P2}");
+        var baselineCorrect = ctx.ValidationCorrectness?.Invoke();
         var initialGraph = ctx.Model.ToGraph();
         var initial = ctx.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
         int initialVersion = ctx.ModelVersion;
@@ -63,14 +71,33 @@ public sealed class RecipeRunner(Recipe recipe)
             RunSchedule(ctx, methods);
             double val = ctx.ValidationAccuracy();
             double drop = (ctx.BaselineValidationAccuracy - val) * 100;
+            double margin = Margin(baselineCorrect, ctx.ValidationCorrectness);
             ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity)));
-            ctx.Log($"attempt {attempt}: validation accuracy {val:P2} (drop {drop:F2} pp, budget {budget:F2} pp)");
-            if (drop <= budget || attempt >= MaxAttempts) break;
+            ctx.Log($"attempt {attempt}: validation accuracy {val:P2} (drop {drop:F2} pp + margin {margin:F2} pp, budget {budget:F2} pp)");
+            if (drop + margin <= budget || attempt >= MaxAttempts) break;
             if (!methods.Select(m => m.BackOff(ctx)).ToList().Any(b => b)) break;
             ctx.ResetState(); // first: it detaches forward hooks, whose state is not in the initial weights
             if (ctx.ModelVersion == initialVersion) ctx.Model.LoadStateDict(initial);
             else ctx.ReplaceModel(GraphLayers.FromTensors(initialGraph, initial.ToDictionary(kv => kv.Key, kv => kv.Value.Clone())));
         }
+    }
+
+    private double Margin(bool[]? baseline, Func<bool[]>? correctness)
+        => baseline is null || correctness is null || MarginStandardErrors <= 0 || baseline.Length == 0 ? 0
+            : PairedMarginPp(baseline, correctness(), MarginStandardErrors);
+
+    /// <summary>
+    /// <paramref name="standardErrors"/> x the paired standard error of an accuracy drop measured on the same
+    /// images, in percentage points: sqrt(discordant) / n x 100, where discordant counts the images that exactly
+    /// one of the two models classifies correctly (McNemar).
+    /// </summary>
+    public static double PairedMarginPp(bool[] baseline, bool[] now, double standardErrors)
+    {
+        if (now.Length != baseline.Length) throw new ArgumentException($"correctness vectors differ in length ({baseline.Length} vs {now.Length})");
+        if (now.Length == 0) return 0;
+        int discordant = 0;
+        for (int i = 0; i < now.Length; i++) if (now[i] != baseline[i]) discordant++;
+        return standardErrors * Math.Sqrt(discordant) / now.Length * 100;
     }
 
     private static Func<Tensor, Tensor, int[], Tensor> BaseLoss(double labelSmoothing) => (logits, _, y) => Ops.CrossEntropy(logits, y, (float)labelSmoothing);
