@@ -76,7 +76,7 @@ internal sealed class DistillationMethod(string name, double temperature, double
 {
     public string Name => name;
     public int Order => 50;
-    public void Plan(CompressionContext ctx)
+    public void Begin(CompressionContext ctx)
     {
         var teacher = ctx.Teacher ?? throw new InvalidOperationException("the recipe distils from the uncompressed model, but no teacher model was given");
         ctx.Loss = KnowledgeDistillation.Loss(teacher, (float)temperature, (float)weight, (float)ctx.LabelSmoothing);

@@ -30,6 +30,9 @@ public interface ICompressionMethod
     /// <summary>Once, before the first epoch of the first attempt (e.g. a sensitivity analysis).</summary>
     void Plan(CompressionContext ctx) { }
 
+    /// <summary>At the start of every attempt, before <see cref="Plan"/> (e.g. a loss term: the runner resets <see cref="CompressionContext.Loss"/> per attempt).</summary>
+    void Begin(CompressionContext ctx) { }
+
     /// <summary>At each epoch of the component's policy; <paramref name="step"/> counts from 1 to <paramref name="steps"/>.</summary>
     void Apply(CompressionContext ctx, int epoch, int step, int steps) { }
 

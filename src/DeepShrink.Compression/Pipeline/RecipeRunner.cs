@@ -54,9 +54,9 @@ public sealed class RecipeRunner(Recipe recipe)
         if (precSpecs.Count > 1) throw new RecipeFormatException($"recipe '{Recipe.Name}': at most one quantisation, fixed-point or binarization component ({string.Join(", ", precSpecs.Select(p => p.Name))})");
         double budget = BudgetPp;
         ctx.LabelSmoothing = Recipe.Training.LabelSmoothing;
-        ctx.BaselineValidationAccuracy = ctx.ValidationAccuracy();
+        var (baselineAccuracy, baselineCorrect) = Validate(ctx);
+        ctx.BaselineValidationAccuracy = baselineAccuracy;
         ctx.Log($"baseline validation accuracy {ctx.BaselineValidationAccuracy:P2}");
-        var baselineCorrect = ctx.ValidationCorrectness?.Invoke();
         var initialGraph = ctx.Model.ToGraph();
         var initial = ctx.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
         int initialVersion = ctx.ModelVersion;
@@ -65,13 +65,13 @@ public sealed class RecipeRunner(Recipe recipe)
             var methods = CreateMethods();
             Methods = methods;
             ctx.Loss = BaseLoss(ctx.LabelSmoothing);
-            foreach (var m in methods.Where(m => m is DistillationMethod).Concat(attempt == 1 ? methods.Where(m => m is not DistillationMethod) : []))
-                m.Plan(ctx);
-            if (attempt > 1) foreach (var m in methods.OfType<DistillationMethod>()) m.Plan(ctx);
+            foreach (var m in methods) m.Begin(ctx);
+            if (attempt == 1) foreach (var m in methods) m.Plan(ctx);
             RunSchedule(ctx, methods);
-            double val = ctx.ValidationAccuracy();
+            var (val, correct) = Validate(ctx);
             double drop = (ctx.BaselineValidationAccuracy - val) * 100;
-            double margin = Margin(baselineCorrect, ctx.ValidationCorrectness);
+            double margin = baselineCorrect is null || correct is null || MarginStandardErrors <= 0 ? 0
+                : PairedMarginPp(baselineCorrect, correct, MarginStandardErrors);
             ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity)));
             ctx.Log($"attempt {attempt}: validation accuracy {val:P2} (drop {drop:F2} pp + margin {margin:F2} pp, budget {budget:F2} pp)");
             if (drop + margin <= budget || attempt >= MaxAttempts) break;
@@ -82,9 +82,13 @@ public sealed class RecipeRunner(Recipe recipe)
         }
     }
 
-    private double Margin(bool[]? baseline, Func<bool[]>? correctness)
-        => baseline is null || correctness is null || MarginStandardErrors <= 0 || baseline.Length == 0 ? 0
-            : PairedMarginPp(baseline, correctness(), MarginStandardErrors);
+    // One pass over the validation split: accuracy, and per-image correctness when the context gives it.
+    private static (double Accuracy, bool[]? Correct) Validate(CompressionContext ctx)
+    {
+        if (ctx.ValidationCorrectness?.Invoke() is not { Length: > 0 } c) return (ctx.ValidationAccuracy(), null);
+        float accuracy = (float)c.Count(v => v) / c.Length; // the same float arithmetic as Trainer.Evaluate
+        return (accuracy, c);
+    }
 
     /// <summary>
     /// <paramref name="standardErrors"/> x the paired standard error of an accuracy drop measured on the same
