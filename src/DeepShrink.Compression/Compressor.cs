@@ -41,11 +41,11 @@ public sealed record CompressionJob
     public Action<EpochStats>? OnEpoch { get; init; }
 }
 
-/// <summary>What a compression produced and measured.</summary>
+/// <summary>What a compression produced and measured (<see cref="GraphChanged"/>: a component transformed the graph).</summary>
 public sealed record CompressionResult(
     string OutPath, double BaselineAccuracy, double CompressedAccuracy, double BaselineValidationAccuracy,
     long DenseBytes, long CompressedBytes, IReadOnlyList<LayerRow> Layers, CompressionContext Context,
-    double? BudgetPp, double Seconds, GraphModule Model)
+    double? BudgetPp, double Seconds, GraphModule Model, bool GraphChanged)
 {
     /// <summary>Dense fp32 bytes / file bytes.</summary>
     public double Ratio => (double)DenseBytes / CompressedBytes;
@@ -112,36 +112,45 @@ public static class Compressor
             ["deepshrink.baseline_accuracy"] = ModelIO.Num(baseline),
         };
         foreach (var (k, v) in job.Metadata) meta[k] = v;
-        // Written next to the target first; moved into place only when the budget holds.
-        var staged = StagedPath(job.OutPath);
-        ModelIO.WriteDsz(staged, ctx.Model, (n, t) => runner.EncodeTensor(ctx, n, t), meta);
-
-        // Measure what was written: decode the file, compare bit for bit, evaluate.
-        var file = DszFile.Read(staged);
-        var decoded = ModelIO.LoadDsz(file, InputHooks.Factories).Model;
-        var decodedState = decoded.StateDict();
-        foreach (var (n, t) in ctx.Model.StateDict())
-            if (!decodedState.TryGetValue(n, out var d) || d.MaxAbsDiff(t) != 0f)
-                throw new InvalidOperationException($"internal error: decoded tensor {n} differs from the compressed model");
-        double compressed = Trainer.Evaluate(decoded, testBatches).Accuracy;
-        var rows = DszReport.Rows(file);
-        // A graph transform changes the tensors: the dense reference is then the input model, not the file's tensors.
-        long dense = ctx.Model.Graph.ToJson() == inputGraph ? DszReport.DenseBytes(rows) : inputDenseBytes;
-        long bytes = new FileInfo(staged).Length;
-        var result = new CompressionResult(job.OutPath, baseline, compressed, ctx.BaselineValidationAccuracy, dense, bytes, rows, ctx, budget, sw.Elapsed.TotalSeconds, decoded);
-        // The drop in whole test images, so that "exactly at the budget" is not lost to rounding.
-        long lostImages = (long)Math.Round((baseline - compressed) * job.Test.Count);
-        if (budget is double b && lostImages > (long)Math.Floor(b / 100 * job.Test.Count + 1e-9))
+        // Written next to the target first (an AtomicFile temporary name, so a killed run's file is removed
+        // by the next write there); moved into place only when the budget holds.
+        var staged = AtomicFile.TempPathFor(job.OutPath);
+        try
         {
-            var kept = BesidePath(job.OutPath);
-            File.Move(staged, kept, overwrite: true);
-            throw new BudgetNotMetException(
-                $"accuracy budget not met: test accuracy {baseline:P2} -> {compressed:P2} (drop {result.DropPp:F2} pp > {b:F2} pp) at {result.Ratio:F1}x; " +
-                $"nothing written to {job.OutPath}; the result is kept as {kept}; try a larger --max-drop, a recipe with more retraining or distillation",
-                result with { OutPath = kept });
+            ModelIO.WriteDsz(staged, ctx.Model, (n, t) => runner.EncodeTensor(ctx, n, t), meta);
+
+            // Measure what was written: decode the file, compare bit for bit, evaluate.
+            var file = DszFile.Read(staged);
+            var decoded = ModelIO.LoadDsz(file, InputHooks.Factories).Model;
+            var decodedState = decoded.StateDict();
+            foreach (var (n, t) in ctx.Model.StateDict())
+                if (!decodedState.TryGetValue(n, out var d) || d.MaxAbsDiff(t) != 0f)
+                    throw new InvalidOperationException($"internal error: decoded tensor {n} differs from the compressed model");
+            double compressed = Trainer.Evaluate(decoded, testBatches).Accuracy;
+            var rows = DszReport.Rows(file);
+            // A graph transform changes the tensors: the dense reference is then the input model, not the file's tensors.
+            bool graphChanged = ctx.Model.Graph.ToJson() != inputGraph;
+            long dense = graphChanged ? inputDenseBytes : DszReport.DenseBytes(rows);
+            long bytes = new FileInfo(staged).Length;
+            var result = new CompressionResult(job.OutPath, baseline, compressed, ctx.BaselineValidationAccuracy, dense, bytes, rows, ctx, budget, sw.Elapsed.TotalSeconds, decoded, graphChanged);
+            // The drop in whole test images, so that "exactly at the budget" is not lost to rounding.
+            long lostImages = (long)Math.Round((baseline - compressed) * job.Test.Count);
+            if (budget is double b && lostImages > (long)Math.Floor(b / 100 * job.Test.Count + 1e-9))
+            {
+                var kept = BesidePath(job.OutPath);
+                File.Move(staged, kept, overwrite: true);
+                throw new BudgetNotMetException(
+                    $"accuracy budget not met: test accuracy {baseline:P2} -> {compressed:P2} (drop {result.DropPp:F2} pp > {b:F2} pp) at {result.Ratio:F1}x; " +
+                    $"nothing written to {job.OutPath}; the result is kept as {kept}; try a larger --max-drop, a recipe with more retraining or distillation",
+                    result with { OutPath = kept });
+            }
+            File.Move(staged, job.OutPath, overwrite: true);
+            return result;
         }
-        File.Move(staged, job.OutPath, overwrite: true);
-        return result;
+        finally
+        {   // moved into place or beside on success or budget failure; removed when anything else failed
+            if (File.Exists(staged)) File.Delete(staged);
+        }
     }
 
     /// <summary>Where an over-budget result is kept: <c>NAME.over-budget.dsz</c> beside the requested path.</summary>
@@ -151,29 +160,7 @@ public static class Compressor
         return Path.Combine(dir, Path.GetFileNameWithoutExtension(outPath) + ".over-budget" + Path.GetExtension(outPath));
     }
 
-    // .NAME.PID.staged beside the target; staged files of writers that died (SIGKILL) are removed on the next run.
-    private static string StagedPath(string outPath)
-    {
-        var full = Path.GetFullPath(outPath);
-        var dir = Path.GetDirectoryName(full)!;
-        var prefix = "." + Path.GetFileName(full) + ".";
-        foreach (var f in Directory.EnumerateFiles(dir, prefix + "*.staged"))
-        {
-            var pid = Path.GetFileName(f)[prefix.Length..^".staged".Length];
-            if (int.TryParse(pid, out int p) && p != Environment.ProcessId && !Alive(p))
-                try { File.Delete(f); } catch (IOException) { }
-        }
-        return Path.Combine(dir, prefix + $"{Environment.ProcessId}.staged");
-    }
-
-    private static bool Alive(int pid)
-    {
-        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
-        catch (ArgumentException) { return false; }
-        catch (InvalidOperationException) { return false; }
-    }
-
-    /// <summary>Per image: is the model's top class the label (eval mode, no gradient)?</summary>
+    /// <summary>Per image: is the model's top class (<see cref="Ops.ArgMaxRows"/>, as accuracy counts it) the label? Eval mode, no gradient.</summary>
     public static bool[] Correctness(Module model, IEnumerable<(Tensor X, int[] Y)> batches)
     {
         bool was = model.Training;
@@ -184,16 +171,8 @@ public static class Compressor
             var res = new List<bool>();
             foreach (var (x, y) in batches)
             {
-                var logits = model.Forward(x);
-                int classes = logits.Shape[1];
-                var l = logits.ContiguousData().Span;
-                for (int i = 0; i < y.Length; i++)
-                {
-                    var row = l.Slice(i * classes, classes);
-                    int best = 0;
-                    for (int c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
-                    res.Add(best == y[i]);
-                }
+                var pred = Ops.ArgMaxRows(model.Forward(x));
+                for (int i = 0; i < y.Length; i++) res.Add(pred[i] == y[i]);
             }
             return res.ToArray();
         }

@@ -10,7 +10,7 @@ public static class AtomicFile
     /// <summary>Atomically replaces <paramref name="path"/> with <paramref name="content"/>.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> content)
     {
-        string tmp = CreateTempPath(path);
+        string tmp = TempPathFor(path);
         try
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -35,7 +35,7 @@ public static class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentNullException.ThrowIfNull(write);
-        string tmp = CreateTempPath(path);
+        string tmp = TempPathFor(path);
         try
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
@@ -55,9 +55,10 @@ public static class AtomicFile
     /// <summary>
     /// A fresh temporary file name next to <paramref name="path"/> (same directory, so the final
     /// rename stays on one file system): <c>.NAME.PID.RANDOM.tmp</c>. Temporary files that a killed
-    /// writer left for the same destination (their process no longer runs) are removed first.
+    /// writer left for the same destination (their process no longer runs) are removed first. For
+    /// callers that stage a file and decide later whether to move it into place.
     /// </summary>
-    private static string CreateTempPath(string path)
+    public static string TempPathFor(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);

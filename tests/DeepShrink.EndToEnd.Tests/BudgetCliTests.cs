@@ -35,6 +35,6 @@ public sealed class BudgetCliTests : IDisposable
         Assert.False(json["budget_met"]!.GetValue<bool>());
         Assert.True(json["accuracy_drop_pp"]!.GetValue<double>() > 0);
         Assert.EndsWith("out.over-budget.dsz", json["out"]!.GetValue<string>());
-        Assert.Empty(Directory.GetFiles(_dir, "*.staged"));
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));  // no staged or temporary file left
     }
 }

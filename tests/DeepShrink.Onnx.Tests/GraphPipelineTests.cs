@@ -244,7 +244,7 @@ public class GraphPipelineTests
         Assert.True(e.Result.DropPp > 0, e.Message);
         Assert.Equal(e.Result.CompressedBytes, new FileInfo(e.Result.OutPath).Length);
         Assert.Contains("budget not met", e.Message);
-        Assert.Empty(Directory.GetFiles(dir.Path, "*.staged", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp", SearchOption.AllDirectories)); // no staged or temporary file left
     }
 
     private static void AssertClose(float[] want, float[] got, float tol)

@@ -60,7 +60,6 @@ public static class CompressCommand
         if (!data.Train.SampleShape.SequenceEqual(stored.SampleShape))
             throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but {stored.Arch} expects {ShapeUtil.Format(stored.SampleShape)}");
         var val = data.Validation ?? data.Train.RandomSubset(Math.Min(5000, data.Train.Count), valSeed);
-        var denseGraph = stored.Model.Graph.ToJson();
         long denseParams = ParamCount(stored.Model), denseMacs = Macs(stored.Model);
 
         Console.WriteLine($"compress {stored.Arch} with recipe '{recipe.Name}', seed {seed}");
@@ -89,15 +88,15 @@ public static class CompressCommand
         catch (BudgetNotMetException e)
         {
             Print(e.Result);
-            onOverBudget?.Invoke(Report(e.Result, stored, recipe, modelPath, e.Result.OutPath, seed, distils, teacherPath, denseGraph, denseParams, denseMacs).Set("budget_met", false));
+            onOverBudget?.Invoke(Report(e.Result, stored, recipe, modelPath, e.Result.OutPath, seed, distils, teacherPath, denseParams, denseMacs).Set("budget_met", false));
             throw new CliException(e.Message, 3);
         }
         Print(r);
-        return Report(r, stored, recipe, modelPath, outPath, seed, distils, teacherPath, denseGraph, denseParams, denseMacs).Set("budget_met", true);
+        return Report(r, stored, recipe, modelPath, outPath, seed, distils, teacherPath, denseParams, denseMacs).Set("budget_met", true);
     }
 
     private static JsonReport Report(CompressionResult r, LoadedModel stored, Recipe recipe, string modelPath, string outPath, ulong seed, bool distils, string? teacherPath,
-        string denseGraph, long denseParams, long denseMacs)
+        long denseParams, long denseMacs)
     {
         long cParams = ParamCount(r.Model), cMacs = Macs(r.Model);
         return new JsonReport()
@@ -112,7 +111,7 @@ public static class CompressCommand
             .Set("dense_flops", 2 * denseMacs).Set("compressed_flops", 2 * cMacs)
             .Set("flops_removed_fraction", Math.Round(1 - (double)cMacs / denseMacs, 6))
             .Set("flops_reduction", Math.Round((double)denseMacs / cMacs, 4))
-            .Set("graph_changed", denseGraph != r.Model.Graph.ToJson())
+            .Set("graph_changed", r.GraphChanged)
             .Set("teacher", distils ? teacherPath ?? Path.GetFileName(modelPath) : null)
             .Set("wall_seconds", Math.Round(r.Seconds, 1)).Set("threads", Parallelism.Degree)
             .Set("plan", JsonReport.ToNode(r.Context.Plans.ToDictionary(kv => kv.Key, kv => (object)new Dictionary<string, object>
