@@ -33,17 +33,20 @@ public static partial class Ops
     public static Tensor AvgPool2d(Tensor x, int kernel, int stride, int padding = 0)
         => AvgPool2d(x, (kernel, kernel), (stride, stride), (padding, padding));
 
-    /// <summary>Average pooling, NCHW, rectangular window (padding counts as zeros in the average).</summary>
-    public static Tensor AvgPool2d(Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding)
+    /// <summary>
+    /// Average pooling, NCHW, rectangular window. With <paramref name="countIncludePad"/> padding counts as zeros in the
+    /// average; without it each window is divided by the number of real pixels it covers (ONNX count_include_pad = 0).
+    /// </summary>
+    public static Tensor AvgPool2d(Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding, bool countIncludePad = true)
     {
         var g = PoolGeometryFor("AvgPool2d", x, kernel, stride, padding);
         var y = Uninitialized(g.N, g.C, g.OH, g.OW);
-        PoolKernels.AvgForward(g, x.ContiguousData().Span, y.Span);
+        PoolKernels.AvgForward(g, x.ContiguousData().Span, y.Span, countIncludePad);
         if (!Engine.WillRecord(x)) return y;
         return Engine.Record(y, new LambdaNode("AvgPool2d", gy =>
         {
             var dx = GradResult(x.Shape);
-            PoolKernels.AvgBackward(g, gy.ContiguousData().Span, dx.Span);
+            PoolKernels.AvgBackward(g, gy.ContiguousData().Span, dx.Span, countIncludePad);
             return new[] { dx };
         }, x));
     }

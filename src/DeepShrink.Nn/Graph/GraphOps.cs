@@ -85,10 +85,6 @@ public static class GraphOps
     private static Tensor AvgPool(GraphOpCall c)
     {
         var a = PoolAttrs.Of(c.Node);
-        var y = Ops.AvgPool2d(c.X, (a.KernelH, a.KernelW), (a.StrideH, a.StrideW), (a.PadH, a.PadW));
-        if (a.CountIncludePad || (a.PadH == 0 && a.PadW == 0)) return y;
-        // divide by the number of valid elements: the average of a ones image gives valid/window
-        var ones = Tensor.Ones(1, 1, c.X.Shape[2], c.X.Shape[3]);
-        return Ops.Div(y, Ops.AvgPool2d(ones, (a.KernelH, a.KernelW), (a.StrideH, a.StrideW), (a.PadH, a.PadW)));
+        return Ops.AvgPool2d(c.X, (a.KernelH, a.KernelW), (a.StrideH, a.StrideW), (a.PadH, a.PadW), a.CountIncludePad);
     }
 }
