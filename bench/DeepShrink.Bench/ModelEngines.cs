@@ -40,12 +40,7 @@ internal sealed class ModelEngine(string name, Action<float[], int, float[]> run
 
     /// <summary>Our runtime on the dense checkpoint (dense float32 kernels only).</summary>
     public static InferenceModel DenseRuntime(LoadedModel m, int threads)
-    {
-        var graph = m.Model.AppendGraphRoot(m.SampleShape);
-        var state = m.Model.StateDict();
-        return InferenceModel.Load(graph, n => state.TryGetValue(n, out var t) ? DenseCodec.EncodeF32(t.ContiguousData().Span, t.Shape) : null,
-            m.Metadata, new RuntimeOptions { Threads = threads, Kernels = KernelPolicy.Dense });
-    }
+        => InferenceModel.LoadDense(m.Model.AppendGraphRoot(m.SampleShape), m.Model.StateDict(), m.Metadata, new RuntimeOptions { Threads = threads, Kernels = KernelPolicy.Dense });
 
     /// <summary>ONNX Runtime on a dense ONNX export (intra-op threads fixed, sequential execution).</summary>
     public static ModelEngine Ort(string onnxPath, int threads, int[] outputSample)

@@ -49,6 +49,16 @@ public sealed partial class InferenceModel
         return Load(graph, name => file.TryGetTensor(name, out var t) ? t.Encoded : null, file.Metadata, options);
     }
 
+    /// <summary>
+    /// Builds a model from a graph and its float32 weights (a checkpoint or a trained model's state), every
+    /// tensor stored dense: what runs an uncompressed model.
+    /// </summary>
+    public static InferenceModel LoadDense(ModelGraph graph, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null, RuntimeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        return Load(graph, n => tensors.TryGetValue(n, out var t) ? DenseCodec.EncodeF32(t.ContiguousData().Span, t.Shape) : null, metadata, options);
+    }
+
     /// <summary>Builds a model from a graph and a tensor lookup (null for a missing name).</summary>
     public static InferenceModel Load(ModelGraph graph, Func<string, EncodedTensor?> tensors, IReadOnlyDictionary<string, string>? metadata = null, RuntimeOptions? options = null)
     {

@@ -65,6 +65,81 @@ public class CliImportTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
     }
 
+    private string Idx()
+    {
+        if (!Directory.Exists(P("idx"))) SyntheticData.WriteIdxDirectory(P("idx"), 300, 100, numClasses: 10, seed: 5);
+        return "idx:" + P("idx");
+    }
+
+    [Fact]
+    public void Train_OnnxModel_NewHead_LinearProbe_KeepsBackbone_AndEvaluates()
+    {
+        var onnx = WriteSmallCnn("probe.onnx");
+        var (code, stdout, err) = Run("train", "--model", onnx, "--head", "10", "--freeze", "backbone", "--dataset", Idx(), "--val", "50",
+            "--image-size", "12", "--channels", "3", "--epochs", "2", "--out", P("probe.safetensors"), "--json", P("probe.json"));
+        Assert.True(code == 0, err);
+        Assert.Contains("linear probe", stdout);
+        var imported = Checkpoint.Load(P("probe.safetensors"));
+        var g = ModelGraph.FromJson(imported.Metadata["deepshrink.graph"]);
+        Assert.Equal("linear", g.Nodes[^1].Op);
+        Assert.Equal("probe.onnx", imported.Metadata["deepshrink.finetuned_from"]);
+        // the conv's weights are the ONNX file's, untouched by the probe
+        var reference = DeepShrink.Onnx.Import.OnnxImporter.Import(onnx);
+        var conv = g.Nodes.First(n => n.Op == "conv2d").Params["weight"];
+        Assert.Equal(reference.Tensors[conv].ToArray(), imported.Tensors[conv].ToArray());
+        using var json = JsonDocument.Parse(File.ReadAllText(P("probe.json")));
+        Assert.Equal(10 * 8 + 10, json.RootElement.GetProperty("trained_parameters").GetInt64());
+        Assert.Equal(12, json.RootElement.GetProperty("image_size").GetInt32());
+        var (ecode, eout, eerr) = Run("eval", "--model", P("probe.safetensors"), "--compare-ort", "--samples", "8", "--json", P("eval.json"));
+        Assert.True(ecode == 0, eerr);
+        using var ej = JsonDocument.Parse(File.ReadAllText(P("eval.json")));
+        Assert.True(ej.RootElement.GetProperty("parity_max_abs_diff").GetDouble() < 1e-4, eout);
+        Assert.Equal("export", ej.RootElement.GetProperty("parity_onnx").GetString());
+        Assert.Equal(json.RootElement.GetProperty("accuracy").GetDouble(), ej.RootElement.GetProperty("accuracy").GetDouble(), 6);
+    }
+
+    [Fact]
+    public void Train_FineTunesEveryLayer_AtAnotherImageSize()
+    {
+        var onnx = WriteSmallCnn("ft.onnx");
+        var (code, _, err) = Run("train", "--model", onnx, "--head", "10", "--dataset", Idx(), "--val", "50",
+            "--image-size", "16", "--channels", "3", "--epochs", "1", "--out", P("ft.safetensors"));
+        Assert.True(code == 0, err);
+        var ck = Checkpoint.Load(P("ft.safetensors"));
+        var g = ModelGraph.FromJson(ck.Metadata["deepshrink.graph"]);
+        Assert.Equal([3, 16, 16], g.InputShape);
+        var conv = g.Nodes.First(n => n.Op == "conv2d").Params["weight"];
+        Assert.NotEqual(DeepShrink.Onnx.Import.OnnxImporter.Import(onnx).Tensors[conv].ToArray(), ck.Tensors[conv].ToArray());
+    }
+
+    [Theory]
+    [InlineData(new[] { "--head", "7" }, "--head 7, but the dataset has 10 classes")]
+    [InlineData(new[] { "--freeze", "backbone" }, "--freeze backbone trains only the new classifier")]
+    [InlineData(new[] { "--freeze", "all" }, "--freeze must be none or backbone")]
+    public void Train_TransferMistakes_AreOneLineErrors(string[] extra, string message)
+    {
+        var onnx = WriteSmallCnn("bad-ft.onnx");
+        var (code, _, err) = Run(["train", "--model", onnx, "--dataset", Idx(), "--val", "50", "--image-size", "12", "--channels", "3",
+            "--epochs", "1", "--out", P("bad-ft.safetensors"), .. extra]);
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(File.Exists(P("bad-ft.safetensors")));
+    }
+
+    [Fact]
+    public void Eval_CompareOrt_OnAnOnnxFile_ReportsParity()
+    {
+        var onnx = WriteSmallCnn("parity.onnx");
+        var (code, stdout, err) = Run("eval", "--model", onnx, "--compare-ort", "--samples", "5", "--json", P("p.json"));
+        Assert.True(code == 0, err);
+        Assert.Contains("parity with ONNX Runtime (original)", stdout);
+        using var json = JsonDocument.Parse(File.ReadAllText(P("p.json")));
+        Assert.Equal(5, json.RootElement.GetProperty("parity_samples").GetInt32());
+        Assert.True(json.RootElement.GetProperty("parity_max_abs_diff").GetDouble() < 1e-4);
+        Assert.True(json.RootElement.GetProperty("parity_cosine_min").GetDouble() > 0.99999);
+    }
+
     [Fact]
     public void Fetch_UnknownModel_IsAOneLineError()
     {

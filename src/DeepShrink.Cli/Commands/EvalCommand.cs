@@ -26,8 +26,13 @@ public static class EvalCommand
         var json = CommonOptions.Json();
         var imageSize = DataArgs.ImageSizeOption("; default: the model's input size");
         var channels = DataArgs.ChannelsOption("; default: the model's input channels");
-        var cmd = new Command("eval", "Evaluate a model's accuracy on a dataset");
-        foreach (var o in new Option[] { model, dataset, split, batch, kernels, json, imageSize, channels }) cmd.Options.Add(o);
+        var compare = new Option<bool>("--compare-ort")
+        {
+            Description = "Also run --samples real test images (resized to the model's input) through our runtime and ONNX Runtime (on the .onnx file itself, or on an ONNX export of the model) and report the largest output difference and the smallest cosine",
+        };
+        var samples = new Option<int>("--samples") { Description = "Images for --compare-ort", DefaultValueFactory = _ => 64 };
+        var cmd = new Command("eval", "Evaluate a model's accuracy on a dataset (and its parity with ONNX Runtime)");
+        foreach (var o in new Option[] { model, dataset, split, batch, kernels, json, imageSize, channels, compare, samples }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             if (pr.GetValue(batch) < 1) throw new CliException("--batch-size must be >= 1", 2);
@@ -39,13 +44,29 @@ public static class EvalCommand
                 var k => throw new CliException($"--kernels must be auto, compressed or dense, got '{k}'", 2),
             };
             DataArgs.CheckImageOptions(pr.GetValue(imageSize), pr.GetValue(channels));
-            var clf = ModelFiles.Open(pr.GetValue(model)!, policy);
-            var r = Run(clf, pr.GetValue(dataset), sp, pr.GetValue(batch), 5000, 42, pr.GetValue(imageSize), pr.GetValue(channels));
-            Console.WriteLine($"{pr.GetValue(model)} ({clf.Engine}): accuracy {r.Accuracy:P2}, loss {r.Loss:F4} on {r.Count:N0} {sp} images, {r.ImagesPerSecond:N0} images/s");
-            new JsonReport().Set("model", pr.GetValue(model)).Set("engine", clf.Engine).Set("split", sp)
-                .Set("accuracy", Math.Round(r.Accuracy, 6)).Set("loss", Math.Round(r.Loss, 6)).Set("count", r.Count)
-                .Set("images_per_second", Math.Round(r.ImagesPerSecond, 1)).Set("threads", Parallelism.Degree)
-                .WriteIfRequested(pr.GetValue(json));
+            if (pr.GetValue(samples) < 1) throw new CliException("--samples must be >= 1", 2);
+            var path = ModelFiles.Resolve(pr.GetValue(model)!);
+            var report = new JsonReport().Set("model", pr.GetValue(model));
+            var clf = ModelFiles.Open(path, policy);
+            report.Set("engine", clf.Engine).Set("threads", Parallelism.Degree);
+            if (pr.GetValue(compare))
+            {
+                var p = OrtParity.Measure(path, pr.GetValue(samples), pr.GetValue(CommonOptions.Threads) ?? 0);
+                Console.WriteLine($"parity with ONNX Runtime ({p.Onnx}) on {p.Inputs}: max |diff| {p.Result.MaxAbsDiff:G3} (outputs up to {p.Result.MaxAbsReference:G3}), min cosine {p.Result.MinCosine:F9}");
+                report.Set("parity_samples", p.Result.Samples).Set("parity_inputs", p.Inputs).Set("parity_onnx", p.Onnx)
+                    .Set("parity_max_abs_diff", p.Result.MaxAbsDiff).Set("parity_cosine_min", p.Result.MinCosine)
+                    .Set("parity_max_abs_output", p.Result.MaxAbsReference);
+            }
+            if (pr.GetValue(compare) && pr.GetValue(dataset) is null && clf.Dataset is null)
+                Console.WriteLine($"accuracy: skipped ({pr.GetValue(model)} records no dataset, e.g. an ImageNet feature extractor; pass --dataset to evaluate it as a classifier)");
+            else
+            {
+                var r = Run(clf, pr.GetValue(dataset), sp, pr.GetValue(batch), 5000, 42, pr.GetValue(imageSize), pr.GetValue(channels));
+                Console.WriteLine($"{pr.GetValue(model)} ({clf.Engine}): accuracy {r.Accuracy:P2}, loss {r.Loss:F4} on {r.Count:N0} {sp} images, {r.ImagesPerSecond:N0} images/s");
+                report.Set("split", sp).Set("accuracy", Math.Round(r.Accuracy, 6)).Set("loss", Math.Round(r.Loss, 6)).Set("count", r.Count)
+                    .Set("images_per_second", Math.Round(r.ImagesPerSecond, 1));
+            }
+            report.WriteIfRequested(pr.GetValue(json));
             return 0;
         });
         return cmd;

@@ -57,18 +57,7 @@ public static class ImportCommand
     {
         OutputPath.Check(outPath);
         if (check < 0) throw new CliException("--check must be >= 0", 2);
-        if (!File.Exists(modelPath)) throw new CliException($"ONNX model not found: {modelPath}");
-        var m = OnnxImporter.Import(modelPath, new OnnxImportOptions { GlobalPoolFullWindowAverage = globalPool });
-        var meta = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            [GraphKey] = m.Graph.ToJson(),
-            [SourceKey] = Path.GetFileName(modelPath),
-            ["deepshrink.onnx_opset"] = m.Info.Opset.ToString(CultureInfo.InvariantCulture),
-            ["deepshrink.onnx_producer"] = m.Info.Producer,
-        };
-        var (norm, order, note) = Normalisation(modelPath, normalization, m.Graph.InputShape);
-        if (norm is not null) meta[Nn.IO.ModelIO.NormalizationKey] = norm.ToJson();
-        if (order is not null) meta[ChannelOrderKey] = string.Join(",", order);
+        var (m, meta, norm, note) = Load(modelPath, globalPool, normalization);
         Checkpoint.Save(outPath, m.Tensors, meta);
         var rows = GraphAnalysis.Analyze(m.Graph, m.ParamShape);
         PrintTable(rows, m);
@@ -91,6 +80,28 @@ public static class ImportCommand
                 .Set("parity_cosine_min", p.MinCosine).Set("parity_max_abs_output", p.MaxAbsReference);
         }
         return report;
+    }
+
+    /// <summary>
+    /// Imports an ONNX file and the metadata a checkpoint of it records (graph, source, opset, producer,
+    /// normalisation and channel order per <paramref name="normalization"/>); also the normalisation and
+    /// a line describing it (null when none).
+    /// </summary>
+    public static (ImportedModel Model, Dictionary<string, string> Meta, Normalization? Norm, string? Note) Load(string modelPath, bool globalPool, string normalization)
+    {
+        if (!File.Exists(modelPath)) throw new CliException($"ONNX model not found: {modelPath}");
+        var m = OnnxImporter.Import(modelPath, new OnnxImportOptions { GlobalPoolFullWindowAverage = globalPool });
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [GraphKey] = m.Graph.ToJson(),
+            [SourceKey] = Path.GetFileName(modelPath),
+            ["deepshrink.onnx_opset"] = m.Info.Opset.ToString(CultureInfo.InvariantCulture),
+            ["deepshrink.onnx_producer"] = m.Info.Producer,
+        };
+        var (norm, order, note) = Normalisation(modelPath, normalization, m.Graph.InputShape);
+        if (norm is not null) meta[Nn.IO.ModelIO.NormalizationKey] = norm.ToJson();
+        if (order is not null) meta[ChannelOrderKey] = string.Join(",", order);
+        return (m, meta, norm, note);
     }
 
     /// <summary>The normalisation to record, the channel order when not the identity, and a line to print.</summary>

@@ -19,7 +19,17 @@ public static class TrainCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = $"Architecture: {string.Join(", ", ModelZoo.Names)}", DefaultValueFactory = _ => "lenet-300-100" };
+        var model = new Option<string>("--model")
+        {
+            Description = $"Architecture ({string.Join(", ", ModelZoo.Names)}), a pretrained model to fine-tune (resnet18-imagenet) or a model file (.safetensors, .dsz, .onnx)",
+            DefaultValueFactory = _ => "lenet-300-100",
+        };
+        var head = new Option<int?>("--head") { Description = "Transfer learning: replace the model's classifier (or add one after its features) by a new one with N classes (N = the dataset's classes)" };
+        var freeze = new Option<string>("--freeze")
+        {
+            Description = "Transfer learning: none (fine-tune every layer) or backbone (train only the --head on features computed once: the linear probe)",
+            DefaultValueFactory = _ => "none",
+        };
         var dataset = CommonOptions.Dataset();
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: per model, see docs/RESULTS.md)" };
         var lr = new Option<float?>("--lr") { Description = "Peak learning rate (default: per model)" };
@@ -32,12 +42,21 @@ public static class TrainCommand
         var json = CommonOptions.Json();
         var imageSize = DataArgs.ImageSizeOption();
         var channels = DataArgs.ChannelsOption();
-        var cmd = new Command("train", "Train a zoo model and write a safetensors checkpoint");
-        foreach (var o in new Option[] { model, dataset, epochs, lr, batch, wd, ls, val, seed, output, json, imageSize, channels }) cmd.Options.Add(o);
+        var cmd = new Command("train", "Train a zoo model, or fine-tune a pretrained model or model file (transfer learning), and write a safetensors checkpoint");
+        foreach (var o in new Option[] { model, dataset, epochs, lr, batch, wd, ls, val, seed, output, json, imageSize, channels, head, freeze }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             var arch = pr.GetValue(model)!;
-            var d = TrainingDefaults.For(arch);
+            bool zoo = ModelZoo.Names.Contains(arch);
+            var frozen = pr.GetValue(freeze) switch
+            {
+                "none" => false, "backbone" => true,
+                var f => throw new CliException($"--freeze must be none or backbone, got '{f}'", 2),
+            };
+            if (zoo && (pr.GetValue(head) is not null || frozen))
+                throw new CliException($"--head and --freeze fine-tune a pretrained model or a model file; '{arch}' is a zoo architecture trained from scratch", 2);
+            if (pr.GetValue(head) is int h && h < 1) throw new CliException($"--head must be >= 1, got {h}", 2);
+            var d = zoo ? TrainingDefaults.For(arch) : TrainingDefaults.FineTune(arch, frozen);
             d = d with
             {
                 Epochs = pr.GetValue(epochs) ?? d.Epochs,
@@ -53,6 +72,15 @@ public static class TrainCommand
             if (d.BatchSize < 1) throw new CliException("--batch-size must be >= 1", 2);
             if (!(d.Lr > 0)) throw new CliException("--lr must be > 0", 2);
             DataArgs.CheckImageOptions(pr.GetValue(imageSize), pr.GetValue(channels));
+            if (!zoo)
+            {
+                FineTune.Run(new FineTuneRequest
+                {
+                    Model = arch, Head = pr.GetValue(head), FreezeBackbone = frozen, Defaults = d, Dataset = pr.GetValue(dataset)!,
+                    Seed = pr.GetValue(seed), Out = pr.GetValue(output)!, ImageSize = pr.GetValue(imageSize), Channels = pr.GetValue(channels),
+                }).WriteIfRequested(pr.GetValue(json));
+                return 0;
+            }
             var report = Run(arch, d, pr.GetValue(dataset)!, pr.GetValue(seed), pr.GetValue(output)!, allowInstall: false,
                 pr.GetValue(imageSize), pr.GetValue(channels));
             report.WriteIfRequested(pr.GetValue(json));
@@ -122,11 +150,15 @@ public static class TrainCommand
     }
 
     /// <summary>Creates an optimiser by name.</summary>
-    public static Optimizer MakeOptimizer(string name, Module net, float lr, float momentum, float weightDecay) => name switch
+    public static Optimizer MakeOptimizer(string name, Module net, float lr, float momentum, float weightDecay)
+        => MakeOptimizer(name, net.NamedParameters(), lr, momentum, weightDecay);
+
+    /// <summary>Creates an optimiser by name over the given parameters.</summary>
+    public static Optimizer MakeOptimizer(string name, IEnumerable<(string Name, Tensor Param)> parameters, float lr, float momentum, float weightDecay) => name switch
     {
-        "sgd" => new Sgd(net.NamedParameters(), lr, momentum, weightDecay, nesterov: momentum > 0),
-        "adam" => new Adam(net.NamedParameters(), lr, weightDecay: weightDecay),
-        "adamw" => Adam.AdamW(net.NamedParameters(), lr, weightDecay),
+        "sgd" => new Sgd(parameters, lr, momentum, weightDecay, nesterov: momentum > 0),
+        "adam" => new Adam(parameters, lr, weightDecay: weightDecay),
+        "adamw" => Adam.AdamW(parameters, lr, weightDecay),
         _ => throw new CliException($"unknown optimizer '{name}' (sgd, adam, adamw)", 2),
     };
 }

@@ -10,6 +10,17 @@ public static class ModelFiles
     /// <summary>Kinds of model file.</summary>
     public enum Kind { Safetensors, Dsz, Onnx }
 
+    /// <summary>
+    /// The file behind a model argument: a pretrained model's name (e.g. <c>resnet18-imagenet</c>) is
+    /// restored through NuGet when missing (see <c>./deepshrink fetch</c>); anything else is a path.
+    /// </summary>
+    public static string Resolve(string model)
+    {
+        var pm = DeepShrink.Onnx.Import.PretrainedModels.All.FirstOrDefault(m => m.Name == model);
+        if (pm is null || File.Exists(model)) return model;
+        return DeepShrink.Onnx.Import.PretrainedModels.Find(pm) ?? DeepShrink.Onnx.Import.PretrainedModels.Fetch(pm, line => Console.Error.WriteLine(line));
+    }
+
     /// <summary>Detects the kind of a model file; one-line error when unknown or missing.</summary>
     public static Kind Detect(string path)
     {
@@ -32,6 +43,7 @@ public static class ModelFiles
     /// <summary>Opens a model for inference; <paramref name="kernels"/> applies to .dsz files (the runtime's kernel choice).</summary>
     public static IClassifier Open(string path, DeepShrink.Runtime.KernelPolicy kernels = DeepShrink.Runtime.KernelPolicy.Auto)
     {
+        path = Resolve(path);
         switch (Detect(path))
         {
             case Kind.Safetensors:
@@ -44,19 +56,20 @@ public static class ModelFiles
         }
     }
 
-    /// <summary>Loads a model file as a trainable graph model (.safetensors or .dsz); one-line errors.</summary>
-    public static LoadedModel LoadTrainable(string path)
+    /// <summary>
+    /// Loads a model file as a trainable graph model (.safetensors, .dsz, or .onnx imported on the fly;
+    /// <paramref name="globalPool"/>: an ONNX AveragePool covering its whole input becomes global
+    /// average pooling, so the model takes other image sizes); one-line errors.
+    /// </summary>
+    public static LoadedModel LoadTrainable(string path, bool globalPool = false)
     {
+        path = Resolve(path);
         var kind = Detect(path);
         if (kind == Kind.Onnx)
-        {   // imported on the fly (./deepshrink import writes the same model as a checkpoint, with its preprocessing)
-            var imported = DeepShrink.Onnx.Import.OnnxImporter.Import(path);
-            var model = DeepShrink.Nn.GraphLayers.FromTensors(imported.Graph, imported.Tensors);
-            return new LoadedModel(model, new Dictionary<string, string>
-            {
-                ["deepshrink.source"] = Path.GetFileName(path),
-                ["deepshrink.onnx_opset"] = imported.Info.Opset.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            });
+        {   // imported on the fly, with the metadata `./deepshrink import` records (preprocessing included)
+            var (imported, meta, _, _) = Commands.ImportCommand.Load(path, globalPool, "auto");
+            meta.Remove(ModelIO.GraphKey);
+            return new LoadedModel(DeepShrink.Nn.GraphLayers.FromTensors(imported.Graph, imported.Tensors), meta);
         }
         return ModelIO.Load(path, DeepShrink.Compression.Quantization.InputHooks.Factories);
     }

@@ -32,8 +32,14 @@ public sealed class BatchNorm : Module
         RunningVar = RegisterBuffer("running_var", Tensor.Ones(channels));
     }
 
+    /// <summary>
+    /// When set, the layer normalises with its running statistics and leaves them unchanged even in
+    /// training mode (a frozen backbone: the linear probe of transfer learning).
+    /// </summary>
+    public bool FreezeStatistics { get; set; }
+
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor x) => Ops.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
+    public override Tensor Forward(Tensor x) => Ops.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, Training && !FreezeStatistics, Momentum, Eps);
 
     /// <inheritdoc/>
     public override string AppendGraph(GraphBuilder g, string input, string path)

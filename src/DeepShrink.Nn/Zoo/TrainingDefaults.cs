@@ -23,6 +23,21 @@ public sealed record TrainingDefaults
     public float LabelSmoothing { get; init; }
     /// <summary>Validation samples carved from the training set.</summary>
     public int ValidationCount { get; init; } = 5000;
+    /// <summary>Image size the model trains at when none is given (null: the dataset's or model's own).</summary>
+    public int? ImageSize { get; init; }
+
+    /// <summary>
+    /// Defaults for fine-tuning a pretrained model or model file (<c>train --model FILE</c>):
+    /// <paramref name="linearProbe"/> trains only a new head on cached features. Pretrained models with
+    /// a fixed large input get a default image size chosen for 2-core machines (see docs/RESULTS.md).
+    /// </summary>
+    public static TrainingDefaults FineTune(string model, bool linearProbe) => (model, linearProbe) switch
+    {
+        ("resnet18-imagenet", false) => new() { Epochs = 3, Lr = 0.01f, WeightDecay = 5e-5f, WarmupEpochs = 0.25, LabelSmoothing = 0.1f, ImageSize = 32 },
+        ("resnet18-imagenet", true) => new() { Epochs = 30, Lr = 0.05f, WeightDecay = 1e-4f, WarmupEpochs = 1, ImageSize = 32 },
+        (_, false) => new() { Epochs = 5, Lr = 0.01f, WeightDecay = 5e-5f, WarmupEpochs = 0.25, LabelSmoothing = 0.1f },
+        (_, true) => new() { Epochs = 30, Lr = 0.05f, WeightDecay = 1e-4f, WarmupEpochs = 1 },
+    };
 
     /// <summary>Defaults for a zoo architecture.</summary>
     public static TrainingDefaults For(string arch) => arch switch

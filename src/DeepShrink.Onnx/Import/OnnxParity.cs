@@ -18,7 +18,7 @@ public static class OnnxParity
     public static InferenceModel Load(ImportedModel model, RuntimeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return InferenceModel.Load(model.Graph, name => model.Tensors.TryGetValue(name, out var t) ? DenseCodec.EncodeF32(t.Span, t.Shape) : null, null, options);
+        return InferenceModel.LoadDense(model.Graph, model.Tensors, null, options);
     }
 
     /// <summary>
@@ -29,10 +29,21 @@ public static class OnnxParity
     public static ParityResult Compare(ImportedModel model, string onnxPath, ReadOnlySpan<float> inputs, int count, int threads = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
-        int sample = ShapeUtil.Numel(model.Graph.InputShape);
-        if (count < 1 || inputs.Length != (long)count * sample)
-            throw new ArgumentException($"inputs hold {inputs.Length} values, {count} samples of {ShapeUtil.Format(model.Graph.InputShape)} need {(long)count * sample}");
         var ours = Load(model, threads > 0 ? RuntimeOptions.Default with { Threads = threads } : null);
+        return Compare(ours, model.Graph.InputShape, onnxPath, inputs, count, threads);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="count"/> samples through our runtime model <paramref name="ours"/> (batches of 8)
+    /// and through ONNX Runtime on <paramref name="onnxPath"/> (one at a time, so fixed-batch files work)
+    /// and compares the outputs.
+    /// </summary>
+    public static ParityResult Compare(InferenceModel ours, int[] sampleShape, string onnxPath, ReadOnlySpan<float> inputs, int count, int threads = 0)
+    {
+        ArgumentNullException.ThrowIfNull(ours);
+        int sample = ShapeUtil.Numel(sampleShape);
+        if (count < 1 || inputs.Length != (long)count * sample)
+            throw new ArgumentException($"inputs hold {inputs.Length} values, {count} samples of {ShapeUtil.Format(sampleShape)} need {(long)count * sample}");
         using var ort = new OnnxSession(onnxPath, threads);
         int outSize = ours.OutputSize;
         var y = new float[(long)count * outSize];
