@@ -61,7 +61,7 @@ public class TransferLearningTests
         var (tuned, head) = TransferLearning.WithHead(net, 7, new Rng(1));
         Assert.Equal([7], tuned.OutputShapeOfGraph);
         Assert.Null(tuned.Graph.Find("fc"));
-        Assert.Equal("flat", tuned.Graph.Find(head)!.Inputs[0]);
+        Assert.Equal(tuned.Graph.Find("flat")!.Output, tuned.Graph.Find(head)!.Inputs[0]);
         Assert.Equal(net.StateDict()["conv.weight"].ToArray(), tuned.StateDict()["conv.weight"].ToArray());
         Assert.Throws<ArgumentException>(() => TransferLearning.WithHead(net, 0, new Rng(1)));
     }
