@@ -30,6 +30,8 @@ public class WinogradConvTests
     [MemberData(nameof(Geometries))]
     public void Reference_twin_matches_the_direct_convolution(ConvGeometry one)
     {
+        foreach (int tile in new[] { 4, 2 })
+        {
         var g = one with { N = 2 };
         var rng = new Rng((ulong)(g.C * 7 + g.H));
         var x = Uniform(rng, g.InputSize);
@@ -38,14 +40,16 @@ public class WinogradConvTests
         var want = new float[g.OutputSize];
         ConvReference.Forward(g, x, w, bias, want);
         var got = Nan(g.OutputSize);
-        WinogradReference.Forward(g, x, w, bias, got);
-        AssertClose(got, want, 2e-6 * Math.Sqrt(g.GroupK), "reference twin");
+        WinogradReference.Forward(g, x, w, bias, got, tile);
+        AssertClose(got, want, 2e-6 * Math.Sqrt(g.GroupK), $"reference twin F({tile}x{tile})");
+        }
     }
 
     [Theory]
     [MemberData(nameof(Geometries))]
     public void Forward_matches_the_references_with_bias_residual_and_relu(ConvGeometry one)
     {
+        foreach (int tile in new[] { 4, 2 })
         foreach (var level in Levels())
             foreach (int batch in new[] { 1, 3 })
                 foreach (bool fused in new[] { false, true })
@@ -59,18 +63,18 @@ public class WinogradConvTests
                     var direct = new float[g.OutputSize];
                     ConvReference.Forward(g, x, w, bias, direct);
                     var twin = new float[g.OutputSize];
-                    WinogradReference.Forward(g, x, w, bias, twin);
+                    WinogradReference.Forward(g, x, w, bias, twin, tile);
                     for (int i = 0; i < direct.Length && fused; i++)
                     {
                         direct[i] = MathF.Max(0f, direct[i] + residual[i]);
                         twin[i] = MathF.Max(0f, twin[i] + residual[i]);
                     }
-                    var conv = new WinogradConv(one, w, bias, level);
+                    var conv = new WinogradConv(one, w, bias, tile, level);
                     foreach (int threads in new[] { 1, 2 })
                     {
                         var got = Nan(g.OutputSize);
                         conv.Forward(batch, x, got, residual, relu: fused, threads);
-                        string what = $"{CpuFeatures.Name(level)} batch {batch} threads {threads} fused {fused}";
+                        string what = $"F({tile}x{tile}) {CpuFeatures.Name(level)} batch {batch} threads {threads} fused {fused}";
                         AssertClose(got, direct, 1e-5 * Math.Sqrt(g.GroupK), what + " vs direct");
                         AssertClose(got, twin, 1e-5 * Math.Sqrt(g.GroupK), what + " vs twin");
                     }
@@ -80,16 +84,21 @@ public class WinogradConvTests
     [Fact]
     public void Results_do_not_depend_on_the_thread_count_and_chunks_cover_the_batch()
     {
-        // 56x56 with 64 channels: a chunk holds fewer images than the batch of 5
-        var one = new ConvGeometry(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1);
+        // chunks of one image each (and of the whole batch), both must give the same bits
+        var one = new ConvGeometry(1, 16, 22, 21, 24, 3, 3, 1, 1, 1, 1);
         var g = one with { N = 5 };
         var rng = new Rng(5);
         var x = Uniform(rng, g.InputSize);
-        var w = Uniform(rng, g.WeightSize, -0.1f, 0.1f);
+        var w = Uniform(rng, g.WeightSize);
         var bias = Uniform(rng, g.O);
-        var conv = new WinogradConv(one, w, bias);
+        foreach (int tile in new[] { 4, 2 })
+        {
+        var conv = new WinogradConv(one, w, bias, tile);
         var first = new float[g.OutputSize];
         conv.Forward(5, x, first, [], relu: false, threads: 1);
+        var chunked = new float[g.OutputSize];
+        new WinogradConv(one, w, bias, tile) { ChunkFloats = 1 }.Forward(5, x, chunked, [], relu: false, threads: 2);
+        Assert.True(first.AsSpan().SequenceEqual(chunked), "one image per chunk changed the result");
         foreach (int t in new[] { 2, 3 })
         {
             var y = new float[g.OutputSize];
@@ -101,7 +110,8 @@ public class WinogradConvTests
         Assert.True(single.AsSpan().SequenceEqual(first.AsSpan(4 * one.OutputSize)), "an image's result depends on its batch");
         var want = new float[one.OutputSize];
         ConvReference.Forward(one, x.AsSpan(4 * one.InputSize, one.InputSize), w, bias, want);
-        AssertClose(single, want, 2e-6 * Math.Sqrt(one.GroupK), "last image of the batch");
+        AssertClose(single, want, 1e-5 * Math.Sqrt(one.GroupK), $"F({tile}x{tile}) last image of the batch");
+        }
     }
 
     [Fact]
@@ -117,5 +127,6 @@ public class WinogradConvTests
         var conv = new WinogradConv(ok, new float[ok.WeightSize], []);
         Assert.Throws<ArgumentException>(() => conv.Forward(1, new float[5], new float[ok.OutputSize], [], false, 1));
         Assert.Throws<ArgumentException>(() => new WinogradConv(ok, new float[3], []));
+        Assert.Contains("4 or 2", Assert.Throws<ArgumentException>(() => new WinogradConv(ok, new float[ok.WeightSize], [], 3)).Message);
     }
 }

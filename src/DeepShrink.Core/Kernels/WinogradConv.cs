@@ -24,9 +24,7 @@ namespace DeepShrink.Core.Kernels;
 /// </remarks>
 public sealed unsafe class WinogradConv
 {
-    /// <summary>Output tile side m of F(m x m, 3x3).</summary>
-    public const int Tile = 4;
-    private const int Alpha = Tile + 2, Xi = Alpha * Alpha, Lanes = 16;
+    private const int Lanes = 16;
 
     /// <summary>Floats of the transformed input and output buffers of one chunk (4 MiB each), images per chunk chosen to fit.</summary>
     public const int ChunkElements = 1 << 20;
@@ -34,18 +32,27 @@ public sealed unsafe class WinogradConv
     private readonly ConvGeometry _g;       // N = 1
     private readonly GemmPackedA[] _u;      // [Xi] of U[xi] = (G w G^T)[xi] as [O, C]
     private readonly float[] _bias;
+    private readonly int _m, _alpha, _xi;              // output tile side (4 or 2), input tile side m + 2, transformed elements
     private readonly int _th, _tw, _blocks, _rowWidth; // tiles down and across, 16-tile blocks per tile row, padded row length
 
     /// <summary>True when <paramref name="g"/> is a 3x3, stride-1, undilated, ungrouped convolution (any padding).</summary>
     public static bool Supports(in ConvGeometry g) =>
         g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 && g.Groups == 1 && g.OH >= 1 && g.OW >= 1;
 
-    /// <summary>Tiles of one image: ceil(OH / 4) ceil(OW / 4).</summary>
-    public static int TilesPerImage(in ConvGeometry g) => (g.OH + Tile - 1) / Tile * ((g.OW + Tile - 1) / Tile);
+    /// <summary>Tiles of one image for output tiles of side <paramref name="m"/>: ceil(OH / m) ceil(OW / m).</summary>
+    public static int TilesPerImage(in ConvGeometry g, int m) => (g.OH + m - 1) / m * ((g.OW + m - 1) / m);
 
-    /// <summary>Transforms and packs the weights [O, C, 3, 3]; <paramref name="bias"/> [O] or empty.</summary>
-    public WinogradConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, SimdLevel? level = null)
+    /// <summary>
+    /// The output tile side for a geometry: 4 (F(4x4, 3x3), 4x fewer multiplies) unless an image has fewer than
+    /// <paramref name="minTiles"/> such tiles (e.g. 4 on a 7x7 plane, too few columns for the GEMMs), then 2
+    /// (F(2x2, 3x3), 2.25x fewer).
+    /// </summary>
+    public static int ChooseTile(in ConvGeometry g, int minTiles) => TilesPerImage(g, 4) >= minTiles ? 4 : 2;
+
+    /// <summary>Transforms and packs the weights [O, C, 3, 3]; <paramref name="bias"/> [O] or empty; <paramref name="m"/> the output tile side, 4 or 2.</summary>
+    public WinogradConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int m = 4, SimdLevel? level = null)
     {
+        if (m != 4 && m != 2) throw new ArgumentException($"Winograd output tile must be 4 or 2, got {m}");
         g = g with { N = 1 };
         g.Validate();
         if (!Supports(g)) throw new ArgumentException($"Winograd convolution needs a 3x3 kernel, stride 1, dilation 1 and groups = 1, got {g.KH}x{g.KW} stride {g.SH}x{g.SW} dilation {g.DH}x{g.DW} groups {g.Groups}");
@@ -53,18 +60,37 @@ public sealed unsafe class WinogradConv
         if (bias.Length != 0) ConvGeometry.CheckLength(bias.Length, g.O, "bias", $"[{g.O}]");
         _g = g;
         _bias = bias.ToArray();
-        _th = (g.OH + Tile - 1) / Tile;
-        _tw = (g.OW + Tile - 1) / Tile;
+        _m = m; _alpha = m + 2; _xi = _alpha * _alpha;
+        _th = (g.OH + m - 1) / m;
+        _tw = (g.OW + m - 1) / m;
         _blocks = (_tw + Lanes - 1) / Lanes;
-        _rowWidth = _blocks * Lanes * Tile + Lanes;
-        var u = WinogradReference.TransformWeights(w, g.O, g.C);
-        var lv = level ?? Gemm.Isa;
-        _u = new GemmPackedA[Xi];
-        for (int xi = 0; xi < Xi; xi++) _u[xi] = new GemmPackedA(u.AsSpan(xi * g.O * g.C, g.O * g.C), g.O, g.C, lv);
+        _rowWidth = _blocks * Lanes * m + Lanes;
+        var u = WinogradReference.TransformWeights(w, g.O, g.C, m);
+        var lv = level ?? NarrowLevel(_th * _tw);
+        _u = new GemmPackedA[_xi];
+        for (int xi = 0; xi < _xi; xi++) _u[xi] = new GemmPackedA(u.AsSpan(xi * g.O * g.C, g.O * g.C), g.O, g.C, lv);
+    }
+
+    /// <summary>
+    /// The SIMD level of the GEMMs: <see cref="Gemm.Isa"/>, or the 16-column AVX2 kernel when an image has so few tiles
+    /// that whole 32-column tiles of the AVX-512 kernel would be mostly padding (e.g. 16 tiles of a 14x14 plane).
+    /// </summary>
+    private static SimdLevel NarrowLevel(int tiles)
+    {
+        var isa = Gemm.Isa;
+        if (isa != SimdLevel.Vector512) return isa;
+        int wide = GemmPack.Tile(SimdLevel.Vector512).Nr, narrow = GemmPack.Tile(SimdLevel.Vector256Fma).Nr;
+        return 4 * ((tiles + narrow - 1) / narrow * narrow) < 3 * ((tiles + wide - 1) / wide * wide) ? SimdLevel.Vector256Fma : isa;
     }
 
     /// <summary>The geometry of one image.</summary>
     public ConvGeometry Geometry => _g;
+    /// <summary>Output tile side m of F(m x m, 3x3).</summary>
+    public int TileSide => _m;
+    /// <summary>Floats per chunk buffer (tests shrink it to run one image per chunk).</summary>
+    internal int ChunkFloats { get; init; } = ChunkElements;
+    /// <summary>Output tiles of one image.</summary>
+    public int Tiles => _th * _tw;
     /// <summary>Bytes of the transformed, packed weights.</summary>
     public long WeightBytes => _u.Sum(p => p.Bytes);
 
@@ -85,9 +111,9 @@ public sealed unsafe class WinogradConv
         if (residual.Length != 0) ConvGeometry.CheckLength(residual.Length, g.OutputSize, "residual", g.OutputShapeText);
         threads = ConvParallel.Resolve(threads);
         int perImage = _th * _tw;
-        int images = Math.Clamp(ChunkElements / (Xi * Math.Max(g.C, g.O) * perImage), 1, batch);
+        int xis = _xi, images = Math.Clamp(ChunkFloats / (xis * Math.Max(g.C, g.O) * perImage), 1, batch);
         int ldMax = Ld(images);
-        float[] v = ArrayPool<float>.Shared.Rent(Xi * g.C * ldMax), m = ArrayPool<float>.Shared.Rent(Xi * g.O * ldMax);
+        float[] v = ArrayPool<float>.Shared.Rent(xis * g.C * ldMax), m = ArrayPool<float>.Shared.Rent(xis * g.O * ldMax);
         try
         {
             fixed (float* px = x, py = y, pr = residual, pv = v, pm = m)
@@ -96,10 +122,10 @@ public sealed unsafe class WinogradConv
                 for (int i0 = 0; i0 < batch; i0 += images)
                 {
                     int count = Math.Min(images, batch - i0), ld = Ld(count), n = count * perImage, first = i0;
-                    long work = (long)perImage * count * Xi * 4;
+                    long work = (long)perImage * count * xis * 4;
                     // items (channel, image), image fastest: one thread writes a channel's tiles in order (see InputTransform)
                     ConvParallel.For(g.C * count, threads, work, (a, b) => InputTransform(xs, first, count, a, b, vs, ld, n));
-                    ConvParallel.For(Xi, threads, (long)g.O * g.C * n, (a, b) =>
+                    ConvParallel.For(xis, threads, (long)g.O * g.C * n, (a, b) =>
                     {
                         for (int xi = a; xi < b; xi++)
                         {
@@ -136,13 +162,13 @@ public sealed unsafe class WinogradConv
     private void InputTransform(float* x, int first, int count, int a, int b, float* v, int ld, int n)
     {
         var g = _g;
-        int rw = _rowWidth, hp = _th * Tile + 2, perImage = _th * _tw;
-        float[] buf = ArrayPool<float>.Shared.Rent(hp * rw + Alpha * rw + Xi * Lanes);
+        int rw = _rowWidth, hp = _th * _m + 2, perImage = _th * _tw;
+        float[] buf = ArrayPool<float>.Shared.Rent(hp * rw + _alpha * rw);
         try
         {
             fixed (float* pb = buf)
             {
-                float* plane = pb, tv = pb + hp * rw, tmp = tv + Alpha * rw;
+                float* plane = pb, tv = pb + hp * rw;
                 for (int item = a; item < b; item++)
                 {
                     int c = item / count, img = item % count;
@@ -158,12 +184,20 @@ public sealed unsafe class WinogradConv
                     }
                     long colBase = (long)img * perImage;
                     if (img == count - 1 && ld > n) // columns past the chunk's tiles: finite (zero) for the GEMM's whole tiles
-                        for (int xi = 0; xi < Xi; xi++) new Span<float>(v + ((long)xi * g.C + c) * ld + n, ld - n).Clear();
+                        for (int xi = 0; xi < _xi; xi++) new Span<float>(v + ((long)xi * g.C + c) * ld + n, ld - n).Clear();
                     for (int ty = 0; ty < _th; ty++)
                     {
-                        VerticalInput(plane + ty * Tile * rw, rw, tv);
-                        for (int bx = 0; bx < _blocks; bx++)
-                            HorizontalInput(tv, rw, bx * Lanes * Tile, tmp, v + (long)c * ld + colBase + ty * _tw + bx * Lanes, (long)g.C * ld);
+                        float* rows = plane + ty * _m * rw, dst = v + (long)c * ld + colBase + ty * _tw;
+                        if (_m == 4)
+                        {
+                            VerticalInput(rows, rw, tv);
+                            for (int bx = 0; bx < _blocks; bx++) HorizontalInput(tv, rw, bx * Lanes * 4, dst + bx * Lanes, (long)g.C * ld);
+                        }
+                        else
+                        {
+                            VerticalInput2(rows, rw, tv);
+                            for (int bx = 0; bx < _blocks; bx++) HorizontalInput2(tv, rw, bx * Lanes * 2, dst + bx * Lanes, (long)g.C * ld);
+                        }
                     }
                 }
             }
@@ -190,14 +224,14 @@ public sealed unsafe class WinogradConv
     /// vertical row k, their horizontal transform, stored as V[k 6 + l][tile] (rows <paramref name="xiStride"/> apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void HorizontalInput(float* tv, int rw, int x0, float* tmp, float* v, long xiStride)
+    private static void HorizontalInput(float* tv, int rw, int x0, float* v, long xiStride)
     {
-        for (int k = 0; k < Alpha; k++)
+        for (int k = 0; k < 6; k++)
         {
             float* r = tv + k * rw + x0;
             Phases(r, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
             BT(d0, d1, d2, d3, d4, d5, out var o0, out var o1, out var o2, out var o3, out var o4, out var o5);
-            float* dst = v + k * Alpha * xiStride;
+            float* dst = v + k * 6 * xiStride;
             o0.Store(dst); o1.Store(dst + xiStride); o2.Store(dst + 2 * xiStride);
             o3.Store(dst + 3 * xiStride); o4.Store(dst + 4 * xiStride); o5.Store(dst + 5 * xiStride);
         }
@@ -219,9 +253,18 @@ public sealed unsafe class WinogradConv
             d5 = Avx512F.PermuteVar16x32x2(d1, shift, Vector512.CreateScalar(e[1]));
             return;
         }
-        float* s = stackalloc float[Alpha * Lanes];
-        for (int j = 0; j < Alpha; j++)
-            for (int t = 0; t < Lanes; t++) s[j * Lanes + t] = r[4 * t + j];
+        PhasesScalar(r, 4, 6, out d0, out d1, out d2, out d3, out d4, out d5);
+    }
+
+    /// <summary>d_j[t] = r[stride t + j] for j below <paramref name="count"/> (the rest zero): the loop the permutes replace.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PhasesScalar(float* r, int stride, int count, out Vector512<float> d0, out Vector512<float> d1, out Vector512<float> d2,
+        out Vector512<float> d3, out Vector512<float> d4, out Vector512<float> d5)
+    {
+        float* s = stackalloc float[6 * Lanes];
+        new Span<float>(s, 6 * Lanes).Clear();
+        for (int j = 0; j < count; j++)
+            for (int t = 0; t < Lanes; t++) s[j * Lanes + t] = r[stride * t + j];
         d0 = Vector512.Load(s); d1 = Vector512.Load(s + 16); d2 = Vector512.Load(s + 32);
         d3 = Vector512.Load(s + 48); d4 = Vector512.Load(s + 64); d5 = Vector512.Load(s + 80);
     }
@@ -257,10 +300,9 @@ public sealed unsafe class WinogradConv
     private void OutputTransform(float* m, int ld, int n, int first, int count, int a, int b, float* y, float* residual, bool relu)
     {
         var g = _g;
-        int plane = g.OH * g.OW, perImage = _th * _tw;
-        float* rows = stackalloc float[Tile * Lanes];
-        float* t = stackalloc float[Tile * Alpha * Lanes];
-        Span<Vector512<float>> ph = stackalloc Vector512<float>[Tile * Tile];
+        int plane = g.OH * g.OW, perImage = _th * _tw, side = _m;
+        float* rows = stackalloc float[4 * 4 * Lanes]; // output rows i of the block, 16 m columns each
+        float* t = stackalloc float[4 * 6 * Lanes];
         long xiStride = (long)g.O * ld;
         for (int item = a; item < b; item++)
         {
@@ -272,34 +314,121 @@ public sealed unsafe class WinogradConv
                 for (int bx = 0; bx < _blocks; bx++)
                 {
                     float* src = mo + ty * _tw + bx * Lanes;
-                    // horizontal A^T per transformed row k: t[j][k] (j = output column phase)
-                    for (int k = 0; k < Alpha; k++)
+                    if (side == 4) OutputBlock(src, xiStride, t, rows);
+                    else OutputBlock2(src, xiStride, t, rows);
+                    int x0 = bx * Lanes * side, cols = Math.Min(Lanes * side, g.OW - x0);
+                    for (int i = 0; i < side; i++)
                     {
-                        float* s = src + k * Alpha * xiStride;
-                        AT(Vector512.Load(s), Vector512.Load(s + xiStride), Vector512.Load(s + 2 * xiStride),
-                            Vector512.Load(s + 3 * xiStride), Vector512.Load(s + 4 * xiStride), Vector512.Load(s + 5 * xiStride),
-                            out var o0, out var o1, out var o2, out var o3);
-                        o0.Store(t + (0 * Alpha + k) * Lanes); o1.Store(t + (1 * Alpha + k) * Lanes);
-                        o2.Store(t + (2 * Alpha + k) * Lanes); o3.Store(t + (3 * Alpha + k) * Lanes);
-                    }
-                    // vertical A^T per column phase j, then interleave phases back into 64 contiguous output columns per row i
-                    for (int j = 0; j < Tile; j++)
-                    {
-                        float* s = t + j * Alpha * Lanes;
-                        AT(Vector512.Load(s), Vector512.Load(s + 16), Vector512.Load(s + 32), Vector512.Load(s + 48),
-                            Vector512.Load(s + 64), Vector512.Load(s + 80), out var o0, out var o1, out var o2, out var o3);
-                        ph[0 * Tile + j] = o0; ph[1 * Tile + j] = o1; ph[2 * Tile + j] = o2; ph[3 * Tile + j] = o3;
-                    }
-                    int x0 = bx * Lanes * Tile, cols = Math.Min(Lanes * Tile, g.OW - x0);
-                    for (int i = 0; i < Tile; i++)
-                    {
-                        int oy = ty * Tile + i;
+                        int oy = ty * side + i;
                         if (oy >= g.OH) break;
-                        Interleave(ph[i * Tile], ph[i * Tile + 1], ph[i * Tile + 2], ph[i * Tile + 3], rows);
                         long off = outOff + (long)oy * g.OW + x0;
-                        Epilogue(rows, y + off, residual == null ? null : residual + off, cols, bias, relu);
+                        Epilogue(rows + i * Lanes * side, y + off, residual == null ? null : residual + off, cols, bias, relu);
                     }
                 }
+        }
+    }
+
+    /// <summary>
+    /// F(4, 3) output transform of 16 tiles: horizontal A^T per transformed row k (t[j][k], j the output column phase),
+    /// vertical A^T per phase, phases interleaved back into 64 contiguous columns per output row: rows[i 64 + 4 t + j].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputBlock(float* src, long xiStride, float* t, float* rows)
+    {
+        for (int k = 0; k < 6; k++)
+        {
+            float* s = src + k * 6 * xiStride;
+            AT(Vector512.Load(s), Vector512.Load(s + xiStride), Vector512.Load(s + 2 * xiStride),
+                Vector512.Load(s + 3 * xiStride), Vector512.Load(s + 4 * xiStride), Vector512.Load(s + 5 * xiStride),
+                out var o0, out var o1, out var o2, out var o3);
+            o0.Store(t + (0 * 6 + k) * Lanes); o1.Store(t + (1 * 6 + k) * Lanes);
+            o2.Store(t + (2 * 6 + k) * Lanes); o3.Store(t + (3 * 6 + k) * Lanes);
+        }
+        Vector512<float> p00, p01, p02, p03, p10, p11, p12, p13, p20, p21, p22, p23, p30, p31, p32, p33;
+        Vertical(t, out p00, out p10, out p20, out p30);
+        Vertical(t + 6 * Lanes, out p01, out p11, out p21, out p31);
+        Vertical(t + 12 * Lanes, out p02, out p12, out p22, out p32);
+        Vertical(t + 18 * Lanes, out p03, out p13, out p23, out p33);
+        Interleave(p00, p01, p02, p03, rows);
+        Interleave(p10, p11, p12, p13, rows + 64);
+        Interleave(p20, p21, p22, p23, rows + 128);
+        Interleave(p30, p31, p32, p33, rows + 192);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Vertical(float* s, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2, out Vector512<float> o3) =>
+        AT(Vector512.Load(s), Vector512.Load(s + 16), Vector512.Load(s + 32), Vector512.Load(s + 48),
+            Vector512.Load(s + 64), Vector512.Load(s + 80), out o0, out o1, out o2, out o3);
+
+    /// <summary>F(2, 3) output transform of 16 tiles: rows[i 32 + 2 t + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputBlock2(float* src, long xiStride, float* t, float* rows)
+    {
+        for (int k = 0; k < 4; k++)
+        {
+            float* s = src + k * 4 * xiStride;
+            AT2(Vector512.Load(s), Vector512.Load(s + xiStride), Vector512.Load(s + 2 * xiStride), Vector512.Load(s + 3 * xiStride), out var o0, out var o1);
+            o0.Store(t + k * Lanes); o1.Store(t + (4 + k) * Lanes);
+        }
+        AT2(Vector512.Load(t), Vector512.Load(t + 16), Vector512.Load(t + 32), Vector512.Load(t + 48), out var p00, out var p10);
+        AT2(Vector512.Load(t + 64), Vector512.Load(t + 80), Vector512.Load(t + 96), Vector512.Load(t + 112), out var p01, out var p11);
+        Interleave2(p00, p01, rows);
+        Interleave2(p10, p11, rows + 32);
+    }
+
+    /// <summary>The 1-D output transform o = A^T m of F(2, 3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AT2(Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3, out Vector512<float> o0, out Vector512<float> o1)
+    {
+        o0 = m0 + m1 + m2;
+        o1 = m1 - m2 - m3;
+    }
+
+    /// <summary>dst[2 t + j] = p_j[t] (32 floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave2(Vector512<float> p0, Vector512<float> p1, float* dst)
+    {
+        if (Avx512F.IsSupported)
+        {
+            Avx512F.PermuteVar16x32x2(p0, Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), p1).Store(dst);
+            Avx512F.PermuteVar16x32x2(p0, Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), p1).Store(dst + 16);
+            return;
+        }
+        for (int t = 0; t < Lanes; t++) { dst[2 * t] = p0[t]; dst[2 * t + 1] = p1[t]; }
+    }
+
+    /// <summary>F(2, 3) vertical input pass: tv[k][x] = sum_i BT2[k, i] rows[i][x].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void VerticalInput2(float* rows, int rw, float* tv)
+    {
+        for (int x = 0; x < rw; x += Lanes)
+        {
+            var d0 = Vector512.Load(rows + x); var d1 = Vector512.Load(rows + rw + x);
+            var d2 = Vector512.Load(rows + 2 * rw + x); var d3 = Vector512.Load(rows + 3 * rw + x);
+            (d0 - d2).Store(tv + x); (d1 + d2).Store(tv + rw + x); (d2 - d1).Store(tv + 2 * rw + x); (d1 - d3).Store(tv + 3 * rw + x);
+        }
+    }
+
+    /// <summary>F(2, 3) horizontal input pass on 16 tiles from padded column x0: phases d_j[t] = tv[k][x0 + 2 t + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void HorizontalInput2(float* tv, int rw, int x0, float* v, long xiStride)
+    {
+        for (int k = 0; k < 4; k++)
+        {
+            float* r = tv + k * rw + x0;
+            Vector512<float> d0, d1, d2, d3;
+            if (Avx512F.IsSupported)
+            {
+                var a = Vector512.Load(r); var b = Vector512.Load(r + 16); var e = Vector512.Load(r + 32);
+                d0 = Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+                d1 = Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+                var shift = Vector512.Create(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+                d2 = Avx512F.PermuteVar16x32x2(d0, shift, Vector512.CreateScalar(e[0]));
+                d3 = Avx512F.PermuteVar16x32x2(d1, shift, Vector512.CreateScalar(e[1]));
+            }
+            else PhasesScalar(r, 2, 4, out d0, out d1, out d2, out d3, out _, out _);
+            float* dst = v + k * 4 * xiStride;
+            (d0 - d2).Store(dst); (d1 + d2).Store(dst + xiStride); (d2 - d1).Store(dst + 2 * xiStride); (d1 - d3).Store(dst + 3 * xiStride);
         }
     }
 

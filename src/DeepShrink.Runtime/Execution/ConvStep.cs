@@ -28,6 +28,7 @@ internal sealed class ConvStep : Step
     private readonly XnorPackedWeights? _xnorWeights; // its weights with columns in BinaryIm2Row's (ky, kx, c) order
     private readonly PackedConv? _packed;  // dense, groups = 1, no input transform
     private readonly Lazy<WinogradConv>? _winograd; // the same, 3x3 stride 1: built at the first call with at least WinogradMinTiles tiles
+    private readonly int _winogradTiles;              // its output tiles per image
 
     /// <summary>
     /// Output tiles (4x4, over the whole batch) from which a call runs Winograd: fewer leave its 36 GEMMs too narrow
@@ -44,8 +45,10 @@ internal sealed class ConvStep : Step
         if (winograd && _packed is not null && WinogradConv.Supports(g))
         {
             var dense = _dense;
-            _winograd = new Lazy<WinogradConv>(() => new WinogradConv(g, dense, bias), LazyThreadSafetyMode.ExecutionAndPublication);
-            if (WinogradConv.TilesPerImage(g) >= WinogradMinTiles) _ = _winograd.Value; // used at every batch: transform now
+            int m = WinogradConv.ChooseTile(g, WinogradMinTiles);
+            _winogradTiles = WinogradConv.TilesPerImage(g, m);
+            _winograd = new Lazy<WinogradConv>(() => new WinogradConv(g, dense, bias, m), LazyThreadSafetyMode.ExecutionAndPublication);
+            if (_winogradTiles >= WinogradMinTiles) _ = _winograd.Value; // used at every batch: transform now
         }
         if (groups is [Int8Matrix q])
         {
@@ -72,12 +75,12 @@ internal sealed class ConvStep : Step
 
     /// <inheritdoc/>
     public override string Describe() =>
-        (_winograd is not null ? "winograd-f4x4|packed-im2col-gemm" : _packed is not null ? "packed-im2col-gemm" : _dense is not null ? "im2col-sgemm" : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
+        (_winograd is not null ? $"winograd-f{WinogradConv.ChooseTile(_g, WinogradMinTiles)}x3(>={WinogradMinTiles}-tiles)|packed-im2col-gemm" : _packed is not null ? "packed-im2col-gemm" : _dense is not null ? "im2col-sgemm" : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
 
     /// <inheritdoc/>
     public override void Run(Frame f)
     {
-        if (_winograd is not null && f.Batch * WinogradConv.TilesPerImage(_g) >= WinogradMinTiles)
+        if (_winograd is not null && f.Batch * _winogradTiles >= WinogradMinTiles)
         {
             _winograd.Value.Forward(f.Batch, In(f, 0), Out(f), HasResidual ? In(f, 1) : default, FuseRelu, f.Threads);
             return;
