@@ -26,6 +26,12 @@ public sealed unsafe class WinogradConv
 {
     private const int Lanes = 16;
 
+    /// <summary>
+    /// Output tiles per call (over the whole batch) from which Winograd pays: fewer leave its GEMMs too narrow for the
+    /// micro-kernel, and its transformed weights (4x the direct ones for F(4x4)) are read for little work.
+    /// </summary>
+    public const int MinTiles = 16;
+
     /// <summary>Floats of the transformed input and output buffers of one chunk (4 MiB each), images per chunk chosen to fit.</summary>
     public const int ChunkElements = 1 << 20;
 

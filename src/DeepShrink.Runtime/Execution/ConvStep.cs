@@ -30,11 +30,8 @@ internal sealed class ConvStep : Step
     private readonly Lazy<WinogradConv>? _winograd; // the same, 3x3 stride 1: built at the first call with at least WinogradMinTiles tiles
     private readonly int _winogradTiles;              // its output tiles per image
 
-    /// <summary>
-    /// Output tiles (4x4, over the whole batch) from which a call runs Winograd: fewer leave its 36 GEMMs too narrow
-    /// for the micro-kernel (and its weights, 4x the direct ones, are read for little work).
-    /// </summary>
-    public const int WinogradMinTiles = 16;
+    /// <summary>Output tiles (over the whole batch) from which a call runs Winograd (<see cref="WinogradConv.MinTiles"/>).</summary>
+    public const int WinogradMinTiles = WinogradConv.MinTiles;
 
     public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform, bool pack = true, bool winograd = false)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
