@@ -80,7 +80,8 @@ public static class CompareBenchmarks
         try
         {
             using var ortB = new OnnxSession(OnnxPath(baseline, Path.Combine(work, "baseline.onnx")), opts.Threads);
-            using var ortC = new OnnxSession(OnnxPath(candidate, Path.Combine(work, "candidate.onnx")), opts.Threads);
+            string onnxC = OnnxPath(candidate, Path.Combine(work, "candidate.onnx"));
+            using var ortC = new OnnxSession(onnxC, opts.Threads);
             var ours = new[] { Ours(baseline, opts.Threads), Ours(candidate, opts.Threads) };
             if (!ours[0].InputShape.SequenceEqual(ours[1].InputShape))
                 throw new ArgumentException($"the models take different inputs: baseline [{string.Join(", ", ours[0].InputShape)}], candidate [{string.Join(", ", ours[1].InputShape)}]");
@@ -118,12 +119,35 @@ public static class CompareBenchmarks
             Timings(r, "b1", ModelTiming.Rounds(one, opts.Seconds, opts.Rounds));
             opts.Log?.WriteLine($"bench compare: batch {big}");
             Timings(r, $"b{big}", ModelTiming.Rounds(many, opts.Seconds, opts.Rounds));
+            CpuTime(r, candidate, onnxC, x1, outC, opts);
             r["baseline_runtime_weight_bytes"] = ours[0].WeightBytes;
             r["candidate_runtime_weight_bytes"] = ours[1].WeightBytes;
         }
         finally { Directory.Delete(work, recursive: true); }
         r["load_avg_1m_end"] = LoadAverage();
         return r;
+    }
+
+    /// <summary>
+    /// The candidate in our runtime and in ONNX Runtime, each on one thread, batch 1, timed on this process's CPU clock
+    /// (interleaved, fastest of the rounds): the work per inference, little affected by other processes sharing the cores.
+    /// Keys <c>cpu1t_candidate_b1_ms</c>, <c>cpu1t_ort_candidate_b1_ms</c>, <c>cpu1t_candidate_b1_vs_ort_candidate</c> (paired).
+    /// </summary>
+    private static void CpuTime(Dictionary<string, object?> r, CompareSide candidate, string onnx, float[] x1, int[] outShape, CompareOptions opts)
+    {
+        var ours = Ours(candidate, 1);
+        using var ort = new OnnxSession(onnx, 1);
+        var y = new float[ours.OutputSize];
+        List<double> a = [], b = [];
+        for (int round = 0; round < Math.Max(3, opts.Rounds / 3); round++)
+        {
+            a.Add(BenchStats.Measure(() => ours.Run(x1, 1, y), 3, 0.05, clock: BenchClock.ProcessCpu).Median);
+            b.Add(BenchStats.Measure(() => ort.Run(x1, 1, y, outShape), 3, 0.05, clock: BenchClock.ProcessCpu).Median);
+        }
+        r["cpu1t_clock"] = BenchClocks.Effective(BenchClock.ProcessCpu).ToString();
+        r["cpu1t_candidate_b1_ms"] = a.Min() * 1000;
+        r["cpu1t_ort_candidate_b1_ms"] = b.Min() * 1000;
+        r["cpu1t_candidate_b1_vs_ort_candidate"] = ModelTiming.PairedRatio(a.ToArray(), b.ToArray());
     }
 
     /// <summary>A small fixed-width table of the main keys.</summary>

@@ -39,6 +39,35 @@ public static class ResNetConvLayers
             // one thread on its own CPU clock: the fraction of the FMA peak, little disturbed by other processes
             var cpu = BenchStats.Measure(() => packed.Forward(1, x, y, default, false, 1), 5, clock: BenchClock.ThreadCpu);
             r[$"conv_{name}_packed_1t_peak_fraction"] = cpu.Gflops(2.0 * g.Macs) / peak;
+            if (WinogradConv.Supports(g)) Winograd(r, name, g, w, packed, threads, seconds);
+        }
+    }
+
+    /// <summary>
+    /// <c>conv_{node}_winograd_us</c> and <c>conv_{node}_winograd_vs_packed</c> (batch 1, paired, same threads) and
+    /// <c>conv_{node}_winograd_vs_packed_1t_b{1,8}</c> (one thread, thread CPU clock, ratio of medians).
+    /// </summary>
+    private static void Winograd(Dictionary<string, object> r, string name, ConvGeometry g, float[] w, PackedConv packed, int threads, double seconds)
+    {
+        var wino = new WinogradConv(g, w, [], WinogradConv.ChooseTile(g, WinogradConv.MinTiles));
+        var x = Tensor.Randn(new Rng(6), 1f, 8 * g.InputSize).Span.ToArray();
+        var y = new float[8 * g.OutputSize];
+        var x1 = x.AsSpan(0, g.InputSize).ToArray();
+        var y1 = new float[g.OutputSize];
+        var rounds = ModelTiming.Rounds(new Action[]
+        {
+            () => wino.Forward(1, x1, y1, default, false, threads),
+            () => packed.Forward(1, x1, y1, default, false, threads),
+        }, seconds, rounds: 9);
+        r[$"conv_{name}_winograd_us"] = ModelTiming.Summaries(rounds)[0].Median;
+        r[$"conv_{name}_winograd_vs_packed"] = ModelTiming.PairedRatio(rounds[0], rounds[1]);
+        foreach (int b in new[] { 1, 8 })
+        {
+            var xb = x.AsSpan(0, b * g.InputSize).ToArray();
+            var yb = new float[b * g.OutputSize];
+            double wi = BenchStats.Measure(() => wino.Forward(b, xb, yb, default, false, 1), 5, clock: BenchClock.ThreadCpu).Median;
+            double pa = BenchStats.Measure(() => packed.Forward(b, xb, yb, default, false, 1), 5, clock: BenchClock.ThreadCpu).Median;
+            r[$"conv_{name}_winograd_vs_packed_1t_b{b}"] = wi / pa;
         }
     }
 

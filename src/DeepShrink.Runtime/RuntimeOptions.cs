@@ -33,6 +33,14 @@ public sealed record RuntimeOptions
     /// </summary>
     public bool PackConvolutions { get; init; } = true;
 
+    /// <summary>
+    /// Run packed 3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (<see cref="Core.Kernels.WinogradConv"/>) when a call
+    /// has enough output tiles for its GEMMs (<see cref="Execution.ConvStep.WinogradMinTiles"/>); results then differ
+    /// from the direct convolution by float rounding (about 1e-6 relative); off keeps every convolution direct.
+    /// Needs <see cref="PackConvolutions"/>.
+    /// </summary>
+    public bool Winograd { get; init; } = true;
+
     /// <summary>Limits for decoding tensors.</summary>
     public DszReadOptions ReadOptions { get; init; } = DszReadOptions.Default;
 

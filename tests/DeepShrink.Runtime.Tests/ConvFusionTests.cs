@@ -45,6 +45,33 @@ public class ConvFusionTests
     }
 
     [Fact]
+    public void Winograd_convolutions_match_the_reference_and_the_direct_path()
+    {
+        // 40x36 input: the first block's 3x3 convs see 10x9 planes (F(2x2) with 25 tiles, Winograd from batch 1), the
+        // second block's stride-1 conv 5x5 (9 F(2x2) tiles: Winograd at batch 3 only); residual add and ReLU fused
+        var f = new GraphFixture(33, [3, 40, 36]);
+        var graph = MiniResNet(f);
+        foreach (int threads in new[] { 1, 2 })
+            f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads }, 1e-4f);
+        var wino = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2 });
+        var direct = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, Winograd = false });
+        var steps = wino.Profile(new float[wino.InputSize], 1, 1);
+        Assert.Equal(3, steps.Count(s => s.Detail.Contains("winograd", StringComparison.Ordinal)));
+        Assert.DoesNotContain(direct.Profile(new float[direct.InputSize], 1, 1), s => s.Detail.Contains("winograd", StringComparison.Ordinal));
+        var x = new float[3 * wino.InputSize];
+        var rng = new Core.Rng(4);
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextFloat() * 2 - 1;
+        var a = new float[3 * wino.OutputSize];
+        var b = new float[3 * wino.OutputSize];
+        wino.Run(x, 3, a);
+        direct.Run(x, 3, b);
+        float diff = 0, scale = 0;
+        for (int i = 0; i < a.Length; i++) { diff = MathF.Max(diff, MathF.Abs(a[i] - b[i])); scale = MathF.Max(scale, MathF.Abs(b[i])); }
+        Assert.True(diff > 0f || scale == 0f, "Winograd and the direct path gave identical bits: was Winograd run at all?");
+        Assert.True(diff <= 1e-5f * (1 + scale), $"Winograd vs direct: max abs diff {diff} at output scale {scale}");
+    }
+
+    [Fact]
     public void Folding_and_fusion_remove_the_batchnorm_add_and_relu_steps()
     {
         var f = new GraphFixture(32, [3, 16, 16]);

@@ -27,13 +27,26 @@ internal sealed class ConvStep : Step
     private readonly XnorMatrix? _xnor;    // binary weights x binary input, unfolded to bits per image (groups = 1)
     private readonly XnorPackedWeights? _xnorWeights; // its weights with columns in BinaryIm2Row's (ky, kx, c) order
     private readonly PackedConv? _packed;  // dense, groups = 1, no input transform
+    private readonly Lazy<WinogradConv>? _winograd; // the same, 3x3 stride 1: built at the first call with at least WinogradMinTiles tiles
+    private readonly int _winogradTiles;              // its output tiles per image
 
-    public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform, bool pack = true)
+    /// <summary>Output tiles (over the whole batch) from which a call runs Winograd (<see cref="WinogradConv.MinTiles"/>).</summary>
+    public const int WinogradMinTiles = WinogradConv.MinTiles;
+
+    public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform, bool pack = true, bool winograd = false)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
     {
         _g = g; _groups = groups; _bias = bias; _transform = transform;
         if (groups.All(m => m is DenseMatrix)) _dense = groups.SelectMany(m => ((DenseMatrix)m).Weights.ToArray()).ToArray();
         if (pack && _dense is not null && g.Groups == 1 && transform is null) _packed = new PackedConv(g, _dense, bias);
+        if (winograd && _packed is not null && WinogradConv.Supports(g))
+        {
+            var dense = _dense;
+            int m = WinogradConv.ChooseTile(g, WinogradMinTiles);
+            _winogradTiles = WinogradConv.TilesPerImage(g, m);
+            _winograd = new Lazy<WinogradConv>(() => new WinogradConv(g, dense, bias, m), LazyThreadSafetyMode.ExecutionAndPublication);
+            if (_winogradTiles >= WinogradMinTiles) _ = _winograd.Value; // used at every batch: transform now
+        }
         if (groups is [Int8Matrix q])
         {
             _int8 = q;
@@ -59,11 +72,16 @@ internal sealed class ConvStep : Step
 
     /// <inheritdoc/>
     public override string Describe() =>
-        (_packed is not null ? "packed-im2col-gemm" : _dense is not null ? "im2col-sgemm" : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
+        (_winograd is not null ? $"winograd-f{WinogradConv.ChooseTile(_g, WinogradMinTiles)}x3(>={WinogradMinTiles}-tiles)|packed-im2col-gemm" : _packed is not null ? "packed-im2col-gemm" : _dense is not null ? "im2col-sgemm" : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
 
     /// <inheritdoc/>
     public override void Run(Frame f)
     {
+        if (_winograd is not null && f.Batch * _winogradTiles >= WinogradMinTiles)
+        {
+            _winograd.Value.Forward(f.Batch, In(f, 0), Out(f), HasResidual ? In(f, 1) : default, FuseRelu, f.Threads);
+            return;
+        }
         if (_packed is not null)
         {
             _packed.Forward(f.Batch, In(f, 0), Out(f), HasResidual ? In(f, 1) : default, FuseRelu, f.Threads);

@@ -23,6 +23,6 @@ internal sealed partial class GraphPlanner
         var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
             KernelChooser.StepCosts(c => new ConvStep(n.Name, 0, g, c, bias, WeightCandidates.StepTransform(c, transform)) { Output = 1 }, Math.Min(4, _options.CalibrationBatch), _threads));
         Report(n, w.Codec, chosen, micros);
-        return (new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform), _options.PackConvolutions), [g.O, g.OH, g.OW]);
+        return (new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform), _options.PackConvolutions, _options.Winograd), [g.O, g.OH, g.OW]);
     }
 }
