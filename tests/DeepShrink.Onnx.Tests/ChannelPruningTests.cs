@@ -1,9 +1,14 @@
+using DeepShrink.Compression;
 using DeepShrink.Compression.Pruning.Channels;
 using DeepShrink.Compression.Quantization;
 using DeepShrink.Compression.Recipes;
 using DeepShrink.Core;
+using DeepShrink.Core.Autograd;
 using DeepShrink.Core.Graph;
+using DeepShrink.Data;
 using DeepShrink.Nn;
+using DeepShrink.Nn.IO;
+using DeepShrink.Runtime;
 using static DeepShrink.Onnx.Tests.OnnxTestUtil;
 
 namespace DeepShrink.Onnx.Tests;
@@ -155,5 +160,45 @@ public class ChannelPruningTests
             Assert.Equal(w[r * 4 + 1] - w[r * 4 + 3], fit[r * 3 + 1], 3);
             Assert.Equal(w[r * 4 + 2], fit[r * 3 + 2], 3);
         }
+    }
+
+    [Theory]
+    [InlineData("l1", "flops", "")]
+    [InlineData("taylor", "params", "")]
+    [InlineData("reconstruction", "flops", "")]
+    [InlineData("bn-scale", "flops", "slimming_l1: 0.05, ")]
+    public void TheRecipeComponent_MeetsItsTarget_AndTheFileRunsInTheRuntime(string criterion, string target, string extra)
+    {
+        var (graph, tensors) = Net(4);
+        var all = SyntheticData.Blobs(600, 5, 3, 12, 12, 11, noise: 0.4f);
+        var train = all.Subset(Enumerable.Range(0, 500).ToArray());
+        var test = all.Subset(Enumerable.Range(500, 100).ToArray());
+        var recipe = RecipeLoader.Parse($$"""
+            version: 1
+            training: {lr: 0.02, batch_size: 50}
+            components:
+              pruner: {type: channel-pruning, criterion: {{criterion}}, {{extra}}target: {{{target}}: 0.5}, calibration_batches: 2, max_drop: 100}
+            policies:
+              - {component: pruner, start_epoch: 1, end_epoch: 3, frequency: 1}
+            """, "cp-test.yaml");
+        using var dir = new TempDir();
+        var model = GraphLayers.FromTensors(graph, tensors, InputHooks.Factories);
+        long denseParams = model.ParameterCount(), denseMacs = GraphAnalysis.TotalMacs(graph, n => tensors[n].Shape);
+        var result = Compressor.Run(new CompressionJob
+        {
+            Model = new LoadedModel(model, new Dictionary<string, string>()), Recipe = recipe,
+            Train = train, Validation = test, Test = test, OutPath = dir.File("m.dsz"), Seed = 7,
+        });
+        Assert.True(result.GraphChanged);
+        var state = result.Model.StateDict();
+        double kept = target == "params" ? result.Model.ParameterCount() / (double)denseParams
+            : GraphAnalysis.TotalMacs(result.Model.ToGraph(), n => state[n].Shape) / (double)denseMacs;
+        Assert.InRange(kept, 0.3, 0.5);
+        var loaded = ModelIO.Load(dir.File("m.dsz"), InputHooks.Factories);
+        var x = Compressor.Ordered(test).First().X;
+        float[] want;
+        using (Engine.NoGrad()) want = loaded.Model.Eval().Forward(x).ToArray();
+        var got = InferenceModel.Load(dir.File("m.dsz")).Run(x.ToArray(), x.Shape[0]);
+        Assert.True(MaxAbsDiff(want, got) <= 1e-4f, $"runtime vs trainer {MaxAbsDiff(want, got)}");
     }
 }
