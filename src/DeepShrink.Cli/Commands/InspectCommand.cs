@@ -97,7 +97,7 @@ public static class InspectCommand
                 p += size; nz += tnz; bytes += b; bitsWeighted += bits * size;
                 if (!codecs.Contains(codec)) codecs.Add(codec);
             }
-            rows.Add(new Row(info.Node.Name, info.Node.Op, ShapeUtil.Format(info.OutputShape), p, nz, p == 0 ? 0 : bitsWeighted / p, bytes, info.Macs, string.Join("+", codecs))) { DenseChannels = info.Node.Int("dense_channels", 0) });
+            rows.Add(new Row(info.Node.Name, info.Node.Op, ShapeUtil.Format(info.OutputShape), p, nz, p == 0 ? 0 : bitsWeighted / p, bytes, info.Macs, string.Join("+", codecs)) { DenseChannels = info.Node.Int("dense_channels", 0) });
         }
         return rows;
     }
