@@ -201,4 +201,28 @@ public class ChannelPruningTests
         var got = InferenceModel.Load(dir.File("m.dsz")).Run(x.ToArray(), x.Shape[0]);
         Assert.True(MaxAbsDiff(want, got) <= 1e-4f, $"runtime vs trainer {MaxAbsDiff(want, got)}");
     }
+
+    [Fact]
+    public void AnUnreachableTarget_FailsBeforeAnyTraining_AndWritesNothing()
+    {
+        var (graph, tensors) = Net(5);
+        var data = SyntheticData.Blobs(100, 5, 3, 12, 12, 11, noise: 0.4f);
+        var recipe = RecipeLoader.Parse("""
+            version: 1
+            components:
+              pruner: {type: channel-pruning, target: {params: 0.001}, max_layer_prune: 0.5}
+            policies:
+              - {component: pruner, start_epoch: 0, end_epoch: 3, frequency: 1}
+            """, "impossible.yaml");
+        using var dir = new TempDir();
+        int epochs = 0;
+        var e = Assert.Throws<ChannelSelection.UnreachableTargetException>(() => Compressor.Run(new CompressionJob
+        {
+            Model = new LoadedModel(GraphLayers.FromTensors(graph, tensors, InputHooks.Factories), new Dictionary<string, string>()),
+            Recipe = recipe, Train = data, Validation = data, Test = data, OutPath = dir.File("m.dsz"), OnEpoch = _ => epochs++,
+        }));
+        Assert.Contains("cannot reach params 0.001", e.Message);
+        Assert.Equal(0, epochs);
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
 }

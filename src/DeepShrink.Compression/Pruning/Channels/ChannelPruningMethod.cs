@@ -46,6 +46,17 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
         (_denseParams, _denseMacs) = ChannelRemoval.Cost(d, Shape(state), new HashSet<int>(), Counted(ctx));
         _denseGroupSizes = d.Groups().ToDictionary(g => g.Key, g => g.Value.Count, StringComparer.Ordinal);
         if (_denseGroupSizes.Count == 0) throw new InvalidOperationException($"recipe component '{spec.Name}': the model has no prunable channels");
+        // an unreachable final target is an error now, not after the epochs of the earlier steps
+        Select(d, Enumerable.Repeat(1.0, d.Units.Count).ToArray(), Shape(state), Counted(ctx), spec.Keep);
+    }
+
+    private HashSet<int> Select(ChannelDependencies d, double[] importance, Func<string, int[]?> shape, List<string> counted, double keep)
+    {
+        double dense = spec.Target == "params" ? _denseParams : _denseMacs;
+        return ChannelSelection.Select(d, importance,
+            g => (int)Math.Ceiling((1 - spec.MaxLayerPrune) * _denseGroupSizes.GetValueOrDefault(g, 1)),
+            r => { var c = ChannelRemoval.Cost(d, shape, r, counted); return spec.Target == "params" ? c.Params : c.Macs; },
+            keep * dense, $"{spec.Target} {keep:0.###} of the input model ({keep * dense:N0} {spec.Target})");
     }
 
     /// <inheritdoc/>
@@ -58,11 +69,7 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
         var shape = Shape(state);
         var counted = Counted(ctx);
         var importance = Importance(ctx, d, state, out var hessians);
-        double dense = spec.Target == "params" ? _denseParams : _denseMacs;
-        var removed = ChannelSelection.Select(d, importance,
-            g => (int)Math.Ceiling((1 - spec.MaxLayerPrune) * _denseGroupSizes.GetValueOrDefault(g, 1)),
-            r => { var c = ChannelRemoval.Cost(d, shape, r, counted); return spec.Target == "params" ? c.Params : c.Macs; },
-            keep * dense, $"{spec.Target} {keep:0.###} of the input model ({keep * dense:N0} {spec.Target})");
+        var removed = Select(d, importance, shape, counted, keep);
         if (hessians is not null) Refit(d, state, removed, hessians);
         var (newGraph, tensors) = ChannelRemoval.Apply(d, state, removed);
         ctx.ReplaceModel(GraphLayers.FromTensors(newGraph, tensors, InputHooks.Factories));

@@ -46,7 +46,7 @@ public static class ChannelSelection
         var all = new HashSet<int>(sequence);
         double most = cost(all);
         if (most > target)
-            throw new UnreachableTargetException($"channel pruning cannot reach {what}: removing every channel the layer floors allow still leaves {most:N0} (target {target:N0}); lower max_layer_prune's floor or raise the target");
+            throw new UnreachableTargetException($"channel pruning cannot reach {what}: removing every channel the layer floors allow still leaves {most:N0} (target {target:N0}); raise max_layer_prune or the target");
         int lo = 0, hi = sequence.Count; // cost(prefix hi) <= target < cost(prefix lo)
         while (hi - lo > 1)
         {
