@@ -104,7 +104,7 @@ public static class Compressor
         };
         var runner = new RecipeRunner(recipe) { MaxDropPp = job.MaxDropPp };
         runner.Run(ctx);
-        double? budget = job.MaxDropPp ?? recipe.Find<PruningSpec>()?.MaxDropPp;
+        double? budget = job.MaxDropPp ?? recipe.Find<PruningSpec>()?.MaxDropPp ?? recipe.Find<Pruning.Channels.ChannelPruningSpec>()?.MaxDropPp;
 
         var meta = new Dictionary<string, string>(job.Model.Metadata.Where(kv => kv.Key != ModelIO.GraphKey).ToDictionary(), StringComparer.Ordinal)
         {

@@ -37,7 +37,11 @@ public static class InspectCommand
         return cmd;
     }
 
-    private sealed record Row(string Layer, string Op, string Output, long Params, long Nonzeros, double Bits, long Bytes, long Macs, string Codec);
+    private sealed record Row(string Layer, string Op, string Output, long Params, long Nonzeros, double Bits, long Bytes, long Macs, string Codec)
+    {
+        /// <summary>Output channels before channel pruning (node attribute dense_channels), 0 when the layer was not channel-pruned.</summary>
+        public int DenseChannels { get; init; }
+    }
 
     private static JsonReport InspectCheckpoint(string path)
     {
@@ -93,7 +97,7 @@ public static class InspectCommand
                 p += size; nz += tnz; bytes += b; bitsWeighted += bits * size;
                 if (!codecs.Contains(codec)) codecs.Add(codec);
             }
-            rows.Add(new Row(info.Node.Name, info.Node.Op, ShapeUtil.Format(info.OutputShape), p, nz, p == 0 ? 0 : bitsWeighted / p, bytes, info.Macs, string.Join("+", codecs)));
+            rows.Add(new Row(info.Node.Name, info.Node.Op, ShapeUtil.Format(info.OutputShape), p, nz, p == 0 ? 0 : bitsWeighted / p, bytes, info.Macs, string.Join("+", codecs)) { DenseChannels = info.Node.Int("dense_channels", 0) });
         }
         return rows;
     }
@@ -105,7 +109,7 @@ public static class InspectCommand
             t.AddColumn(new TableColumn(h).RightAligned());
         t.Columns[0].LeftAligned(); t.Columns[1].LeftAligned(); t.Columns[8].LeftAligned();
         foreach (var r in rows)
-            AddText(t, r.Layer, r.Op, r.Output, N(r.Params), N(r.Nonzeros), r.Params == 0 ? "-" : r.Bits.ToString("F2", CultureInfo.InvariantCulture), N(r.Bytes), N(r.Macs), r.Codec);
+            AddText(t, r.Layer, r.Op, r.DenseChannels > 0 ? $"{r.Output} of {r.DenseChannels}" : r.Output, N(r.Params), N(r.Nonzeros), r.Params == 0 ? "-" : r.Bits.ToString("F2", CultureInfo.InvariantCulture), N(r.Bytes), N(r.Macs), r.Codec);
         long tp = rows.Sum(r => r.Params), tnz = rows.Sum(r => r.Nonzeros), tb = rows.Sum(r => r.Bytes), tm = rows.Sum(r => r.Macs);
         AddText(t, "Total", "", "", N(tp), N(tnz), tp == 0 ? "-" : (tb * 8.0 / tp).ToString("F2", CultureInfo.InvariantCulture), N(tb), N(tm), "");
         AnsiConsole.Write(t);
@@ -113,7 +117,7 @@ public static class InspectCommand
             .Set("parameters", tp).Set("nonzeros", tnz).Set("tensor_bytes", tb).Set("macs", tm)
             .Set("layers", JsonReport.ToNode(rows.Select(r => new Dictionary<string, object>
             {
-                ["name"] = r.Layer, ["op"] = r.Op, ["output_shape"] = r.Output, ["parameters"] = r.Params, ["nonzeros"] = r.Nonzeros,
+                ["name"] = r.Layer, ["op"] = r.Op, ["output_shape"] = r.Output, ["dense_channels"] = r.DenseChannels, ["parameters"] = r.Params, ["nonzeros"] = r.Nonzeros,
                 ["bits_per_parameter"] = Math.Round(r.Bits, 3), ["bytes"] = r.Bytes, ["macs"] = r.Macs, ["codec"] = r.Codec,
             })));
     }

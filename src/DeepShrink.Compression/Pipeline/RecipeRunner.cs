@@ -33,7 +33,7 @@ public sealed class RecipeRunner(Recipe recipe)
     public double MarginStandardErrors { get; init; } = 1.0;
 
     /// <summary>The accuracy budget of this run in percentage points: the override, else the recipe's, else 0.3.</summary>
-    public double BudgetPp => MaxDropPp ?? Recipe.Find<PruningSpec>()?.MaxDropPp ?? 0.3;
+    public double BudgetPp => MaxDropPp ?? Recipe.Find<PruningSpec>()?.MaxDropPp ?? Recipe.Find<Pruning.Channels.ChannelPruningSpec>()?.MaxDropPp ?? 0.3;
 
     /// <summary>The components of the last attempt (after <see cref="Run"/>).</summary>
     public IReadOnlyList<ICompressionMethod> Methods { get; private set; } = [];

@@ -16,6 +16,7 @@ public static class RecipeLoader
         ["linear-quantization"] = PrecisionParsers.ParseLinear,
         ["fixed-point"] = PrecisionParsers.ParseFixedPoint,
         ["binarization"] = PrecisionParsers.ParseBinarization,
+        [Pruning.Channels.ChannelPruningSpec.TypeName] = Pruning.Channels.ChannelPruningSpec.Parse,
     };
 
     /// <summary>Names of recipes built into the tool.</summary>
