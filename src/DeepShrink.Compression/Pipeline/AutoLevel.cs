@@ -13,7 +13,7 @@ namespace DeepShrink.Compression.Pipeline;
 public static class AutoLevel
 {
     /// <summary>One-shot validation drop tolerated per point of accuracy budget.</summary>
-    public const double OneShotDropPerBudget = 10;
+    public const double OneShotDropPerBudget = 6;
 
     /// <summary>Per-parameter sparsity of the chosen level (grid sparsities).</summary>
     public static Dictionary<string, double> Choose(CompressionContext ctx, IReadOnlyList<LayerErrorCurve> curves, double budgetPp)
@@ -26,13 +26,18 @@ public static class AutoLevel
         double chosen = 0;
         try
         {
-            foreach (var eps in candidates)
+            // One-shot accuracy falls as epsilon grows: bisect for the last candidate above the floor.
+            int lo = -1, hi = candidates.Count; // lo passes (or is the dense model), hi fails
+            while (hi - lo > 1)
             {
+                int mid = (lo + hi) / 2;
+                double eps = candidates[mid];
                 foreach (var c in curves) c.Snapshots![c.GridIndexAt(eps)].CopyTo(pars[c.Parameter].Span);
                 double acc = ctx.ValidationAccuracy();
                 ctx.Log($"auto level: error {eps:G3} -> " + string.Join(", ", curves.Select(c => $"{c.Parameter} {c.SparsityAt(eps, true):P0}")) + $": one-shot validation {acc:P2}");
-                if (acc >= floor) chosen = eps;
+                if (acc >= floor) lo = mid; else hi = mid;
             }
+            if (lo >= 0) chosen = candidates[lo];
         }
         finally
         {
