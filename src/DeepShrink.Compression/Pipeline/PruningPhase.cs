@@ -22,6 +22,8 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
             .Where(p => p.Param.Rank >= 2 && !(LayerRule.First(rules, p.Name)?.Skip ?? false))
             .Select(p => p.Name);
 
+    private static readonly ObsOptions StepObs = new() { BalanceRows = false };
+
     /// <summary>Decides targets (called once, before the first step).</summary>
     public void Plan(CompressionContext ctx)
     {
@@ -99,7 +101,9 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
                 mask = MagnitudePruner.MaskForSparsity(w.Span, s, previous);
             else if (spec.Criterion == OneShotCriterion.Obs && h.Dim <= LayerErrorCurves.MaxObsDim)
             {
-                var r = OptimalBrainSurgeon.Prune(w.ContiguousData().Span, w.Shape[0], h, s);
+                // The same sparsity in every row (one greedy pass per row, a third of the balanced cost): rows keep
+                // the removals of earlier steps, which cost nothing, so masks only shrink and the layer hits s.
+                var r = OptimalBrainSurgeon.Prune(w.ContiguousData().Span, w.Shape[0], h, s, StepObs);
                 r.Weights.CopyTo(w.Span);
                 mask = r.Mask;
             }
