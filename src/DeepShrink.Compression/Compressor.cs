@@ -135,13 +135,18 @@ public static class Compressor
             var result = new CompressionResult(job.OutPath, baseline, compressed, ctx.BaselineValidationAccuracy, dense, bytes, rows, ctx, budget, sw.Elapsed.TotalSeconds, decoded, graphChanged);
             // The drop in whole test images, so that "exactly at the budget" is not lost to rounding.
             long lostImages = (long)Math.Round((baseline - compressed) * job.Test.Count);
+            var misses = new List<string>();
             if (budget is double b && lostImages > (long)Math.Floor(b / 100 * job.Test.Count + 1e-9))
+                misses.Add($"accuracy budget not met: test accuracy {baseline:P2} -> {compressed:P2} (drop {result.DropPp:F2} pp > {b:F2} pp) at {result.Ratio:F1}x");
+            if (recipe.Find<PruningSpec>()?.Target is { } target
+                && TargetPlanner.Reached(target, bytes, inputDenseBytes, ctx.Model) is var reached && reached > target.Fraction)
+                misses.Add($"size target not met: {target.Kind} {reached:G4} of the dense model > {target.Fraction:G4} ({1 / reached:F1}x < {1 / target.Fraction:F1}x), test drop {result.DropPp:F2} pp");
+            if (misses.Count > 0)
             {
                 var kept = BesidePath(job.OutPath);
                 File.Move(staged, kept, overwrite: true);
-                throw new BudgetNotMetException(
-                    $"accuracy budget not met: test accuracy {baseline:P2} -> {compressed:P2} (drop {result.DropPp:F2} pp > {b:F2} pp) at {result.Ratio:F1}x; " +
-                    $"nothing written to {job.OutPath}; the result is kept as {kept}; try a larger --max-drop, a recipe with more retraining or distillation",
+                throw new BudgetNotMetException(string.Join("; ", misses) +
+                    $"; nothing written to {job.OutPath}; the result is kept as {kept}; try a larger --max-drop or target, a recipe with more retraining or distillation",
                     result with { OutPath = kept });
             }
             File.Move(staged, job.OutPath, overwrite: true);

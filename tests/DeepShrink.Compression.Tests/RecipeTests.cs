@@ -28,9 +28,11 @@ public class RecipeTests
         Assert.True(LayerRule.First(p.Layers, "fc1.bias")!.Skip);
         Assert.Null(LayerRule.First(p.Layers, "fc1.weight"));
         var s = r.Find<SharingSpec>()!;
-        Assert.Equal((8, 5), (s.ConvBits, s.FcBits));
-        Assert.Equal(new[] { 0, 3, 6, 9 }, r.PolicyOf("pruner")!.Epochs());
-        Assert.Equal(16, r.TotalEpochs);
+        Assert.Equal((8, 4), (s.ConvBits, s.FcBits));
+        Assert.Equal(DeepShrink.Compression.Pruning.OneShotCriterion.Obs, p.Criterion);
+        Assert.Null(p.Target);
+        Assert.Equal(new[] { 0, 4, 8, 12, 16 }, r.PolicyOf("pruner")!.Epochs());
+        Assert.Equal(40, r.TotalEpochs);
     }
 
     [Theory]

@@ -6,9 +6,9 @@ using DeepShrink.Format.Codecs;
 namespace DeepShrink.Compression.Pipeline;
 
 /// <summary>Magnitude pruning as a component: plans targets once, prunes at each policy epoch (cubic schedule), backs automatic targets off.</summary>
-internal sealed class PruningMethod(PruningSpec spec, Policy policy) : ICompressionMethod
+internal sealed class PruningMethod(PruningSpec spec, Policy policy, Recipe? recipe = null) : ICompressionMethod
 {
-    private readonly PruningPhase _phase = new(spec, policy);
+    private readonly PruningPhase _phase = new(spec, policy, recipe);
     public string Name => spec.Name;
     public int Order => 100;
     public void Plan(CompressionContext ctx) => _phase.Plan(ctx);

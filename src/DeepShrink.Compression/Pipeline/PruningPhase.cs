@@ -1,15 +1,17 @@
 using DeepShrink.Compression.Pruning;
 using DeepShrink.Compression.Recipes;
-using DeepShrink.Compression.Sensitivity;
+using DeepShrink.Core;
+using DeepShrink.Nn;
 
 namespace DeepShrink.Compression.Pipeline;
 
 /// <summary>
-/// Runs a <see cref="PruningSpec"/>: chooses per-layer targets (fixed, quality or automatic from
-/// sensitivity curves), then prunes iteratively at each scheduled epoch following the cubic
-/// gradual schedule s_i = s_f (1 - (1 - i/n)^3) (Zhu and Gupta 2017), retraining in between.
+/// Runs a <see cref="PruningSpec"/>: chooses per-layer targets (fixed, quality, a global params/bytes target,
+/// or automatic), then prunes iteratively at each scheduled epoch following the cubic gradual schedule
+/// s_i = s_f (1 - (1 - i/n)^3) (Zhu and Gupta 2017), retraining in between. Each step removes weights by the
+/// spec's criterion: magnitude, layer-wise OBD, or layer-wise OBS, which also re-fits the surviving weights.
 /// </summary>
-public sealed class PruningPhase(PruningSpec spec, Policy policy)
+public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe = null)
 {
     private int _step;
     private readonly int _steps = Math.Max(1, policy.Epochs().Count());
@@ -19,6 +21,8 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy)
         => ctx.Model.NamedParameters()
             .Where(p => p.Param.Rank >= 2 && !(LayerRule.First(rules, p.Name)?.Skip ?? false))
             .Select(p => p.Name);
+
+    private static readonly ObsOptions StepObs = new() { BalanceRows = false };
 
     /// <summary>Decides targets (called once, before the first step).</summary>
     public void Plan(CompressionContext ctx)
@@ -39,10 +43,42 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy)
             }
             else auto.Add(n);
         }
-        if (auto.Count == 0) return;
-        var curves = SensitivityAnalysis.Run(ctx.Model, auto, ctx.ValidationAccuracy, log: ctx.Log);
-        var targets = AutoTargets.Choose(curves, ctx.NumClasses);
-        foreach (var (n, s) in targets) { ctx.Plans[n].TargetSparsity = s; ctx.Plans[n].Source = "auto"; }
+        if (auto.Count == 0)
+        {
+            if (spec.Target is not null) throw new RecipeFormatException($"{spec.Name}: target {spec.Target} needs layers without a fixed sparsity to distribute it over");
+            return;
+        }
+        var calibration = Calibration(ctx);
+        var curves = LayerErrorCurves.Measure(ctx.Model, auto, calibration, keepSnapshots: spec.Target is null, log: ctx.Log);
+        var fixedTargets = ctx.Plans.Where(kv => kv.Value.Source is "override" or "fixed" || kv.Value.Source.StartsWith("quality", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity);
+        Dictionary<string, double> targets;
+        string source;
+        if (spec.Target is { } target)
+        {
+            targets = TargetPlanner.Allocate(ctx, recipe, curves, fixedTargets, target);
+            source = "target";
+        }
+        else
+        {
+            targets = AutoLevel.Choose(ctx, curves, spec.MaxDropPp);
+            source = "auto";
+        }
+        foreach (var (n, s) in targets) { ctx.Plans[n].TargetSparsity = s; ctx.Plans[n].Source = source; }
+    }
+
+    /// <summary>The first <see cref="PruningSpec.CalibrationSamples"/> training images, in whole batches.</summary>
+    public List<Tensor> Calibration(CompressionContext ctx)
+    {
+        var res = new List<Tensor>();
+        int n = 0;
+        foreach (var (x, _) in ctx.TrainBatches(0))
+        {
+            if (n >= spec.CalibrationSamples) break;
+            res.Add(x);
+            n += x.Shape[0];
+        }
+        return res;
     }
 
     /// <summary>One pruning step (at a scheduled epoch).</summary>
@@ -50,16 +86,34 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy)
     {
         _step++;
         double frac = 1.0 - Math.Pow(1.0 - (double)_step / _steps, 3);
-        foreach (var (name, plan) in ctx.Plans)
+        var active = ctx.Plans.Where(p => p.Value.TargetSparsity > 0).Select(p => p.Key).ToList();
+        var layers = active.ToDictionary(n => n, n => LayerErrorCurves.LayerOf(ctx.Model, n));
+        var hessians = spec.Criterion == OneShotCriterion.Magnitude ? new Dictionary<string, LayerHessian>()
+            : LayerCalibration.CollectHessians(ctx.Model, Calibration(ctx), layers.Values.Where(l => l is not null).Select(l => l!.Value.Layer).Distinct());
+        foreach (var name in active)
         {
-            if (plan.TargetSparsity <= 0) continue;
+            double s = ctx.Plans[name].TargetSparsity * frac;
             var w = ctx.Param(name);
-            var mask = MagnitudePruner.MaskForSparsity(w.Span, plan.TargetSparsity * frac, ctx.Masks.Get(name));
+            var previous = ctx.Masks.Get(name);
+            LayerHessian? h = layers[name] is { } l && hessians.TryGetValue(l.Layer, out var hh) && hh.Dim * w.Shape[0] == w.Size ? hh : null;
+            float[] mask;
+            if (h is null || spec.Criterion == OneShotCriterion.Magnitude)
+                mask = MagnitudePruner.MaskForSparsity(w.Span, s, previous);
+            else if (spec.Criterion == OneShotCriterion.Obs && h.Dim <= LayerErrorCurves.MaxObsDim)
+            {
+                // The same sparsity in every row (one greedy pass per row, a third of the balanced cost): rows keep
+                // the removals of earlier steps, which cost nothing, so masks only shrink and the layer hits s.
+                var r = OptimalBrainSurgeon.Prune(w.ContiguousData().Span, w.Shape[0], h, s, StepObs);
+                r.Weights.CopyTo(w.Span);
+                mask = r.Mask;
+            }
+            else // obd, or obs on rows too long for the exact path
+                mask = ScoreMasks.ForSparsity(OptimalBrainDamage.LayerwiseSaliency(w.ContiguousData().Span, h.Diagonal()), s);
+            if (previous is not null) System.Numerics.Tensors.TensorPrimitives.Multiply(mask, previous, mask); // masks only shrink
             ctx.Masks.Set(name, mask);
         }
         ctx.Masks.ApplyToWeights(ctx.Model);
         if (!ctx.Callbacks.OfType<PruningCallback>().Any()) ctx.Callbacks.Add(new PruningCallback(ctx.Masks));
-        ctx.Log($"prune step {_step}/{_steps}: " + string.Join(", ", ctx.Plans.Where(p => p.Value.TargetSparsity > 0)
-            .Select(p => $"{p.Key} {ctx.Masks.Sparsity(p.Key):P1}")));
+        ctx.Log($"prune step {_step}/{_steps} ({spec.Criterion}): " + string.Join(", ", active.Select(n => $"{n} {ctx.Masks.Sparsity(n):P1}")));
     }
 }

@@ -110,12 +110,16 @@ public sealed record LayerRule(string Match, bool Skip, double? Sparsity, int? B
 /// <param name="Quality">If set, threshold = quality * std(W) instead of a sparsity.</param>
 /// <param name="MaxDropPp">Accuracy budget in percentage points for automatic targets.</param>
 /// <param name="Layers">Overrides, first match wins.</param>
-public sealed record PruningSpec(string Name, double? Sparsity, double? Quality, double MaxDropPp, IReadOnlyList<LayerRule> Layers)
+/// <param name="Criterion">Which weights each step removes: magnitude, obd (layer-wise diagonal) or obs (removal with compensation).</param>
+/// <param name="CalibrationSamples">Training images for layer Hessians (obd, obs, automatic allocation).</param>
+/// <param name="Target">Global budget (kept parameters or file bytes) distributed over layers automatically, or null.</param>
+public sealed record PruningSpec(string Name, double? Sparsity, double? Quality, double MaxDropPp, IReadOnlyList<LayerRule> Layers,
+    Pruning.OneShotCriterion Criterion = Pruning.OneShotCriterion.Magnitude, int CalibrationSamples = 1024, PruningTarget? Target = null)
     : ComponentSpec(Name, "magnitude-pruning")
 {
     /// <inheritdoc/>
     public override Pipeline.ICompressionMethod CreateMethod(Recipe recipe, double budgetPp)
-        => new Pipeline.PruningMethod(this with { MaxDropPp = budgetPp }, recipe.PolicyOf(Name)!);
+        => new Pipeline.PruningMethod(this with { MaxDropPp = budgetPp }, recipe.PolicyOf(Name)!, recipe);
 }
 
 /// <summary>k-means weight sharing with centroid fine-tuning.</summary>

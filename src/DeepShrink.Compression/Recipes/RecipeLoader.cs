@@ -129,7 +129,21 @@ public static class RecipeLoader
         var s = m.Str("sparsity", "auto")!;
         double? sparsity = s == "auto" ? null : m.Num("sparsity", 0, 0, 1);
         double? quality = m.Has("quality") ? m.Num("quality", 1, 0, 100) : null;
-        return new PruningSpec(name, sparsity, quality, m.Num("max_drop", 0.3, 0, 100), ParseRules(m, true, false));
+        var criterion = (m.Str("criterion", "magnitude") ?? "magnitude") switch
+        {
+            "magnitude" => Pruning.OneShotCriterion.Magnitude,
+            "obd" => Pruning.OneShotCriterion.ObdLayerwise,
+            "obs" => Pruning.OneShotCriterion.Obs,
+            var x => throw m.Error("criterion", $"must be magnitude, obd or obs, got '{x}'"),
+        };
+        int calibration = m.Int("calibration_samples", 1024, 16, 1_000_000);
+        PruningTarget? target = null;
+        if (m.Map("target") is { } t)
+        {
+            target = PruningTarget.Parse(t);
+            if (s != "auto" || quality is not null) throw m.Error("target", "replaces sparsity and quality: give either a target or a sparsity/quality");
+        }
+        return new PruningSpec(name, sparsity, quality, m.Num("max_drop", 0.3, 0, 100), ParseRules(m, true, false), criterion, calibration, target);
     }
 
     private static ComponentSpec ParseSharing(string name, YamlMap m)
