@@ -56,7 +56,7 @@ public class LowRankExportTests
     {
         using var dir = new TempDir();
         var dsz = dir.File(conv + ".dsz");
-        var r = Compress($"  f: {{type: low-rank, linear: svd, conv: {conv}, target: {{flops: 0.5}}, error: frobenius}}",
+        var r = Compress($"  f: {{type: low-rank, linear: svd, conv: {conv}, target: {{flops: 0.5}}, allocation: uniform}}",
             "  - {component: f, start_epoch: 0}", dsz);
         var loaded = ModelIO.Load(dsz, InputHooks.Factories).Model;
         var nodes = loaded.Graph.Nodes;
@@ -94,7 +94,7 @@ public class LowRankExportTests
         using var dir = new TempDir();
         var dsz = dir.File("t8.dsz");
         Compress("""
-              f: {type: low-rank, conv: tucker2, target: {flops: 0.5}, error: frobenius}
+              f: {type: low-rank, conv: tucker2, target: {flops: 0.5}, allocation: uniform}
               q: {type: linear-quantization, mode: ptq, bits: 8, activations: true, calibration: minmax, calibration_batches: 2}
             """, """
               - {component: f, start_epoch: 0}
