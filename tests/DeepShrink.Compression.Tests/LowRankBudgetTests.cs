@@ -11,15 +11,7 @@ namespace DeepShrink.Compression.Tests;
 /// <summary>The whole-network rank budget of the low-rank component: it is kept, distributed by a principled rule, and refused when impossible.</summary>
 public class LowRankBudgetTests
 {
-    private static GraphModule Net()
-    {
-        var b = new NetBuilder([2, 8, 8], new Rng(3));
-        var v = b.Op("r1", "relu", b.Conv("conv1", b.Input, 12, 3, padding: 1));
-        v = b.Op("r2", "relu", b.Conv("conv2", v, 16, 3, stride: 2, padding: 1));
-        v = b.Op("flatten", "flatten", v, new() { ["start_axis"] = 1 });
-        v = b.Op("r3", "relu", b.Linear("fc1", v, 32));
-        return b.Finish(b.Linear("fc2", v, 4));
-    }
+    private static GraphModule Net() => LowRankComponentTests.Net();
 
     private static long Macs(GraphModule m)
     {
