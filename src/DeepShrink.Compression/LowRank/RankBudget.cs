@@ -88,6 +88,7 @@ public static class RankBudget
         long cheapest = fixedCost + layers.Sum(l => Math.Min(l.DenseCost(kind), l.Cost(l.RanksAt(0), kind)));
         if (budget < cheapest)
             throw new ArgumentException($"low-rank: the target of {budget:N0} {Unit(kind)} cannot be met: the cheapest factorisation of every covered layer gives {cheapest:N0} ({(double)cheapest / (fixedCost + layers.Sum(l => l.DenseCost(kind))):F3} of the network)");
+        if (layers.Count == 0) return new Dictionary<string, int[]?>();
         return uniform ? Uniform(layers, kind, fixedCost, budget, log) : Global(layers, kind, fixedCost, budget, lossIncrease, log);
     }
 
