@@ -11,7 +11,7 @@ namespace DeepShrink.Compression.Tests;
 /// <summary>The low-rank recipe component replaces layers by factor sequences in the graph, through the Compressor.</summary>
 public class LowRankComponentTests
 {
-    private static GraphModule Net()
+    internal static GraphModule Net()
     {
         var b = new NetBuilder([2, 8, 8], new Rng(3));
         var v = b.Op("r1", "relu", b.Conv("conv1", b.Input, 12, 3, padding: 1));
