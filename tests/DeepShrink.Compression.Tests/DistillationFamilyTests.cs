@@ -151,11 +151,17 @@ public class DistillationFamilyTests
         var got = cache.Get(idx, x).ToArray();
         Tensor direct;
         using (Engine.NoGrad()) direct = teacher.Forward(x);
-        Assert.Equal(direct.ToArray(), got);
+        AssertClose(direct.ToArray(), got);
         Assert.Equal(2, cache.TeacherBatches);
         var small = new TeacherCache(teacher, data, teacher.Graph.Output, [3], 10).Fill();
         Assert.False(small.Cached);
         Assert.Equal(direct.ToArray(), small.Get(idx, x).ToArray());
+    }
+
+    private static void AssertClose(float[] expected, float[] actual)
+    {   // the cached values come from batches of 50, the direct ones from a batch of 3 (GEMM blocking may round differently)
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f * (1 + Math.Abs(expected[i])), $"[{i}] {expected[i]} vs {actual[i]}");
     }
 
     [Fact]

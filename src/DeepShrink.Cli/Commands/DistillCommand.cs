@@ -27,11 +27,11 @@ public static class DistillCommand
         var loss = new Option<string>("--loss") { Description = "kd (Hinton soft targets), features (MSE/cosine on a value; on the outputs = regression KD) or attention (attention transfer + labels)", DefaultValueFactory = _ => "kd" };
         var temperature = new Option<float>("--temperature") { Description = "Softmax temperature T (kd)", DefaultValueFactory = _ => 4f };
         var alpha = new Option<float>("--alpha") { Description = "Weight of the soft term (kd): (1-alpha) CE + alpha T^2 KL", DefaultValueFactory = _ => 0.9f };
-        var tValue = new Option<string?>("--teacher-value") { Description = "Teacher graph value matched by features/attention (default: the output)" };
-        var sValue = new Option<string?>("--student-value") { Description = "Student graph value matched by features/attention (default: the output)" };
+        var tValue = new Option<string?>("--teacher-value") { Description = "Teacher node or value matched by features/attention (default: the output)" };
+        var sValue = new Option<string?>("--student-value") { Description = "Student node or value matched by features/attention (default: the output)" };
         var featureLoss = new Option<string>("--feature-loss") { Description = "mse or cosine (features)", DefaultValueFactory = _ => "mse" };
-        var hint = new Option<string?>("--hint") { Description = "FitNets hint layer (teacher value); trains --guided + a regressor on it first" };
-        var guided = new Option<string?>("--guided") { Description = "FitNets guided layer (student value)" };
+        var hint = new Option<string?>("--hint") { Description = "FitNets hint layer (teacher node or value); trains --guided + a regressor on it first" };
+        var guided = new Option<string?>("--guided") { Description = "FitNets guided layer (student node or value)" };
         var hintEpochs = new Option<int>("--hint-epochs") { Description = "Epochs of the hint stage", DefaultValueFactory = _ => 2 };
         var ignoreLabels = new Option<bool>("--ignore-labels") { Description = "Use no labels for training (unlabelled distillation)" };
         var epochs = new Option<int>("--epochs") { Description = "Epochs of the main stage", DefaultValueFactory = _ => 5 };
@@ -129,7 +129,7 @@ public static class DistillCommand
         }
         if (o.Objective == DistillObjective.Features)
         {
-            string tv = o.TeacherValue ?? teacher.Graph.Output, sv = o.StudentValue ?? student.Graph.Output;
+            string tv = Distiller.ResolveValue(teacher, o.TeacherValue ?? teacher.Graph.Output, "teacher"), sv = Distiller.ResolveValue(student, o.StudentValue ?? student.Graph.Output, "student");
             var tTest = LinearProbe.Features(teacher, data.Test, tv);
             var sTest = LinearProbe.Features(student, data.Test, sv);
             if (tTest.Shape[1] == sTest.Shape[1])

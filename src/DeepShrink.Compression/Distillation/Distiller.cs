@@ -34,12 +34,13 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         var history = new List<DistillEpoch>();
         if (options.Hint is { } hint)
         {
-            var tShape = ValueShape(teacher, hint, "teacher");
-            var sShape = ValueShape(student, options.Guided!, "student");
+            hint = ResolveValue(teacher, hint, "teacher");
+            var guided = ResolveValue(student, options.Guided!, "student");
+            var tShape = ValueShape(teacher, hint);
+            var sShape = ValueShape(student, guided);
             var reg = HintRegressor.Create(sShape, tShape, new Rng(options.Seed ^ 0x5EED));
             Regressor = reg;
             var cache = new TeacherCache(teacher, train, hint, tShape, options.CacheLimitFloats).Fill();
-            var guided = options.Guided!;
             var parameters = student.NamedParameters().Concat(reg.NamedParameters("regressor."));
             Stage("hints", train, options.HintEpochs, parameters, cache, (x, idx, y) =>
             {
@@ -47,10 +48,9 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
                 return DistillLosses.Mse(reg.Forward(v), cache.Get(idx, x));
             }, history, reg);
         }
-        var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : options.TeacherValue ?? teacher.Graph.Output;
-        var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : options.StudentValue ?? student.Graph.Output;
-        var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue, "teacher"), options.CacheLimitFloats).Fill();
-        ValueShape(student, sValue, "student");
+        var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : ResolveValue(teacher, options.TeacherValue ?? teacher.Graph.Output, "teacher");
+        var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : ResolveValue(student, options.StudentValue ?? student.Graph.Output, "student");
+        var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), options.CacheLimitFloats).Fill();
         Stage(options.Objective.ToString().ToLowerInvariant(), train, options.Epochs, student.NamedParameters(), main, (x, idx, y) =>
         {
             var vals = student.ForwardValues(x, [sValue]);
@@ -121,12 +121,23 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         student.Eval();
     }
 
-    /// <summary>Per-sample shape of a named value of a model; one-line error naming the known values when absent.</summary>
-    public static int[] ValueShape(GraphModule model, string value, string who)
+    /// <summary>
+    /// The graph value a user names: a value name, or a node name (its first output, e.g. <c>relu4</c>).
+    /// One-line <see cref="ArgumentException"/> listing the node names when neither exists.
+    /// </summary>
+    public static string ResolveValue(GraphModule model, string name, string who)
+    {
+        var g = model.Graph;
+        if (name == g.Input || g.Nodes.Any(n => n.Outputs.Contains(name))) return name;
+        if (g.Find(name) is { } node) return node.Outputs[0];
+        throw new ArgumentException($"{who} has no value or node '{name}' (nodes: {string.Join(", ", g.Nodes.Select(n => n.Name).Take(40))}{(g.Nodes.Count > 40 ? ", ..." : "")})");
+    }
+
+    /// <summary>Per-sample shape of a value of a model.</summary>
+    public static int[] ValueShape(GraphModule model, string value)
     {
         var state = model.StateDict();
         GraphAnalysis.Analyze(model.Graph, t => state.TryGetValue(t, out var v) ? v.Shape : null, out var shapes);
-        return shapes.TryGetValue(value, out var s) ? s
-            : throw new ArgumentException($"{who} has no value '{value}' (values: {string.Join(", ", shapes.Keys.Take(40))}{(shapes.Count > 40 ? ", ..." : "")})");
+        return shapes[value];
     }
 }
