@@ -80,7 +80,7 @@ public static class DistillCommand
     {
         OutputPath.Check(outPath);
         var loaded = ModelFiles.LoadTrainable(teacherPath);
-        var teacher = loaded.Model;
+        var teacher = WithImageSize(loaded.Model, imageSize);
         var ts = teacher.InputShape;
         if (ts.Length == 3 && ts[1] == ts[2] && ts[0] is 1 or 3) { imageSize ??= ts[1]; channels ??= ts[0]; }
         var spec = datasetSpec ?? loaded.Meta(ModelIO.DatasetKey) ?? "fashion-mnist";
@@ -155,6 +155,13 @@ public static class DistillCommand
             ["deepshrink.distilled_from"] = Path.GetFileName(teacherPath),
         };
         ModelIO.Save(outPath, student, meta);
+        if (!ReferenceEquals(teacher, loaded.Model))
+        {   // the resized teacher, for latency comparisons at the student's image size (bench compare)
+            var tPath = Path.ChangeExtension(outPath, null) + $".teacher-{ts[1]}.safetensors";
+            ModelIO.Save(tPath, teacher, new Dictionary<string, string>(meta) { ["deepshrink.distilled_from"] = Path.GetFileName(teacherPath) });
+            Console.WriteLine($"wrote the teacher at {ts[1]}x{ts[2]} to {tPath}");
+            report.Set("teacher_resized", tPath);
+        }
         Console.WriteLine($"wrote {outPath} in {wall:F1} s of training");
         return report;
     }
@@ -177,6 +184,23 @@ public static class DistillCommand
         var config = new ModelConfig { InChannels = ts[0], ImageSize = ts[1], NumClasses = ShapeUtil.Numel(outs) };
         try { return StudentZoo.Create(spec, config, new Rng(seed)); }
         catch (ArgumentException e) { throw new CliException(e.Message, 2); }
+    }
+
+    /// <summary>
+    /// The teacher at another square image size (e.g. an imported ImageNet network whose average pool became
+    /// global pooling, run on 32x32 images); one-line error when its graph does not accept that size.
+    /// </summary>
+    private static GraphModule WithImageSize(GraphModule teacher, int? size)
+    {
+        var s = teacher.InputShape;
+        if (size is not int n || s.Length != 3 || (s[1] == n && s[2] == n)) return teacher;
+        var g = teacher.Graph.Clone();
+        g.InputShape = [s[0], n, n];
+        try { return GraphLayers.FromTensors(g, teacher.StateDict()); }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new CliException($"the teacher's graph does not accept {n}x{n} images ({e.Message}); import it with --global-pool or use its input size {s[1]}x{s[2]}", 2);
+        }
     }
 
     /// <summary>Multiply-accumulates per sample of a model's graph.</summary>

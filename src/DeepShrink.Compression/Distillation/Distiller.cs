@@ -59,7 +59,7 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
             return options.Objective switch
             {
                 DistillObjective.Kd => DistillLosses.Hinton(s, t, y, options.Temperature, options.Weight),
-                DistillObjective.Features => options.FeatureLoss == "cosine" ? DistillLosses.Cosine(s, t) : DistillLosses.Mse(s, t),
+                DistillObjective.Features => options.FeatureLoss == "cosine" ? DistillLosses.Cosine(s, t) : DistillLosses.Mse(DistillLosses.Rows(s), DistillLosses.Rows(t)),
                 _ => AttentionWithLabels(vals[student.Graph.Output], s, t, y),
             };
         }, history, null);
