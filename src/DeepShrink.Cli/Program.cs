@@ -17,7 +17,7 @@ public static class Program
         root.Options.Add(CommonOptions.Threads);
         foreach (var cmd in new[]
         {
-            DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), CompressCommand.Create(),
+            DemoCommand.Create(), TrainCommand.Create(), DistillCommand.Create(), EvalCommand.Create(), CompressCommand.Create(),
             InspectCommand.Create(), ExportCommand.Create(), BenchCommand.Create(), ImportCommand.Create(), FetchCommand.Create(),
         })
             root.Subcommands.Add(cmd);

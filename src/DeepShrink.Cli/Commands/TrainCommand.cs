@@ -21,7 +21,7 @@ public static class TrainCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = $"Architecture ({string.Join(", ", ModelZoo.Names)}), a pretrained model to fine-tune (resnet18-imagenet) or a model file (.safetensors, .dsz, .onnx)",
+            Description = $"Architecture ({string.Join(", ", StudentZoo.Names.Concat(ModelZoo.Names))}), a pretrained model to fine-tune (resnet18-imagenet) or a model file (.safetensors, .dsz, .onnx; with --width: its architecture trained from scratch)",
             DefaultValueFactory = _ => "lenet-300-100",
         };
         var head = new Option<int?>("--head") { Description = "Transfer learning: replace the model's classifier (or add one after its features) by a new one with N classes (N = the dataset's classes)" };
@@ -30,6 +30,7 @@ public static class TrainCommand
             Description = "Transfer learning: none (fine-tune every layer) or backbone (train only the --head on features computed once: the linear probe)",
             DefaultValueFactory = _ => "none",
         };
+        var width = new Option<double?>("--width") { Description = "Train the model's graph with every layer's width times W, freshly initialised (the no-distillation baseline of distill --student teacher:W)" };
         var dataset = CommonOptions.Dataset();
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: per model, see docs/RESULTS.md)" };
         var lr = new Option<float?>("--lr") { Description = "Peak learning rate (default: per model)" };
@@ -43,20 +44,20 @@ public static class TrainCommand
         var imageSize = DataArgs.ImageSizeOption();
         var channels = DataArgs.ChannelsOption();
         var cmd = new Command("train", "Train a zoo model, or fine-tune a pretrained model or model file (transfer learning), and write a safetensors checkpoint");
-        foreach (var o in new Option[] { model, dataset, epochs, lr, batch, wd, ls, val, seed, output, json, imageSize, channels, head, freeze }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, dataset, epochs, lr, batch, wd, ls, val, seed, output, json, imageSize, channels, head, freeze, width }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             var arch = pr.GetValue(model)!;
-            bool zoo = ModelZoo.Names.Contains(arch);
+            bool zoo = ModelZoo.Names.Contains(arch) || StudentZoo.Names.Contains(arch) || pr.GetValue(width) is not null;
             var frozen = pr.GetValue(freeze) switch
             {
                 "none" => false, "backbone" => true,
                 var f => throw new CliException($"--freeze must be none or backbone, got '{f}'", 2),
             };
             if (zoo && (pr.GetValue(head) is not null || frozen))
-                throw new CliException($"--head and --freeze fine-tune a pretrained model or a model file; '{arch}' is a zoo architecture trained from scratch", 2);
+                throw new CliException($"--head and --freeze fine-tune a pretrained model or a model file; '{arch}' is trained from scratch (a zoo architecture or --width)", 2);
             if (pr.GetValue(head) is int h && h < 1) throw new CliException($"--head must be >= 1, got {h}", 2);
-            var d = zoo ? TrainingDefaults.For(arch) : TrainingDefaults.FineTune(arch, frozen);
+            var d = !zoo ? TrainingDefaults.FineTune(arch, frozen) : ModelZoo.Names.Contains(arch) ? TrainingDefaults.For(arch) : GenericDefaults;
             d = d with
             {
                 Epochs = pr.GetValue(epochs) ?? d.Epochs,
@@ -82,7 +83,7 @@ public static class TrainCommand
                 return 0;
             }
             var report = Run(arch, d, pr.GetValue(dataset)!, pr.GetValue(seed), pr.GetValue(output)!, allowInstall: false,
-                pr.GetValue(imageSize), pr.GetValue(channels));
+                pr.GetValue(imageSize), pr.GetValue(channels), pr.GetValue(width));
             report.WriteIfRequested(pr.GetValue(json));
             return 0;
         });
@@ -91,14 +92,24 @@ public static class TrainCommand
 
     /// <summary>Trains and saves; returns the metrics (shared with <c>demo</c>). <paramref name="imageSize"/> and <paramref name="channels"/>: see <see cref="DataArgs.Load"/>.</summary>
     public static JsonReport Run(string arch, TrainingDefaults d, string datasetSpec, ulong seed, string outPath, bool allowInstall,
-        int? imageSize = null, int? channels = null)
+        int? imageSize = null, int? channels = null, double? width = null)
     {
         OutputPath.Check(outPath);
+        var fileModel = File.Exists(arch) ? ModelFiles.LoadTrainable(arch).Model : null;
+        if (fileModel is not null && fileModel.InputShape is [var fc, var fh, _]) { imageSize ??= fh; channels ??= fc; }
         var data = DataArgs.Load(datasetSpec, d.ValidationCount, seed, null, allowInstall, imageSize, channels);
         var config = new ModelConfig { InChannels = data.Train.Channels, ImageSize = data.Train.Height, NumClasses = data.Train.NumClasses };
         if (data.Train.Height != data.Train.Width) throw new CliException($"square images required, got {data.Train.Height}x{data.Train.Width}");
         var rng = new Rng(seed);
-        var net = ModelZoo.Create(arch, config, rng);
+        GraphModule net;
+        try
+        {
+            net = fileModel ?? StudentZoo.Create(arch, config, rng);
+            if (width is double w) net = WidthScaling.Scale(net, w, rng);
+        }
+        catch (ArgumentException e) { throw new CliException(e.Message, 2); }
+        if (!net.InputShape.SequenceEqual(data.Train.SampleShape))
+            throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but the model expects {ShapeUtil.Format(net.InputShape)}");
         var opt = MakeOptimizer(d.Optimizer, net, d.Lr, d.Momentum, d.WeightDecay);
         var transforms = d.CropPadding > 0 ? new ISampleTransform[] { new RandomCrop(d.CropPadding) } : Array.Empty<ISampleTransform>();
         var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = d.BatchSize, Seed = seed, Transforms = transforms });
@@ -124,14 +135,16 @@ public static class TrainCommand
         var test = Trainer.Evaluate(net, DataArgs.Ordered(data.Test));
         var valStats = data.Validation is null ? null : Trainer.Evaluate(net, DataArgs.Ordered(data.Validation));
         Console.WriteLine($"test accuracy {test.Accuracy:P2} (loss {test.Loss:F4}) after {d.Epochs} epochs in {wall:F1} s");
-        ModelIO.Save(outPath, net, arch, config, new Dictionary<string, string>
+        var meta = new Dictionary<string, string>
         {
             [ModelIO.NormalizationKey] = data.Normalization.ToJson(),
             [ModelIO.DatasetKey] = datasetSpec,
             [ModelIO.ValidationCountKey] = d.ValidationCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [ModelIO.ValidationSeedKey] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [ModelIO.AccuracyKey] = ModelIO.Num(test.Accuracy),
-        });
+        };
+        if (width is null && fileModel is null && ModelZoo.Names.Contains(arch)) ModelIO.Save(outPath, net, arch, config, meta);
+        else ModelIO.Save(outPath, net, meta);
         Console.WriteLine($"wrote {outPath}");
         double trainImages = history.Sum(h => (double)h.Images), trainSeconds = history.Sum(h => h.Seconds);
         return new JsonReport()
@@ -148,6 +161,9 @@ public static class TrainCommand
                 ["epoch"] = h.Epoch + 1, ["loss"] = h.Loss, ["train_accuracy"] = h.TrainAccuracy, ["seconds"] = h.Seconds,
             })));
     }
+
+    /// <summary>Defaults for students and model files (no augmentation, no label smoothing: the distill verb's setting).</summary>
+    public static TrainingDefaults GenericDefaults { get; } = new() { Epochs = 5, Lr = 0.05f, WeightDecay = 5e-4f, WarmupEpochs = 1 };
 
     /// <summary>Creates an optimiser by name.</summary>
     public static Optimizer MakeOptimizer(string name, Module net, float lr, float momentum, float weightDecay)

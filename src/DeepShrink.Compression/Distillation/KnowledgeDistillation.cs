@@ -30,20 +30,10 @@ public static class KnowledgeDistillation
         teacher.Eval();
         return (logits, x, y) =>
         {
-            var soft = SoftTargets(teacher, x, temperature);
-            var hard = Ops.CrossEntropy(logits, y, labelSmoothing);
-            var kl = Ops.AddScalar(Ops.SoftCrossEntropy(logits, soft, temperature), -MeanEntropy(soft));
-            return Ops.Add(Ops.MulScalar(hard, 1f - weight), Ops.MulScalar(kl, weight * temperature * temperature));
+            Tensor z;
+            using (Engine.NoGrad()) z = teacher.Forward(x);
+            return DistillLosses.Hinton(logits, z, y, temperature, weight, labelSmoothing);
         };
-    }
-
-    /// <summary>Mean over rows of the entropy -sum_c p log p of a [N, C] distribution.</summary>
-    private static float MeanEntropy(Tensor p)
-    {
-        var s = p.ContiguousData().Span;
-        double h = 0;
-        foreach (var v in s) if (v > 0f) h -= v * Math.Log(v);
-        return p.Shape[0] == 0 ? 0f : (float)(h / p.Shape[0]);
     }
 
     /// <summary>softmax(teacher(x) / T), computed without recording gradients.</summary>

@@ -1,0 +1,73 @@
+namespace DeepShrink.Compression.Distillation;
+
+/// <summary>What the student learns from the teacher after the (optional) FitNets hint stage.</summary>
+public enum DistillObjective
+{
+    /// <summary>Hinton soft targets on the outputs (plus the hard labels when present).</summary>
+    Kd,
+    /// <summary>Feature matching (MSE or cosine) of a named value, or the outputs (regression KD).</summary>
+    Features,
+    /// <summary>Attention transfer (Zagoruyko and Komodakis 2017) of a named [C, H, W] value, plus the hard labels.</summary>
+    Attention,
+}
+
+/// <summary>Options of a <see cref="Distiller"/> run (validated by <see cref="Validate"/>).</summary>
+public sealed record DistillOptions
+{
+    /// <summary>The main objective.</summary>
+    public DistillObjective Objective { get; init; } = DistillObjective.Kd;
+    /// <summary>Softmax temperature T of the soft targets.</summary>
+    public float Temperature { get; init; } = 4f;
+    /// <summary>Weight w of the soft term (1 - w on the hard labels).</summary>
+    public float Weight { get; init; } = 0.9f;
+    /// <summary>Teacher value matched by features/attention (null: the teacher's output).</summary>
+    public string? TeacherValue { get; init; }
+    /// <summary>Student value matched by features/attention (null: the student's output).</summary>
+    public string? StudentValue { get; init; }
+    /// <summary>Feature loss: <c>mse</c> or <c>cosine</c>.</summary>
+    public string FeatureLoss { get; init; } = "mse";
+    /// <summary>Attention-transfer weight beta (the loss is beta/2 times the mean squared map difference).</summary>
+    public float AttentionBeta { get; init; } = 1000f;
+    /// <summary>FitNets hint layer (a teacher value), or null for no hint stage.</summary>
+    public string? Hint { get; init; }
+    /// <summary>FitNets guided layer (a student value).</summary>
+    public string? Guided { get; init; }
+    /// <summary>Epochs of the hint stage (before the main objective).</summary>
+    public int HintEpochs { get; init; }
+    /// <summary>Epochs of the main objective.</summary>
+    public int Epochs { get; init; } = 10;
+    /// <summary>Minibatch size.</summary>
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Optimiser: sgd, adam or adamw.</summary>
+    public string Optimizer { get; init; } = "sgd";
+    /// <summary>Peak learning rate (linear warm-up, cosine decay per stage).</summary>
+    public float Lr { get; init; } = 0.05f;
+    /// <summary>SGD momentum (Nesterov).</summary>
+    public float Momentum { get; init; } = 0.9f;
+    /// <summary>Weight decay.</summary>
+    public float WeightDecay { get; init; } = 5e-4f;
+    /// <summary>Warm-up epochs.</summary>
+    public double WarmupEpochs { get; init; } = 1;
+    /// <summary>Ignore the labels (unlabelled data): no hard term, no accuracy.</summary>
+    public bool IgnoreLabels { get; init; }
+    /// <summary>Seed of the data order and the regressor's initialisation.</summary>
+    public ulong Seed { get; init; } = 42;
+    /// <summary>Largest teacher cache in floats (values beyond it are recomputed per batch).</summary>
+    public long CacheLimitFloats { get; init; } = 256L << 20;
+
+    /// <summary>Range checks; throws <see cref="ArgumentException"/> with one line.</summary>
+    public void Validate()
+    {
+        if (!(Temperature > 0 && Temperature <= 1000)) throw new ArgumentException($"temperature must be in (0, 1000], got {Temperature}");
+        if (!(Weight >= 0 && Weight <= 1)) throw new ArgumentException($"alpha (soft-target weight) must be in [0, 1], got {Weight}");
+        if (FeatureLoss is not ("mse" or "cosine")) throw new ArgumentException($"feature loss must be mse or cosine, got '{FeatureLoss}'");
+        if (Epochs < 0 || HintEpochs < 0) throw new ArgumentException("epochs must be >= 0");
+        if (BatchSize < 1) throw new ArgumentException("batch size must be >= 1");
+        if (!(Lr > 0)) throw new ArgumentException("learning rate must be > 0");
+        if (WeightDecay < 0) throw new ArgumentException("weight decay must be >= 0");
+        if ((Hint is null) != (Guided is null)) throw new ArgumentException("hints need both a hint layer (teacher) and a guided layer (student)");
+        if (Hint is not null && HintEpochs == 0) throw new ArgumentException("a hint layer needs hint epochs > 0");
+        if (Objective == DistillObjective.Attention && (TeacherValue is null || StudentValue is null))
+            throw new ArgumentException("attention transfer needs a teacher value and a student value ([C, H, W] activations)");
+    }
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using DeepShrink.Core;
+using DeepShrink.Core.Graph;
+using DeepShrink.Data;
+using DeepShrink.Nn;
+using DeepShrink.Nn.Optim;
+
+namespace DeepShrink.Compression.Distillation;
+
+/// <summary>One epoch of a distillation stage.</summary>
+public sealed record DistillEpoch(string Stage, int Epoch, float Loss, double Seconds, long Images);
+
+/// <summary>
+/// Trains a student from a frozen teacher: an optional FitNets hint stage (guided layer + regressor
+/// regress the teacher's hint layer), then Hinton soft targets, feature matching (MSE/cosine,
+/// regression KD on outputs) or attention transfer. Teacher values are cached once per sample when they
+/// fit in memory (no augmentation), otherwise computed per batch without gradient. The teacher's
+/// parameters are not in any optimiser and it always runs in eval mode, so it is never updated.
+/// </summary>
+public sealed class Distiller(GraphModule teacher, GraphModule student, DistillOptions options)
+{
+    /// <summary>Called after every epoch.</summary>
+    public Action<DistillEpoch>? OnEpoch { get; init; }
+
+    /// <summary>The FitNets regressor of the last run (null without hints).</summary>
+    public Module? Regressor { get; private set; }
+
+    /// <summary>Runs the stages on <paramref name="train"/> and returns the epochs.</summary>
+    public List<DistillEpoch> Run(ImageDataset train)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        options.Validate();
+        teacher.Eval();
+        var history = new List<DistillEpoch>();
+        if (options.Hint is { } hint)
+        {
+            hint = ResolveValue(teacher, hint, "teacher");
+            var guided = ResolveValue(student, options.Guided!, "student");
+            var tShape = ValueShape(teacher, hint);
+            var sShape = ValueShape(student, guided);
+            var reg = HintRegressor.Create(sShape, tShape, new Rng(options.Seed ^ 0x5EED));
+            Regressor = reg;
+            var cache = new TeacherCache(teacher, train, hint, tShape, options.CacheLimitFloats).Fill();
+            var parameters = student.NamedParameters().Concat(reg.NamedParameters("regressor."));
+            Stage("hints", train, options.HintEpochs, parameters, cache, (x, idx, y) =>
+            {
+                var v = student.ForwardValues(x, [guided])[guided];
+                return DistillLosses.Mse(reg.Forward(v), cache.Get(idx, x));
+            }, history, reg);
+        }
+        var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : ResolveValue(teacher, options.TeacherValue ?? teacher.Graph.Output, "teacher");
+        var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : ResolveValue(student, options.StudentValue ?? student.Graph.Output, "student");
+        var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), options.CacheLimitFloats).Fill();
+        Stage(options.Objective.ToString().ToLowerInvariant(), train, options.Epochs, student.NamedParameters(), main, (x, idx, y) =>
+        {
+            var vals = student.ForwardValues(x, [sValue]);
+            var s = vals[sValue];
+            var t = main.Get(idx, x);
+            return options.Objective switch
+            {
+                DistillObjective.Kd => DistillLosses.Hinton(s, t, y, options.Temperature, options.Weight),
+                DistillObjective.Features => options.FeatureLoss == "cosine" ? DistillLosses.Cosine(s, t) : DistillLosses.Mse(DistillLosses.Rows(s), DistillLosses.Rows(t)),
+                _ => AttentionWithLabels(vals[student.Graph.Output], s, t, y),
+            };
+        }, history, null);
+        student.Eval();
+        return history;
+    }
+
+    private Tensor AttentionWithLabels(Tensor logits, Tensor s, Tensor t, int[]? y)
+    {
+        var at = DistillLosses.AttentionTransfer(s, t, options.AttentionBeta);
+        return y is null ? at : Ops.Add(Ops.CrossEntropy(logits, y), at);
+    }
+
+    private void Stage(string name, ImageDataset train, int epochs, IEnumerable<(string, Tensor)> parameters, TeacherCache cache,
+        Func<Tensor, int[], int[]?, Tensor> loss, List<DistillEpoch> history, Module? extra)
+    {
+        if (epochs == 0) return;
+        var ps = parameters.ToList();
+        Optimizer opt = options.Optimizer switch
+        {
+            "sgd" => new Sgd(ps, options.Lr, options.Momentum, options.WeightDecay, nesterov: options.Momentum > 0),
+            "adam" => new Adam(ps, options.Lr, weightDecay: options.WeightDecay),
+            "adamw" => Adam.AdamW(ps, options.Lr, options.WeightDecay),
+            _ => throw new ArgumentException($"unknown optimizer '{options.Optimizer}' (sgd, adam, adamw)"),
+        };
+        var schedule = new WarmupLr(Math.Min(options.WarmupEpochs, epochs), new CosineLr(epochs));
+        var loader = new DataLoader(train, new DataLoaderOptions { BatchSize = options.BatchSize, Seed = options.Seed });
+        int bpe = loader.BatchesPerEpoch, c = train.Channels, h = train.Height, w = train.Width, ss = train.SampleSize;
+        for (int e = 0; e < epochs; e++)
+        {
+            student.Train();
+            extra?.Train();
+            var sw = Stopwatch.StartNew();
+            var order = loader.Order(e);
+            double lossSum = 0; long seen = 0;
+            for (int start = 0, b = 0; start < order.Length; start += options.BatchSize, b++)
+            {
+                var idx = order.AsSpan(start, Math.Min(options.BatchSize, order.Length - start)).ToArray();
+                var x = new Tensor(idx.Length, c, h, w);
+                var labels = options.IgnoreLabels ? null : new int[idx.Length];
+                for (int i = 0; i < idx.Length; i++)
+                {
+                    train.CopySample(idx[i], x.Span.Slice(i * ss, ss));
+                    if (labels is not null) labels[i] = train.Label(idx[i]);
+                }
+                opt.LearningRate = opt.BaseLearningRate * schedule.Factor(e + (double)b / bpe);
+                var l = loss(x, idx, labels);
+                float lv = l.Item();
+                if (!float.IsFinite(lv)) throw new InvalidOperationException($"distillation diverged: loss is {lv} at {name} epoch {e + 1}, batch {b + 1} (try a lower learning rate)");
+                opt.ZeroGrad();
+                l.Backward();
+                opt.Step();
+                lossSum += lv * idx.Length; seen += idx.Length;
+            }
+            var st = new DistillEpoch(name, e, seen > 0 ? (float)(lossSum / seen) : 0f, sw.Elapsed.TotalSeconds, seen);
+            history.Add(st);
+            OnEpoch?.Invoke(st);
+        }
+        student.Eval();
+    }
+
+    /// <summary>
+    /// The graph value a user names: a value name, or a node name (its first output, e.g. <c>relu4</c>).
+    /// One-line <see cref="ArgumentException"/> listing the node names when neither exists.
+    /// </summary>
+    public static string ResolveValue(GraphModule model, string name, string who)
+    {
+        var g = model.Graph;
+        if (name == g.Input || g.Nodes.Any(n => n.Outputs.Contains(name))) return name;
+        if (g.Find(name) is { } node) return node.Outputs[0];
+        throw new ArgumentException($"{who} has no value or node '{name}' (nodes: {string.Join(", ", g.Nodes.Select(n => n.Name).Take(40))}{(g.Nodes.Count > 40 ? ", ..." : "")})");
+    }
+
+    /// <summary>Per-sample shape of a value of a model.</summary>
+    public static int[] ValueShape(GraphModule model, string value)
+    {
+        var state = model.StateDict();
+        GraphAnalysis.Analyze(model.Graph, t => state.TryGetValue(t, out var v) ? v.Shape : null, out var shapes);
+        return shapes[value];
+    }
+}
