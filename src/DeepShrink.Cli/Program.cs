@@ -19,6 +19,7 @@ public static class Program
         {
             DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), CompressCommand.Create(),
             InspectCommand.Create(), ExportCommand.Create(), BenchCommand.Create(), ImportCommand.Create(), FetchCommand.Create(),
+            ReportCommand.Create(),
         })
             root.Subcommands.Add(cmd);
 

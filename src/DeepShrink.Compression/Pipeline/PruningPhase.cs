@@ -41,6 +41,7 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy)
         }
         if (auto.Count == 0) return;
         var curves = SensitivityAnalysis.Run(ctx.Model, auto, ctx.ValidationAccuracy, log: ctx.Log);
+        ctx.Trace.Sensitivity.AddRange(curves);
         var targets = AutoTargets.Choose(curves, ctx.NumClasses);
         foreach (var (n, s) in targets) { ctx.Plans[n].TargetSparsity = s; ctx.Plans[n].Source = "auto"; }
     }
