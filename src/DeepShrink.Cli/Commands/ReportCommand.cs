@@ -53,5 +53,5 @@ public static class ReportCommand
 
     /// <summary>The command line of this process as typed (for reports): <c>deepshrink ARGS</c>.</summary>
     public static string CommandLine()
-        => "./deepshrink " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(a => a.Length == 0 || a.Any(char.IsWhiteSpace) ? $"'{a}'" : a));
+        => "./deepshrink " + string.Join(' ', Program.Arguments.Select(a => a.Length == 0 || a.Any(char.IsWhiteSpace) ? $"'{a}'" : a));
 }
