@@ -153,6 +153,10 @@ public static class Plots
             line.ConnectStyle = ConnectStyle.StepHorizontal;
             line.LegendText = "Pareto front";
         }
+        // Costs start at zero so that ratios read off the axis; a single point still gets a visible range.
+        double maxX = points.Count == 0 ? 1 : points.Max(p => p.X), minY = points.Count == 0 ? 0 : points.Min(p => p.Accuracy * 100), maxY = points.Count == 0 ? 100 : points.Max(p => p.Accuracy * 100);
+        double padY = Math.Max(0.5, (maxY - minY) * 0.15);
+        plt.Axes.SetLimits(0, maxX > 0 ? maxX * 1.15 : 1, minY - padY, maxY + padY);
         plt.Axes.Bottom.Label.Text = xLabel;
         plt.YLabel("test accuracy (%)");
         plt.Title($"Accuracy against {xLabel}");
@@ -189,7 +193,7 @@ public static class Plots
         plt.XLabel("epoch (all attempts in order)");
         plt.YLabel("training loss");
         plt.Axes.Right.Label.Text = "training accuracy (%)";
-        plt.ShowLegend(Alignment.UpperRight);
-        return Render(plt, "training", $"Training curves of the retraining phases ({run}): loss solid, accuracy dashed (right axis)");
+        plt.ShowLegend(Edge.Bottom);
+        return Render(plt, "training", $"Training curves of the retraining phases ({run}): loss solid, accuracy dashed (right axis)", Width, Height + 120);
     }
 }

@@ -85,7 +85,7 @@ public partial class ReportRenderTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(3, trace.GetProperty("sensitivity").GetArrayLength()); // automatic targets: one curve per weight
         int attempts = run.GetProperty("attempts").GetArrayLength();
         Assert.Equal(3 * attempts, trace.GetProperty("epochs").GetArrayLength()); // every retraining epoch of every attempt
-        Assert.Equal(["before pruner", "before quantizer", "before encoder", "final"], trace.GetProperty("snapshots").EnumerateArray().Select(s => s.GetProperty("stage").GetString()));
+        Assert.Equal(["input", "after pruner", "after quantizer", "final"], trace.GetProperty("snapshots").EnumerateArray().Select(s => s.GetProperty("stage").GetString()));
         Assert.StartsWith("./deepshrink compress ", run.GetProperty("command").GetString());
         var energy = run.GetProperty("energy");
         Assert.True(energy.GetProperty("compressed").GetProperty("weight_bytes_fetched").GetInt64() < energy.GetProperty("dense").GetProperty("weight_bytes_fetched").GetInt64() / 5);

@@ -15,7 +15,7 @@ public sealed class CompressionTrace
     /// <summary>Bins of each weight histogram.</summary>
     public int Bins { get; init; } = 64;
 
-    /// <summary>Weight histograms of the last attempt in stage order ("before COMPONENT" at a component's first step, then "final").</summary>
+    /// <summary>Weight histograms of the last attempt in stage order: "input" at the first component's first step, "after C" when the next component starts (C: the one started before it, with its retraining), then "final".</summary>
     public List<WeightSnapshot> Snapshots { get; } = new();
 
     /// <summary>Sensitivity curves measured for automatic pruning targets (accuracy against sparsity, no retraining).</summary>

@@ -128,6 +128,7 @@ public sealed class RecipeRunner(Recipe recipe)
         var opt = MakeOptimizer(ctx, t);
         int version = ctx.ModelVersion;
         string phase = "retraining";
+        string? started = null; // the component that started last (names the weight snapshots)
         var trainer = new Trainer
         {
             Schedule = new SegmentCosineLr(steps.Values.SelectMany(e => e).Where(e => e >= 0), total),
@@ -143,7 +144,7 @@ public sealed class RecipeRunner(Recipe recipe)
             {
                 int i = steps[m].IndexOf(e);
                 if (i < 0) continue;
-                if (i == 0) ctx.Trace.Snapshot($"before {m.Name}", ctx.Model);
+                if (i == 0) { ctx.Trace.Snapshot(started is null ? "input" : $"after {started}", ctx.Model); started = m.Name; }
                 phase = m.Name;
                 m.Apply(ctx, e, i + 1, steps[m].Count);
                 reset |= m.ResetsOptimizer;
