@@ -33,7 +33,13 @@ public sealed record LayerRow(string Name, string Codec, int[] Shape, DszTensorS
         ["index_bits_pq"] = Math.Round(IndexBitsPQ, 3), ["index_bits_pqh"] = Math.Round(IndexBitsPQH, 3),
         ["filler_entries"] = Stats.FillerEntries,
         ["dense_bytes"] = Stats.DenseBytes, ["stored_bytes"] = Stats.PayloadBytes, ["compression_rate"] = Math.Round(Rate, 3),
+        ["value_bytes"] = ValueBytes, ["index_bytes"] = IndexBytes, ["side_bytes"] = Stats.PayloadBytes - ValueBytes - IndexBytes,
     };
+
+    /// <summary>Bytes of the stored value stream (weights or codebook indices), rounded up.</summary>
+    public long ValueBytes => Math.Min(Stats.PayloadBytes, (Stats.ValueBitsCoded + 7) / 8);
+    /// <summary>Bytes of the stored sparse index stream, rounded up (0 for dense codecs).</summary>
+    public long IndexBytes => Math.Min(Stats.PayloadBytes - ValueBytes, (Stats.IndexBitsCoded + 7) / 8);
 }
 
 /// <summary>Builds the per-layer table of a .dsz file.</summary>

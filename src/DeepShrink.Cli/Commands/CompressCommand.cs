@@ -27,15 +27,19 @@ public static class CompressCommand
         var output = new Option<string>("--out") { Description = "Compressed model to write (.dsz)", Required = true };
         var teacher = new Option<string?>("--teacher") { Description = "Teacher model (.safetensors or .dsz) for a recipe with distillation (default: the input model)" };
         var json = CommonOptions.Json();
+        var htmlReport = new Option<string?>("--report") { Description = "Also write an HTML report with plots to FILE (histograms, sensitivity, bytes, training curves, energy)" };
         var cmd = new Command("compress", "Compress a trained model with a recipe and write a .dsz file");
-        foreach (var o in new Option[] { model, recipe, dataset, maxDrop, seed, output, teacher, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, recipe, dataset, maxDrop, seed, output, teacher, json, htmlReport }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             var md = pr.GetValue(maxDrop);
             if (md is double d && (d < 0 || d > 100)) throw new CliException("--max-drop must be in [0, 100] percentage points", 2);
+            var html = pr.GetValue(htmlReport);
+            if (html is not null) OutputPath.Check(html);
             var report = Run(pr.GetValue(model)!, pr.GetValue(recipe)!, pr.GetValue(dataset), md, pr.GetValue(seed), pr.GetValue(output)!, pr.GetValue(teacher),
                 over => over.WriteIfRequested(pr.GetValue(json)));
             report.WriteIfRequested(pr.GetValue(json));
+            if (html is not null) report.WriteHtml(html, pr.GetValue(json));
             return 0;
         });
         return cmd;
@@ -123,7 +127,23 @@ public static class CompressCommand
                 ["attempt"] = a.Attempt, ["val_accuracy"] = Math.Round(a.ValidationAccuracy, 6),
                 ["targets"] = a.Targets.ToDictionary(kv => kv.Key, kv => (object)Math.Round(kv.Value, 4)),
             })))
-            .Set("layers", JsonReport.ToNode(r.Layers.Select(row => row.ToDictionary())));
+            .Set("layers", JsonReport.ToNode(r.Layers.Select(row => row.ToDictionary())))
+            .Set("container_bytes", r.CompressedBytes - r.Layers.Sum(row => row.Stats.PayloadBytes))
+            .Set("energy", JsonReport.ToNode(EnergyOf(r.OutPath)))
+            .Set("command", ReportCommand.CommandLine())
+            .Set("trace", JsonReport.ToNode(r.Context.Trace.ToDictionary()));
+    }
+
+    /// <summary>The energy and bandwidth estimate of a model file, dense against as stored (<see cref="EnergyEstimate"/>; null when the file is absent).</summary>
+    public static Dictionary<string, object>? EnergyOf(string path)
+    {
+        if (!File.Exists(path)) return null;
+        var layers = ModelFileLayers.Read(path);
+        return new Dictionary<string, object>
+        {
+            ["dense"] = EnergyEstimate.Dense(layers).ToDictionary(), ["compressed"] = EnergyEstimate.Estimate(layers).ToDictionary(),
+            ["assumptions"] = EnergyEstimate.Assumptions,
+        };
     }
 
     private static void Print(CompressionResult r)

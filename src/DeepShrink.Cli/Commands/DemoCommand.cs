@@ -57,6 +57,9 @@ public static class DemoCommand
             compress.Set("eval_engine", clf.Engine).Set("eval_accuracy", Math.Round(r.Accuracy, 6))
                 .Set("demo_wall_seconds", Math.Round(sw.Elapsed.TotalSeconds, 1)).Set("trained", trainReport is not null);
             compress.WriteIfRequested(pr.GetValue(json));
+            var runJson = Path.Combine(d, $"{arch}.run.json");
+            compress.WriteIfRequested(runJson);
+            compress.WriteHtml(Path.Combine(d, $"{arch}.report.html"), runJson);
             return 0;
         });
         return cmd;

@@ -19,9 +19,11 @@ public static class InspectCommand
     {
         var file = new Argument<string>("FILE") { Description = "A .safetensors checkpoint or a .dsz compressed model" };
         var json = CommonOptions.Json();
-        var cmd = new Command("inspect", "Show layers, parameters, non-zeros, bits, bytes and MACs of a model file");
+        var plot = new Option<string?>("--plot") { Description = "Also write an HTML report with plots of this model file to FILE" };
+        var cmd = new Command("inspect", "Show layers, parameters, non-zeros, bits, bytes, MACs and an energy estimate of a model file");
         cmd.Arguments.Add(file);
         cmd.Options.Add(json);
+        cmd.Options.Add(plot);
         cmd.SetHandler(pr =>
         {
             var path = pr.GetValue(file)!;
@@ -31,7 +33,10 @@ public static class InspectCommand
                 ModelFiles.Kind.Dsz => InspectDsz(path),
                 _ => throw new CliException($"inspect supports .safetensors and .dsz files; for ONNX use `deepshrink eval --model {path}`"),
             };
-            report.WriteIfRequested(pr.GetValue(json));
+            var energy = CompressCommand.EnergyOf(path)!;
+            PrintEnergy(energy);
+            report.Set("energy", JsonReport.ToNode(energy)).WriteIfRequested(pr.GetValue(json));
+            if (pr.GetValue(plot) is { } html) ReportCommand.Write([path], html);
             return 0;
         });
         return cmd;
@@ -120,6 +125,17 @@ public static class InspectCommand
                 ["name"] = r.Layer, ["op"] = r.Op, ["output_shape"] = r.Output, ["dense_channels"] = r.DenseChannels, ["parameters"] = r.Params, ["nonzeros"] = r.Nonzeros,
                 ["bits_per_parameter"] = Math.Round(r.Bits, 3), ["bytes"] = r.Bytes, ["macs"] = r.Macs, ["codec"] = r.Codec,
             })));
+    }
+
+    private static void PrintEnergy(Dictionary<string, object> energy)
+    {
+        var dense = (Dictionary<string, object>)energy["dense"];
+        var stored = (Dictionary<string, object>)energy["compressed"];
+        string Macs(Dictionary<string, object> e) => string.Join(" + ", ((Dictionary<string, object>)e["macs_by_precision"]).Select(kv => $"{kv.Value:N0} {kv.Key}"));
+        Console.WriteLine();
+        Console.WriteLine($"per inference (batch 1), dense fp32: {dense["weight_bytes_fetched"]:N0} weight bytes, {Macs(dense)} MACs, {dense["total_dram_uj"]} uJ (weights in DRAM) / {dense["total_sram_uj"]} uJ (in SRAM)");
+        Console.WriteLine($"per inference (batch 1), as stored: {stored["weight_bytes_fetched"]:N0} weight bytes, {Macs(stored)} MACs, {stored["total_dram_uj"]} uJ (weights in DRAM) / {stored["total_sram_uj"]} uJ (in SRAM)");
+        Console.WriteLine($"  cost model: {energy["assumptions"]}");
     }
 
     private static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);

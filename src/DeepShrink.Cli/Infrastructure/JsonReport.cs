@@ -37,6 +37,21 @@ public sealed class JsonReport
     /// <summary>The report as indented JSON.</summary>
     public string ToJson() => _root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
+    /// <summary>
+    /// Writes the HTML report of this run (a compress report) to <paramref name="htmlPath"/>: from <paramref name="jsonPath"/>
+    /// when it was written, else from a temporary copy of this report.
+    /// </summary>
+    public void WriteHtml(string htmlPath, string? jsonPath)
+    {
+        string source = jsonPath ?? Path.Combine(Path.GetTempPath(), $"deepshrink-run-{Environment.ProcessId}.json");
+        try
+        {
+            if (jsonPath is null) File.WriteAllText(source, ToJson());
+            Commands.ReportCommand.Write([source], htmlPath);
+        }
+        finally { if (jsonPath is null) File.Delete(source); }
+    }
+
     /// <summary>Writes the report atomically (temp file + rename) when <paramref name="path"/> is given.</summary>
     public void WriteIfRequested(string? path)
     {

@@ -74,6 +74,8 @@ public sealed class CompressionContext
     public List<(int Attempt, double ValidationAccuracy, Dictionary<string, double> Targets)> Attempts { get; } = new();
     /// <summary>Callbacks active in the training epochs (components add theirs).</summary>
     public List<ITrainingCallback> Callbacks { get; } = new();
+    /// <summary>What the run records for its report (histograms, sensitivity curves, epochs, codebooks).</summary>
+    public CompressionTrace Trace { get; } = new();
 
     /// <summary>Forgets masks, codebooks, encoded tensors, callbacks and forward hooks (plans stay) before another attempt.</summary>
     public void ResetState()

@@ -67,7 +67,9 @@ public sealed class RecipeRunner(Recipe recipe)
             ctx.Loss = BaseLoss(ctx.LabelSmoothing);
             foreach (var m in methods) m.Begin(ctx);
             if (attempt == 1) foreach (var m in methods) m.Plan(ctx);
-            RunSchedule(ctx, methods);
+            ctx.Trace.Snapshots.Clear();
+            ctx.Trace.Codebooks.Clear();
+            RunSchedule(ctx, methods, attempt);
             var (val, correct) = Validate(ctx);
             double drop = (ctx.BaselineValidationAccuracy - val) * 100;
             double margin = baselineCorrect is null || correct is null || MarginStandardErrors <= 0 ? 0
@@ -117,7 +119,7 @@ public sealed class RecipeRunner(Recipe recipe)
         };
     }
 
-    private void RunSchedule(CompressionContext ctx, List<ICompressionMethod> methods)
+    private void RunSchedule(CompressionContext ctx, List<ICompressionMethod> methods, int attempt = 1)
     {
         int total = Recipe.TotalEpochs;
         var steps = methods.ToDictionary(m => m, m => Recipe.PolicyOf(m.Name)?.Epochs().ToList() ?? []);
@@ -125,10 +127,12 @@ public sealed class RecipeRunner(Recipe recipe)
         var t = Recipe.Training;
         var opt = MakeOptimizer(ctx, t);
         int version = ctx.ModelVersion;
+        string phase = "retraining";
+        string? started = null; // the component that started last (names the weight snapshots)
         var trainer = new Trainer
         {
             Schedule = new SegmentCosineLr(steps.Values.SelectMany(e => e).Where(e => e >= 0), total),
-            OnEpoch = ctx.OnEpoch,
+            OnEpoch = st => { ctx.Trace.Epochs.Add(new TraceEpoch(attempt, phase, st)); ctx.OnEpoch?.Invoke(st); },
             Loss = (logits, x, y) => ctx.Loss(logits, x, y),
         };
         var ordered = methods.OrderBy(m => m.Order).ToList();
@@ -140,6 +144,8 @@ public sealed class RecipeRunner(Recipe recipe)
             {
                 int i = steps[m].IndexOf(e);
                 if (i < 0) continue;
+                if (i == 0) { ctx.Trace.Snapshot(started is null ? "input" : $"after {started}", ctx.Model); started = m.Name; }
+                phase = m.Name;
                 m.Apply(ctx, e, i + 1, steps[m].Count);
                 reset |= m.ResetsOptimizer;
             }
@@ -151,6 +157,8 @@ public sealed class RecipeRunner(Recipe recipe)
         }
         foreach (var m in ordered) m.Finish(ctx);
         ctx.Model.Eval();
+        ctx.Trace.Snapshot("final", ctx.Model);
+        foreach (var (name, shared) in ctx.Shared) ctx.Trace.Codebooks[name] = (float[])shared.Centroids.Clone();
     }
 
     /// <summary>Encodes a tensor: the first component with an encoding, else a tensor a component already encoded, else dense f32.</summary>
