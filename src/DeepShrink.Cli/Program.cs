@@ -19,6 +19,7 @@ public static class Program
         {
             DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), CompressCommand.Create(),
             InspectCommand.Create(), ExportCommand.Create(), BenchCommand.Create(), ImportCommand.Create(), FetchCommand.Create(),
+            SweepCommand.Create(), SweepCommand.CreateWorker(),
         })
             root.Subcommands.Add(cmd);
 

@@ -59,3 +59,25 @@ public sealed class EmbeddedPointRunner(SweepPlan plan, SweepResults results) : 
         return Task.FromResult(new PointOutcome(r, null));
     }
 }
+
+/// <summary>The two ways to run a sweep, as the CLI and the tests use them.</summary>
+public static class Sweeps
+{
+    /// <summary>In this process on <paramref name="workers"/> workers (default: cores / threads per job).</summary>
+    public static Task<SweepReport> RunEmbeddedAsync(SweepPlan plan, SweepResults results, int? workers, Action<string> log, CancellationToken ct = default)
+        => SweepRunner.RunAsync(plan, results, workers ?? JobPool.ForMachine(plan.Spec.ThreadsPerJob).Workers,
+            _ => new EmbeddedPointRunner(plan, results), log, ct);
+
+    /// <summary>On a running cluster through <paramref name="client"/>: uploads the blobs, then keeps <paramref name="workers"/> jobs in flight (default: active silos × slots per silo).</summary>
+    public static async Task<SweepReport> RunClusterAsync(SweepPlan plan, SweepResults results, IClusterClient client, int slotsPerSilo, int? workers,
+        Action<string> log, CancellationToken ct = default)
+    {
+        var runner = new Cluster.ClusterPointRunner(client, plan.LocalBlobs, log);
+        if (plan.Jobs.Any(j => !results.Done.ContainsKey(j.Id)))
+            await runner.UploadAsync(plan.Jobs[0].Blobs).ConfigureAwait(false);
+        int n = workers ?? await Cluster.ClusterPointRunner.ClusterSlotsAsync(client, slotsPerSilo).ConfigureAwait(false);
+        var report = await SweepRunner.RunAsync(plan, results, n, _ => runner, log, ct).ConfigureAwait(false);
+        log($"cluster: {runner.Attempts} job attempts for {report.Ran} new results");
+        return report;
+    }
+}

@@ -16,8 +16,25 @@ public sealed class WorkerService(IGrainFactory grains, int slots, string cacheD
     /// <summary>Jobs run at once.</summary>
     public int Slots { get; } = slots;
 
-    internal bool TryTakeSlot() => _slots.Wait(0);
-    internal void ReleaseSlot() => _slots.Release();
+    private int _running, _completed;
+
+    /// <summary>Jobs running now.</summary>
+    public int Running => Volatile.Read(ref _running);
+    /// <summary>Jobs finished here (successfully) since start.</summary>
+    public int Completed => Volatile.Read(ref _completed);
+
+    internal bool TryTakeSlot()
+    {
+        if (!_slots.Wait(0)) return false;
+        Interlocked.Increment(ref _running);
+        return true;
+    }
+
+    internal void ReleaseSlot()
+    {
+        Interlocked.Decrement(ref _running);
+        _slots.Release();
+    }
 
     /// <summary>Runs a job: fetches and verifies its blobs, compresses, returns the result and the .dsz bytes.</summary>
     public (PointResult Result, byte[] Dsz) Execute(PointJob job)
@@ -33,7 +50,9 @@ public sealed class WorkerService(IGrainFactory grains, int slots, string cacheD
         {
             var outPath = System.IO.Path.Combine(work.FullName, job.Id + ".dsz");
             var r = PointRunner.Run(job, System.IO.Path.Combine(modelDir, "model" + System.IO.Path.GetExtension(job.Model.Name)), dataDir, outPath, Name);
-            return (r, File.ReadAllBytes(r.BudgetMet ? outPath : Compressor.BesidePath(outPath)));
+            var bytes = File.ReadAllBytes(r.BudgetMet ? outPath : Compressor.BesidePath(outPath));
+            Interlocked.Increment(ref _completed);
+            return (r, bytes);
         }
         finally { work.Delete(recursive: true); }
     }
