@@ -36,12 +36,14 @@ public sealed class SweepResults
     public IReadOnlyDictionary<string, PointResult> Done => _done;
     /// <summary>Where a point's .dsz goes.</summary>
     public string DszPath(string id) => Path.Combine(PointsDir, id + ".dsz");
+    /// <summary>Where a result's .dsz is: <c>ID.dsz</c>, or <c>ID.over-budget.dsz</c> when it missed its budget.</summary>
+    public string DszPathOf(PointResult r) => r.BudgetMet ? DszPath(r.Id) : Compression.Compressor.BesidePath(DszPath(r.Id));
 
     /// <summary>Records a finished point once: a second result for the same id is ignored (returns false).</summary>
     public bool Add(PointResult r, byte[]? dsz = null)
     {
         if (_done.ContainsKey(r.Id)) return false;
-        if (dsz is not null) AtomicFile.WriteAllBytes(r.BudgetMet ? DszPath(r.Id) : Compression.Compressor.BesidePath(DszPath(r.Id)), dsz);
+        if (dsz is not null) AtomicFile.WriteAllBytes(DszPathOf(r), dsz);
         AtomicFile.WriteAllBytes(Path.Combine(PointsDir, r.Id + ".json"), JsonSerializer.SerializeToUtf8Bytes(r, SweepJson.Options));
         _done[r.Id] = r;
         return true;

@@ -74,7 +74,7 @@ public class ClusterSweepTests(ITestOutputHelper output, SweepFixture fixture) :
         foreach (var r in report.Results)
         {
             Assert.True(r.Equivalent(byId[r.Id]), $"point {r.Index}: cluster result differs from the embedded one");
-            Assert.Equal(File.ReadAllBytes(Path.Combine(_f.Out("embedded"), "points", r.Id + ".dsz")), File.ReadAllBytes(results.DszPath(r.Id)));
+            Assert.Equal(File.ReadAllBytes(new SweepResults(_f.Out("embedded")).DszPathOf(r)), File.ReadAllBytes(results.DszPathOf(r)));
         }
         Assert.NotEmpty(embedded.Pareto);
         await clientHost.StopAsync();

@@ -14,7 +14,7 @@ public sealed class SweepFixture : IDisposable
 
     public const string Recipe = """
         version: 1
-        training: {optimizer: sgd, lr: 0.05, momentum: 0.9, batch_size: 50}
+        training: {optimizer: sgd, lr: 0.02, momentum: 0.9, batch_size: 50}
         components:
           pruner: {type: magnitude-pruning, sparsity: 0.5, layers: [{match: "*.bias", skip: true}]}
           quantizer: {type: weight-sharing, bits: {conv: 8, fc: 4}, layers: [{match: "*.bias", skip: true}]}

@@ -69,7 +69,8 @@ public static class WorkerHost
                 }
                 if (cfg.Clustering != ClusteringKind.Localhost)
                     client.Configure<ClusterOptions>(o => { o.ClusterId = cfg.ClusterId; o.ServiceId = cfg.ServiceId; });
-                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
+                // Start, Poll and blob calls are short: a call to a lost silo fails fast and the job moves on.
+                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
             })
             .Build();
     }
