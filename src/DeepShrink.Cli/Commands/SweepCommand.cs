@@ -35,8 +35,9 @@ public static class SweepCommand
                     : RunOnCluster(ClusterConfig.Load(cfgPath), plan, results, w);
             }
             catch (SweepSpecException e) { throw new CliException(e.Message, 2); }
-            Console.WriteLine($"{report.Results.Count}/{report.Points} points ({report.Reused} reused, {report.Ran} run) in {report.Seconds:F1} s; Pareto front: "
-                + string.Join(", ", report.Pareto.Select(p => $"#{p.Index} {p.CompressedBytes:N0} B {p.CompressedAccuracy:P2} {p.LatencyMs:F3} ms")));
+            Console.WriteLine($"{report.Results.Count}/{report.Points} points ({report.Reused} reused, {report.Ran} run) in {report.Seconds:F1} s; Pareto front (bytes, accuracy, latency; points within budget): "
+                + (report.Pareto.Count == 0 ? "empty, no point kept its accuracy budget"
+                   : string.Join(", ", report.Pareto.Select(p => $"#{p.Index} {p.CompressedBytes:N0} B {p.CompressedAccuracy:P2} {p.LatencyMs:F3} ms"))));
             new JsonReport().Set("points", report.Points).Set("reused", report.Reused).Set("ran", report.Ran).Set("failed", report.Failed.Count)
                 .Set("seconds", Math.Round(report.Seconds, 2)).Set("out", pr.GetValue(output))
                 .Set("pareto", JsonReport.ToNode(report.Pareto.Select(p => (object)p.Id).ToList()))
