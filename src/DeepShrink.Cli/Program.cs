@@ -24,6 +24,7 @@ public static class Program
             DemoCommand.Create(), TrainCommand.Create(), DistillCommand.Create(), EvalCommand.Create(), CompressCommand.Create(),
             InspectCommand.Create(), ExportCommand.Create(), BenchCommand.Create(), ImportCommand.Create(), FetchCommand.Create(),
             ReportCommand.Create(),
+            SweepCommand.Create(), SweepCommand.CreateWorker(),
         })
             root.Subcommands.Add(cmd);
 

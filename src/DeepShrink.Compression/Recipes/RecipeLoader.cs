@@ -25,9 +25,12 @@ public static class RecipeLoader
         .Select(n => n.Split('.')[^2]).Order();
 
     /// <summary>Loads a built-in recipe by name or a YAML file by path.</summary>
-    public static Recipe Load(string nameOrPath)
+    public static Recipe Load(string nameOrPath) => Parse(LoadText(nameOrPath), nameOrPath);
+
+    /// <summary>The YAML text of a built-in recipe (by name) or of a recipe file (by path), unparsed.</summary>
+    public static string LoadText(string nameOrPath)
     {
-        if (File.Exists(nameOrPath)) return Parse(File.ReadAllText(nameOrPath), nameOrPath);
+        if (File.Exists(nameOrPath)) return File.ReadAllText(nameOrPath);
         var res = typeof(RecipeLoader).Assembly.GetManifestResourceNames().FirstOrDefault(n => n.EndsWith("." + nameOrPath + ".yaml", StringComparison.Ordinal));
         if (res is null)
         {
@@ -37,7 +40,7 @@ public static class RecipeLoader
         }
         using var s = typeof(RecipeLoader).Assembly.GetManifestResourceStream(res)!;
         using var r = new StreamReader(s);
-        return Parse(r.ReadToEnd(), nameOrPath);
+        return r.ReadToEnd();
     }
 
     /// <summary>Parses recipe YAML; <paramref name="source"/> names it in errors.</summary>

@@ -1,3 +1,4 @@
+using DeepShrink.Compression.Jobs;
 using DeepShrink.Compression.Pruning;
 using DeepShrink.Core;
 using DeepShrink.Nn;
@@ -33,27 +34,53 @@ public static class SensitivityAnalysis
     /// </summary>
     public static List<SensitivityCurve> Run(Module model, IEnumerable<string> parameters, Func<double> evaluate,
         double[]? grid = null, MaskSet? existing = null, Action<string>? log = null)
+        => Run(model, parameters, _ => evaluate(), new JobPool(1), copy: null, grid, existing, log);
+
+    /// <summary>
+    /// Measures a curve per parameter, one job per parameter on <paramref name="pool"/> (the job abstraction the
+    /// sweeps use). Worker 0 probes <paramref name="model"/> itself; each further worker probes its own copy from
+    /// <paramref name="copy"/> (required when the pool has more than one worker). <paramref name="evaluate"/>
+    /// returns the accuracy (0..1) of the model it is given as that model currently is; every probe restores the
+    /// weights, so the curves do not depend on the number of workers.
+    /// </summary>
+    public static List<SensitivityCurve> Run(Module model, IEnumerable<string> parameters, Func<Module, double> evaluate, JobPool pool,
+        Func<Module>? copy, double[]? grid = null, MaskSet? existing = null, Action<string>? log = null)
     {
-        grid ??= DefaultGrid;
-        var byName = model.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
-        double baseline = evaluate();
-        var curves = new List<SensitivityCurve>();
-        foreach (var name in parameters)
+        ArgumentNullException.ThrowIfNull(pool);
+        if (pool.Workers > 1 && copy is null) throw new ArgumentException("a pool of several workers needs a model copy per worker", nameof(copy));
+        var g = (double[])(grid ?? DefaultGrid).Clone();
+        var names = parameters.ToList();
+        var known = model.NamedParameters().Select(p => p.Name).ToHashSet();
+        foreach (var n in names)
+            if (!known.Contains(n)) throw new ArgumentException($"no parameter named '{n}'");
+        double baseline = evaluate(model);
+        var curves = pool.Run<string, SensitivityCurve>(names, w =>
         {
-            if (!byName.TryGetValue(name, out var p)) throw new ArgumentException($"no parameter named '{name}'");
-            var saved = p.ToArray();
-            var acc = new double[grid.Length];
+            var m = w == 0 ? model : copy!();
+            var byName = m.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
+            return name => Probe(m, byName[name], name, g, existing, evaluate, baseline);
+        });
+        foreach (var c in curves)
+            log?.Invoke($"sensitivity {c.Parameter}: " + string.Join(" ", g.Select((x, i) => $"{x:P0}:{c.Accuracies[i]:P1}")));
+        return curves.ToList();
+    }
+
+    // One job: prune one parameter to each grid sparsity, evaluate, restore.
+    private static SensitivityCurve Probe(Module model, Tensor p, string name, double[] grid, MaskSet? existing, Func<Module, double> evaluate, double baseline)
+    {
+        var saved = p.ToArray();
+        var acc = new double[grid.Length];
+        try
+        {
             for (int i = 0; i < grid.Length; i++)
             {
                 var mask = MagnitudePruner.MaskForSparsity(saved, grid[i], existing?.Get(name));
                 var s = p.Span;
                 for (int j = 0; j < s.Length; j++) s[j] = saved[j] * mask[j];
-                acc[i] = evaluate();
+                acc[i] = evaluate(model);
             }
-            saved.CopyTo(p.Span);
-            curves.Add(new SensitivityCurve(name, (double[])grid.Clone(), acc, baseline));
-            log?.Invoke($"sensitivity {name}: " + string.Join(" ", grid.Select((g, i) => $"{g:P0}:{acc[i]:P1}")));
         }
-        return curves;
+        finally { saved.CopyTo(p.Span); }
+        return new SensitivityCurve(name, (double[])grid.Clone(), acc, baseline);
     }
 }
