@@ -16,6 +16,11 @@ public static class RecipeLoader
         ["linear-quantization"] = PrecisionParsers.ParseLinear,
         ["fixed-point"] = PrecisionParsers.ParseFixedPoint,
         ["binarization"] = PrecisionParsers.ParseBinarization,
+        ["circulant"] = Structured.CirculantSpec.Parse,
+        ["crelu"] = Structured.SharedFilterSpec.ParseCrelu,
+        ["orbit-shared"] = Structured.SharedFilterSpec.ParseOrbit,
+        ["depthwise-separable"] = Structured.CompactFilterSpec.ParseDepthwise,
+        ["fire"] = Structured.CompactFilterSpec.ParseFire,
     };
 
     /// <summary>Names of recipes built into the tool.</summary>
