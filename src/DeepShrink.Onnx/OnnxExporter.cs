@@ -21,7 +21,8 @@ namespace DeepShrink.Onnx;
 /// (a constant 'b' is an initializer, right-aligned against [batch, sample...]; a second input of lower
 /// rank is reshaped to [batch, 1, ..., shape] first); concat = Concat; pad = Pad (constant, pads as an
 /// input); clip = Clip (bounds as inputs); softmax = Softmax; hard_sigmoid = HardSigmoid; hard_swish =
-/// x * HardSigmoid(x, 1/6, 1/2) (HardSwish is opset 14); identity = Identity. Pruned or weight-shared
+/// x * HardSigmoid(x, 1/6, 1/2) (HardSwish is opset 14); identity = Identity; circulant_linear = Gemm with
+/// its explicit [out, in] matrix; shared_conv2d = Conv with its expanded filter bank. Pruned or weight-shared
 /// weights are written densely.
 /// Input transforms of quantised and binary models (docs/FORMAT-dsz.md) become standard ops in front
 /// of the Gemm/Conv: QuantizeLinear + DequantizeLinear (+ Clip for a narrower code range), fixed-point
@@ -45,7 +46,8 @@ public static class OnnxExporter
     public static IReadOnlyList<string> SupportedOps { get; } =
         ["linear", "conv2d", "batchnorm", "relu", "leaky_relu", "tanh", "sigmoid", "gelu",
          "maxpool2d", "avgpool2d", "global_avgpool2d", "flatten", "add", "identity",
-         "reshape", "concat", "pad", "clip", "hard_sigmoid", "hard_swish", "softmax", "sub", "mul", "div"];
+         "reshape", "concat", "pad", "clip", "hard_sigmoid", "hard_swish", "softmax", "sub", "mul", "div",
+         StructuredOps.Circulant, StructuredOps.SharedConv];
 
     /// <summary>Builds the ONNX model.</summary>
     /// <param name="graph">The model graph.</param>
@@ -67,6 +69,18 @@ public static class OnnxExporter
             if (!SupportedOps.Contains(n.Op))
                 throw new NotSupportedException($"cannot export node '{n.Name}' to ONNX: op '{n.Op}' has no mapping (supported: {string.Join(", ", SupportedOps)})");
 
+        if (StructuredLowering.Needed(graph, circulant: true))
+        {   // circulant_linear = Gemm with its explicit matrix, shared_conv2d = Conv with its expanded filters
+            var all = new Dictionary<string, Tensor>(tensors, StringComparer.Ordinal);
+            try
+            {
+                graph = StructuredLowering.Lower(graph, true,
+                    name => tensors.TryGetValue(name, out var t) ? (t.Shape, t.ToArray()) : throw new InvalidDataException($"tensor '{name}' used by the graph is missing"),
+                    (name, shape, data) => all[name] = new Tensor(data, shape));
+            }
+            catch (FormatException e) { throw new InvalidDataException(e.Message); }
+            tensors = all;
+        }
         Dictionary<string, int[]> shapes;
         try { GraphAnalysis.Analyze(graph, name => tensors.TryGetValue(name, out var t) ? t.Shape : null, out shapes); }
         catch (FormatException e) { throw new InvalidDataException(e.Message); }

@@ -17,6 +17,11 @@ public static class RecipeLoader
         ["fixed-point"] = PrecisionParsers.ParseFixedPoint,
         ["binarization"] = PrecisionParsers.ParseBinarization,
         [Pruning.Channels.ChannelPruningSpec.TypeName] = Pruning.Channels.ChannelPruningSpec.Parse,
+        ["circulant"] = Structured.CirculantSpec.Parse,
+        ["crelu"] = Structured.SharedFilterSpec.ParseCrelu,
+        ["orbit-shared"] = Structured.SharedFilterSpec.ParseOrbit,
+        ["depthwise-separable"] = Structured.CompactFilterSpec.ParseDepthwise,
+        ["fire"] = Structured.CompactFilterSpec.ParseFire,
     };
 
     /// <summary>Names of recipes built into the tool.</summary>

@@ -58,4 +58,32 @@ public static class CirculantProjection
                     blocks[(i * q + j) * b + k] = (float)(s / b);
                 }
     }
+
+    /// <summary>
+    /// The defining vectors [p, q, b] nearest to a weight [out, in] whose sides are not multiples of b: the
+    /// matrix is seen as the top-left corner of the p b x q b block grid (the layer zero-pads its input and drops
+    /// the extra outputs), so only the real entries count: w_ij[k] is the mean of the real entries W[r, s] d[s] on
+    /// the wrapped diagonal (r - s) mod b = k of block (i, j), and 0 where a diagonal has none. For multiples of b
+    /// this is <see cref="Project(BlockCirculantShape, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>.
+    /// </summary>
+    public static Tensor ProjectPadded(Tensor weight, BlockCirculantShape shape, ReadOnlySpan<float> signs)
+    {
+        if (weight.Rank != 2 || weight.Shape[0] > shape.Out || weight.Shape[1] > shape.In)
+            throw new ArgumentException($"circulant projection: weight {ShapeUtil.Format(weight.Shape)} does not fit {shape}");
+        if (!signs.IsEmpty && signs.Length != shape.In) throw new ArgumentException($"circulant projection: signs has {signs.Length} elements, expected {shape.In}");
+        int outF = weight.Shape[0], inF = weight.Shape[1], b = shape.BlockSize, q = shape.InBlocks;
+        var w = weight.ToArray();
+        var sum = new double[shape.Parameters];
+        var count = new int[shape.Parameters];
+        for (int r = 0; r < outF; r++)
+            for (int c = 0; c < inF; c++)
+            {
+                int k = ((r % b) - (c % b) + b) % b, at = ((r / b) * q + c / b) * b + k;
+                sum[at] += (double)w[r * inF + c] * (signs.IsEmpty ? 1f : signs[c]);
+                count[at]++;
+            }
+        var blocks = new float[shape.Parameters];
+        for (int i = 0; i < blocks.Length; i++) blocks[i] = count[i] == 0 ? 0f : (float)(sum[i] / count[i]);
+        return new Tensor(blocks, shape.OutBlocks, shape.InBlocks, b);
+    }
 }

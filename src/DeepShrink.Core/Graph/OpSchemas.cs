@@ -14,7 +14,7 @@ public static class OpSchemas
 
     static OpSchemas()
     {
-        foreach (var s in BuiltInOps.All()) s_schemas[s.Name] = s;
+        foreach (var s in BuiltInOps.All().Concat(StructuredOps.All())) s_schemas[s.Name] = s;
         BuiltIn = s_schemas.Keys.Order(StringComparer.Ordinal).ToArray();
     }
 

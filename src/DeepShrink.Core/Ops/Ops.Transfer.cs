@@ -51,6 +51,31 @@ public static partial class Ops
         return Concat(0, t, Neg(t));
     }
 
+    /// <summary>
+    /// The full weight (or bias) of a shared-filter convolution from its stored filters: y[i] = sign[i] x[map[i]]
+    /// with the map of <see cref="SharedFilterMap"/> (negation / p4 / p4m, optionally reordered). The gradient
+    /// scatters back with the same signs, so every stored filter learns from all of its copies.
+    /// </summary>
+    public static Tensor SharedFilterExpand(Tensor x, SharedFilterMap map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        int need = 0;
+        foreach (int i in map.Map) need = Math.Max(need, i + 1);
+        if (x.Size < need) throw new ArgumentException($"SharedFilterExpand: stored tensor {ShapeUtil.Format(x.Shape)} is smaller than the map needs ({need} elements)");
+        var xs = x.ContiguousData().Span;
+        var y = Uninitialized(map.Shape); var ys = y.Span;
+        map.Apply(xs, ys);
+        if (!Engine.WillRecord(x)) return y;
+        return Engine.Record(y, new LambdaNode("SharedFilterExpand", g =>
+        {
+            var gs = g.ContiguousData().Span;
+            var dx = GradResult(x.Shape); var dxs = dx.Span;
+            dxs.Clear();
+            for (int i = 0; i < map.Map.Length; i++) dxs[map.Map[i]] += map.Sign[i] * gs[i];
+            return new[] { dx };
+        }, x));
+    }
+
     /// <summary>y[i] = x[map[i]] (a view-free copy); the gradient scatters back with +=.</summary>
     private static Tensor IndexGather(string name, Tensor x, int[] map, int[] shape)
     {

@@ -21,6 +21,18 @@ public static class GraphLayers
             var a = ConvAttrs.Of(n);
             return new Conv2d(w[1] * a.Groups, w[0], (w[2], w[3]), a, p.ContainsKey("bias"));
         };
+        s_makers[StructuredOps.Circulant] = (n, p) =>
+        {
+            var w = p["weight"];
+            var a = CirculantAttrs.Of(n, w, [n.Int("input_features", w[1] * w[2])]);
+            return new CirculantLinear(a.InFeatures, a.OutFeatures, w[2], a.SignSeed, p.ContainsKey("bias"));
+        };
+        s_makers[StructuredOps.SharedConv] = (n, p) =>
+        {
+            var w = p["weight"];
+            var a = SharedConvAttrs.Of(n, w);
+            return new SharedConv2d(w[0], w[1], w[2], a.Sharing, a.Order, a.Conv, p.ContainsKey("bias"));
+        };
         s_makers["batchnorm"] = (n, p) => new BatchNorm(p["weight"][0], eps: n.Float("eps", 1e-5f));
         foreach (var op in new[] { "add", "sub", "mul", "div" })
             s_makers[op] = (n, p) => new GraphConstant(new Tensor(p["b"]));

@@ -30,6 +30,8 @@ public static class GraphOps
         s_impl["linear"] = layer;
         s_impl["conv2d"] = layer;
         s_impl["batchnorm"] = layer;
+        s_impl[StructuredOps.Circulant] = layer;
+        s_impl[StructuredOps.SharedConv] = layer;
         s_impl["relu"] = One(c => Ops.Relu(c.X));
         s_impl["leaky_relu"] = One(c => Ops.LeakyRelu(c.X, c.Node.Float("slope", 0.01f)));
         s_impl["tanh"] = One(c => Ops.Tanh(c.X));

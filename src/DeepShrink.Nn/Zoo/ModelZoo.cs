@@ -12,13 +12,16 @@ namespace DeepShrink.Nn.Zoo;
 /// <item><c>lenet-5</c>: the Caffe variant used by Deep Compression: conv 20@5x5, max-pool 2, conv 50@5x5,
 /// max-pool 2, fc 500, fc 10 (430,500 weights); ReLU after each conv and after fc 500.</item>
 /// <item><c>vgg-small</c>: VGG-style 3x3 conv stacks with batch norm: 32-32-M-64-64-M-128-128-M, fc 256, fc 10.</item>
+/// <item><c>vgg-small-dws</c>, <c>vgg-small-fire</c>: compact students of vgg-small (for distillation): every 3x3
+/// conv after the first is depthwise 3x3 + pointwise 1x1 (MobileNets), or a fire module (SqueezeNet: 1x1 squeeze to
+/// C/4, then 1x1 and 3x3 expands of half the outputs each, concatenated).</item>
 /// <item><c>resnet-20</c>: He et al. (2016) CIFAR ResNet-20: 3x3 stem, 3 stages x 3 basic blocks (16, 32, 64 channels), global average pool, fc.</item>
 /// </list>
 /// </remarks>
 public static class ModelZoo
 {
     /// <summary>Known architecture names.</summary>
-    public static IReadOnlyList<string> Names { get; } = new[] { "lenet-300-100", "lenet-5", "vgg-small", "resnet-20" };
+    public static IReadOnlyList<string> Names { get; } = new[] { "lenet-300-100", "lenet-5", "vgg-small", "resnet-20", "vgg-small-dws", "vgg-small-fire" };
 
     /// <summary>Creates a freshly initialised model.</summary>
     public static GraphModule Create(string arch, ModelConfig config, Rng rng)
@@ -30,6 +33,8 @@ public static class ModelZoo
             "lenet-300-100" => LeNet300100(b, config),
             "lenet-5" => LeNet5(b, config),
             "vgg-small" => VggSmall(b, config),
+            "vgg-small-dws" => VggSmall(b, config, "dws"),
+            "vgg-small-fire" => VggSmall(b, config, "fire"),
             "resnet-20" => ResNet20(b, config),
             _ => throw new ArgumentException($"unknown model '{arch}' (known: {string.Join(", ", Names)})"),
         };
@@ -57,7 +62,7 @@ public static class ModelZoo
         return b.Linear("fc2", v, c.NumClasses);
     }
 
-    private static string VggSmall(NetBuilder b, ModelConfig c)
+    private static string VggSmall(NetBuilder b, ModelConfig c, string compact = "")
     {
         int w = c.Width, idx = 0;
         var v = b.Input;
@@ -65,13 +70,24 @@ public static class ModelZoo
         {
             if (outC < 0) { v = b.Op($"pool{idx}", "maxpool2d", v, new() { ["kernel"] = 2, ["stride"] = 2, ["pad"] = 0 }); continue; }
             idx++;
-            v = b.Conv($"conv{idx}", v, outC, 3, 1, 1, bias: false);
+            v = idx == 1 || compact.Length == 0 ? b.Conv($"conv{idx}", v, outC, 3, 1, 1, bias: false) : CompactConv(b, $"conv{idx}", v, outC, compact);
             v = b.BatchNorm($"bn{idx}", v);
             v = b.Op($"relu{idx}", "relu", v);
         }
         v = b.Op("flatten", "flatten", v, new() { ["start_axis"] = 1 });
         v = b.Op("relu_fc1", "relu", b.Linear("fc1", v, 256 * w));
         return b.Linear("fc2", v, c.NumClasses);
+    }
+
+    /// <summary>A 3x3 conv (pad 1) replaced by depthwise + pointwise ("dws") or a fire module ("fire"), no biases.</summary>
+    private static string CompactConv(NetBuilder b, string name, string x, int outC, string kind)
+    {
+        int inC = b.Shape(x)[0];
+        if (kind == "dws") return b.Conv(name + ".pw", b.Conv(name + ".dw", x, inC, 3, 1, 1, groups: inC, bias: false), outC, 1, bias: false);
+        var squeeze = b.Conv(name + ".squeeze", x, Math.Max(1, inC / 4), 1, bias: false);
+        var e1 = b.Conv(name + ".expand1", squeeze, outC / 2, 1, bias: false);
+        var e3 = b.Conv(name + ".expand3", squeeze, outC - outC / 2, 3, 1, 1, bias: false);
+        return b.Op(name, "concat", [e1, e3], new() { ["axis"] = 1 });
     }
 
     private static string ResNet20(NetBuilder b, ModelConfig c)

@@ -44,7 +44,7 @@ public sealed record TrainingDefaults
     {
         "lenet-300-100" => new() { Epochs = 30, Lr = 0.05f, WeightDecay = 1e-4f, LabelSmoothing = 0.1f, WarmupEpochs = 1 },
         "lenet-5" => new() { Epochs = 20, Lr = 0.03f, WeightDecay = 5e-4f, LabelSmoothing = 0.1f, WarmupEpochs = 1 },
-        "vgg-small" => new() { Epochs = 15, Lr = 0.05f, WeightDecay = 5e-4f, WarmupEpochs = 1, CropPadding = 2 },
+        "vgg-small" or "vgg-small-dws" or "vgg-small-fire" => new() { Epochs = 15, Lr = 0.05f, WeightDecay = 5e-4f, WarmupEpochs = 1, CropPadding = 2 },
         "resnet-20" => new() { Epochs = 15, Lr = 0.1f, WeightDecay = 5e-4f, WarmupEpochs = 1, CropPadding = 2 },
         _ => throw new ArgumentException($"unknown model '{arch}' (known: {string.Join(", ", ModelZoo.Names)})"),
     };

@@ -18,7 +18,8 @@ internal sealed partial class GraphPlanner
     public static readonly string[] SupportedOps =
         ["linear", "conv2d", "batchnorm", "relu", "leaky_relu", "tanh", "sigmoid", "gelu",
          "maxpool2d", "avgpool2d", "global_avgpool2d", "flatten", "add", "identity",
-         "reshape", "concat", "pad", "clip", "hard_sigmoid", "hard_swish", "softmax", "sub", "mul", "div"];
+         "reshape", "concat", "pad", "clip", "hard_sigmoid", "hard_swish", "softmax", "sub", "mul", "div",
+         StructuredOps.Circulant, StructuredOps.SharedConv];
 
     private readonly ModelGraph _graph;
     private readonly Func<string, EncodedTensor?> _tensors;
@@ -42,6 +43,7 @@ internal sealed partial class GraphPlanner
     {
         try { graph.Validate(); }
         catch (FormatException e) { throw new InvalidDataException(e.Message); }
+        (graph, tensors) = ExpandSharedFilters(graph, tensors, options.ReadOptions);
         if (options.FoldBatchNorm) (graph, tensors) = BatchNormFolding.Apply(graph, tensors, options.ReadOptions);
         return new GraphPlanner(graph, tensors, options, threads).Build();
     }
@@ -96,6 +98,7 @@ internal sealed partial class GraphPlanner
             case "flatten": Define(n.Output, FlattenShape(n, x.Shape), x.Storage); return;
             case "identity": Define(n.Output, x.Shape, x.Storage); return;
             case "linear": AddStep(index, n, PlanLinear(n, x), Ops.Fusable); return;
+            case StructuredOps.Circulant: AddStep(index, n, PlanCirculant(n, x), Ops.Fusable); return;
             case "conv2d": AddStep(index, n, PlanConv(n, x), Ops.Fusable); return;
             case "batchnorm": AddStep(index, n, PlanBatchNorm(n, x), Ops.Fusable); return;
             case "global_avgpool2d":

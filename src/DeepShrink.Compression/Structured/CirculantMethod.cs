@@ -1,0 +1,68 @@
+using DeepShrink.Compression.Pipeline;
+using DeepShrink.Compression.Recipes;
+using DeepShrink.Core;
+using DeepShrink.Core.Graph;
+using DeepShrink.Core.Kernels;
+
+namespace DeepShrink.Compression.Structured;
+
+/// <summary>
+/// Circulant / block-circulant fully connected layers as a recipe component (<c>type: circulant</c>): at its
+/// epoch every covered linear layer becomes a <c>circulant_linear</c> node whose defining vectors are the
+/// least-squares projection of the trained weight (<see cref="CirculantProjection.ProjectPadded"/>); the following
+/// epochs fine-tune them (compose with <c>distillation</c> to learn from the original model).
+/// </summary>
+/// <param name="Name">Component name.</param>
+/// <param name="BlockSize">Block size b, or 0 for one circulant block of size max(in, out) (Cheng et al. 2015).</param>
+/// <param name="Signs">Random +-1 input signs D (seeded per layer from <paramref name="Seed"/>).</param>
+/// <param name="Seed">Seed of the signs.</param>
+/// <param name="Layers">Rules over weight names (<c>skip: true</c> keeps a layer dense).</param>
+public sealed record CirculantSpec(string Name, int BlockSize, bool Signs, int Seed, IReadOnlyList<LayerRule> Layers) : ComponentSpec(Name, "circulant")
+{
+    /// <inheritdoc/>
+    public override ICompressionMethod CreateMethod(Recipe recipe, double budgetPp) => new CirculantMethod(this);
+
+    internal static ComponentSpec Parse(string name, YamlMap m)
+    {
+        int b = 0;
+        if (m.Str("block_size", "full") != "full")
+        {
+            b = m.Int("block_size", 0, 2, FftPlan.MaxSize);
+            if (!FftPlan.IsSupportedSize(b)) throw m.Error("block_size", $"{b} is not supported by the FFT (a power of two up to {FftPlan.MaxSize}, or up to {FftPlan.MaxBluesteinSize})");
+        }
+        return new CirculantSpec(name, b, m.Bool("signs", false), m.Int("seed", 0, 0, int.MaxValue / 2), RecipeLoader.ParseRules(m, false, false));
+    }
+}
+
+/// <summary>Runs a <see cref="CirculantSpec"/> (see there).</summary>
+internal sealed class CirculantMethod(CirculantSpec spec) : ICompressionMethod
+{
+    public string Name => spec.Name;
+    public int Order => 50;
+    public bool ResetsOptimizer => true;
+
+    public void Apply(CompressionContext ctx, int epoch, int step, int steps)
+    {
+        if (step != 1) return;
+        int index = 0;
+        StructuredRewrite.Apply(ctx, "circulant", "linear", spec.Layers, (n, state, _) =>
+        {
+            var w = state[n.Params["weight"]];
+            int outF = w.Shape[0], inF = w.Shape[1];
+            int b = spec.BlockSize == 0 ? Math.Max(inF, outF) : spec.BlockSize;
+            if (!FftPlan.IsSupportedSize(b)) return null;
+            var shape = new BlockCirculantShape((outF + b - 1) / b, (inF + b - 1) / b, b);
+            if (shape.Parameters >= (long)outF * inF) return null;
+            long seed = spec.Signs ? spec.Seed + index++ : -1;
+            var signs = seed < 0 ? [] : Ops.RandomSigns(shape.In, (ulong)seed).ToArray();
+            var blocks = CirculantProjection.ProjectPadded(w, shape, signs);
+            var bias = n.Params.TryGetValue("bias", out var bn) ? state[bn] : null;
+            StructuredRewrite.Drop(n, state);
+            var node = StructuredRewrite.Node(n.Name, StructuredOps.Circulant, n.Inputs[0], n.Output, state, blocks, bias);
+            node.Attrs["input_features"] = inF;
+            node.Attrs["out_features"] = outF;
+            if (seed >= 0) node.Attrs["sign_seed"] = (double)seed;
+            return new NodeReplacement([node], $"{n.Name} {shape}: {StructuredRewrite.Params((long)outF * inF, shape.Parameters)}");
+        });
+    }
+}
