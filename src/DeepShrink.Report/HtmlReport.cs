@@ -86,6 +86,7 @@ public static class HtmlReport
             }
         }
         if (r.Sensitivity.Count > 0) { html.Append("<h3>Sensitivity</h3>\n"); AddFigure(html, figures, Plots.Sensitivity(r.Sensitivity)); }
+        if (r.LayerError.Count > 0) { html.Append("<h3>Sensitivity</h3>\n"); AddFigure(html, figures, Plots.LayerError(r.LayerError)); }
         if (r.Tensors.Count > 0) { html.Append("<h3>Bytes per layer</h3>\n"); foreach (var f in Plots.Bytes(r.Tensors, r.ContainerBytes)) AddFigure(html, figures, f); }
         if (r.Epochs.Count > 0) { html.Append("<h3>Retraining</h3>\n"); AddFigure(html, figures, Plots.Training(r.Name, r.Epochs)); }
     }

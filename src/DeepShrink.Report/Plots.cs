@@ -81,6 +81,28 @@ public static class Plots
         return Render(plt, "sensitivity", "Sensitivity curves: validation accuracy after pruning each layer alone; diamonds mark the chosen targets");
     }
 
+    /// <summary>Relative output error against sparsity of each layer pruned alone (the automatic allocation's curves), with the chosen operating points.</summary>
+    public static Figure LayerError(IReadOnlyList<CurveData> curves)
+    {
+        var plt = new Plot();
+        for (int i = 0; i < curves.Count; i++)
+        {
+            var c = curves[i];
+            var color = Palette.GetColor(i);
+            var xs = c.Sparsities.Select(s => s * 100).ToArray();
+            var ys = c.Accuracies.Select(e => e * 100).ToArray();
+            plt.Add.Scatter(xs, ys, color).LegendText = c.Parameter;
+            if (c.Chosen is double chosen)
+                plt.Add.Marker(chosen * 100, Interpolate(xs, ys, chosen * 100), MarkerShape.FilledDiamond, 14, color).LegendText = "";
+        }
+        plt.Legend.ManualItems.Add(new LegendItem { LabelText = "chosen sparsity", MarkerShape = MarkerShape.FilledDiamond, MarkerSize = 12, MarkerColor = Colors.Gray });
+        plt.Title("Pruning sensitivity (one layer at a time, calibration images)");
+        plt.XLabel("sparsity (%)");
+        plt.YLabel("relative output error of the layer (%)");
+        plt.ShowLegend(Alignment.UpperLeft);
+        return Render(plt, "sensitivity", "Sensitivity curves: each layer's relative output error when pruned alone (what the automatic allocation equalises); diamonds mark the chosen targets");
+    }
+
     private static double Interpolate(double[] xs, double[] ys, double x)
     {
         for (int i = 1; i < xs.Length; i++)

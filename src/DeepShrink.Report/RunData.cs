@@ -53,6 +53,8 @@ public sealed class RunData
     public List<WeightSnapshot> Snapshots { get; } = new();
     /// <summary>Sensitivity curves.</summary>
     public List<CurveData> Sensitivity { get; } = new();
+    /// <summary>Per-layer error curves of the automatic allocation (<see cref="CurveData.Accuracies"/> holds the relative errors).</summary>
+    public List<CurveData> LayerError { get; } = new();
     /// <summary>Retraining epochs.</summary>
     public List<EpochData> Epochs { get; } = new();
     /// <summary>Final codebooks by parameter.</summary>
@@ -109,6 +111,11 @@ public sealed class RunData
         {
             var p = Str(c, "parameter");
             run.Sensitivity.Add(new CurveData(p, Num(c, "baseline_accuracy") ?? 0, Doubles(c["sparsities"]), Doubles(c["accuracies"]), chosen.TryGetValue(p, out var ch) ? ch : null));
+        }
+        foreach (var c in trace["layer_error"]?.AsArray().OfType<JsonObject>() ?? [])
+        {
+            var p = Str(c, "parameter");
+            run.LayerError.Add(new CurveData(p, 0, Doubles(c["sparsities"]), Doubles(c["relative_error"]), chosen.TryGetValue(p, out var ch) ? ch : null));
         }
         foreach (var e in trace["epochs"]?.AsArray().OfType<JsonObject>() ?? [])
             run.Epochs.Add(new EpochData((int)(Num(e, "attempt") ?? 1), Str(e, "phase"), (int)(Num(e, "epoch") ?? 0), Num(e, "loss") ?? 0, Num(e, "train_accuracy") ?? 0));

@@ -82,7 +82,7 @@ public partial class ReportRenderTests(ITestOutputHelper output) : IDisposable
 
         var run = JsonDocument.Parse(File.ReadAllText(P("run.json"))).RootElement;
         var trace = run.GetProperty("trace");
-        Assert.Equal(3, trace.GetProperty("sensitivity").GetArrayLength()); // automatic targets: one curve per weight
+        Assert.Equal(3, trace.GetProperty("layer_error").GetArrayLength()); // automatic targets: one error curve per weight
         int attempts = run.GetProperty("attempts").GetArrayLength();
         Assert.Equal(3 * attempts, trace.GetProperty("epochs").GetArrayLength()); // every retraining epoch of every attempt
         Assert.Equal(["input", "after pruner", "after quantizer", "final"], trace.GetProperty("snapshots").EnumerateArray().Select(s => s.GetProperty("stage").GetString()));

@@ -20,6 +20,8 @@ public sealed class CompressionTrace
 
     /// <summary>Sensitivity curves measured for automatic pruning targets (accuracy against sparsity, no retraining).</summary>
     public List<SensitivityCurve> Sensitivity { get; } = new();
+    /// <summary>Per-layer error curves of the automatic allocation (relative output error of each layer pruned alone against sparsity).</summary>
+    public List<LayerErrorCurve> LayerError { get; } = new();
 
     /// <summary>Every retraining epoch of every attempt with the phase it belongs to (the component that acted last).</summary>
     public List<TraceEpoch> Epochs { get; } = new();
@@ -42,6 +44,10 @@ public sealed class CompressionTrace
         {
             ["parameter"] = c.Parameter, ["baseline_accuracy"] = Math.Round(c.BaselineAccuracy, 6),
             ["sparsities"] = c.Sparsities, ["accuracies"] = c.Accuracies.Select(a => Math.Round(a, 6)).ToArray(),
+        }).ToList(),
+        ["layer_error"] = LayerError.Select(c => new Dictionary<string, object>
+        {
+            ["parameter"] = c.Parameter, ["sparsities"] = c.Sparsities, ["relative_error"] = c.RelativeError.Select(e => Math.Round(e, 6)).ToArray(),
         }).ToList(),
         ["epochs"] = Epochs.Select(e => new Dictionary<string, object>
         {

@@ -50,6 +50,7 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
         }
         var calibration = Calibration(ctx);
         var curves = LayerErrorCurves.Measure(ctx.Model, auto, calibration, keepSnapshots: spec.Target is null, log: ctx.Log);
+        ctx.Trace.LayerError.AddRange(curves);
         var fixedTargets = ctx.Plans.Where(kv => kv.Value.Source is "override" or "fixed" || kv.Value.Source.StartsWith("quality", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity);
         Dictionary<string, double> targets;
