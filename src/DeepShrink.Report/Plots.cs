@@ -56,51 +56,35 @@ public static class Plots
     }
 
     /// <summary>Accuracy against sparsity of each layer pruned alone, with the chosen operating points.</summary>
-    public static Figure Sensitivity(IReadOnlyList<CurveData> curves)
-    {
-        var plt = new Plot();
-        for (int i = 0; i < curves.Count; i++)
-        {
-            var c = curves[i];
-            var color = Palette.GetColor(i);
-            var xs = new[] { 0.0 }.Concat(c.Sparsities).Select(s => s * 100).ToArray();
-            var ys = new[] { c.Baseline }.Concat(c.Accuracies).Select(a => a * 100).ToArray();
-            var sc = plt.Add.Scatter(xs, ys, color);
-            sc.LegendText = c.Parameter;
-            if (c.Chosen is double chosen)
-            {
-                var m = plt.Add.Marker(chosen * 100, Interpolate(xs, ys, chosen * 100), MarkerShape.FilledDiamond, 14, color);
-                m.LegendText = "";
-            }
-        }
-        plt.Legend.ManualItems.Add(new LegendItem { LabelText = "chosen sparsity", MarkerShape = MarkerShape.FilledDiamond, MarkerSize = 12, MarkerColor = Colors.Gray });
-        plt.Title("Pruning sensitivity (one layer at a time, no retraining)");
-        plt.XLabel("sparsity (%)");
-        plt.YLabel("validation accuracy (%)");
-        plt.ShowLegend(Alignment.LowerLeft);
-        return Render(plt, "sensitivity", "Sensitivity curves: validation accuracy after pruning each layer alone; diamonds mark the chosen targets");
-    }
+    public static Figure Sensitivity(IReadOnlyList<CurveData> curves) => Curves(curves,
+        c => (new[] { 0.0 }.Concat(c.Sparsities).Select(s => s * 100).ToArray(), new[] { c.Baseline }.Concat(c.Accuracies).Select(a => a * 100).ToArray()),
+        "Pruning sensitivity (one layer at a time, no retraining)", "validation accuracy (%)", Alignment.LowerLeft,
+        "Sensitivity curves: validation accuracy after pruning each layer alone; diamonds mark the chosen targets");
 
     /// <summary>Relative output error against sparsity of each layer pruned alone (the automatic allocation's curves), with the chosen operating points.</summary>
-    public static Figure LayerError(IReadOnlyList<CurveData> curves)
+    public static Figure LayerError(IReadOnlyList<CurveData> curves) => Curves(curves,
+        c => (c.Sparsities.Select(s => s * 100).ToArray(), c.Accuracies.Select(e => e * 100).ToArray()),
+        "Pruning sensitivity (one layer at a time, calibration images)", "relative output error of the layer (%)", Alignment.UpperLeft,
+        "Sensitivity curves: each layer's relative output error when pruned alone (what the automatic allocation equalises); diamonds mark the chosen targets");
+
+    private static Figure Curves(IReadOnlyList<CurveData> curves, Func<CurveData, (double[] Xs, double[] Ys)> points, string title, string yLabel, Alignment legend, string caption)
     {
         var plt = new Plot();
         for (int i = 0; i < curves.Count; i++)
         {
             var c = curves[i];
             var color = Palette.GetColor(i);
-            var xs = c.Sparsities.Select(s => s * 100).ToArray();
-            var ys = c.Accuracies.Select(e => e * 100).ToArray();
+            var (xs, ys) = points(c);
             plt.Add.Scatter(xs, ys, color).LegendText = c.Parameter;
             if (c.Chosen is double chosen)
                 plt.Add.Marker(chosen * 100, Interpolate(xs, ys, chosen * 100), MarkerShape.FilledDiamond, 14, color).LegendText = "";
         }
         plt.Legend.ManualItems.Add(new LegendItem { LabelText = "chosen sparsity", MarkerShape = MarkerShape.FilledDiamond, MarkerSize = 12, MarkerColor = Colors.Gray });
-        plt.Title("Pruning sensitivity (one layer at a time, calibration images)");
+        plt.Title(title);
         plt.XLabel("sparsity (%)");
-        plt.YLabel("relative output error of the layer (%)");
-        plt.ShowLegend(Alignment.UpperLeft);
-        return Render(plt, "sensitivity", "Sensitivity curves: each layer's relative output error when pruned alone (what the automatic allocation equalises); diamonds mark the chosen targets");
+        plt.YLabel(yLabel);
+        plt.ShowLegend(legend);
+        return Render(plt, "sensitivity", caption);
     }
 
     private static double Interpolate(double[] xs, double[] ys, double x)
