@@ -11,14 +11,7 @@ public class CliEndToEndTests : IDisposable
 
     public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
 
-    internal static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter(); var e = new StringWriter();
-        var (po, pe) = (Console.Out, Console.Error);
-        Console.SetOut(o); Console.SetError(e);
-        try { return (Cli.Program.Main(args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(po); Console.SetError(pe); }
-    }
+    internal static (int Code, string Out, string Err) Run(params string[] args) => DeepShrink.Tests.Shared.InProcessCli.Run(args);
 
     private string P(string name) => Path.Combine(_dir, name);
 

@@ -20,14 +20,7 @@ public partial class ReportRenderTests(ITestOutputHelper output) : IDisposable
 
     private string P(string name) => Path.Combine(_dir, name);
 
-    internal static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter(); var e = new StringWriter();
-        var (po, pe) = (Console.Out, Console.Error);
-        Console.SetOut(o); Console.SetError(e);
-        try { return (Cli.Program.Main(args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(po); Console.SetError(pe); }
-    }
+    internal static (int Code, string Out, string Err) Run(params string[] args) => DeepShrink.Tests.Shared.InProcessCli.Run(args);
 
     [GeneratedRegex("<img data-plot=\"([a-z-]+)\" width=\"(\\d+)\" height=\"(\\d+)\"[^>]*src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\"")]
     private static partial Regex ImgTag();
