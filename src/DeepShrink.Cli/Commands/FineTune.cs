@@ -204,7 +204,7 @@ public static class FineTune
                     _x.AsSpan(order[start + i] * Dim, Dim).CopyTo(xb.AsSpan(i * Dim));
                     yb[i] = _y[order[start + i]];
                 }
-                yield return (Tensor.FromArray(xb, b, Dim), yb);
+                yield return (new Tensor(xb, [b, Dim]), yb);
             }
         }
     }
