@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using DeepShrink.Sweep.Cluster;
@@ -98,5 +99,72 @@ public class ClusterSweepTests(ITestOutputHelper output, SweepFixture fixture) :
         Assert.Equal(12, report.Results.Count);
         Assert.True(File.Exists(Path.Combine(outDir, "summary.csv")));
         Assert.Equal(13, File.ReadAllLines(Path.Combine(outDir, "summary.csv")).Length);
+    }
+
+    /// <summary>
+    /// The membership provider real deployments use: two silos and a client that find each other only through a
+    /// live Redis membership table (no gateway list), one silo killed mid-sweep, every result once and equal to
+    /// the embedded run's. Needs <c>redis-server</c> on PATH (.ci/run installs Debian's); without it the test
+    /// fails under CI and is skipped elsewhere.
+    /// </summary>
+    [Fact]
+    public async Task RedisMembershipTableRunsTheSweepAndSurvivesASiloLoss()
+    {
+        string? server = Environment.GetEnvironmentVariable("PATH")?.Split(':')
+            .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
+        if (server is null)
+        {
+            Assert.True(Environment.GetEnvironmentVariable("CI") is null, "redis-server is not installed (.ci/run installs the Debian package redis-server)");
+            Log("redis-server not found: skipped outside CI");
+            return;
+        }
+        int port = FreePort();
+        using var redis = Process.Start(new ProcessStartInfo(server, $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
+            { RedirectStandardOutput = true, UseShellExecute = false })!;
+        try
+        {
+            var up = DateTime.UtcNow.AddSeconds(20);
+            while (true)
+            {
+                try { using var probe = new TcpClient(); await probe.ConnectAsync(IPAddress.Loopback, port); break; }
+                catch (SocketException) when (DateTime.UtcNow < up) { await Task.Delay(100); }
+            }
+            var plan = _f.Plan();
+            var embedded = await Sweeps.RunEmbeddedAsync(plan, new SweepResults(_f.Out("redis-embedded")), workers: 2, Log);
+            var cfg = new ClusterConfig
+            {
+                ClusterId = "redis-" + Guid.NewGuid().ToString("N")[..6], Clustering = ClusteringKind.Redis,
+                ConnectionString = $"127.0.0.1:{port}", Gateways = [], ProbeTimeoutSeconds = 1,
+            };
+            int s1 = FreePort(), s2 = FreePort(), g1 = FreePort(), g2 = FreePort();
+            using var silo1 = WorkerHost.BuildSilo(cfg with { CacheDir = _f.Out("redis-cache1") }, s1, g1, slots: 1);
+            await silo1.StartAsync();
+            var silo2 = WorkerHost.BuildSilo(cfg with { CacheDir = _f.Out("redis-cache2") }, s2, g2, slots: 1);
+            await silo2.StartAsync();
+            using var clientHost = WorkerHost.BuildClient(cfg);
+            await clientHost.StartAsync();
+            var results = new SweepResults(_f.Out("redis-cluster"));
+            var worker2 = silo2.Services.GetRequiredService<WorkerService>();
+            var sweep = Sweeps.RunClusterAsync(plan, results, clientHost.Services.GetRequiredService<IClusterClient>(), slotsPerSilo: 1, workers: 2, Log);
+            var deadline = DateTime.UtcNow.AddMinutes(5);
+            while (!(results.Done.Count >= 2 && worker2.Running > 0) && !sweep.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(50);
+            Assert.True(worker2.Completed + worker2.Running > 0, "the client found silo 2 through Redis and gave it jobs");
+            await silo2.StopAsync(new CancellationToken(canceled: true));
+            silo2.Dispose();
+            var report = await sweep.WaitAsync(TimeSpan.FromMinutes(5));
+
+            Assert.Empty(report.Failed);
+            Assert.Equal(12, report.Results.Count);
+            Assert.Equal(12, Directory.GetFiles(results.PointsDir, "*.json").Length);
+            var byId = embedded.Results.ToDictionary(r => r.Id);
+            foreach (var r in report.Results)
+                Assert.True(r.Equivalent(byId[r.Id]), $"point {r.Index}: the Redis cluster's result differs from the embedded one");
+            await clientHost.StopAsync();
+            await silo1.StopAsync();
+        }
+        finally
+        {
+            try { redis.Kill(); } catch (InvalidOperationException) { }
+        }
     }
 }
