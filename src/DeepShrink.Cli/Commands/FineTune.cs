@@ -42,6 +42,9 @@ public sealed record FineTuneRequest
 /// </summary>
 public static class FineTune
 {
+    private static string Augmented(TrainingDefaults d)
+        => (d.CropPadding > 0 ? $", random crops (padding {d.CropPadding})" : "") + (d.Flip ? ", random flips" : "");
+
     /// <summary>Runs the fine-tuning, saves the checkpoint and returns the metrics.</summary>
     public static JsonReport Run(FineTuneRequest r)
     {
@@ -78,7 +81,7 @@ public static class FineTune
         long frozen = r.FreezeBackbone ? TransferLearning.Freeze(net, n => n == head) : 0;
         string what = r.FreezeBackbone ? "linear probe (backbone frozen, features computed once)" : "fine-tuning every layer";
         Console.WriteLine($"train {Path.GetFileName(r.Model)}{(head is null ? "" : $" + head {classes}")}: {what}; {total:N0} parameters ({total - frozen:N0} trained), input [{channels}, {size}, {size}], {data.Train.Count:N0} training / {data.Validation?.Count ?? 0:N0} validation / {data.Test.Count:N0} test images");
-        Console.WriteLine($"  {d.Optimizer} lr {d.Lr} momentum {d.Momentum} weight decay {d.WeightDecay} label smoothing {d.LabelSmoothing} batch {d.BatchSize}, {d.Epochs} epochs, cosine schedule, seed {r.Seed}, {Parallelism.Degree} threads");
+        Console.WriteLine($"  {d.Optimizer} lr {d.Lr} momentum {d.Momentum} weight decay {d.WeightDecay} label smoothing {d.LabelSmoothing} batch {d.BatchSize}, {d.Epochs} epochs, cosine schedule{(r.FreezeBackbone ? "" : Augmented(d))}, seed {r.Seed}, {Parallelism.Degree} threads");
 
         var sw = Stopwatch.StartNew();
         List<EpochStats> history;
@@ -100,7 +103,7 @@ public static class FineTune
         }
         else
         {
-            var transforms = d.CropPadding > 0 ? new ISampleTransform[] { new RandomCrop(d.CropPadding) } : Array.Empty<ISampleTransform>();
+            var transforms = DataArgs.Augmentation(d);
             var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = d.BatchSize, Seed = r.Seed, Transforms = transforms });
             history = Fit(net, d, e => loader.Epoch(e).Select(b => (b.Images, b.Labels)), loader.BatchesPerEpoch,
                 data.Validation is null ? null : () => Trainer.Evaluate(net, DataArgs.Ordered(data.Validation)));

@@ -19,6 +19,8 @@ public sealed record TrainingDefaults
     public double WarmupEpochs { get; init; }
     /// <summary>Random-crop padding (0 = no augmentation).</summary>
     public int CropPadding { get; init; }
+    /// <summary>Random left-right flips of the training images.</summary>
+    public bool Flip { get; init; }
     /// <summary>Label smoothing of the cross-entropy targets.</summary>
     public float LabelSmoothing { get; init; }
     /// <summary>Validation samples carved from the training set.</summary>
@@ -33,7 +35,7 @@ public sealed record TrainingDefaults
     /// </summary>
     public static TrainingDefaults FineTune(string model, bool linearProbe) => (model, linearProbe) switch
     {
-        ("resnet18-imagenet", false) => new() { Epochs = 3, Lr = 0.01f, WeightDecay = 5e-5f, WarmupEpochs = 0.25, LabelSmoothing = 0.1f, ImageSize = 32 },
+        ("resnet18-imagenet", false) => new() { Epochs = 5, Lr = 0.01f, WeightDecay = 5e-5f, WarmupEpochs = 0.25, LabelSmoothing = 0.1f, ImageSize = 32, CropPadding = 4, Flip = true },
         ("resnet18-imagenet", true) => new() { Epochs = 30, Lr = 0.05f, WeightDecay = 1e-4f, WarmupEpochs = 1, ImageSize = 32 },
         (_, false) => new() { Epochs = 5, Lr = 0.01f, WeightDecay = 5e-5f, WarmupEpochs = 0.25, LabelSmoothing = 0.1f },
         (_, true) => new() { Epochs = 30, Lr = 0.05f, WeightDecay = 1e-4f, WarmupEpochs = 1 },
