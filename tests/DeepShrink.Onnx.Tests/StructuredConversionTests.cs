@@ -33,6 +33,29 @@ public class StructuredConversionTests
         return b.Finish(b.Linear("fc2", v, 4));
     }
 
+    [Fact]
+    public void ABlockLargerThanTheLayerIsRefusedAndNothingIsWritten()
+    {
+        var data = SyntheticData.Blobs(96, 4, 1, 8, 8, 5, noise: 0.4f);
+        var recipe = RecipeLoader.Parse("""
+            version: 1
+            name: too-big
+            training: {lr: 0.02, batch_size: 32}
+            components:
+              circ: {type: circulant, block_size: 256}
+            policies:
+              - {component: circ, start_epoch: 0, end_epoch: 1}
+            """, "too-big.yaml");
+        using var dir = new TempDir();
+        var e = Assert.Throws<InvalidOperationException>(() => Compressor.Run(new CompressionJob
+        {
+            Model = new LoadedModel(SmallCnn(1), new Dictionary<string, string>()), Recipe = recipe,
+            Train = data, Validation = data, Test = data, OutPath = dir.File("m.dsz"), MaxDropPp = 100, Seed = 7,
+        }));
+        Assert.Contains("block_size 256 is larger than layer fc1 (48 x 128)", e.Message);
+        Assert.False(File.Exists(dir.File("m.dsz")));
+    }
+
     [Theory]
     [InlineData("{type: circulant, block_size: full, signs: true}", "circulant_linear", "fc1")]
     [InlineData("{type: circulant, block_size: 16}", "circulant_linear", "fc1")]

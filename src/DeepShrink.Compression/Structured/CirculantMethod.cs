@@ -50,6 +50,9 @@ internal sealed class CirculantMethod(CirculantSpec spec) : ICompressionMethod
             var w = state[n.Params["weight"]];
             int outF = w.Shape[0], inF = w.Shape[1];
             int b = spec.BlockSize == 0 ? Math.Max(inF, outF) : spec.BlockSize;
+            if (b > Math.Max(inF, outF))
+                throw new InvalidOperationException($"recipe component '{spec.Name}': block_size {b} is larger than layer {n.Name} ({outF} x {inF}); "
+                    + $"use a block size up to {Math.Max(inF, outF)}, block_size: full, or skip the layer");
             if (!FftPlan.IsSupportedSize(b)) return null;
             var shape = new BlockCirculantShape((outF + b - 1) / b, (inF + b - 1) / b, b);
             if (shape.Parameters >= (long)outF * inF) return null;
