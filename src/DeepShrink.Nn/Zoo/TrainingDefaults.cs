@@ -35,7 +35,7 @@ public sealed record TrainingDefaults
     /// </summary>
     public static TrainingDefaults FineTune(string model, bool linearProbe) => (model, linearProbe) switch
     {
-        ("resnet18-imagenet", false) => new() { Epochs = 5, Lr = 0.01f, WeightDecay = 5e-5f, WarmupEpochs = 0.25, LabelSmoothing = 0.1f, ImageSize = 32, CropPadding = 4, Flip = true },
+        ("resnet18-imagenet", false) => new() { Epochs = 5, Lr = 0.01f, WeightDecay = 5e-5f, WarmupEpochs = 0.25, LabelSmoothing = 0.1f, ImageSize = 32 },
         ("resnet18-imagenet", true) => new() { Epochs = 30, Lr = 0.05f, WeightDecay = 1e-4f, WarmupEpochs = 1, ImageSize = 32 },
         (_, false) => new() { Epochs = 5, Lr = 0.01f, WeightDecay = 5e-5f, WarmupEpochs = 0.25, LabelSmoothing = 0.1f },
         (_, true) => new() { Epochs = 30, Lr = 0.05f, WeightDecay = 1e-4f, WarmupEpochs = 1 },
