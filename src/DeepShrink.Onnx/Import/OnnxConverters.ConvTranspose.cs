@@ -9,9 +9,10 @@ internal static partial class OnnxConverters
     /// ConvTranspose (2-D, opsets 1 and 11): weight [C, O/group, kh, kw] (kernel_shape, when given, must equal
     /// the weight's) and optional bias [O] constants; strides, dilations, group, output_padding and per-side
     /// pads become a <c>conv_transpose2d</c> node. Padding comes from <c>output_shape</c> when given (total
-    /// padding stride (in - 1) + output_padding + dilation (k - 1) + 1 - output_shape, split as ONNX Runtime
-    /// does: the odd unit at the start for SAME_UPPER, at the end otherwise), else from <c>auto_pad</c>
-    /// (SAME_*: output = input stride; VALID: none) or explicit <c>pads</c>. A negative total padding is refused.
+    /// padding stride (in - 1) + output_padding + dilation (k - 1) + 1 - output_shape, split as the ONNX
+    /// formula and ONNX Runtime do: the odd unit at the end for SAME_UPPER, at the start otherwise), else from
+    /// <c>auto_pad</c> (SAME_*: output = input stride; VALID: none) or explicit <c>pads</c>. Refused: a negative
+    /// total padding, output_padding not below the stride (ONNX Runtime refuses it too), other ranks.
     /// </summary>
     private static void ConvTranspose(NodeView n, ImportContext c)
     {
@@ -28,6 +29,8 @@ internal static partial class OnnxConverters
         if (op.Length != 2) throw n.Fail($"output_padding has {op.Length} values, expected 2");
         if (op.Any(v => v < 0 || v > 65536)) throw n.Fail($"output_padding [{string.Join(", ", op)}] must be in 0..65536");
         int[] adj = [(int)op[0], (int)op[1]];
+        if (adj[0] >= s[0] || adj[1] >= s[1])
+            throw n.Fail($"output_padding [{adj[0]}, {adj[1]}] must be below the strides [{s[0]}, {s[1]}]");
         var (begin, end) = TransposePads(n, x, k, s, d, adj);
         int o = w.Shape[1] * group;
         var parameters = new Dictionary<string, Tensor> { ["weight"] = w.ToTensor(w.Shape) };
@@ -50,8 +53,8 @@ internal static partial class OnnxConverters
         if (auto is not ("NOTSET" or "" or "VALID" or "SAME_UPPER" or "SAME_LOWER"))
             throw n.Fail($"auto_pad '{auto}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
         var outShape = n.Ints("output_shape");
-        if (outShape is not null && outShape.Length != 2 && outShape.Length != 4)
-            throw n.Fail($"output_shape has {outShape.Length} values, expected 2 (or 4 with batch and channels)");
+        if (outShape is not null && outShape.Length != 2)
+            throw n.Fail($"output_shape has {outShape.Length} values, expected 2 (the spatial sizes)");
         var begin = new int[2];
         var end = new int[2];
         if (outShape is not null || auto is "SAME_UPPER" or "SAME_LOWER")
@@ -59,13 +62,13 @@ internal static partial class OnnxConverters
             for (int i = 0; i < 2; i++)
             {
                 long input = x.Shape[i + 1];
-                long target = outShape is not null ? outShape[outShape.Length - 2 + i] : input * s[i];
+                long target = outShape is not null ? outShape[i] : input * s[i];
                 if (target < 1 || target > 1 << 24) throw n.Fail($"output size {target} on axis {i + 2} must be in 1..{1 << 24}");
                 long total = s[i] * (input - 1) + adj[i] + (long)d[i] * (k[i] - 1) + 1 - target;
                 if (total < 0)
                     throw n.Fail($"output size {target} on axis {i + 2} exceeds the full output of {target + total}; only output sizes reached by cropping are supported");
                 long small = total / 2;
-                (begin[i], end[i]) = auto == "SAME_UPPER" ? ((int)(total - small), (int)small) : ((int)small, (int)(total - small));
+                (begin[i], end[i]) = auto == "SAME_UPPER" ? ((int)small, (int)(total - small)) : ((int)(total - small), (int)small);
             }
             return (begin, end);
         }
