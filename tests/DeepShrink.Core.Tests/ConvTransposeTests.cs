@@ -80,6 +80,35 @@ public class ConvTransposeTests
     }
 
     [Fact]
+    public void FullPath_InImageChunks_MatchesReference()
+    {
+        // asymmetric pads (full-output path), 5 images, scratch for 2 images at a time: chunks 2 + 2 + 1
+        var g = new ConvTransposeGeometry(5, 4, 3, 4, 6, 3, 2, 2, 3, 0, 1, 2, 0, 1, 1, 0, 2, 2);
+        g.Adjoint(out bool direct);
+        Assert.False(direct);
+        long chunk = 2L * g.O * g.FullH * g.FullW;
+        var rng = new Rng(33);
+        float[] x = Uniform(rng, g.InputSize), w = Uniform(rng, g.WeightSize), b = Uniform(rng, g.O), dy = Uniform(rng, g.OutputSize);
+        float[] y = Nan(g.OutputSize), yr = new float[g.OutputSize];
+        ConvTransposeKernels.Forward(g, x, w, b, y, threads: 1, chunkElements: chunk);
+        ConvTransposeReference.Forward(g, x, w, b, yr);
+        AssertClose(y, yr, 1e-5, "forward");
+        float[] dx = Nan(g.InputSize), dw = Nan(g.WeightSize), dxr = new float[g.InputSize], dwr = new float[g.WeightSize];
+        ConvTransposeKernels.Backward(g, x, w, dy, dx, dw, default, threads: 1, chunkElements: chunk);
+        ConvTransposeReference.Backward(g, x, w, dy, dxr, dwr, default);
+        AssertClose(dx, dxr, 1e-5, "dx");
+        AssertClose(dw, dwr, 1e-5, "dw");
+    }
+
+    [Fact]
+    public void HugeFullOutput_IsRefusedBeforeAllocating()
+    {
+        // stride 40000 on a 3x3 input, cropped to 1x1 by the pads: the full output would be 120001^2 per channel
+        var e = Assert.Throws<ArgumentException>(() => new ConvTransposeGeometry(1, 2, 4, 4, 2, 1, 1, 40000, 40000, 60000, 60000, 60000, 60000));
+        Assert.Contains("exceed", e.Message);
+    }
+
+    [Fact]
     public void Geometries_CoverBothPaths()
     {
         var paths = s_geometries.Select(p => { Geo(p).Adjoint(out bool direct); return direct; }).ToArray();

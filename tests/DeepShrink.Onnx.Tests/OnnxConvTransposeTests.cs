@@ -122,6 +122,7 @@ public class OnnxConvTransposeTests
     [InlineData("pads-eat-output")]
     [InlineData("output-padding-at-stride")]
     [InlineData("output-shape-rank")]
+    [InlineData("huge-full-output")]
     public void Unsupported_IsOneLineNamingNodeAndOpset(string what)
     {
         var b = new OnnxModelBuilder(11, 1, what == "conv1d" ? [2, 5] : [2, 4, 4]);
@@ -131,6 +132,7 @@ public class OnnxConvTransposeTests
             "output-shape-too-big" => b.Node("ConvTranspose", ["x", b.Init([2, 3, 3, 3])], Ints("strides", 2, 2), Ints("output_shape", 12, 12)),
             "bad-weight" => b.Node("ConvTranspose", ["x", b.Init([3, 3, 3, 3])]),
             "output-padding-at-stride" => b.Node("ConvTranspose", ["x", b.Init([2, 3, 3, 3])], Ints("strides", 2, 2), Ints("output_padding", 2, 0)),
+            "huge-full-output" => b.Node("ConvTranspose", ["x", b.Init([2, 3, 1, 1])], Ints("strides", 40000, 40000), Ints("pads", 60000, 60000, 60000, 60000)),
             "output-shape-rank" => b.Node("ConvTranspose", ["x", b.Init([2, 3, 3, 3])], Ints("output_shape", 1, 3, 6, 6)),
             _ => b.Node("ConvTranspose", ["x", b.Init([2, 3, 3, 3])], Ints("pads", 3, 0, 3, 0)),
         };

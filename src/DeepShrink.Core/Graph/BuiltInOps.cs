@@ -53,8 +53,9 @@ internal static class BuiltInOps
                 if (w.Length != 4 || c.X.Length != 3 || c.X[0] != w[0] || w[0] % a.Groups != 0)
                     throw new FormatException($"node '{c.Node.Name}' (conv_transpose2d): weight {ShapeUtil.Format(w)} with groups {a.Groups} does not fit input {ShapeUtil.Format(c.X)}");
                 long oh = a.OutH(c.X[1], w[2]), ow = a.OutW(c.X[2], w[3]);
-                if (oh < 1 || ow < 1 || oh > int.MaxValue || ow > int.MaxValue || (long)w[1] * a.Groups * oh * ow > int.MaxValue)
-                    throw new FormatException($"node '{c.Node.Name}' (conv_transpose2d): input {ShapeUtil.Format(c.X)} gives an output of {oh}x{ow} (pads too large or output too big)");
+                long fh = oh + a.PadTop + a.PadBottom - a.OutPadH, fw = ow + a.PadLeft + a.PadRight - a.OutPadW, o = (long)w[1] * a.Groups;
+                if (oh < 1 || ow < 1 || (double)o * Math.Max(oh, fh) * Math.Max(ow, fw) > Kernels.ConvTransposeGeometry.MaxFullElements)
+                    throw new FormatException($"node '{c.Node.Name}' (conv_transpose2d): input {ShapeUtil.Format(c.X)} gives an output of {o}x{oh}x{ow} (full {o}x{fh}x{fw}): pads leave nothing or it exceeds {Kernels.ConvTransposeGeometry.MaxFullElements} elements");
                 CheckVector(c, "bias", w[1] * a.Groups);
                 return [[w[1] * a.Groups, (int)oh, (int)ow]];
             },

@@ -50,6 +50,9 @@ public readonly record struct ConvTransposeGeometry
     /// <summary>Channel groups.</summary>
     public int Groups { get; init; }
 
+    /// <summary>Most elements one image's full (uncropped) output may have (2^28), so scratch stays bounded whatever the pads crop.</summary>
+    public const long MaxFullElements = 1L << 28;
+
     /// <summary>Creates and validates a geometry.</summary>
     public ConvTransposeGeometry(int n, int c, int h, int w, int o, int kh, int kw, int sh = 1, int sw = 1,
         int pt = 0, int pl = 0, int pb = 0, int pr = 0, int dh = 1, int dw = 1, int oph = 0, int opw = 0, int groups = 1)
@@ -92,7 +95,8 @@ public readonly record struct ConvTransposeGeometry
         long fh = (long)SH * (H - 1) + (long)DH * (KH - 1) + 1, fw = (long)SW * (W - 1) + (long)DW * (KW - 1) + 1;
         long oh = fh + OPH - PT - PB, ow = fw + OPW - PL - PR;
         if (oh < 1 || ow < 1) throw new ArgumentException($"conv_transpose: pads ({PT}, {PL}, {PB}, {PR}) leave an output of {oh}x{ow}");
-        if (fh * fw > int.MaxValue || oh * ow > int.MaxValue) throw new ArgumentException($"conv_transpose: output {Math.Max(fh, oh)}x{Math.Max(fw, ow)} is too large");
+        if ((double)O * fh * fw > MaxFullElements || (double)O * oh * ow > MaxFullElements)
+            throw new ArgumentException($"conv_transpose: {O} output channels of {Math.Max(fh, oh)}x{Math.Max(fw, ow)} exceed {MaxFullElements} elements per image");
     }
 
     /// <summary>

@@ -12,8 +12,9 @@ namespace DeepShrink.Core.Kernels;
 /// </summary>
 /// <remarks>
 /// When the pads do not fit the convolution's symmetric padding (asymmetric pads, output padding beyond
-/// the stride), the kernels work on the full output [N, O, FullH, FullW] in a pooled scratch buffer and
-/// crop (forward) or zero-extend (backward) it.
+/// the stride), the kernels work on the full output [images, O, FullH, FullW] of a chunk of images at a time
+/// (about <see cref="FullChunkElements"/> floats, at least one image) in a pooled scratch buffer and crop
+/// (forward) or zero-extend (backward) it. <see cref="ConvTransposeGeometry"/> bounds one image's full output.
 /// </remarks>
 public static class ConvTransposeKernels
 {
@@ -24,6 +25,11 @@ public static class ConvTransposeKernels
         ReadOnlySpan<float> bias, // [O] or empty
         Span<float> y,            // [N, O, OH, OW]
         int threads = 0)
+        => Forward(g, x, w, bias, y, threads, FullChunkElements);
+
+    /// <summary>Forward pass with the full-output path's scratch bound <paramref name="chunkElements"/> (tests).</summary>
+    internal static void Forward(in ConvTransposeGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
+        int threads, long chunkElements)
     {
         g.Validate();
         Check(x.Length, g.InputSize, "x", g.InputShapeText);
@@ -35,12 +41,18 @@ public static class ConvTransposeKernels
         if (direct) ConvKernels.Backward(adj, default, w, x, y, default, default, threads);
         else
         {
-            int full = adj.InputSize;
-            var buf = ArrayPool<float>.Shared.Rent(full);
+            int imgs = FullChunkImages(g, chunkElements), inS = g.C * g.H * g.W, outS = g.O * g.OH * g.OW;
+            var buf = ArrayPool<float>.Shared.Rent(imgs * g.O * g.FullH * g.FullW);
             try
             {
-                ConvKernels.Backward(adj, default, w, x, buf.AsSpan(0, full), default, default, threads);
-                Crop(g, buf.AsSpan(0, full), y);
+                for (int n0 = 0; n0 < g.N; n0 += imgs)
+                {
+                    var gc = g with { N = Math.Min(imgs, g.N - n0) };
+                    var ac = gc.Adjoint(out _);
+                    var full = buf.AsSpan(0, ac.InputSize);
+                    ConvKernels.Backward(ac, default, w, x.Slice(n0 * inS, gc.N * inS), full, default, default, threads);
+                    Crop(gc, full, y.Slice(n0 * outS, gc.N * outS));
+                }
             }
             finally { ArrayPool<float>.Shared.Return(buf); }
         }
@@ -68,6 +80,11 @@ public static class ConvTransposeKernels
         Span<float> dw,          // [C, O/Groups, KH, KW] or empty
         Span<float> db,          // [O] or empty
         int threads = 0)
+        => Backward(g, x, w, dy, dx, dw, db, threads, FullChunkElements);
+
+    /// <summary>Backward pass with the full-output path's scratch bound <paramref name="chunkElements"/> (tests).</summary>
+    internal static void Backward(in ConvTransposeGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> dy,
+        Span<float> dx, Span<float> dw, Span<float> db, int threads, long chunkElements)
     {
         g.Validate();
         Check(dy.Length, g.OutputSize, "dy", g.OutputShapeText);
@@ -87,25 +104,49 @@ public static class ConvTransposeKernels
         dw.Clear();
         if (g.N == 0 || (dx.Length == 0 && dw.Length == 0)) return;
         var adj = g.Adjoint(out bool direct);
-        float[]? buf = direct ? null : ArrayPool<float>.Shared.Rent(adj.InputSize);
+        // adjoint: its input is the output gradient, its output has the shape of x
+        if (direct)
+        {
+            if (dx.Length != 0) ConvKernels.Forward(adj, dy, w, default, dx, threads);
+            if (dw.Length != 0) ConvKernels.Backward(adj, dy, w, x, default, dw, default, threads);
+            return;
+        }
+        int imgs = FullChunkImages(g, chunkElements), inS = g.C * g.H * g.W, outS = g.O * g.OH * g.OW;
+        var buf = ArrayPool<float>.Shared.Rent(imgs * g.O * g.FullH * g.FullW);
+        float[]? part = dw.Length != 0 && imgs < g.N ? ArrayPool<float>.Shared.Rent(dw.Length) : null;
         try
         {
-            ReadOnlySpan<float> d = dy;
-            if (buf is not null)
+            for (int n0 = 0; n0 < g.N; n0 += imgs)
             {
-                var full = buf.AsSpan(0, adj.InputSize);
-                Extend(g, dy, full);
-                d = full;
+                var gc = g with { N = Math.Min(imgs, g.N - n0) };
+                var ac = gc.Adjoint(out _);
+                var full = buf.AsSpan(0, ac.InputSize);
+                Extend(gc, dy.Slice(n0 * outS, gc.N * outS), full);
+                if (dx.Length != 0) ConvKernels.Forward(ac, full, w, default, dx.Slice(n0 * inS, gc.N * inS), threads);
+                if (dw.Length == 0) continue;
+                var xs = x.Slice(n0 * inS, gc.N * inS);
+                if (n0 == 0) ConvKernels.Backward(ac, full, w, xs, default, dw, default, threads);
+                else
+                {
+                    var p = part.AsSpan(0, dw.Length);
+                    ConvKernels.Backward(ac, full, w, xs, default, p, default, threads);
+                    TensorPrimitives.Add(dw, p, dw);
+                }
             }
-            // adjoint: its input is d (the output gradient), its output has the shape of x
-            if (dx.Length != 0) ConvKernels.Forward(adj, d, w, default, dx, threads);
-            if (dw.Length != 0) ConvKernels.Backward(adj, d, w, x, default, dw, default, threads);
         }
         finally
         {
-            if (buf is not null) ArrayPool<float>.Shared.Return(buf);
+            ArrayPool<float>.Shared.Return(buf);
+            if (part is not null) ArrayPool<float>.Shared.Return(part);
         }
     }
+
+    /// <summary>Scratch bound of the full-output path: about 16 MiB of floats, at least one image.</summary>
+    public const long FullChunkElements = 1 << 22;
+
+    /// <summary>Images whose full outputs the full-output path holds at once.</summary>
+    private static int FullChunkImages(in ConvTransposeGeometry g, long chunkElements)
+        => (int)Math.Clamp(chunkElements / Math.Max(1L, (long)g.O * g.FullH * g.FullW), 1, Math.Max(1, g.N));
 
     /// <summary>out[n, o, i, j] = full[n, o, i + PT, j + PL], zero past the full output.</summary>
     private static void Crop(in ConvTransposeGeometry g,
