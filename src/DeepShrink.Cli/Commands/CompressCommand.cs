@@ -173,6 +173,9 @@ public static class CompressCommand
             throw new CliException($"teacher {path} (input {ShapeUtil.Format(t.SampleShape)}, output {ShapeUtil.Format(t.OutputShape)}) does not match the model (input {ShapeUtil.Format(student.SampleShape)}, output {ShapeUtil.Format(student.OutputShape)})");
         if (t.Meta(ModelIO.NormalizationKey) != student.Meta(ModelIO.NormalizationKey))
             throw new CliException($"teacher {path} was trained with another input normalisation than the model");
+        var (tOrder, sOrder) = (ModelInput.FromMetadata(t.Meta).ChannelOrder, ModelInput.FromMetadata(student.Meta).ChannelOrder);
+        if (!(tOrder ?? [0, 1, 2]).SequenceEqual(sOrder ?? [0, 1, 2]))
+            throw new CliException($"teacher {path} reads colour channels in another order ({ChannelOrder.Format(tOrder ?? [0, 1, 2])}) than the model ({ChannelOrder.Format(sOrder ?? [0, 1, 2])})");
         return t.Model;
     }
 }
