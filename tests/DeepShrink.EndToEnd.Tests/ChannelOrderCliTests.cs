@@ -47,8 +47,10 @@ public class ChannelOrderCliTests : IDisposable
         var (code, _, err) = CliEndToEndTests.Run("import", "--model", P("m.onnx"), "--out", P("rgb.safetensors"), "--normalization", "imagenet");
         Assert.True(code == 0, err);
         var m = ModelIO.Load(P("rgb.safetensors"), InputHooks.Factories);
-        var meta = new Dictionary<string, string>(m.Metadata) { [ModelIO.ChannelOrderKey] = "2,1,0" };
+        var meta = new Dictionary<string, string>(m.Metadata) { [ModelIO.ValidationCountKey] = "2" };
         meta.Remove(ModelIO.GraphKey);
+        ModelIO.Save(P("rgb.safetensors"), m.Model, meta);
+        meta[ModelIO.ChannelOrderKey] = "2,1,0";
         ModelIO.Save(P("bgr.safetensors"), m.Model, meta);
         return (P("rgb.safetensors"), P("bgr.safetensors"));
     }
@@ -87,6 +89,18 @@ public class ChannelOrderCliTests : IDisposable
             return JsonDocument.Parse(File.ReadAllText(P(json))).RootElement.GetProperty("loss").GetDouble();
         }
         Assert.NotEqual(Loss(rgbPath, "rgb.json"), Loss(bgrPath, "bgr.json"), 6);
+    }
+
+    [Fact]
+    public void CompressTeacher_WithAnotherOrder_IsRefused()
+    {
+        var folder = ColourFolder();
+        var (rgbPath, bgrPath) = Models();
+        var (code, _, err) = CliEndToEndTests.Run("compress", "--model", rgbPath, "--recipe", "depthwise-separable", "--teacher", bgrPath,
+            "--dataset", "imagefolder:" + folder, "--out", P("x.dsz"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("reads colour channels in another order (2,1,0) than the model (0,1,2)", err);
+        Assert.False(File.Exists(P("x.dsz")));
     }
 
     [Fact]
