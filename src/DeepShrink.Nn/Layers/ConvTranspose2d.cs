@@ -17,7 +17,7 @@ public sealed class ConvTranspose2d : Module
     /// <summary>Strides, per-side pads, dilations, output padding and groups.</summary>
     public ConvTransposeAttrs Geometry { get; }
 
-    /// <summary>Creates a layer with uniform weights and bias in +-1/sqrt(in/groups kh kw) (PyTorch's default bound).</summary>
+    /// <summary>Creates a layer with uniform weights and bias in +-1/sqrt(out/groups kh kw) (PyTorch's default: the fan-in of weight dimension 1).</summary>
     public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernel, ConvTransposeAttrs geometry, Rng rng, bool bias = true)
         : this(inChannels, outChannels, kernel, geometry, bias)
     {
