@@ -21,6 +21,15 @@ public sealed record DatasetLoadOptions
     /// Null keeps the stored channels (an image folder: 1 when every image is grey, else 3).
     /// </summary>
     public int? Channels { get; init; }
+    /// <summary>
+    /// Colour channel order of the model the data is for (see <see cref="Data.ChannelOrder"/>): sample channel c
+    /// receives image (RGB) channel <c>ChannelOrder[c]</c>, e.g. [2, 1, 0] for a BGR model. Applied to samples
+    /// with 3 channels decoded from colour sources (image folders; IDX files storing 3 channels) after decoding,
+    /// resizing and channel conversion and before normalisation, so <see cref="Normalization"/> is given in the
+    /// model's order (a computed normalisation is measured after the reordering). Grey sources (1 channel, or grey
+    /// replicated to 3) are unaffected. Null: the image order.
+    /// </summary>
+    public int[]? ChannelOrder { get; init; }
     /// <summary>Fraction of each class held out as the test set when an image folder has no <c>train/</c> and <c>test/</c>.</summary>
     public double TestFraction { get; init; } = 0.2;
     /// <summary>Seed of the per-class train/test split of an image folder without <c>train/</c> and <c>test/</c>.</summary>

@@ -29,10 +29,16 @@ public static class DatasetLoader
         var (testPix, testShape, testLabels) = ReadPair(files.TestImages, files.TestLabels);
         if (!trainShape.AsSpan(1).SequenceEqual(testShape.AsSpan(1)))
             throw new DatasetException($"{files.TestImages}: images are {Dims(testShape)} but the training images are {Dims(trainShape)}");
+        bool colour = trainShape[1] == 3;
         try
         {
             (trainPix, trainShape) = ImageTransform.ConvertAll(trainPix, trainShape, options.Channels, options.ImageSize);
             (testPix, testShape) = ImageTransform.ConvertAll(testPix, testShape, options.Channels, options.ImageSize);
+            if (colour && trainShape[1] == 3 && options.ChannelOrder is { } order)
+            {
+                ChannelOrder.Apply(trainPix, trainShape[0], 3, trainShape[2] * trainShape[3], order);
+                ChannelOrder.Apply(testPix, testShape[0], 3, testShape[2] * testShape[3], order);
+            }
         }
         catch (DatasetException e) { throw new DatasetException($"{files.TrainImages}: {e.Message}", e); }
 

@@ -94,6 +94,12 @@ public static class ImageFolderReader
         var trainBytes = Finish(trainData, ch, h, w);
         var testBytes = Finish(testData, ch, h, w);
         var valBytes = valData is null ? null : Finish(valData, ch, h, w);
+        if (ch == 3 && options.ChannelOrder is { } order)
+        {   // colour samples in the model's channel order, before normalisation (grey ones have equal planes: unchanged)
+            ChannelOrder.Apply(trainBytes, trainFiles.Count, 3, h * w, order);
+            ChannelOrder.Apply(testBytes, testFiles.Count, 3, h * w, order);
+            if (valBytes is not null) ChannelOrder.Apply(valBytes, valFiles!.Count, 3, h * w, order);
+        }
 
         var norm = options.Normalization ?? Normalization.FromPixels(trainBytes, ch, h * w);
         var trainSet = ImageDataset.FromBytes(trainBytes, new[] { trainFiles.Count, ch, h, w }, Labels(trainFiles), numClasses, norm, names);

@@ -110,5 +110,11 @@ public static class ImageTransform
         ArgumentNullException.ThrowIfNull(options);
         if (options.ImageSize is int s && (s < 1 || s > 4096)) throw new DatasetException($"image size {s} must be in [1, 4096]");
         if (options.Channels is int c && c is not (1 or 3)) throw new DatasetException($"channels {c} must be 1 or 3");
+        if (options.ChannelOrder is { } order)
+        {
+            try { Data.ChannelOrder.Check(order, "channel order"); }
+            catch (FormatException e) { throw new DatasetException(e.Message, e); }
+            if (order.Length is not (1 or 3)) throw new DatasetException($"channel order [{string.Join(", ", order)}] must have 3 entries (colour images)");
+        }
     }
 }

@@ -44,7 +44,7 @@ public static class OnnxExporter
 
     /// <summary>Ops the exporter maps.</summary>
     public static IReadOnlyList<string> SupportedOps { get; } =
-        ["linear", "conv2d", "batchnorm", "relu", "leaky_relu", "tanh", "sigmoid", "gelu",
+        ["linear", "conv2d", "conv_transpose2d", "batchnorm", "relu", "leaky_relu", "tanh", "sigmoid", "gelu",
          "maxpool2d", "avgpool2d", "global_avgpool2d", "flatten", "add", "identity",
          "reshape", "concat", "pad", "clip", "hard_sigmoid", "hard_swish", "softmax", "sub", "mul", "div",
          StructuredOps.Circulant, StructuredOps.SharedConv];

@@ -39,6 +39,19 @@ internal sealed partial class OnnxNodeWriter(GraphProto g, HashSet<string> names
                 if (scale is not null) Rescale(n, raw, scale, output, conv: true);
                 break;
             }
+            case "conv_transpose2d":
+            {
+                var w = tensors[p["weight"]].Shape;
+                if (w.Length != 4) throw new InvalidDataException($"conv_transpose2d '{n.Name}': weight '{p["weight"]}' must be 4-D");
+                var a = ConvTransposeAttrs.Of(n);
+                if (a.OutPadH >= a.StrideH || a.OutPadW >= a.StrideW)
+                    throw new InvalidDataException($"conv_transpose2d '{n.Name}': output padding ({a.OutPadH}, {a.OutPadW}) not below the strides ({a.StrideH}, {a.StrideW}) has no ONNX ConvTranspose form");
+                g.Node.Add(Node("ConvTranspose", n.Name, p.ContainsKey("bias") ? [inputs[0], p["weight"], p["bias"]] : [inputs[0], p["weight"]], output,
+                    Ints("dilations", a.DilationH, a.DilationW), Int("group", a.Groups), Ints("kernel_shape", w[2], w[3]),
+                    Ints("output_padding", a.OutPadH, a.OutPadW), Ints("pads", a.PadTop, a.PadLeft, a.PadBottom, a.PadRight),
+                    Ints("strides", a.StrideH, a.StrideW)));
+                break;
+            }
             case "batchnorm":
                 g.Node.Add(Node("BatchNormalization", n.Name, [inputs[0], p["weight"], p["bias"], p["running_mean"], p["running_var"]], output,
                     Float("epsilon", n.Float("eps", 1e-5f))));

@@ -6,6 +6,7 @@ using DeepShrink.Data;
 using DeepShrink.Format;
 using DeepShrink.Onnx;
 using DeepShrink.Onnx.Import;
+using DeepShrink.Nn;
 using DeepShrink.Runtime;
 using DeepShrink.Runtime.Tests;
 
@@ -111,8 +112,8 @@ internal static class FuzzTargets
 
     /// <summary>
     /// ONNX import (<see cref="OnnxImporter.Import(byte[], OnnxImportOptions?)"/>) and building the trainable model
-    /// from the result; seeds are zoo models exported by our exporter (LeNet-5: conv, pool, gemm; resnet-20 with
-    /// batch norm and residual adds). Protobuf mutants: bit flips, overwrites, truncations, varint-length lies.
+    /// from the result; seeds are models exported by our exporter (LeNet-5: conv, pool, gemm; resnet-20 with
+    /// batch norm and residual adds; a conv + ConvTranspose decoder). Protobuf mutants: bit flips, overwrites, truncations, varint-length lies.
     /// </summary>
     private static FuzzTarget Onnx()
     {
@@ -121,6 +122,12 @@ internal static class FuzzTargets
             var m = TestModels.Create(arch, 31);
             return OnnxExporter.ToBytes(m.ToGraph(), m.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ContiguousData()));
         }).ToList();
+        // a small decoder: ConvTranspose with stride, asymmetric pads, output padding and groups
+        var rng = new Rng(32);
+        var dec = new DeepShrink.Nn.Sequential(
+            ("down", new DeepShrink.Nn.Conv2d(1, 4, 3, rng, stride: 2, padding: 1)), ("relu", DeepShrink.Nn.Activation.ReLU()),
+            ("up", new DeepShrink.Nn.ConvTranspose2d(4, 2, (3, 3), new DeepShrink.Core.Graph.ConvTransposeAttrs(2, 2, 1, 0, 0, 1, 1, 1, 1, 1, 2), rng)));
+        seeds.Add(OnnxExporter.ToBytes(dec.AppendGraphRoot([1, 8, 8]), dec.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ContiguousData())));
         return new FuzzTarget("onnx", seeds, (s, rng) => Mutator.Mutate(s, rng, []), bytes =>
         {
             var imported = OnnxImporter.Import(bytes);

@@ -37,9 +37,8 @@ public static class BenchPruningCommand
             string path = pr.GetValue(model)!;
             if (ModelFiles.Detect(path) != ModelFiles.Kind.Safetensors) throw new CliException($"bench pruning needs a trained .safetensors checkpoint, got {path}");
             var stored = ModelFiles.LoadTrainable(path);
-            var norm = ModelFiles.NormOf(stored.Meta(ModelIO.NormalizationKey));
             var spec = pr.GetValue(dataset) ?? stored.Meta(ModelIO.DatasetKey) ?? "fashion-mnist";
-            var data = DataArgs.Load(spec, 0, 42, norm, allowInstall: false);
+            var data = DataArgs.Load(spec, 0, 42, ModelInput.FromMetadata(stored.Meta), allowInstall: false);
             if (!data.Train.SampleShape.SequenceEqual(stored.SampleShape))
                 throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but {stored.Arch} expects {ShapeUtil.Format(stored.SampleShape)}");
             var calib = DataArgs.Ordered(data.Train.RandomSubset(Math.Min(n, data.Train.Count), pr.GetValue(seed))).ToList();

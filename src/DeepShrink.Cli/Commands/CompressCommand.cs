@@ -56,11 +56,11 @@ public static class CompressCommand
         if (teacherPath is not null && !distils)
             throw new CliException($"--teacher is given but recipe '{recipe.Name}' does not distil (no training.distillation or distillation component)", 2);
         var stored = ModelFiles.LoadTrainable(modelPath);
-        var norm = ModelFiles.NormOf(stored.Meta(ModelIO.NormalizationKey));
+        var input = ModelInput.FromMetadata(stored.Meta);
         int valCount = int.TryParse(stored.Meta(ModelIO.ValidationCountKey), out var vc) ? vc : 5000;
         ulong valSeed = ulong.TryParse(stored.Meta(ModelIO.ValidationSeedKey), out var vs) ? vs : 42;
         var spec = datasetSpec ?? stored.Meta(ModelIO.DatasetKey) ?? "fashion-mnist";
-        var data = DataArgs.Load(spec, valCount, valSeed, norm, allowInstall: false);
+        var data = DataArgs.Load(spec, valCount, valSeed, input, allowInstall: false);
         if (!data.Train.SampleShape.SequenceEqual(stored.SampleShape))
             throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but {stored.Arch} expects {ShapeUtil.Format(stored.SampleShape)}");
         var val = data.Validation ?? data.Train.RandomSubset(Math.Min(5000, data.Train.Count), valSeed);
@@ -74,16 +74,17 @@ public static class CompressCommand
         var teacher = teacherPath is null ? null : LoadTeacher(teacherPath, stored);
         if (teacher is not null)
             Console.WriteLine($"  teacher: {teacherPath}, test accuracy {Trainer.Evaluate(teacher, DataArgs.Ordered(data.Test)).Accuracy:P2}");
+        var meta = new Dictionary<string, string>
+        {
+            [ModelIO.DatasetKey] = spec,
+            ["deepshrink.source"] = Path.GetFileName(modelPath),
+        };
+        input.WriteTo(meta, data.Normalization);
         var job = new CompressionJob
         {
             Model = stored, Recipe = recipe, Train = data.Train, Validation = val, Test = data.Test, OutPath = outPath,
             MaxDropPp = maxDropPp, Seed = seed, Teacher = teacher,
-            Metadata = new Dictionary<string, string>
-            {
-                [ModelIO.DatasetKey] = spec,
-                [ModelIO.NormalizationKey] = data.Normalization.ToJson(),
-                ["deepshrink.source"] = Path.GetFileName(modelPath),
-            },
+            Metadata = meta,
             Log = s => Console.WriteLine("  " + s),
             OnEpoch = st => Console.WriteLine($"  epoch {st.Epoch + 1}/{recipe.TotalEpochs}: loss {st.Loss:F4}, train acc {st.TrainAccuracy:P2}, lr {st.LearningRate:G3}, {st.Seconds:F1} s"),
         };
@@ -172,6 +173,9 @@ public static class CompressCommand
             throw new CliException($"teacher {path} (input {ShapeUtil.Format(t.SampleShape)}, output {ShapeUtil.Format(t.OutputShape)}) does not match the model (input {ShapeUtil.Format(student.SampleShape)}, output {ShapeUtil.Format(student.OutputShape)})");
         if (t.Meta(ModelIO.NormalizationKey) != student.Meta(ModelIO.NormalizationKey))
             throw new CliException($"teacher {path} was trained with another input normalisation than the model");
+        var (tOrder, sOrder) = (ModelInput.FromMetadata(t.Meta).ChannelOrder, ModelInput.FromMetadata(student.Meta).ChannelOrder);
+        if (!(tOrder ?? [0, 1, 2]).SequenceEqual(sOrder ?? [0, 1, 2]))
+            throw new CliException($"teacher {path} reads colour channels in another order ({ChannelOrder.Format(tOrder ?? [0, 1, 2])}) than the model ({ChannelOrder.Format(sOrder ?? [0, 1, 2])})");
         return t.Model;
     }
 }

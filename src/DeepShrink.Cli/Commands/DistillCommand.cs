@@ -84,7 +84,8 @@ public static class DistillCommand
         var ts = teacher.InputShape;
         if (ts.Length == 3 && ts[1] == ts[2] && ts[0] is 1 or 3) { imageSize ??= ts[1]; channels ??= ts[0]; }
         var spec = datasetSpec ?? loaded.Meta(ModelIO.DatasetKey) ?? "fashion-mnist";
-        var data = DataArgs.Load(spec, valCount, o.Seed, ModelFiles.NormOf(loaded.Meta(ModelIO.NormalizationKey)), allowInstall: false, imageSize, channels);
+        var input = ModelInput.FromMetadata(loaded.Meta);
+        var data = DataArgs.Load(spec, valCount, o.Seed, input, allowInstall: false, imageSize, channels);
         if (!data.Train.SampleShape.SequenceEqual(ts))
             throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but the teacher expects {ShapeUtil.Format(ts)}");
         var train = trainCount is int n && n < data.Train.Count ? data.Train.RandomSubset(n, o.Seed) : data.Train;
@@ -150,10 +151,10 @@ public static class DistillCommand
         }
         var meta = new Dictionary<string, string>
         {
-            [ModelIO.NormalizationKey] = data.Normalization.ToJson(),
             [ModelIO.DatasetKey] = spec,
             ["deepshrink.distilled_from"] = Path.GetFileName(teacherPath),
         };
+        input.WriteTo(meta, data.Normalization); // the student saw the teacher's channel order
         ModelIO.Save(outPath, student, meta);
         if (!ReferenceEquals(teacher, loaded.Model))
         {   // the resized teacher, for latency comparisons at the student's image size (bench compare)

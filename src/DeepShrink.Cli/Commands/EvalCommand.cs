@@ -87,7 +87,7 @@ public static class EvalCommand
             imageSize ??= m[1];
             channels ??= m[0];
         }
-        var data = DataArgs.Load(datasetSpec ?? clf.Dataset ?? "fashion-mnist", split == "val" ? valCount : 0, valSeed, clf.Normalization, allowInstall: false, imageSize, channels);
+        var data = DataArgs.Load(datasetSpec ?? clf.Dataset ?? "fashion-mnist", split == "val" ? valCount : 0, valSeed, clf.Input, allowInstall: false, imageSize, channels);
         var ds = split == "val" ? data.Validation! : data.Test;
         if (!ds.SampleShape.SequenceEqual(clf.SampleShape))
             throw new CliException($"dataset images are {ShapeUtil.Format(ds.SampleShape)} but the model expects {ShapeUtil.Format(clf.SampleShape)}");

@@ -59,8 +59,8 @@ public static class FineTune
             throw new CliException($"{r.Model} takes {inShape[1]}x{inShape[2]} images; pass --image-size for square images");
         int channels = r.Channels ?? inShape[0];
         if (channels != inShape[0]) throw new CliException($"{r.Model} takes {inShape[0]}-channel images, not {channels} (--channels)");
-        var norm = ModelFiles.NormOf(loaded.Meta(ModelIO.NormalizationKey));
-        var data = DataArgs.Load(r.Dataset, d.ValidationCount, r.Seed, norm, allowInstall: false, size, channels);
+        var input = ModelInput.FromMetadata(loaded.Meta);
+        var data = DataArgs.Load(r.Dataset, d.ValidationCount, r.Seed, input, allowInstall: false, size, channels);
         try { net = TransferLearning.WithImageSize(net, size, size); }
         catch (ArgumentException e) { throw new CliException($"{r.Model}: {e.Message}"); }
 
@@ -120,7 +120,7 @@ public static class FineTune
         meta[ModelIO.ValidationSeedKey] = r.Seed.ToString(CultureInfo.InvariantCulture);
         meta[ModelIO.AccuracyKey] = ModelIO.Num(test.Accuracy);
         meta["deepshrink.finetuned_from"] = Path.GetFileName(ModelFiles.Resolve(r.Model));
-        if (norm is null) meta[ModelIO.NormalizationKey] = data.Normalization.ToJson();
+        input.WriteTo(meta, data.Normalization); // the stored normalisation when there was one, else the dataset's
         foreach (var (_, layer) in net.Layers()) if (layer is BatchNorm bn) bn.FreezeStatistics = false;
         foreach (var p in net.Parameters()) p.RequiresGrad = true;
         ModelIO.Save(r.Out, net, meta);

@@ -22,7 +22,7 @@ public static class ImportCommand
     /// <summary>Metadata key of the source file name.</summary>
     public const string SourceKey = "deepshrink.source";
     /// <summary>Metadata key of the channel order (comma-separated image channel per model channel), when it is not the identity.</summary>
-    public const string ChannelOrderKey = "deepshrink.channel_order";
+    public const string ChannelOrderKey = Nn.IO.ModelIO.ChannelOrderKey;
 
     /// <summary>Builds the command.</summary>
     public static Command Create()
@@ -100,7 +100,7 @@ public static class ImportCommand
         };
         var (norm, order, note) = Normalisation(modelPath, normalization, m.Graph.InputShape);
         if (norm is not null) meta[Nn.IO.ModelIO.NormalizationKey] = norm.ToJson();
-        if (order is not null) meta[ChannelOrderKey] = string.Join(",", order);
+        if (order is not null) meta[ChannelOrderKey] = ChannelOrder.Format(order);
         return (m, meta, norm, note);
     }
 
@@ -119,7 +119,7 @@ public static class ImportCommand
         if (inputShape.Length < 1 || p.Mean.Length != inputShape[0])
             throw new CliException($"{pre} normalises {p.Mean.Length} channels, the model takes {ShapeUtil.Format(inputShape)}");
         var norm = new Normalization(p.Mean, p.Std);
-        bool identity = p.ChannelOrder.Select((k, c) => k == c).All(b => b);
+        bool identity = ChannelOrder.IsIdentity(p.ChannelOrder);
         string note = $"normalisation from {Path.GetFileName(pre)}: mean [{F(p.Mean)}], std [{F(p.Std)}] of [0, 1] pixels"
             + (identity ? "" : $", model channel c reads image channel [{string.Join(", ", p.ChannelOrder)}][c]")
             + (p.MaxPixelDeviation > 0 ? $" (its per-pixel mean image deviates up to {p.MaxPixelDeviation:G3} from the channel means)" : "");

@@ -97,7 +97,7 @@ public static class TrainCommand
         OutputPath.Check(outPath);
         var fileModel = File.Exists(arch) ? ModelFiles.LoadTrainable(arch).Model : null;
         if (fileModel is not null && fileModel.InputShape is [var fc, var fh, _]) { imageSize ??= fh; channels ??= fc; }
-        var data = DataArgs.Load(datasetSpec, d.ValidationCount, seed, null, allowInstall, imageSize, channels);
+        var data = DataArgs.Load(datasetSpec, d.ValidationCount, seed, ModelInput.None, allowInstall, imageSize, channels);
         var config = new ModelConfig { InChannels = data.Train.Channels, ImageSize = data.Train.Height, NumClasses = data.Train.NumClasses };
         if (data.Train.Height != data.Train.Width) throw new CliException($"square images required, got {data.Train.Height}x{data.Train.Width}");
         var rng = new Rng(seed);

@@ -12,8 +12,8 @@ public interface IClassifier
     string Engine { get; }
     /// <summary>Input sample shape [C, H, W].</summary>
     int[] SampleShape { get; }
-    /// <summary>Input normalisation stored with the model (null: dataset default).</summary>
-    Normalization? Normalization { get; }
+    /// <summary>Input normalisation and colour channel order stored with the model.</summary>
+    ModelInput Input { get; }
     /// <summary>Dataset the model was trained on, if recorded.</summary>
     string? Dataset { get; }
     /// <summary>Logits for a batch.</summary>
@@ -21,7 +21,7 @@ public interface IClassifier
 }
 
 /// <summary>A zoo model run by the dense training engine.</summary>
-public sealed class ModuleClassifier(Module model, int[] sampleShape, Normalization? normalization, string? dataset) : IClassifier
+public sealed class ModuleClassifier(Module model, int[] sampleShape, ModelInput input, string? dataset) : IClassifier
 {
     /// <inheritdoc/>
     public string Engine => EngineName;
@@ -30,7 +30,7 @@ public sealed class ModuleClassifier(Module model, int[] sampleShape, Normalizat
     /// <inheritdoc/>
     public int[] SampleShape { get; } = sampleShape;
     /// <inheritdoc/>
-    public Normalization? Normalization { get; } = normalization;
+    public ModelInput Input { get; } = input;
     /// <inheritdoc/>
     public string? Dataset { get; } = dataset;
     /// <summary>The model.</summary>

@@ -12,9 +12,11 @@ public static class DataArgs
     /// Loads a dataset spec. When the default Fashion-MNIST directory is missing and
     /// <paramref name="allowInstall"/> is set, tries to install the Debian package first.
     /// <paramref name="imageSize"/> and <paramref name="channels"/> (null = as stored) resize and convert
-    /// the images (see <see cref="DatasetLoadOptions.ImageSize"/>).
+    /// the images (see <see cref="DatasetLoadOptions.ImageSize"/>). <paramref name="input"/> is what the model
+    /// records of its input: its normalisation (null: the dataset's default) and its colour channel order
+    /// (applied to colour images before normalisation, see <see cref="DatasetLoadOptions.ChannelOrder"/>).
     /// </summary>
-    public static DatasetSplits Load(string specText, int validationCount, ulong validationSeed, Normalization? normalization, bool allowInstall,
+    public static DatasetSplits Load(string specText, int validationCount, ulong validationSeed, ModelInput input, bool allowInstall,
         int? imageSize = null, int? channels = null)
     {
         var spec = DatasetSpec.Parse(specText);
@@ -24,11 +26,13 @@ public static class DataArgs
             if (!DatasetInstaller.TryInstallFashionMnist(Console.Out))
                 throw new CliException($"Fashion-MNIST not found in {spec.Directory}: install it with `apt-get install {DatasetSpec.FashionMnistPackage}` (as root), or pass --dataset idx:DIR");
         }
+        ArgumentNullException.ThrowIfNull(input);
         return DatasetLoader.Load(spec, new DatasetLoadOptions
         {
             ValidationCount = validationCount,
             ValidationSeed = validationSeed,
-            Normalization = normalization,
+            Normalization = input.Normalization,
+            ChannelOrder = input.ChannelOrder,
             ImageSize = imageSize,
             Channels = channels,
         });

@@ -24,7 +24,7 @@ public static class DszModels
         public string Engine { get; } = "deepshrink runtime" + (model.Layers.Count == 0 ? "" : ", kernels " +
             string.Join(" ", model.Layers.Select(l => $"{l.Name}={l.Kernel}")));
         public int[] SampleShape { get; } = model.InputShape.ToArray();
-        public Normalization? Normalization { get; } = ModelFiles.NormOf(model.Metadata.GetValueOrDefault(ModelIO.NormalizationKey));
+        public ModelInput Input { get; } = ModelInput.FromMetadata(k => model.Metadata.GetValueOrDefault(k));
         public string? Dataset { get; } = model.Metadata.GetValueOrDefault(ModelIO.DatasetKey);
         public Tensor Forward(Tensor batch) => model.Forward(batch);
     }

@@ -48,7 +48,7 @@ public static class ModelFiles
         {
             case Kind.Safetensors:
                 var m = ModelIO.Load(path, DeepShrink.Compression.Quantization.InputHooks.Factories);
-                return new ModuleClassifier(m.Model, m.SampleShape, NormOf(m.Meta(ModelIO.NormalizationKey)), m.Meta(ModelIO.DatasetKey));
+                return new ModuleClassifier(m.Model, m.SampleShape, ModelInput.FromMetadata(m.Meta), m.Meta(ModelIO.DatasetKey));
             case Kind.Dsz:
                 return DszModels.Open(path, kernels);
             default:

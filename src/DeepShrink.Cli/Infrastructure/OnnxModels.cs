@@ -26,7 +26,7 @@ public static class OnnxModels
     {
         public string Engine => "onnxruntime";
         public int[] SampleShape => session.SampleShape;
-        public Normalization? Normalization { get; } = ModelFiles.NormOf(session.Metadata.GetValueOrDefault(ModelIO.NormalizationKey));
+        public ModelInput Input { get; } = ModelInput.FromMetadata(k => session.Metadata.GetValueOrDefault(k));
         public string? Dataset { get; } = session.Metadata.GetValueOrDefault(ModelIO.DatasetKey);
 
         public Tensor Forward(Tensor batch)

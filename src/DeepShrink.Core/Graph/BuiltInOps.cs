@@ -39,6 +39,30 @@ internal static class BuiltInOps
         };
         yield return new OpSchema
         {
+            Name = "conv_transpose2d", Doc = "2-D transposed convolution (ONNX ConvTranspose), NCHW; weight [C, O/groups, kh, kw]",
+            RequiredParams = ["weight"], OptionalParams = ["bias"],
+            AttrDocs = new Dictionary<string, string>
+            {
+                ["stride_h"] = "1", ["stride_w"] = "1", ["pad_top"] = "0", ["pad_left"] = "0", ["pad_bottom"] = "0", ["pad_right"] = "0",
+                ["dilation_h"] = "1", ["dilation_w"] = "1", ["out_pad_h"] = "0", ["out_pad_w"] = "0", ["groups"] = "1",
+            },
+            InferShapes = c =>
+            {
+                var w = c.Param("weight");
+                var a = ConvTransposeAttrs.Of(c.Node);
+                if (w.Length != 4 || c.X.Length != 3 || c.X[0] != w[0] || w[0] % a.Groups != 0)
+                    throw new FormatException($"node '{c.Node.Name}' (conv_transpose2d): weight {ShapeUtil.Format(w)} with groups {a.Groups} does not fit input {ShapeUtil.Format(c.X)}");
+                long oh = a.OutH(c.X[1], w[2]), ow = a.OutW(c.X[2], w[3]);
+                long fh = oh + a.PadTop + a.PadBottom - a.OutPadH, fw = ow + a.PadLeft + a.PadRight - a.OutPadW, o = (long)w[1] * a.Groups;
+                if (oh < 1 || ow < 1 || (double)o * Math.Max(oh, fh) * Math.Max(ow, fw) > Kernels.ConvTransposeGeometry.MaxFullElements)
+                    throw new FormatException($"node '{c.Node.Name}' (conv_transpose2d): input {ShapeUtil.Format(c.X)} gives an output of {o}x{oh}x{ow} (full {o}x{fh}x{fw}): pads leave nothing or it exceeds {Kernels.ConvTransposeGeometry.MaxFullElements} elements");
+                CheckVector(c, "bias", w[1] * a.Groups);
+                return [[w[1] * a.Groups, (int)oh, (int)ow]];
+            },
+            Macs = (c, _) => { var w = c.Param("weight"); return (long)c.X[0] * c.X[1] * c.X[2] * w[1] * w[2] * w[3]; },
+        };
+        yield return new OpSchema
+        {
             Name = "batchnorm", Doc = "inference-time batch normalisation over axis 1", RequiredParams = ["weight", "bias", "running_mean", "running_var"],
             AttrDocs = new Dictionary<string, string> { ["eps"] = "1e-5" },
             InferShapes = c =>

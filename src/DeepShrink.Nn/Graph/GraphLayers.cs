@@ -21,6 +21,12 @@ public static class GraphLayers
             var a = ConvAttrs.Of(n);
             return new Conv2d(w[1] * a.Groups, w[0], (w[2], w[3]), a, p.ContainsKey("bias"));
         };
+        s_makers["conv_transpose2d"] = (n, p) =>
+        {
+            var w = p["weight"];
+            var a = ConvTransposeAttrs.Of(n);
+            return new ConvTranspose2d(w[0], w[1] * a.Groups, (w[2], w[3]), a, p.ContainsKey("bias"));
+        };
         s_makers[StructuredOps.Circulant] = (n, p) =>
         {
             var w = p["weight"];

@@ -29,6 +29,7 @@ public static class GraphOps
         var layer = One(c => c.Layer!.Call(c.X));
         s_impl["linear"] = layer;
         s_impl["conv2d"] = layer;
+        s_impl["conv_transpose2d"] = layer;
         s_impl["batchnorm"] = layer;
         s_impl[StructuredOps.Circulant] = layer;
         s_impl[StructuredOps.SharedConv] = layer;

@@ -39,6 +39,8 @@ public static class ModelIO
     public const string NormalizationKey = "deepshrink.normalization";
     /// <summary>Metadata key: dataset spec trained on.</summary>
     public const string DatasetKey = "deepshrink.dataset";
+    /// <summary>Metadata key of the colour channel order the model reads (comma-separated image channel per model channel, e.g. <c>2,1,0</c> for BGR); absent means RGB.</summary>
+    public const string ChannelOrderKey = "deepshrink.channel_order";
     /// <summary>Metadata key: validation split size carved from the training set.</summary>
     public const string ValidationCountKey = "deepshrink.validation_count";
     /// <summary>Metadata key: validation split seed.</summary>

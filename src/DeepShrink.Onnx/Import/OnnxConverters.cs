@@ -11,7 +11,7 @@ internal static partial class OnnxConverters
     /// <summary>Supported operators of the default domain and their converters.</summary>
     public static readonly IReadOnlyDictionary<string, Action<NodeView, ImportContext>> Table = new Dictionary<string, Action<NodeView, ImportContext>>(StringComparer.Ordinal)
     {
-        ["Conv"] = Conv, ["BatchNormalization"] = BatchNorm, ["MaxPool"] = MaxPool, ["AveragePool"] = AveragePool,
+        ["Conv"] = Conv, ["ConvTranspose"] = ConvTranspose, ["BatchNormalization"] = BatchNorm, ["MaxPool"] = MaxPool, ["AveragePool"] = AveragePool,
         ["GlobalAveragePool"] = GlobalAveragePool, ["Gemm"] = Gemm, ["MatMul"] = MatMul,
         ["Relu"] = (n, c) => Unary(n, c, "relu", null), ["Sigmoid"] = (n, c) => Unary(n, c, "sigmoid", null),
         ["Tanh"] = (n, c) => Unary(n, c, "tanh", null), ["HardSwish"] = (n, c) => Unary(n, c, "hard_swish", null),

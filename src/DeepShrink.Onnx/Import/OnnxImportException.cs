@@ -8,9 +8,15 @@ namespace DeepShrink.Onnx.Import;
 /// </summary>
 public sealed class OnnxImportException : FormatException
 {
-    /// <summary>Creates the exception with a one-line message.</summary>
-    public OnnxImportException(string message) : base(message) { }
+    /// <summary>Creates the exception; line breaks and other control characters in the message (names echoed from the file) become spaces.</summary>
+    public OnnxImportException(string message) : base(OneLine(message)) { }
 
-    /// <summary>Creates the exception with a one-line message and its cause.</summary>
-    public OnnxImportException(string message, Exception inner) : base(message, inner) { }
+    /// <summary>Creates the exception with its cause; the message is folded to one line as above.</summary>
+    public OnnxImportException(string message, Exception inner) : base(OneLine(message), inner) { }
+
+    private static string OneLine(string message)
+        => string.Create(message.Length, message, static (d, m) =>
+        {
+            for (int i = 0; i < m.Length; i++) d[i] = char.IsControl(m[i]) || m[i] is '\u2028' or '\u2029' ? ' ' : m[i];
+        });
 }

@@ -25,4 +25,20 @@ internal sealed partial class GraphPlanner
         Report(n, w.Codec, chosen, micros);
         return (new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform), _options.PackConvolutions, _options.Winograd), [g.O, g.OH, g.OW]);
     }
+    /// <summary>conv_transpose2d: dense float32 weights decoded once (any codec), GEMM + col2im per batch.</summary>
+    private (Step, int[]) PlanConvTranspose(GraphNode n, (int[] Shape, int Storage) x)
+    {
+        Expect(x.Shape, 3, "[C, H, W]");
+        var w = Param(n, "weight");
+        var name = n.Params["weight"];
+        var a = ConvTransposeAttrs.Of(n);
+        if (w.Shape.Count != 4 || w.Shape[0] != x.Shape[0] || x.Shape[0] % a.Groups != 0)
+            throw new InvalidDataException($"weight '{name}' has shape {ShapeUtil.Format(w.ShapeArray())}, expected [{x.Shape[0]}, O/{a.Groups}, kh, kw]");
+        var g = new ConvTransposeGeometry(1, x.Shape[0], x.Shape[1], x.Shape[2], w.Shape[1] * a.Groups, w.Shape[2], w.Shape[3], a.StrideH, a.StrideW,
+            a.PadTop, a.PadLeft, a.PadBottom, a.PadRight, a.DilationH, a.DilationW, a.OutPadH, a.OutPadW, a.Groups);
+        var bias = Vector(n, "bias", g.O, optional: true);
+        var weight = WeightCandidates.Guard(name, () => w.Decode(_options.ReadOptions.MaxTensorElements));
+        _layers.Add(new LayerReport(n.Name, n.Op, w.Codec, "dense", g.O, g.C / g.Groups * g.KH * g.KW, g.Macs, weight.Length * 4L, new Dictionary<string, double>()));
+        return (new ConvTransposeStep(n.Name, x.Storage, g, weight, bias), [g.O, g.OH, g.OW]);
+    }
 }

@@ -16,7 +16,7 @@ internal sealed partial class GraphPlanner
 {
     /// <summary>Every op the runtime executes.</summary>
     public static readonly string[] SupportedOps =
-        ["linear", "conv2d", "batchnorm", "relu", "leaky_relu", "tanh", "sigmoid", "gelu",
+        ["linear", "conv2d", "conv_transpose2d", "batchnorm", "relu", "leaky_relu", "tanh", "sigmoid", "gelu",
          "maxpool2d", "avgpool2d", "global_avgpool2d", "flatten", "add", "identity",
          "reshape", "concat", "pad", "clip", "hard_sigmoid", "hard_swish", "softmax", "sub", "mul", "div",
          StructuredOps.Circulant, StructuredOps.SharedConv];
@@ -100,6 +100,7 @@ internal sealed partial class GraphPlanner
             case "linear": AddStep(index, n, PlanLinear(n, x), Ops.Fusable); return;
             case StructuredOps.Circulant: AddStep(index, n, PlanCirculant(n, x), Ops.Fusable); return;
             case "conv2d": AddStep(index, n, PlanConv(n, x), Ops.Fusable); return;
+            case "conv_transpose2d": AddStep(index, n, PlanConvTranspose(n, x), Ops.Fusable); return;
             case "batchnorm": AddStep(index, n, PlanBatchNorm(n, x), Ops.Fusable); return;
             case "global_avgpool2d":
                 Expect(x.Shape, 3, "[C, H, W]");
