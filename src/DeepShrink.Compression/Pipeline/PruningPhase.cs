@@ -62,10 +62,17 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
         }
         else
         {
-            targets = AutoLevel.Choose(ctx, curves, spec.MaxDropPp);
+            var search = ctx.AutoLevels[spec.Name] = new AutoLevel(curves, spec.MaxDropPp);
+            targets = ChooseLevel(ctx, search, curves);
             source = "auto";
         }
         foreach (var (n, s) in targets) { ctx.Plans[n].TargetSparsity = s; ctx.Plans[n].Source = source; }
+    }
+
+    private Dictionary<string, double> ChooseLevel(CompressionContext ctx, AutoLevel search, IReadOnlyList<LayerErrorCurve> curves)
+    {
+        var training = recipe?.Training ?? new TrainingSettings();
+        return search.Choose(level => AutoLevel.ProbeDropPp(ctx, curves, level, training), ctx.Log);
     }
 
     /// <summary>The first <see cref="PruningSpec.CalibrationSamples"/> training images, in whole batches.</summary>
@@ -85,6 +92,10 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
     /// <summary>One pruning step (at a scheduled epoch).</summary>
     public void Step(CompressionContext ctx)
     {
+        if (_step == 0 && ctx.AutoLevels.TryGetValue(spec.Name, out var search) && search.Pending)
+        {   // a backed-off attempt: the weights are the original ones again, choose the next level by probes
+            foreach (var (n, s) in ChooseLevel(ctx, search, search.Curves)) ctx.Plans[n].TargetSparsity = s;
+        }
         _step++;
         double frac = 1.0 - Math.Pow(1.0 - (double)_step / _steps, 3);
         var active = ctx.Plans.Where(p => p.Value.TargetSparsity > 0).Select(p => p.Key).ToList();
