@@ -22,7 +22,7 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
             .Where(p => p.Param.Rank >= 2 && !(LayerRule.First(rules, p.Name)?.Skip ?? false))
             .Select(p => p.Name);
 
-    private static readonly ObsOptions StepObs = new() { BalanceRows = false };
+    private static readonly ObsOptions StepObs = new() { BalanceRows = true };
 
     /// <summary>Decides targets (called once, before the first step).</summary>
     public void Plan(CompressionContext ctx)
@@ -113,8 +113,9 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
                 mask = MagnitudePruner.MaskForSparsity(w.Span, s, previous);
             else if (spec.Criterion == OneShotCriterion.Obs && h.Dim <= LayerErrorCurves.MaxObsDim)
             {
-                // The same sparsity in every row (one greedy pass per row, a third of the balanced cost): rows keep
-                // the removals of earlier steps, which cost nothing, so masks only shrink and the layer hits s.
+                // Removals distributed over the rows by their OBS loss (OBC's global selection, as the error curves that
+                // chose the level were measured): a row of important inputs keeps more of them than a fixed per-row
+                // sparsity would allow. Removals of earlier steps cost nothing, so masks only shrink and the layer hits s.
                 var r = OptimalBrainSurgeon.Prune(w.ContiguousData().Span, w.Shape[0], h, s, StepObs);
                 r.Weights.CopyTo(w.Span);
                 mask = r.Mask;
