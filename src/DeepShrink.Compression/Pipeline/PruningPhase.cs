@@ -72,7 +72,13 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
     private Dictionary<string, double> ChooseLevel(CompressionContext ctx, AutoLevel search, IReadOnlyList<LayerErrorCurve> curves)
     {
         var training = recipe?.Training ?? new TrainingSettings();
-        return search.Choose(level => AutoLevel.ProbeDropPp(ctx, curves, level, training), ctx.Log);
+        var alloc = search.Choose(level => AutoLevel.ProbeDropPp(ctx, curves, level, training), ctx.Log);
+        var all = new Dictionary<string, double>(alloc);
+        foreach (var (n, p) in ctx.Plans) all.TryAdd(n, p.TargetSparsity);
+        var size = new SizeModel(ctx.Model, recipe ?? new Recipe());
+        ctx.Log($"auto level: " + string.Join(", ", alloc.Select(kv => $"{kv.Key} {kv.Value:P0}")) +
+                $"; predicted {size.Bytes(all):N0} B ({size.DenseBytes / size.Bytes(all):F1}x, conservative size model)");
+        return alloc;
     }
 
     /// <summary>The first <see cref="PruningSpec.CalibrationSamples"/> training images, in whole batches.</summary>
