@@ -11,7 +11,7 @@ namespace DeepShrink.Compression.Pipeline;
 /// with the pruning masks fixed, with the recipe's optimiser and loss - keeps its validation drop within a tolerance.
 /// The tolerance starts at the accuracy budget. When the fully retrained attempt still misses the budget, the
 /// probe under-estimated that attempt's loss by gap = (attempt drop + margin) - (probe drop): the next attempt takes the
-/// sparsest strictly denser level whose probe is within tolerance - gap.
+/// sparsest strictly denser level whose probe is within budget - gap.
 /// </summary>
 /// <remarks>
 /// Retraining recovers much of a one-shot loss, and how much differs between models (LeNet-5 recovers a 2 pp one-shot
@@ -33,8 +33,11 @@ public sealed class AutoLevel
         _curves = curves;
         Candidates = curves.SelectMany(c => c.RelativeError).Where(e => e > 0).Distinct().Order().ToList();
         _upper = Candidates.Count;
-        TolerancePp = budgetPp;
+        TolerancePp = BudgetPp = budgetPp;
     }
+
+    /// <summary>The accuracy budget (percentage points).</summary>
+    public double BudgetPp { get; }
 
     /// <summary>Epochs of retraining in a probe.</summary>
     public const int ProbeEpochs = 1;
@@ -83,7 +86,8 @@ public sealed class AutoLevel
 
     /// <summary>
     /// After an attempt at the chosen level lost <paramref name="observedPp"/> (validation drop plus margin) against a
-    /// budget it missed: lowers the tolerance by the probe's shortfall and restricts the next choice to denser levels.
+    /// budget it missed: the tolerance becomes the budget less the probe's shortfall at that level, and the next choice is
+    /// restricted to denser levels.
     /// False when the chosen level was already the dense model (nothing to back off).
     /// </summary>
     public bool BackOff(double observedPp, Action<string>? log = null)
@@ -91,7 +95,7 @@ public sealed class AutoLevel
         if (Chosen < 0) return false;
         double probe = _probes.TryGetValue(Chosen, out var p) ? p : 0;
         double gap = Math.Max(0, observedPp - probe);
-        TolerancePp -= gap;
+        TolerancePp = BudgetPp - gap; // the latest attempt's measured gap, not a sum over attempts
         _upper = Chosen;
         Pending = true;
         log?.Invoke($"over budget: the attempt lost {observedPp:F2} pp where its probe lost {probe:F2} pp; " +
