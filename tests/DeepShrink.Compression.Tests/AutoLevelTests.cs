@@ -57,6 +57,22 @@ public class AutoLevelTests
     }
 
     [Fact]
+    public void BackOff_UsesTheLatestShortfall_NotASumOverAttempts()
+    {
+        static double Probe(double level) => 2 * level;
+        var search = new AutoLevel(Curves(), budgetPp: 0.3);
+        search.Choose(Probe);                               // level 0.1, probe 0.2
+        search.BackOff(Probe(search.Level) + 0.15);         // gap 0.15 -> tolerance 0.15
+        Assert.Equal(0.15, search.TolerancePp, 9);
+        search.Choose(Probe);                               // level 0.05, probe 0.1
+        Assert.Equal(0.05, search.Level);
+        search.BackOff(Probe(search.Level) + 0.25);         // gap 0.25 -> tolerance 0.05 (not 0.15 - 0.25)
+        Assert.Equal(0.05, search.TolerancePp, 9);
+        search.Choose(Probe);
+        Assert.Equal(0.02, search.Level);                   // probe 0.04: the sparsest within 0.05 below 0.05
+    }
+
+    [Fact]
     public void BackOff_FromTheDenseModel_GivesUp()
     {
         var search = new AutoLevel(Curves(), budgetPp: 0.3);
