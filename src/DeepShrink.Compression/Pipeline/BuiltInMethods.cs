@@ -17,10 +17,7 @@ internal sealed class PruningMethod(PruningSpec spec, Policy policy, Recipe? rec
 
     public bool BackOff(CompressionContext ctx)
     {
-        var auto = ctx.Plans.Values.Where(p => p.Source == "auto").ToList();
-        foreach (var p in auto) p.TargetSparsity = AutoTargets.BackOff(p.TargetSparsity);
-        if (auto.Count > 0) ctx.Log("over budget: backing the automatic targets off (kept fraction x1.5) and retraining from the original weights");
-        return auto.Count > 0;
+        return ctx.AutoLevels.TryGetValue(spec.Name, out var search) && search.BackOff(ctx.LastAttemptLossPp, ctx.Log);
     }
 }
 

@@ -72,6 +72,10 @@ public sealed class CompressionContext
     public Dictionary<string, EncodedTensor> Encoded { get; } = new();
     /// <summary>Each attempt: number, validation accuracy, targets used.</summary>
     public List<(int Attempt, double ValidationAccuracy, Dictionary<string, double> Targets)> Attempts { get; } = new();
+    /// <summary>Validation drop plus paired margin of the last attempt, percentage points (what the budget check compared).</summary>
+    public double LastAttemptLossPp { get; set; }
+    /// <summary>Automatic level searches by pruning component name; they persist across attempts (plans stay, weights do not).</summary>
+    public Dictionary<string, AutoLevel> AutoLevels { get; } = new();
     /// <summary>Callbacks active in the training epochs (components add theirs).</summary>
     public List<ITrainingCallback> Callbacks { get; } = new();
     /// <summary>What the run records for its report (histograms, sensitivity curves, epochs, codebooks).</summary>

@@ -22,7 +22,7 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
             .Where(p => p.Param.Rank >= 2 && !(LayerRule.First(rules, p.Name)?.Skip ?? false))
             .Select(p => p.Name);
 
-    private static readonly ObsOptions StepObs = new() { BalanceRows = false };
+    private static readonly ObsOptions StepObs = new() { BalanceRows = true };
 
     /// <summary>Decides targets (called once, before the first step).</summary>
     public void Plan(CompressionContext ctx)
@@ -62,10 +62,23 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
         }
         else
         {
-            targets = AutoLevel.Choose(ctx, curves, spec.MaxDropPp);
+            var search = ctx.AutoLevels[spec.Name] = new AutoLevel(curves, spec.MaxDropPp);
+            targets = ChooseLevel(ctx, search, curves);
             source = "auto";
         }
         foreach (var (n, s) in targets) { ctx.Plans[n].TargetSparsity = s; ctx.Plans[n].Source = source; }
+    }
+
+    private Dictionary<string, double> ChooseLevel(CompressionContext ctx, AutoLevel search, IReadOnlyList<LayerErrorCurve> curves)
+    {
+        var training = recipe?.Training ?? new TrainingSettings();
+        var alloc = search.Choose(level => AutoLevel.ProbeDropPp(ctx, curves, level, training), ctx.Log);
+        var all = new Dictionary<string, double>(alloc);
+        foreach (var (n, p) in ctx.Plans) all.TryAdd(n, p.TargetSparsity);
+        var size = new SizeModel(ctx.Model, recipe ?? new Recipe());
+        ctx.Log($"auto level: " + string.Join(", ", alloc.Select(kv => $"{kv.Key} {kv.Value:P0}")) +
+                $"; predicted {size.Bytes(all):N0} B ({size.DenseBytes / size.Bytes(all):F1}x, conservative size model)");
+        return alloc;
     }
 
     /// <summary>The first <see cref="PruningSpec.CalibrationSamples"/> training images, in whole batches.</summary>
@@ -85,6 +98,10 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
     /// <summary>One pruning step (at a scheduled epoch).</summary>
     public void Step(CompressionContext ctx)
     {
+        if (_step == 0 && ctx.AutoLevels.TryGetValue(spec.Name, out var search) && search.Pending)
+        {   // a backed-off attempt: the weights are the original ones again, choose the next level by probes
+            foreach (var (n, s) in ChooseLevel(ctx, search, search.Curves)) ctx.Plans[n].TargetSparsity = s;
+        }
         _step++;
         double frac = 1.0 - Math.Pow(1.0 - (double)_step / _steps, 3);
         var active = ctx.Plans.Where(p => p.Value.TargetSparsity > 0).Select(p => p.Key).ToList();
@@ -102,8 +119,9 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
                 mask = MagnitudePruner.MaskForSparsity(w.Span, s, previous);
             else if (spec.Criterion == OneShotCriterion.Obs && h.Dim <= LayerErrorCurves.MaxObsDim)
             {
-                // The same sparsity in every row (one greedy pass per row, a third of the balanced cost): rows keep
-                // the removals of earlier steps, which cost nothing, so masks only shrink and the layer hits s.
+                // Removals distributed over the rows by their OBS loss (OBC's global selection, as the error curves that
+                // chose the level were measured): a row of important inputs keeps more of them than a fixed per-row
+                // sparsity would allow. Removals of earlier steps cost nothing, so masks only shrink and the layer hits s.
                 var r = OptimalBrainSurgeon.Prune(w.ContiguousData().Span, w.Shape[0], h, s, StepObs);
                 r.Weights.CopyTo(w.Span);
                 mask = r.Mask;

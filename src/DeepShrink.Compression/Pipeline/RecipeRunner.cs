@@ -75,6 +75,7 @@ public sealed class RecipeRunner(Recipe recipe)
             double margin = baselineCorrect is null || correct is null || MarginStandardErrors <= 0 ? 0
                 : PairedMarginPp(baselineCorrect, correct, MarginStandardErrors);
             ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity)));
+            ctx.LastAttemptLossPp = drop + margin;
             ctx.Log($"attempt {attempt}: validation accuracy {val:P2} (drop {drop:F2} pp + margin {margin:F2} pp, budget {budget:F2} pp)");
             if (drop + margin <= budget || attempt >= MaxAttempts) break;
             if (!methods.Select(m => m.BackOff(ctx)).ToList().Any(b => b)) break;
@@ -108,7 +109,8 @@ public sealed class RecipeRunner(Recipe recipe)
 
     private static Func<Tensor, Tensor, int[], Tensor> BaseLoss(double labelSmoothing) => (logits, _, y) => Ops.CrossEntropy(logits, y, (float)labelSmoothing);
 
-    private static Optimizer MakeOptimizer(CompressionContext ctx, TrainingSettings t)
+    /// <summary>The optimiser of <paramref name="t"/> over the model's and the context's extra parameters.</summary>
+    internal static Optimizer MakeOptimizer(CompressionContext ctx, TrainingSettings t)
     {
         var ps = ctx.Model.NamedParameters().Concat(ctx.ExtraParameters).ToList();
         return t.Optimizer switch

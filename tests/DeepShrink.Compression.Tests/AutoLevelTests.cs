@@ -1,0 +1,122 @@
+using DeepShrink.Compression.Pipeline;
+using DeepShrink.Compression.Recipes;
+using DeepShrink.Core;
+using DeepShrink.Data;
+using DeepShrink.Nn;
+using DeepShrink.Nn.IO;
+
+namespace DeepShrink.Compression.Tests;
+
+/// <summary>The automatic pruning level: probe bisection over equal-error levels and the self-calibrating back-off.</summary>
+public class AutoLevelTests
+{
+    private static readonly double[] Grid = [0, 0.5, 0.8, 0.9, 0.95];
+
+    // Two layers whose candidate levels interleave: a's errors 0.01..0.2, b's 0.02..0.4.
+    private static List<LayerErrorCurve> Curves() =>
+    [
+        new("a", 1000, Grid, [0, 0.01, 0.05, 0.1, 0.2], null),
+        new("b", 100, Grid, [0, 0.02, 0.1, 0.2, 0.4], null),
+    ];
+
+    [Fact]
+    public void Choose_FindsTheSparsestLevelWithinTheTolerance_ByBisection()
+    {
+        var search = new AutoLevel(Curves(), budgetPp: 0.3);
+        Assert.Equal(new[] { 0.01, 0.02, 0.05, 0.1, 0.2, 0.4 }, search.Candidates);
+        int probes = 0;
+        // Probe drop 2 pp per unit of relative error: levels up to 0.15 are within 0.3 pp -> the candidate 0.1.
+        var alloc = search.Choose(level => { probes++; return 2 * level; });
+        Assert.Equal(0.1, search.Level);
+        Assert.Equal(3, search.Chosen);
+        Assert.Equal(0.9, alloc["a"]);   // a's error at 90 % is 0.1
+        Assert.Equal(0.8, alloc["b"]);   // b's at 80 % is 0.1, at 90 % 0.2 > 0.1
+        Assert.InRange(probes, 1, 3);    // ceil(log2(7)) probes for 6 candidates
+        Assert.False(search.Pending);
+    }
+
+    [Fact]
+    public void BackOff_SubtractsTheProbesShortfall_SoTheNextAttemptPasses()
+    {
+        // A model whose retrained attempts lose 0.25 pp more than their probes (the margin and quantisation, say):
+        // the first choice (probe within 0.3 pp) fails, the backed-off one (probe within 0.3 - 0.25) passes.
+        const double budget = 0.3, shortfall = 0.25;
+        static double Probe(double level) => 2 * level;
+        var search = new AutoLevel(Curves(), budget);
+        search.Choose(Probe);
+        double observed = Probe(search.Level) + shortfall;
+        Assert.True(observed > budget);
+        int first = search.Chosen;
+        Assert.True(search.BackOff(observed));
+        Assert.True(search.Pending);
+        Assert.Equal(budget - shortfall, search.TolerancePp, 9);
+        search.Choose(Probe);
+        Assert.True(search.Chosen < first);
+        Assert.True(Probe(search.Level) + shortfall <= budget, $"level {search.Level}");
+        Assert.Equal(0.02, search.Level); // the sparsest candidate with a probe within 0.05 pp
+    }
+
+    [Fact]
+    public void BackOff_UsesTheLatestShortfall_NotASumOverAttempts()
+    {
+        static double Probe(double level) => 2 * level;
+        var search = new AutoLevel(Curves(), budgetPp: 0.3);
+        search.Choose(Probe);                               // level 0.1, probe 0.2
+        search.BackOff(Probe(search.Level) + 0.15);         // gap 0.15 -> tolerance 0.15
+        Assert.Equal(0.15, search.TolerancePp, 9);
+        search.Choose(Probe);                               // level 0.05, probe 0.1
+        Assert.Equal(0.05, search.Level);
+        search.BackOff(Probe(search.Level) + 0.25);         // gap 0.25 -> tolerance 0.05 (not 0.15 - 0.25)
+        Assert.Equal(0.05, search.TolerancePp, 9);
+        search.Choose(Probe);
+        Assert.Equal(0.02, search.Level);                   // probe 0.04: the sparsest within 0.05 below 0.05
+    }
+
+    [Fact]
+    public void BackOff_FromTheDenseModel_GivesUp()
+    {
+        var search = new AutoLevel(Curves(), budgetPp: 0.3);
+        var alloc = search.Choose(_ => 5.0); // every level is over
+        Assert.Equal(-1, search.Chosen);
+        Assert.All(alloc.Values, s => Assert.Equal(0, s));
+        Assert.False(search.BackOff(1.0));
+    }
+
+    [Fact]
+    public void AutoSparsity_ThroughTheCompressor_ProbesOnTheModel_AndKeepsItsBudget()
+    {
+        var data = SyntheticData.Blobs(256, 4, 1, 8, 8, 11);
+        var b = new NetBuilder([1, 8, 8], new Rng(5));
+        var v = b.Op("flatten", "flatten", b.Input, new() { ["start_axis"] = 1 });
+        v = b.Op("r1", "relu", b.Linear("fc1", v, 64));
+        var net = b.Finish(b.Linear("fc2", v, 4));
+        var before = net.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        var recipe = RecipeLoader.Parse("""
+            version: 1
+            name: t
+            components:
+              p: {type: magnitude-pruning, sparsity: auto, criterion: obs, max_drop: 1, calibration_samples: 128, layers: [{match: "*.bias", skip: true}]}
+            policies:
+              - {component: p, start_epoch: 0, end_epoch: 2, frequency: 1}
+            """, "t.yaml");
+        var dir = Directory.CreateTempSubdirectory("autolevel").FullName;
+        try
+        {
+            var log = new List<string>();
+            var r = Compressor.Run(new CompressionJob
+            {
+                Model = new LoadedModel(net, new Dictionary<string, string>()), Recipe = recipe,
+                Train = data, Validation = data, Test = data, OutPath = Path.Combine(dir, "t.dsz"), Log = log.Add,
+            });
+            var search = r.Context.AutoLevels["p"];
+            Assert.NotEmpty(search.Probes);
+            Assert.Contains(log, l => l.Contains("probe drop", StringComparison.Ordinal));
+            // The chosen level's probe was within the budget, and the written model keeps it.
+            if (search.Chosen >= 0) Assert.True(search.Probes[search.Chosen] <= 1.0);
+            Assert.True(r.DropPp <= 1.0, $"drop {r.DropPp}");
+            Assert.True(r.Context.Masks.Sparsity("fc1.weight") > 0.5, $"fc1 sparsity {r.Context.Masks.Sparsity("fc1.weight")}");
+            Assert.NotEqual(before["fc1.weight"], r.Model.StateDict()["fc1.weight"].ToArray());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
