@@ -82,9 +82,7 @@ public static class Compressor
         double baseline = Trainer.Evaluate(model, testBatches).Accuracy;
         job.Log($"baseline test accuracy {baseline:P2}, {recipe.TotalEpochs} retraining epochs, seed {job.Seed}");
         var tr = recipe.Training;
-        var transforms = new List<ISampleTransform>();
-        if (tr.CropPadding > 0) transforms.Add(new RandomCrop(tr.CropPadding));
-        if (tr.Flip) transforms.Add(new RandomHorizontalFlip());
+        var transforms = Augmentation.Of(tr.CropPadding, tr.Flip);
         var loader = new DataLoader(job.Train, new DataLoaderOptions { BatchSize = tr.BatchSize, Seed = job.Seed, Transforms = transforms });
         var valBatches = Ordered(job.Validation).ToList();
         bool distils = recipe.Training.Distillation is not null || recipe.Components.Values.OfType<DistillationSpec>().Any();

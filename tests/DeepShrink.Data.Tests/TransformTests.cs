@@ -93,4 +93,16 @@ public class TransformTests
         }
         Assert.Equal(9, seen.Count);
     }
+
+    [Fact]
+    public void AugmentationIsCropsThenFlipsAndNothingWhenOff()
+    {
+        Assert.Empty(Augmentation.Of(0, false));
+        Assert.IsType<RandomHorizontalFlip>(Assert.Single(Augmentation.Of(0, true)));
+        Assert.Equal(3, Assert.IsType<RandomCrop>(Assert.Single(Augmentation.Of(3, false))).Padding);
+        var both = Augmentation.Of(2, true);
+        Assert.Equal(2, both.Length);
+        Assert.IsType<RandomCrop>(both[0]);
+        Assert.IsType<RandomHorizontalFlip>(both[1]);
+    }
 }

@@ -103,7 +103,7 @@ public static class FineTune
         }
         else
         {
-            var transforms = DataArgs.Augmentation(d);
+            var transforms = Augmentation.Of(d.CropPadding, d.Flip);
             var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = d.BatchSize, Seed = r.Seed, Transforms = transforms });
             history = Fit(net, d, e => loader.Epoch(e).Select(b => (b.Images, b.Labels)), loader.BatchesPerEpoch,
                 data.Validation is null ? null : () => Trainer.Evaluate(net, DataArgs.Ordered(data.Validation)));

@@ -111,7 +111,7 @@ public static class TrainCommand
         if (!net.InputShape.SequenceEqual(data.Train.SampleShape))
             throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but the model expects {ShapeUtil.Format(net.InputShape)}");
         var opt = MakeOptimizer(d.Optimizer, net, d.Lr, d.Momentum, d.WeightDecay);
-        var transforms = DataArgs.Augmentation(d);
+        var transforms = Augmentation.Of(d.CropPadding, d.Flip);
         var loader = new DataLoader(data.Train, new DataLoaderOptions { BatchSize = d.BatchSize, Seed = seed, Transforms = transforms });
         Console.WriteLine($"train {arch}: {net.ParameterCount():N0} parameters, {data.Train.Count:N0} training / {data.Validation?.Count ?? 0:N0} validation / {data.Test.Count:N0} test images");
         Console.WriteLine($"  {d.Optimizer} lr {d.Lr} momentum {d.Momentum} weight decay {d.WeightDecay} label smoothing {d.LabelSmoothing} batch {d.BatchSize}, {d.Epochs} epochs, cosine schedule, seed {seed}, {Parallelism.Degree} threads");

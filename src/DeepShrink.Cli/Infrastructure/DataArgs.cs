@@ -1,7 +1,6 @@
 using System.CommandLine;
 using DeepShrink.Core;
 using DeepShrink.Data;
-using DeepShrink.Data.Transforms;
 
 namespace DeepShrink.Cli.Infrastructure;
 
@@ -61,13 +60,4 @@ public static class DataArgs
     /// <summary>Batches of a dataset in order (no shuffle), as (images, labels) tuples.</summary>
     public static IEnumerable<(Tensor X, int[] Y)> Ordered(ImageDataset ds, int batchSize = 256)
         => new DataLoader(ds, new DataLoaderOptions { BatchSize = batchSize, Shuffle = false }).Epoch(0).Select(b => (b.Images, b.Labels));
-
-    /// <summary>The training augmentation a model's defaults ask for (random crops, then random flips).</summary>
-    public static ISampleTransform[] Augmentation(DeepShrink.Nn.Zoo.TrainingDefaults d)
-    {
-        var t = new List<ISampleTransform>();
-        if (d.CropPadding > 0) t.Add(new RandomCrop(d.CropPadding));
-        if (d.Flip) t.Add(new RandomHorizontalFlip());
-        return t.ToArray();
-    }
 }

@@ -94,9 +94,9 @@ public readonly record struct ConvGeometry
     internal string OutputShapeText => $"[{N}, {O}, {OH}, {OW}]";
 
     /// <summary>Throws when a buffer does not hold exactly <paramref name="expected"/> elements.</summary>
-    internal static void CheckLength(int actual, int expected, string name, string shape)
+    internal static void CheckLength(int actual, int expected, string name, string shape, string op = "conv")
     {
         if (actual != expected)
-            throw new ArgumentException($"conv: {name} has {actual} elements, expected {expected} for shape {shape}");
+            throw new ArgumentException($"{op}: {name} has {actual} elements, expected {expected} for shape {shape}");
     }
 }

@@ -178,7 +178,5 @@ public static class ConvTransposeKernels
     }
 
     private static void Check(int actual, int expected, string name, string shape)
-    {
-        if (actual != expected) throw new ArgumentException($"conv_transpose: {name} has {actual} elements, expected {expected} for shape {shape}");
-    }
+        => ConvGeometry.CheckLength(actual, expected, name, shape, "conv_transpose");
 }
