@@ -28,6 +28,18 @@ public class ClusterSweepTests(ITestOutputHelper output, SweepFixture fixture) :
 
     private void Log(string s) { lock (this) output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {s}"); }
 
+    /// <summary>Starts two one-slot silos (caches CACHE1 / CACHE2 in the fixture) and a client; the caller owns all three (silo 2 is the one a test kills).</summary>
+    private async Task<(IHost Silo1, IHost Silo2, IHost Client)> StartTwoSilosAndClientAsync(ClusterConfig cfg, int s1, int g1, int s2, int g2, string cache)
+    {
+        var silo1 = WorkerHost.BuildSilo(cfg with { CacheDir = _f.Out(cache + "1") }, s1, g1, slots: 1);
+        await silo1.StartAsync();
+        var silo2 = WorkerHost.BuildSilo(cfg with { CacheDir = _f.Out(cache + "2") }, s2, g2, slots: 1);
+        await silo2.StartAsync();
+        var client = WorkerHost.BuildClient(cfg);
+        await client.StartAsync();
+        return (silo1, silo2, client);
+    }
+
     [Fact]
     public async Task KilledSiloLosesNoResultAndClusterResultsEqualEmbeddedOnes()
     {
@@ -42,12 +54,9 @@ public class ClusterSweepTests(ITestOutputHelper output, SweepFixture fixture) :
             ClusterId = "test-" + Guid.NewGuid().ToString("N")[..6], PrimarySiloPort = s1, Gateways = [g1, g2],
             CacheDir = _f.Out("cache"), ProbeTimeoutSeconds = 1,
         };
-        using var silo1 = WorkerHost.BuildSilo(cfg with { CacheDir = _f.Out("cache1") }, s1, g1, slots: 1);
-        await silo1.StartAsync();
-        var silo2 = WorkerHost.BuildSilo(cfg with { CacheDir = _f.Out("cache2") }, s2, g2, slots: 1);
-        await silo2.StartAsync();
-        using var clientHost = WorkerHost.BuildClient(cfg);
-        await clientHost.StartAsync();
+        var (silo1, silo2, clientHost) = await StartTwoSilosAndClientAsync(cfg, s1, g1, s2, g2, "cache");
+        using var silo1Scope = silo1;
+        using var clientScope = clientHost;
         var client = clientHost.Services.GetRequiredService<IClusterClient>();
 
         var results = new SweepResults(_f.Out("cluster"));
@@ -137,12 +146,9 @@ public class ClusterSweepTests(ITestOutputHelper output, SweepFixture fixture) :
                 ConnectionString = $"127.0.0.1:{port}", Gateways = [], ProbeTimeoutSeconds = 1,
             };
             int s1 = FreePort(), s2 = FreePort(), g1 = FreePort(), g2 = FreePort();
-            using var silo1 = WorkerHost.BuildSilo(cfg with { CacheDir = _f.Out("redis-cache1") }, s1, g1, slots: 1);
-            await silo1.StartAsync();
-            var silo2 = WorkerHost.BuildSilo(cfg with { CacheDir = _f.Out("redis-cache2") }, s2, g2, slots: 1);
-            await silo2.StartAsync();
-            using var clientHost = WorkerHost.BuildClient(cfg);
-            await clientHost.StartAsync();
+            var (silo1, silo2, clientHost) = await StartTwoSilosAndClientAsync(cfg, s1, g1, s2, g2, "redis-cache");
+            using var silo1Scope = silo1;
+            using var clientScope = clientHost;
             var results = new SweepResults(_f.Out("redis-cluster"));
             var worker2 = silo2.Services.GetRequiredService<WorkerService>();
             var sweep = Sweeps.RunClusterAsync(plan, results, clientHost.Services.GetRequiredService<IClusterClient>(), slotsPerSilo: 1, workers: 2, Log);
