@@ -39,6 +39,8 @@ public sealed class CompareOptions
     public string InputSource { get; init; } = "";
     /// <summary>Progress lines (stderr), or null.</summary>
     public TextWriter? Log { get; init; }
+    /// <summary>Also time every step of our runtime and every node of ONNX Runtime at batch 1 (key <c>profile</c>).</summary>
+    public bool Profile { get; init; }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for impossible settings.</summary>
     public void Validate()
@@ -79,7 +81,8 @@ public static class CompareBenchmarks
         string work = Directory.CreateTempSubdirectory("dscompare-").FullName;
         try
         {
-            using var ortB = new OnnxSession(OnnxPath(baseline, Path.Combine(work, "baseline.onnx")), opts.Threads);
+            string ortPathB = OnnxPath(baseline, Path.Combine(work, "baseline.onnx"));
+            using var ortB = new OnnxSession(ortPathB, opts.Threads);
             string onnxC = OnnxPath(candidate, Path.Combine(work, "candidate.onnx"));
             using var ortC = new OnnxSession(onnxC, opts.Threads);
             var ours = new[] { Ours(baseline, opts.Threads), Ours(candidate, opts.Threads) };
@@ -120,6 +123,11 @@ public static class CompareBenchmarks
             opts.Log?.WriteLine($"bench compare: batch {big}");
             Timings(r, $"b{big}", ModelTiming.Rounds(many, opts.Seconds, opts.Rounds));
             CpuTime(r, candidate, onnxC, x1, outC, opts);
+            if (opts.Profile)
+            {
+                opts.Log?.WriteLine("bench compare: per-step profile at batch 1");
+                r["profile"] = ProfileRows(("baseline", ours[0], ortPathB, outB), ("candidate", ours[1], onnxC, outC), x1, opts);
+            }
             r["baseline_runtime_weight_bytes"] = ours[0].WeightBytes;
             r["candidate_runtime_weight_bytes"] = ours[1].WeightBytes;
         }
@@ -150,6 +158,26 @@ public static class CompareBenchmarks
         r["cpu1t_candidate_b1_vs_ort_candidate"] = ModelTiming.PairedRatio(a.ToArray(), b.ToArray());
     }
 
+    /// <summary>
+    /// Batch-1 time of every step of our runtime (<see cref="InferenceModel.Profile"/>) and of every node of ONNX Runtime
+    /// (its profiler, <see cref="OnnxSession.ProfileNodes"/>) for both sides, as rows {side, engine, step, op, detail, us}.
+    /// Steps after our fusions and nodes after ONNX Runtime's need not pair one to one; the totals compare.
+    /// </summary>
+    private static List<Dictionary<string, object>> ProfileRows((string Side, InferenceModel Ours, string Onnx, int[] OutShape) a,
+        (string Side, InferenceModel Ours, string Onnx, int[] OutShape) b, float[] x1, CompareOptions opts)
+    {
+        const int calls = 41;
+        var rows = new List<Dictionary<string, object>>();
+        foreach (var (side, ours, onnx, outShape) in new[] { a, b })
+        {
+            foreach (var s in ours.Profile(x1, 1, calls))
+                rows.Add(new() { ["side"] = side, ["engine"] = "ours", ["step"] = s.Name, ["op"] = s.Op, ["detail"] = s.Detail, ["us"] = s.MedianMicros });
+            foreach (var (node, op, us) in OnnxSession.ProfileNodes(onnx, opts.Threads, x1, 1, outShape, calls))
+                rows.Add(new() { ["side"] = side, ["engine"] = "onnxruntime", ["step"] = node, ["op"] = op, ["detail"] = "", ["us"] = us });
+        }
+        return rows;
+    }
+
     /// <summary>A small fixed-width table of the main keys.</summary>
     public static string Format(IReadOnlyDictionary<string, object?> m, int batch = 8)
     {
@@ -167,9 +195,18 @@ public static class CompareBenchmarks
         sb.AppendLine($"{"flops",-22} {F("baseline_flops"),14} {F("candidate_flops"),14}");
         sb.AppendLine($"{"file bytes",-22} {F("baseline_bytes"),14} {F("candidate_bytes"),14}");
         sb.AppendLine($"candidate b1 ours / ort: vs ort baseline {F("candidate_b1_vs_ort_baseline")}, vs ort candidate {F("candidate_b1_vs_ort_candidate")}");
+        if (m.TryGetValue("profile", out var p) && p is List<Dictionary<string, object>> rows)
+            foreach (var group in rows.GroupBy(row => ((string)row["side"], (string)row["engine"])))
+            {
+                sb.AppendLine($"profile, {group.Key.Item1}, {group.Key.Item2} (batch 1, median us; total {group.Sum(row => (double)row["us"]):F1}):");
+                foreach (var row in group)
+                    sb.AppendLine($"  {Trim((string)row["step"], 28),-28} {Trim((string)row["op"], 18),-18} {(double)row["us"],9:F1}  {row["detail"]}");
+            }
         sb.AppendLine($"output max abs diff (candidate vs baseline): {F("output_max_abs_diff", "G4")}; threads {F("threads")}, load {F("load_avg_1m_start", "F2")} -> {F("load_avg_1m_end", "F2")}");
         return sb.ToString();
     }
+
+    private static string Trim(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "~";
 
     private static void Timings(Dictionary<string, object?> r, string batch, double[][] rounds)
     {

@@ -41,6 +41,14 @@ public sealed record RuntimeOptions
     /// </summary>
     public bool Winograd { get; init; } = true;
 
+    /// <summary>
+    /// Decide Winograd against the direct convolution per layer by timing both at load on this machine (batch 1, then
+    /// batch min(8, <see cref="CalibrationBatch"/>) when Winograd loses at batch 1; see
+    /// <see cref="Execution.ConvStep.MeasureWinograd"/>), instead of the tile-count rule alone. Off keeps the rule (tests
+    /// that need a fixed path). Needs <see cref="Winograd"/>.
+    /// </summary>
+    public bool MeasureWinograd { get; init; } = true;
+
     /// <summary>Limits for decoding tensors.</summary>
     public DszReadOptions ReadOptions { get; init; } = DszReadOptions.Default;
 

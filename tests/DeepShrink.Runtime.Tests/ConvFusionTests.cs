@@ -51,13 +51,18 @@ public class ConvFusionTests
         // second block's stride-1 conv 5x5 (9 F(2x2) tiles: Winograd at batch 3 only); residual add and ReLU fused
         var f = new GraphFixture(33, [3, 40, 36]);
         var graph = MiniResNet(f);
+        // (the tile-count rule; with MeasureWinograd on, the default, the choice is timed and checked below)
         foreach (int threads in new[] { 1, 2 })
-            f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads }, 1e-4f);
-        var wino = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2 });
+            foreach (bool measure in new[] { false, true })
+                f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, MeasureWinograd = measure }, 1e-4f);
+        var wino = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureWinograd = false });
         var direct = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, Winograd = false });
         var steps = wino.Profile(new float[wino.InputSize], 1, 1);
         Assert.Equal(3, steps.Count(s => s.Detail.Contains("winograd", StringComparison.Ordinal)));
         Assert.DoesNotContain(direct.Profile(new float[direct.InputSize], 1, 1), s => s.Detail.Contains("winograd", StringComparison.Ordinal));
+        // measured at load: every eligible conv states the timings its choice came from
+        var measured = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2 });
+        Assert.Equal(3, measured.Profile(new float[measured.InputSize], 1, 1).Count(s => s.Detail.Contains("us < ", StringComparison.Ordinal)));
         var x = new float[3 * wino.InputSize];
         var rng = new Core.Rng(4);
         for (int i = 0; i < x.Length; i++) x[i] = rng.NextFloat() * 2 - 1;

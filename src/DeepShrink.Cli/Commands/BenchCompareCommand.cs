@@ -19,9 +19,10 @@ public static class BenchCompareCommand
         var imageSize = new Option<int?>("--image-size") { Description = "Expected input image size (must match both models' input; reported)" };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds per measurement (medians reported)", DefaultValueFactory = _ => 9 };
         var seconds = new Option<double>("--seconds") { Description = "Measuring time per engine and measurement", DefaultValueFactory = _ => 2.0 };
+        var profile = new Option<bool>("--profile") { Description = "Also time every step of our runtime and every node of ONNX Runtime at batch 1 (table and JSON key 'profile')" };
         var json = CommonOptions.Json();
         var cmd = new Command("compare", "Two model files: our runtime and ONNX Runtime on each, batch 1 and 8, interleaved, same threads (default 2)");
-        foreach (var o in new Option[] { baseline, candidate, imageSize, rounds, seconds, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { baseline, candidate, imageSize, rounds, seconds, profile, json }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             int threads = pr.GetValue(CommonOptions.Threads) ?? 2;
@@ -37,7 +38,7 @@ public static class BenchCompareCommand
             var opts = new CompareOptions
             {
                 Threads = threads, Rounds = pr.GetValue(rounds), Seconds = pr.GetValue(seconds), Batch = batch,
-                Inputs = inputs, InputSource = source, Log = Console.Error,
+                Inputs = inputs, InputSource = source, Log = Console.Error, Profile = pr.GetValue(profile),
             };
             try { opts.Validate(); }
             catch (ArgumentOutOfRangeException e) { throw new CliException($"bench compare: {e.Message.Split(" (Parameter")[0]}", 2); }

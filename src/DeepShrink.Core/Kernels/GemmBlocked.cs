@@ -55,7 +55,7 @@ internal sealed unsafe class GemmBlocked<TK> where TK : struct, IGemmKernel
             RunPanel(0, _m, 0, _n);
             return;
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        WorkerPool.Run(parts, t =>
         {
             int u0 = (int)((long)units * t / parts), u1 = (int)((long)units * (t + 1) / parts);
             if (splitN) RunPanel(0, _m, u0 * TK.NR, Math.Min(_n, u1 * TK.NR));

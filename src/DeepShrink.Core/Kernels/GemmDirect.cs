@@ -44,7 +44,7 @@ internal static unsafe class GemmDirect
                 var job = new Job(transA, dot, m, n, k, alpha, a, lda, dot ? bt : b, dot ? ldbt : ldb, beta, c, ldc);
                 int parts = Math.Min(threads, m > 1 ? m : n);
                 if (parts <= 1) { job.Part(0, 1); return; }
-                Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t => job.Part(t, parts));
+                WorkerPool.Run(parts, t => job.Part(t, parts));
             }
         }
         finally

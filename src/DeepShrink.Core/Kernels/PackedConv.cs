@@ -106,7 +106,7 @@ public sealed unsafe class PackedConv
             int t = Math.Min(threads, items);
             if (t <= 1 || g.Macs < 1 << 16) { job.Items(0, items); return; }
             int next = 0;
-            Parallel.For(0, t, new ParallelOptions { MaxDegreeOfParallelism = t }, _ =>
+            WorkerPool.Run(t, _ =>
             {
                 for (int i = Interlocked.Increment(ref next) - 1; i < items; i = Interlocked.Increment(ref next) - 1)
                     job.Items(i, i + 1);

@@ -22,7 +22,7 @@ internal static class QuantParallel
             for (int i = 0; i < count; i++) body(i);
             return;
         }
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        WorkerPool.Run(count, threads, body);
     }
 
     /// <summary>

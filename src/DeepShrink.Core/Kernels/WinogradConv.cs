@@ -129,8 +129,9 @@ public sealed unsafe class WinogradConv
                 {
                     int count = Math.Min(images, batch - i0), ld = Ld(count), n = count * perImage, first = i0;
                     long work = (long)perImage * count * xis * 4;
-                    // items (channel, image), image fastest: one thread writes a channel's tiles in order (see InputTransform)
-                    ConvParallel.For(g.C * count, threads, work, (a, b) => InputTransform(xs, first, count, a, b, vs, ld, n));
+                    // whole channels per part, images in order: an image's last 16-tile block overhangs into the next
+                    // image's first tiles, which that image then overwrites (see InputTransform), so they must not race
+                    ConvParallel.For(g.C, threads, work * count, (a, b) => InputTransform(xs, first, count, a * count, b * count, vs, ld, n));
                     ConvParallel.For(xis, threads, (long)g.O * g.C * n, (a, b) =>
                     {
                         for (int xi = a; xi < b; xi++)

@@ -27,8 +27,10 @@ internal sealed class ConvStep : Step
     private readonly XnorMatrix? _xnor;    // binary weights x binary input, unfolded to bits per image (groups = 1)
     private readonly XnorPackedWeights? _xnorWeights; // its weights with columns in BinaryIm2Row's (ky, kx, c) order
     private readonly PackedConv? _packed;  // dense, groups = 1, no input transform
-    private readonly Lazy<WinogradConv>? _winograd; // the same, 3x3 stride 1: built at the first call with at least WinogradMinTiles tiles
-    private readonly int _winogradTiles;              // its output tiles per image
+    private Lazy<WinogradConv>? _winograd; // the same, 3x3 stride 1: built at the first call with at least WinogradMinTiles tiles
+    private readonly int _winogradTiles;   // its output tiles per image
+    private int _winogradFromBatch;        // smallest batch that runs Winograd (int.MaxValue: never)
+    private string _winogradNote = "";     // how that was decided, for Describe
 
     /// <summary>Output tiles (over the whole batch) from which a call runs Winograd (<see cref="WinogradConv.MinTiles"/>).</summary>
     public const int WinogradMinTiles = WinogradConv.MinTiles;
@@ -44,6 +46,8 @@ internal sealed class ConvStep : Step
             var dense = _dense;
             int m = WinogradConv.ChooseTile(g, WinogradMinTiles);
             _winogradTiles = WinogradConv.TilesPerImage(g, m);
+            _winogradFromBatch = (WinogradMinTiles + _winogradTiles - 1) / _winogradTiles;
+            _winogradNote = $"(>={WinogradMinTiles}-tiles)";
             _winograd = new Lazy<WinogradConv>(() => new WinogradConv(g, dense, bias, m), LazyThreadSafetyMode.ExecutionAndPublication);
             if (_winogradTiles >= WinogradMinTiles) _ = _winograd.Value; // used at every batch: transform now
         }
@@ -59,6 +63,47 @@ internal sealed class ConvStep : Step
         }
     }
 
+    /// <summary>
+    /// Replaces the tile-count rule by a measurement on this machine: Winograd and the packed direct convolution are
+    /// timed in alternating rounds at batch 1 (<see cref="KernelChooser.BestTimes"/>, <paramref name="threads"/> threads);
+    /// when Winograd loses there it is timed again at <paramref name="batch"/>, and runs from that batch on only if it wins
+    /// there. Small planes and few input channels (transforms that cost more than the multiplies they save) then keep
+    /// the direct path; the results of either path agree to float rounding. No effect without a Winograd candidate.
+    /// </summary>
+    public void MeasureWinograd(int threads, int batch)
+    {
+        if (_winograd is null || _packed is null) return;
+        var wino = _winograd.Value;
+        var packed = _packed;
+        var g = _g;
+        double[] Times(int b)
+        {
+            var x = DeepShrink.Core.Tensor.Uniform(new DeepShrink.Core.Rng(7), -1f, 1f, b * g.InputSize).Storage;
+            var y = new float[b * g.OutputSize];
+            return KernelChooser.BestTimes(2, i => KernelChooser.MinMicros(i == 0
+                ? () => wino.Forward(b, x, y, default, false, threads)
+                : () => packed.Forward(b, x, y, default, false, threads)), maxMs: 250);
+        }
+        var t1 = Times(1);
+        string F(double us) => us.ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
+        if (t1[0] < t1[1])
+        {
+            _winogradFromBatch = 1;
+            _winogradNote = $"(b1 {F(t1[0])}us < direct {F(t1[1])}us)";
+            return;
+        }
+        var tb = batch > 1 ? Times(batch) : [double.MaxValue, 0];
+        if (tb[0] < tb[1])
+        {
+            _winogradFromBatch = batch;
+            _winogradNote = $"(from b{batch}: {F(tb[0])}us < {F(tb[1])}us; b1 direct {F(t1[1])}us < {F(t1[0])}us)";
+            return;
+        }
+        _winograd = null; // never used: drop the transformed weights
+        _winogradFromBatch = int.MaxValue;
+        _winogradNote = $"direct: b1 {F(t1[1])}us < winograd {F(t1[0])}us" + (batch > 1 ? $", b{batch} {F(tb[1] / batch)} < {F(tb[0] / batch)}us/sample" : "");
+    }
+
     /// <summary>True once a following residual add has been fused (input 1 is added before the ReLU).</summary>
     public bool HasResidual => Inputs.Length == 2;
 
@@ -72,12 +117,12 @@ internal sealed class ConvStep : Step
 
     /// <inheritdoc/>
     public override string Describe() =>
-        (_winograd is not null ? $"winograd-f{WinogradConv.ChooseTile(_g, WinogradMinTiles)}x3(>={WinogradMinTiles}-tiles)|packed-im2col-gemm" : _packed is not null ? "packed-im2col-gemm" : _dense is not null ? "im2col-sgemm" : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
+        (_winograd is not null ? $"winograd-f{WinogradConv.ChooseTile(_g, WinogradMinTiles)}x3{_winogradNote}|packed-im2col-gemm" : _packed is not null ? "packed-im2col-gemm" + (_winogradNote.Length > 0 ? $"({_winogradNote})" : "") : _dense is not null ? "im2col-sgemm" : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
 
     /// <inheritdoc/>
     public override void Run(Frame f)
     {
-        if (_winograd is not null && f.Batch * _winogradTiles >= WinogradMinTiles)
+        if (_winograd is not null && f.Batch >= _winogradFromBatch)
         {
             _winograd.Value.Forward(f.Batch, In(f, 0), Out(f), HasResidual ? In(f, 1) : default, FuseRelu, f.Threads);
             return;

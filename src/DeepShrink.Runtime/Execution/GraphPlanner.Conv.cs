@@ -23,7 +23,9 @@ internal sealed partial class GraphPlanner
         var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
             KernelChooser.StepCosts(c => new ConvStep(n.Name, 0, g, c, bias, WeightCandidates.StepTransform(c, transform)) { Output = 1 }, Math.Min(4, _options.CalibrationBatch), _threads));
         Report(n, w.Codec, chosen, micros);
-        return (new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform), _options.PackConvolutions, _options.Winograd), [g.O, g.OH, g.OW]);
+        var step = new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform), _options.PackConvolutions, _options.Winograd);
+        if (_options.MeasureWinograd) step.MeasureWinograd(_threads, Math.Max(1, Math.Min(8, _options.CalibrationBatch)));
+        return (step, [g.O, g.OH, g.OW]);
     }
     /// <summary>conv_transpose2d: dense float32 weights decoded once (any codec), GEMM + col2im per batch.</summary>
     private (Step, int[]) PlanConvTranspose(GraphNode n, (int[] Shape, int Storage) x)

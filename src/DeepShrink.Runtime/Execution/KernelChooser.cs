@@ -38,16 +38,28 @@ internal static class KernelChooser
         if (policy == KernelPolicy.Dense || compressed.Count == 0) return (dense(), micros);
         if (policy == KernelPolicy.Compressed) return (compressed[0], micros);
         var candidates = compressed.Append(dense()).ToList();
-        var best = candidates.Select(_ => double.MaxValue).ToArray();
+        var best = BestTimes(candidates.Count, i => cost(candidates[i]));
+        int win = Array.IndexOf(best, best.Min());
+        for (int i = 0; i < candidates.Count; i++) micros[candidates[i][0].Kind] = Math.Round(best[i], 3);
+        return (candidates[win], micros);
+    }
+
+    /// <summary>
+    /// Best cost of each of <paramref name="count"/> candidates, timed in alternating rounds (see <see cref="Choose"/>)
+    /// until no best improves for a few rounds and the JIT has been quiet, or <paramref name="maxMs"/> has passed.
+    /// </summary>
+    public static double[] BestTimes(int count, Func<int, double> cost, double maxMs = MaxMs)
+    {
+        var best = Enumerable.Repeat(double.MaxValue, count).ToArray();
         long start = Stopwatch.GetTimestamp(), quietSince = start;
         long compiled = JitInfo.GetCompiledMethodCount();
         bool jitted = false;
         for (int round = 0, stable = 0; ; round++)
         {
             bool improved = false;
-            for (int i = 0; i < candidates.Count; i++)
+            for (int i = 0; i < count; i++)
             {
-                double c = cost(candidates[i]);
+                double c = cost(i);
                 if (c < best[i] * 0.97) improved = true;
                 best[i] = Math.Min(best[i], c);
             }
@@ -55,11 +67,9 @@ internal static class KernelChooser
             long now = JitInfo.GetCompiledMethodCount();
             if (now != compiled) { compiled = now; jitted = true; quietSince = Stopwatch.GetTimestamp(); }
             bool settled = !jitted || Stopwatch.GetElapsedTime(quietSince).TotalMilliseconds >= JitQuietMs;
-            if ((round + 1 >= MinRounds && stable >= StableRounds && settled) || round + 1 >= MaxRounds || Stopwatch.GetElapsedTime(start).TotalMilliseconds > MaxMs) break;
+            if ((round + 1 >= MinRounds && stable >= StableRounds && settled) || round + 1 >= MaxRounds || Stopwatch.GetElapsedTime(start).TotalMilliseconds > maxMs) break;
         }
-        int win = Array.IndexOf(best, best.Min());
-        for (int i = 0; i < candidates.Count; i++) micros[candidates[i][0].Kind] = Math.Round(best[i], 3);
-        return (candidates[win], micros);
+        return best;
     }
 
     /// <summary>

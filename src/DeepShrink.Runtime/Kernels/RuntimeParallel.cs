@@ -1,3 +1,5 @@
+using DeepShrink.Core;
+
 namespace DeepShrink.Runtime.Kernels;
 
 /// <summary>
@@ -25,37 +27,7 @@ internal static class RuntimeParallel
             body(0, count);
             return;
         }
-        var job = new Job(count, Math.Min(count, threads * BlocksPerThread), body);
-        for (int h = 1; h < Math.Min(threads, job.Blocks); h++) ThreadPool.UnsafeQueueUserWorkItem(static j => j.Work(), job, preferLocal: false);
-        job.Work();
-        job.WaitAll();
-    }
-
-    /// <summary>Blocks handed out by an interlocked counter; completion counted the same way.</summary>
-    private sealed class Job(int count, int blocks, Action<int, int> body)
-    {
-        private int _next = -1, _done;
-        private Exception? _error;
-        private readonly ManualResetEventSlim _finished = new(false);
-
-        public int Blocks => blocks;
-
-        public void Work()
-        {
-            int b;
-            while ((b = Interlocked.Increment(ref _next)) < blocks)
-            {
-                try { body((int)((long)count * b / blocks), (int)((long)count * (b + 1) / blocks)); }
-                catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
-                if (Interlocked.Increment(ref _done) == blocks) _finished.Set();
-            }
-        }
-
-        public void WaitAll()
-        {
-            _finished.Wait();
-            _finished.Dispose();
-            if (_error is not null) throw new AggregateException(_error);
-        }
+        int blocks = Math.Min(count, threads * BlocksPerThread);
+        WorkerPool.Run(blocks, threads, b => body((int)((long)count * b / blocks), (int)((long)count * (b + 1) / blocks)));
     }
 }

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+
+namespace DeepShrink.Core;
+
+/// <summary>
+/// The kernels' fork-join pool: a few dedicated worker threads that, after a job, keep spinning for a short while
+/// (<see cref="SpinMicros"/>) before they sleep, so the many short parallel regions of one inference call (a layer is
+/// often 10-100 microseconds at batch 1) do not each pay a thread wake-up, which on a virtual machine costs about as
+/// much as the layer. This is what ONNX Runtime's spinning intra-op pool does; <see cref="System.Threading.Tasks.Parallel"/>
+/// hands work to sleeping pool threads instead.
+/// </summary>
+/// <remarks>
+/// <see cref="Run(int, int, Action{int})"/> runs <c>body(part)</c> for every part in [0, parts): the caller and the workers take parts from an
+/// interlocked counter, so the caller never waits for a worker that has not woken up yet (it simply takes that part
+/// itself); it waits only for parts already taken. Which thread runs a part does not change what the part computes,
+/// so results never depend on the thread count. One job runs at a time: a call made while the pool is busy (another
+/// inference call on another thread, or a nested region inside a part) falls back to
+/// <see cref="System.Threading.Tasks.Parallel.For(int, int, ParallelOptions, Action{int})"/>. The first exception of
+/// any part is rethrown to the caller (as itself, not wrapped) after every taken part has finished.
+/// </remarks>
+public static class WorkerPool
+{
+    /// <summary>How long an idle worker spins for the next job before it sleeps (microseconds).</summary>
+    public const double SpinMicros = 1000;
+
+    private static readonly object s_startLock = new();
+    private static readonly SemaphoreSlim s_wake = new(0);
+    private static Thread[] s_workers = [];
+    private static int s_busy;        // 1 while a job is published
+    private static long s_generation; // incremented per job
+    private static int s_sleepers;    // workers blocked on s_wake
+    private static Job? s_job;
+
+    [ThreadStatic] private static bool t_inPart;
+
+    private sealed class Job(int parts, int helpers, Action<int> body)
+    {
+        public int Next = -1, Done, Helpers = helpers;
+        public readonly int Parts = parts;
+        public readonly Action<int> Body = body;
+        public Exception? Error;
+
+        /// <summary>Takes and runs parts until none is left.</summary>
+        public void Work()
+        {
+            int p;
+            while ((p = Interlocked.Increment(ref Next)) < Parts)
+            {
+                try { Body(p); }
+                catch (Exception e) { Interlocked.CompareExchange(ref Error, e, null); }
+                finally { Interlocked.Increment(ref Done); }
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="body"/>(part) for every part in [0, <paramref name="parts"/>) on up to that many threads.</summary>
+    public static void Run(int parts, Action<int> body) => Run(parts, parts, body);
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(part) for every part in [0, <paramref name="parts"/>) on at most
+    /// <paramref name="threads"/> threads (the caller included); parts are handed out one at a time.
+    /// </summary>
+    public static void Run(int parts, int threads, Action<int> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (parts <= 0) return;
+        threads = Math.Min(threads, parts);
+        if (threads <= 1) { for (int p = 0; p < parts; p++) body(p); return; }
+        if (t_inPart || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+        {
+            try { Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, body); }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0) { ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); }
+            return;
+        }
+        var job = new Job(parts, threads - 1, body);
+        try
+        {
+            EnsureWorkers(threads - 1);
+            Volatile.Write(ref s_job, job);
+            Interlocked.Increment(ref s_generation);
+            int sleeping = Volatile.Read(ref s_sleepers);
+            if (sleeping > 0) s_wake.Release(Math.Min(sleeping, threads - 1));
+            t_inPart = true;
+            try { job.Work(); }
+            finally { t_inPart = false; }
+            var spin = new SpinWait();
+            while (Volatile.Read(ref job.Done) < parts) spin.SpinOnce(sleep1Threshold: -1);
+        }
+        finally
+        {
+            Volatile.Write(ref s_job, null);
+            Volatile.Write(ref s_busy, 0);
+        }
+        if (job.Error is { } error) ExceptionDispatchInfo.Capture(error).Throw();
+    }
+
+    /// <summary>Worker threads started so far.</summary>
+    public static int Workers => Volatile.Read(ref s_workers).Length;
+
+    private static void EnsureWorkers(int wanted)
+    {
+        wanted = Math.Min(wanted, Math.Max(1, Environment.ProcessorCount - 1));
+        if (Volatile.Read(ref s_workers).Length >= wanted) return;
+        lock (s_startLock)
+        {
+            var old = s_workers;
+            if (old.Length >= wanted) return;
+            var all = old.Concat(Enumerable.Range(old.Length, wanted - old.Length).Select(i =>
+            {
+                var t = new Thread(Loop) { IsBackground = true, Name = $"deepshrink-worker-{i}" };
+                t.Start();
+                return t;
+            })).ToArray();
+            Volatile.Write(ref s_workers, all);
+        }
+    }
+
+    private static void Loop()
+    {
+        t_inPart = true; // a region started inside a part runs on Parallel.For, never waits for this pool
+        long seen = Volatile.Read(ref s_generation);
+        while (true)
+        {
+            long start = Stopwatch.GetTimestamp();
+            long now;
+            while ((now = Volatile.Read(ref s_generation)) == seen)
+            {
+                if (Stopwatch.GetElapsedTime(start).TotalMicroseconds < SpinMicros) { Thread.SpinWait(32); continue; }
+                Interlocked.Increment(ref s_sleepers);
+                if (Volatile.Read(ref s_generation) == seen) s_wake.Wait();
+                Interlocked.Decrement(ref s_sleepers);
+                start = Stopwatch.GetTimestamp();
+            }
+            seen = now;
+            if (Volatile.Read(ref s_job) is { } job && Interlocked.Decrement(ref job.Helpers) >= 0) job.Work();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using DeepShrink.Core;
+using Xunit;
+
+namespace DeepShrink.Core.Tests;
+
+public class WorkerPoolTests
+{
+    [Fact]
+    public void EveryPartRunsOnceAndNeverOnMoreThreadsThanAsked()
+    {
+        foreach (int threads in new[] { 1, 2, 3 })
+            for (int round = 0; round < 200; round++)
+            {
+                var hits = new int[37];
+                int inside = 0, most = 0;
+                WorkerPool.Run(hits.Length, threads, p =>
+                {
+                    int now = Interlocked.Increment(ref inside);
+                    int seen;
+                    while ((seen = Volatile.Read(ref most)) < now && Interlocked.CompareExchange(ref most, now, seen) != seen) { }
+                    Interlocked.Increment(ref hits[p]);
+                    Thread.SpinWait(50);
+                    Interlocked.Decrement(ref inside);
+                });
+                Assert.All(hits, h => Assert.Equal(1, h));
+                Assert.InRange(most, 1, threads);
+            }
+    }
+
+    [Fact]
+    public void RethrowsThePartsExceptionItselfAfterTheOtherPartsFinish()
+    {
+        int done = 0;
+        var e = Assert.Throws<InvalidOperationException>(() => WorkerPool.Run(16, 2, p =>
+        {
+            if (p == 3) throw new InvalidOperationException("part 3");
+            Interlocked.Increment(ref done);
+        }));
+        Assert.Equal("part 3", e.Message);
+        Assert.Equal(15, done);
+        // the pool is usable afterwards
+        int after = 0;
+        WorkerPool.Run(8, 2, _ => Interlocked.Increment(ref after));
+        Assert.Equal(8, after);
+    }
+
+    [Fact]
+    public void NestedAndConcurrentRegionsComplete()
+    {
+        // nested regions (inside a part) and regions from several threads at once must neither deadlock nor lose parts
+        long total = 0;
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ =>
+        {
+            for (int r = 0; r < 50; r++)
+                WorkerPool.Run(6, 2, p => WorkerPool.Run(5, 2, q => Interlocked.Add(ref total, 1)));
+        });
+        Assert.Equal(4L * 50 * 6 * 5, total);
+    }
+
+    [Fact]
+    public void WorkersThatFellAsleepAreWokenForTheNextRegion()
+    {
+        int a = 0;
+        WorkerPool.Run(4, 2, _ => Interlocked.Increment(ref a));
+        Thread.Sleep(TimeSpan.FromMilliseconds(3 * WorkerPool.SpinMicros / 1000 + 20)); // longer than the spin: workers sleep
+        var threadsSeen = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+        for (int round = 0; round < 20 && threadsSeen.Count < 2; round++)
+            WorkerPool.Run(64, 2, _ => { threadsSeen[Environment.CurrentManagedThreadId] = true; Thread.SpinWait(20000); Interlocked.Increment(ref a); });
+        Assert.True(Environment.ProcessorCount < 2 || threadsSeen.Count == 2, $"one thread ran every part ({threadsSeen.Count} seen)");
+    }
+}
