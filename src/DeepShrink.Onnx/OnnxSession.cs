@@ -94,8 +94,8 @@ public sealed class OnnxSession : IDisposable
         try
         {
             using var options = Options(threads);
+            options.ProfileOutputPathPrefix = Path.Combine(dir, "ort"); // read when profiling is switched on: set it first
             options.EnableProfiling = true;
-            options.ProfileOutputPathPrefix = Path.Combine(dir, "ort");
             string file;
             using (var s = new OnnxSession(path, options))
             {

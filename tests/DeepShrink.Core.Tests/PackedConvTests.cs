@@ -46,6 +46,9 @@ public class PackedConvTests
         new ConvGeometry(1, 70, 6, 6, 40, 3, 3, 1, 1, 1, 1),          // deep reduction, tiny plane (channel bands)
         new ConvGeometry(1, 3, 38, 45, 8, 3, 3, 2, 2, 1, 1),          // stride 2 over rows long enough for the vector gather
         new ConvGeometry(1, 4, 36, 70, 8, 1, 1, 2, 2, 0, 0),          // 1x1 / 2, the same
+        new ConvGeometry(1, 4, 12, 11, 10, 3, 3, 1, 1, 2, 2, 2, 2),   // stride 1, dilated (indirect offsets step by the dilation)
+        new ConvGeometry(1, 5, 13, 30, 40, 3, 3, 1, 1, 1, 1),         // rows not a multiple of 8, channels not of 32
+        new ConvGeometry(1, 3, 7, 7, 33, 5, 5, 1, 1, 0, 0),           // 5x5 valid: a 3x3 output, every sliver over-reads its row
     };
 
     [Theory]
@@ -65,14 +68,14 @@ public class PackedConvTests
                     var want = new float[g.OutputSize];
                     ConvReference.Forward(g, x, w, bias, want);
                     for (int i = 0; i < want.Length && fused; i++) want[i] = MathF.Max(0f, want[i] + residual[i]);
-                    foreach (int rowsBelow in new[] { 0, int.MaxValue }) // channels as rows, positions as rows
+                    foreach (var (rowsBelow, indirect) in new[] { (0, false), (int.MaxValue, false), (int.MaxValue, true) }) // channels as rows, positions as rows (unfolded, indirect)
                     {
-                        var conv = new PackedConv(one, w, bias, level, rowsBelow);
+                        var conv = new PackedConv(one, w, bias, level, rowsBelow, indirect);
                         foreach (int threads in new[] { 1, 2 })
                         {
                             var got = Nan(g.OutputSize);
                             conv.Forward(batch, x, got, residual, relu: fused, threads);
-                            AssertClose(got, want, 2e-6 * Math.Sqrt(g.GroupK), $"{CpuFeatures.Name(level)} batch {batch} threads {threads} fused {fused} rows-below {rowsBelow}");
+                            AssertClose(got, want, 2e-6 * Math.Sqrt(g.GroupK), $"{CpuFeatures.Name(level)} batch {batch} threads {threads} fused {fused} rows-below {rowsBelow} indirect {indirect}");
                         }
                     }
                 }
@@ -86,9 +89,9 @@ public class PackedConvTests
         var x = Uniform(rng, g.InputSize);
         var w = Uniform(rng, g.WeightSize);
         var bias = Uniform(rng, g.O);
-        foreach (int rowsBelow in new[] { 0, int.MaxValue })
+        foreach (var (rowsBelow, indirect) in new[] { (0, false), (int.MaxValue, false), (int.MaxValue, true) })
         {
-            var conv = new PackedConv(g, w, bias, null, rowsBelow);
+            var conv = new PackedConv(g, w, bias, null, rowsBelow, indirect);
             var one = new float[g.OutputSize];
             conv.Forward(2, x, one, [], relu: true, threads: 1);
             foreach (int t in new[] { 2, 3, 4 })

@@ -1,0 +1,198 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace DeepShrink.Core.Kernels;
+
+/// <summary>
+/// The stride-1 small-plane half of <see cref="PackedConv"/> on AVX-512: an indirect GEMM with output positions as
+/// rows and output channels as columns, <c>Y^T[N OH OW, O] = X~[N OH OW, K] W^T[K, O]</c>, where X~ (the im2col matrix)
+/// is never built. A row sliver is a run of up to 8 output positions within one output row, and for stride 1 the
+/// input values those 8 positions meet at any (c, ky, kx) are 8 consecutive floats of the zero-padded input plane, so
+/// the micro-kernel reads them in place through a per-depth offset table (<c>c Hp Wp + ky DH Wp + kx DW</c>).
+/// </summary>
+/// <remarks>
+/// Per call the input is copied once into a zero-padded buffer (a few tens of KB on the planes this serves, against the
+/// K-times larger unfolded matrix <see cref="ConvPositionRows"/> writes and reads). Threads split the row slivers: each
+/// thread multiplies its positions by all the weights (packed once, read-shared, never written) and writes its own
+/// accumulator and output positions, so no cache line a thread writes is read by another in the same call (splitting
+/// the channels instead made both cores read the whole unfolded matrix that each had half written, and two threads were
+/// no faster than one). Each output element is reduced in the same order whatever the thread count. Pointwise
+/// convolutions without padding run the whole plane as one row (slivers may cross output rows).
+/// </remarks>
+internal sealed unsafe class ConvIndirect
+{
+    private const int Mr = 8, Nr = 32;
+
+    private readonly ConvGeometry _g;     // N = 1
+    private readonly float[] _w;          // [k blocks][O padded to Nr][kc], sliver j at p0 OPad + j Nr kc
+    private readonly int[] _off;          // [K] offset of (c, ky, kx) in the padded input
+    private readonly int _kc, _oPad, _hp, _wp, _imageFloats, _rowLen, _rows, _slivers;
+    private readonly bool _flat;          // 1x1 without padding: the plane is one row
+
+    /// <summary>True where this layout applies: AVX-512, groups 1, stride 1.</summary>
+    public static bool Supports(in ConvGeometry g, SimdLevel level) =>
+        level == SimdLevel.Vector512 && g.Groups == 1 && g.SH == 1 && g.SW == 1;
+
+    public ConvIndirect(in ConvGeometry g, ReadOnlySpan<float> w) // w: [O, K]
+    {
+        _g = g;
+        _kc = GemmPack.DepthBlock(g.GroupK);
+        _oPad = (g.O + Nr - 1) / Nr * Nr;
+        _w = GemmPack.RowSlivers(w, g.O, g.GroupK, Nr, _kc);
+        _flat = g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0;
+        _hp = g.H + 2 * g.PH;
+        _wp = g.W + 2 * g.PW;
+        _imageFloats = g.C * _hp * _wp;
+        _rowLen = _flat ? g.OutPlane : g.OW;
+        _rows = _flat ? 1 : g.OH;
+        _slivers = _rows * ((_rowLen + Mr - 1) / Mr);
+        _off = new int[g.GroupK];
+        int k = 0;
+        for (int c = 0; c < g.C; c++)
+            for (int ky = 0; ky < g.KH; ky++)
+                for (int kx = 0; kx < g.KW; kx++)
+                    _off[k++] = c * _hp * _wp + ky * g.DH * _wp + kx * g.DW;
+    }
+
+    public long Bytes => 4L * _w.Length + 4L * _off.Length;
+
+    public void Forward(int batch, float* x, float* y, float* residual, float[] bias, bool relu, int threads)
+    {
+        int total = batch * _slivers;
+        // padded copy; the slack covers the last sliver's over-read (up to Mr - 1 positions past a row's end)
+        long padLen = (long)batch * _imageFloats + _wp + Mr;
+        float[] padded = ArrayPool<float>.Shared.Rent((int)padLen);
+        try
+        {
+            fixed (float* pp = padded)
+            {
+                float* xp = pp;
+                Pad(x, batch, xp, padLen);
+                int parts = Math.Min(total, ConvParallel.Resolve(threads));
+                if ((long)_g.Macs * batch < 1 << 16) parts = 1;
+                WorkerPool.Run(parts, parts, part =>
+                {
+                    int s0 = (int)((long)total * part / parts), s1 = (int)((long)total * (part + 1) / parts);
+                    Slivers(xp, s0, s1, y, residual, bias, relu);
+                });
+            }
+        }
+        finally { ArrayPool<float>.Shared.Return(padded); }
+    }
+
+    private void Pad(float* x, int batch, float* xp, long padLen)
+    {
+        var g = _g;
+        if (g.PH == 0 && g.PW == 0)
+        {
+            long n = (long)batch * _imageFloats;
+            new ReadOnlySpan<float>(x, (int)n).CopyTo(new Span<float>(xp, (int)n));
+            new Span<float>(xp + n, (int)(padLen - n)).Clear();
+            return;
+        }
+        new Span<float>(xp, (int)padLen).Clear();
+        for (int plane = 0; plane < batch * g.C; plane++)
+        {
+            float* src = x + (long)plane * g.H * g.W, dst = xp + (long)plane * _hp * _wp + g.PH * _wp + g.PW;
+            for (int iy = 0; iy < g.H; iy++)
+                new ReadOnlySpan<float>(src + iy * g.W, g.W).CopyTo(new Span<float>(dst + iy * _wp, g.W));
+        }
+    }
+
+    /// <summary>Row slivers [s0, s1) of the stacked batch: products into a private accumulator, then the NCHW epilogue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Slivers(float* xp, int s0, int s1, float* y, float* residual, float[] bias, bool relu)
+    {
+        int n = s1 - s0, k = _g.GroupK, perRow = (_rowLen + Mr - 1) / Mr;
+        float[] accArr = ArrayPool<float>.Shared.Rent(n * Mr * _oPad);
+        var bases = ArrayPool<long>.Shared.Rent(n);
+        try
+        {
+            for (int s = s0; s < s1; s++)
+            {
+                int img = s / _slivers, r = s % _slivers, row = r / perRow, x0 = r % perRow * Mr;
+                bases[s - s0] = (long)img * _imageFloats + (_flat ? x0 : (long)row * _wp + x0);
+            }
+            fixed (float* acc = accArr, w = _w)
+            fixed (int* off = _off)
+            {
+                for (int p0 = 0; p0 < k; p0 += _kc)
+                {
+                    int kc = Math.Min(_kc, k - p0);
+                    bool accumulate = p0 > 0;
+                    for (int j = 0; j < _oPad / Nr; j++)
+                    {
+                        float* b = w + (long)p0 * _oPad + (long)j * Nr * kc;
+                        for (int i = 0; i < n; i++)
+                            Kernel(kc, xp + bases[i], off + p0, b, acc + (long)i * Mr * _oPad + j * Nr, _oPad, accumulate);
+                    }
+                }
+                Epilogue(acc, s0, s1, y, residual, bias, relu);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(accArr);
+            ArrayPool<long>.Shared.Return(bases);
+        }
+    }
+
+    /// <summary>8 x 32 tile: c[r, 0..32) (+)= sum_p a[off[p] + r] b[p, 0..32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel(int kc, float* a, int* off, float* b, float* c, nint ldc, bool accumulate)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            float* ap = a + off[p];
+            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
+            var a0 = Vector512.Create(ap[0]); c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(ap[1]); c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(ap[2]); c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(ap[3]); c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(ap[4]); c40 = Vector512.FusedMultiplyAdd(a4, b0, c40); c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(ap[5]); c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(ap[6]); c60 = Vector512.FusedMultiplyAdd(a6, b0, c60); c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            var a7 = Vector512.Create(ap[7]); c70 = Vector512.FusedMultiplyAdd(a7, b0, c70); c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            b += Nr;
+        }
+        Store(c, c00, c01, accumulate); Store(c + ldc, c10, c11, accumulate);
+        Store(c + 2 * ldc, c20, c21, accumulate); Store(c + 3 * ldc, c30, c31, accumulate);
+        Store(c + 4 * ldc, c40, c41, accumulate); Store(c + 5 * ldc, c50, c51, accumulate);
+        Store(c + 6 * ldc, c60, c61, accumulate); Store(c + 7 * ldc, c70, c71, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector512<float> v0, Vector512<float> v1, bool accumulate)
+    {
+        if (accumulate) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + 16); }
+        v0.Store(c); v1.Store(c + 16);
+    }
+
+    /// <summary>y[img, o, q] = act(acc[sliver, q, o] + bias[o] + residual[img, o, q]) for the slivers' valid positions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Epilogue(float* acc, int s0, int s1, float* y, float* residual, float[] bias, bool relu)
+    {
+        int plane = _g.OutPlane, o = _g.O, perRow = (_rowLen + Mr - 1) / Mr;
+        for (int s = s0; s < s1; s++)
+        {
+            int img = s / _slivers, r = s % _slivers, row = r / perRow, x0 = r % perRow * Mr;
+            int count = Math.Min(Mr, _rowLen - x0), q0 = (_flat ? 0 : row * _g.OW) + x0;
+            float* src = acc + (long)(s - s0) * Mr * _oPad;
+            for (int c = 0; c < o; c++)
+            {
+                float bc = bias.Length == 0 ? 0f : bias[c];
+                long at = ((long)img * o + c) * plane + q0;
+                float* d = y + at, res = residual == null ? null : residual + at;
+                for (int i = 0; i < count; i++)
+                {
+                    float v = src[(long)i * _oPad + c] + bc;
+                    if (res != null) v += res[i];
+                    d[i] = relu ? MathF.Max(v, 0f) : v;
+                }
+            }
+        }
+    }
+}
