@@ -34,20 +34,22 @@ public sealed record RuntimeOptions
     public bool PackConvolutions { get; init; } = true;
 
     /// <summary>
-    /// Run packed 3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (<see cref="Core.Kernels.WinogradConv"/>) when a call
-    /// has enough output tiles for its GEMMs (<see cref="Execution.ConvStep.WinogradMinTiles"/>); results then differ
+    /// Run packed 3x3 stride-1 convolutions by Winograd F(4x4, 3x3) or F(2x2, 3x3) (<see cref="Core.Kernels.WinogradConv"/>)
+    /// where it pays (enough channels and output tiles per call, <see cref="Core.Kernels.WinogradConv.Pays"/>); results then differ
     /// from the direct convolution by float rounding (about 1e-6 relative); off keeps every convolution direct.
     /// Needs <see cref="PackConvolutions"/>.
     /// </summary>
     public bool Winograd { get; init; } = true;
 
     /// <summary>
-    /// Decide Winograd against the direct convolution per layer by timing both at load on this machine (batch 1, then
-    /// batch min(8, <see cref="CalibrationBatch"/>) when Winograd loses at batch 1; see
-    /// <see cref="Execution.ConvStep.MeasureWinograd"/>), instead of the tile-count rule alone. Off keeps the rule (tests
-    /// that need a fixed path). Needs <see cref="Winograd"/>.
+    /// Choose how each packed dense convolution runs by timing the candidates at load on this machine (the GEMM layouts of
+    /// <see cref="Core.Kernels.ConvLayout"/> that apply, and Winograd when <see cref="Winograd"/> is on), at batch 1 and at
+    /// batch min(8, <see cref="CalibrationBatch"/>); see <see cref="Execution.ConvStep.MeasureAlgorithms"/>. Off keeps the
+    /// fixed rules (<see cref="Core.Kernels.PackedConv.AutoLayout"/>, <see cref="Core.Kernels.WinogradConv.Pays"/>), the default:
+    /// timings taken while the process is young are disturbed by the JIT's background compilation on the other cores, so
+    /// on a small machine the measured choice was often worse than the rules. Needs <see cref="PackConvolutions"/>.
     /// </summary>
-    public bool MeasureWinograd { get; init; } = true;
+    public bool MeasureConvolutions { get; init; }
 
     /// <summary>Limits for decoding tensors.</summary>
     public DszReadOptions ReadOptions { get; init; } = DszReadOptions.Default;

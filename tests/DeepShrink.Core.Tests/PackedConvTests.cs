@@ -35,6 +35,10 @@ public class PackedConvTests
         }
     }
 
+    private static ConvLayout[] Layouts(ConvGeometry g, SimdLevel level) => PackedConv.Supports(g, ConvLayout.Indirect, level)
+        ? [ConvLayout.ChannelRows, ConvLayout.PositionRows, ConvLayout.Indirect]
+        : [ConvLayout.ChannelRows, ConvLayout.PositionRows];
+
     public static TheoryData<ConvGeometry> Geometries() => new()
     {
         new ConvGeometry(1, 3, 17, 15, 8, 3, 3, 1, 1, 1, 1),          // 3x3 same
@@ -68,14 +72,15 @@ public class PackedConvTests
                     var want = new float[g.OutputSize];
                     ConvReference.Forward(g, x, w, bias, want);
                     for (int i = 0; i < want.Length && fused; i++) want[i] = MathF.Max(0f, want[i] + residual[i]);
-                    foreach (var (rowsBelow, indirect) in new[] { (0, false), (int.MaxValue, false), (int.MaxValue, true) }) // channels as rows, positions as rows (unfolded, indirect)
+                    foreach (var layout in Layouts(one, level))
                     {
-                        var conv = new PackedConv(one, w, bias, level, rowsBelow, indirect);
+                        var conv = new PackedConv(one, w, bias, level, layout);
+                        Assert.Equal(layout, conv.Layout);
                         foreach (int threads in new[] { 1, 2 })
                         {
                             var got = Nan(g.OutputSize);
                             conv.Forward(batch, x, got, residual, relu: fused, threads);
-                            AssertClose(got, want, 2e-6 * Math.Sqrt(g.GroupK), $"{CpuFeatures.Name(level)} batch {batch} threads {threads} fused {fused} rows-below {rowsBelow} indirect {indirect}");
+                            AssertClose(got, want, 2e-6 * Math.Sqrt(g.GroupK), $"{CpuFeatures.Name(level)} batch {batch} threads {threads} fused {fused} layout {layout}");
                         }
                     }
                 }
@@ -89,16 +94,16 @@ public class PackedConvTests
         var x = Uniform(rng, g.InputSize);
         var w = Uniform(rng, g.WeightSize);
         var bias = Uniform(rng, g.O);
-        foreach (var (rowsBelow, indirect) in new[] { (0, false), (int.MaxValue, false), (int.MaxValue, true) })
+        foreach (var layout in Layouts(g, Gemm.Isa))
         {
-            var conv = new PackedConv(g, w, bias, null, rowsBelow, indirect);
+            var conv = new PackedConv(g, w, bias, null, layout);
             var one = new float[g.OutputSize];
             conv.Forward(2, x, one, [], relu: true, threads: 1);
             foreach (int t in new[] { 2, 3, 4 })
             {
                 var y = new float[g.OutputSize];
                 conv.Forward(2, x, y, [], relu: true, threads: t);
-                Assert.True(one.AsSpan().SequenceEqual(y), $"{t} threads changed the result (rows below {rowsBelow})");
+                Assert.True(one.AsSpan().SequenceEqual(y), $"{t} threads changed the result (layout {layout})");
             }
         }
     }

@@ -129,4 +129,27 @@ public class WinogradConvTests
         Assert.Throws<ArgumentException>(() => new WinogradConv(ok, new float[3], []));
         Assert.Contains("4 or 2", Assert.Throws<ArgumentException>(() => new WinogradConv(ok, new float[ok.WeightSize], [], 3)).Message);
     }
+
+    [Fact]
+    public void The_runtime_rule_needs_wide_layers_and_grows_with_the_batch()
+    {
+        var resnetStage1 = new ConvGeometry(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1);
+        Assert.True(WinogradConv.Pays(resnetStage1, 1));
+        Assert.Equal(4, WinogradConv.RuntimeTile(resnetStage1));
+        var narrow = new ConvGeometry(1, 32, 56, 56, 32, 3, 3, 1, 1, 1, 1);
+        var strided = resnetStage1 with { SH = 2, SW = 2 };
+        var small = new ConvGeometry(1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1);
+        Assert.Equal(2, WinogradConv.RuntimeTile(small));
+        foreach (var g in new[] { narrow, strided })
+            Assert.DoesNotContain(Enumerable.Range(1, 64), b => WinogradConv.Pays(g, b));
+        Assert.False(WinogradConv.Pays(small, 1));
+        bool seen = false;
+        for (int b = 1; b <= 64; b++) // monotone: once a batch pays, every larger one does
+        {
+            bool pays = WinogradConv.Pays(small, b);
+            Assert.True(pays || !seen, $"batch {b} stopped paying");
+            seen |= pays;
+        }
+        Assert.True(seen);
+    }
 }

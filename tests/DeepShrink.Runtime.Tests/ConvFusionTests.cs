@@ -9,17 +9,17 @@ namespace DeepShrink.Runtime.Tests;
 public class ConvFusionTests
 {
     /// <summary>A small ResNet: stem conv-bn-relu, maxpool, an identity block, a projection block (stride 2), head.</summary>
-    private static ModelGraph MiniResNet(GraphFixture f, string codec = "dense-f32")
+    private static ModelGraph MiniResNet(GraphFixture f, string codec = "dense-f32", int width = 8)
     {
         var g = f.G;
-        string v = f.Conv("stem", g.Graph.Input, 3, 8, 3, stride: 2, pad: 1, dilation: 1, groups: 1, codec);
-        v = g.Add("stem.relu", "relu", [f.Bn("stem.bn", v, 8)]);
+        string v = f.Conv("stem", g.Graph.Input, 3, width, 3, stride: 2, pad: 1, dilation: 1, groups: 1, codec);
+        v = g.Add("stem.relu", "relu", [f.Bn("stem.bn", v, width)]);
         v = g.Add("pool", "maxpool2d", [v], null, new() { ["kernel"] = 3, ["stride"] = 2, ["pad"] = 1 });
-        v = Block(f, "b1", v, 8, 8, 1, codec);
-        v = Block(f, "b2", v, 8, 16, 2, codec);
+        v = Block(f, "b1", v, width, width, 1, codec);
+        v = Block(f, "b2", v, width, 2 * width, 2, codec);
         v = g.Add("gap", "global_avgpool2d", [v]);
         v = g.Add("flat", "flatten", [v], null, new() { ["start_axis"] = 1 });
-        return g.Finish(f.Linear("fc", v, 16, 5, "dense-f32"));
+        return g.Finish(f.Linear("fc", v, 2 * width, 5, "dense-f32"));
     }
 
     private static string Block(GraphFixture f, string name, string x, int inC, int outC, int stride, string codec)
@@ -47,22 +47,23 @@ public class ConvFusionTests
     [Fact]
     public void Winograd_convolutions_match_the_reference_and_the_direct_path()
     {
-        // 40x36 input: the first block's 3x3 convs see 10x9 planes (F(2x2) with 25 tiles, Winograd from batch 1), the
-        // second block's stride-1 conv 5x5 (9 F(2x2) tiles: Winograd at batch 3 only); residual add and ReLU fused
+        // 40x36 input, 128 channels (Winograd pays only with both channel counts >= 64, WinogradConv.Pays): the first
+        // block's 3x3 convs see 10x9 planes (25 F(2x2) tiles per image: Winograd from batch 2), the second block's
+        // stride-1 conv 256 -> 256 on 5x5 (9 tiles: from batch 6); residual add and ReLU fused
         var f = new GraphFixture(33, [3, 40, 36]);
-        var graph = MiniResNet(f);
-        // (the tile-count rule; with MeasureWinograd on, the default, the choice is timed and checked below)
+        var graph = MiniResNet(f, width: 128);
+        // (the rules; with MeasureConvolutions on, the choice is timed and checked below)
         foreach (int threads in new[] { 1, 2 })
             foreach (bool measure in new[] { false, true })
-                f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, MeasureWinograd = measure }, 1e-4f);
-        var wino = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureWinograd = false });
+                f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, MeasureConvolutions = measure }, 1e-4f);
+        var wino = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureConvolutions = false });
         var direct = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, Winograd = false });
         var steps = wino.Profile(new float[wino.InputSize], 1, 1);
         Assert.Equal(3, steps.Count(s => s.Detail.Contains("winograd", StringComparison.Ordinal)));
         Assert.DoesNotContain(direct.Profile(new float[direct.InputSize], 1, 1), s => s.Detail.Contains("winograd", StringComparison.Ordinal));
         // measured at load: every eligible conv states the timings its choice came from
-        var measured = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2 });
-        Assert.Equal(3, measured.Profile(new float[measured.InputSize], 1, 1).Count(s => s.Detail.Contains("us < ", StringComparison.Ordinal)));
+        var measured = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureConvolutions = true });
+        Assert.Equal(3, measured.Profile(new float[measured.InputSize], 1, 1).Count(s => s.Detail.Contains("winograd-f", StringComparison.Ordinal) && s.Detail.Contains("measured b1:", StringComparison.Ordinal)));
         var x = new float[3 * wino.InputSize];
         var rng = new Core.Rng(4);
         for (int i = 0; i < x.Length; i++) x[i] = rng.NextFloat() * 2 - 1;

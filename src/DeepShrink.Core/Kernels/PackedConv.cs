@@ -4,6 +4,19 @@ using System.Runtime.CompilerServices;
 
 namespace DeepShrink.Core.Kernels;
 
+/// <summary>How <see cref="PackedConv"/> lays its convolution out as a GEMM.</summary>
+public enum ConvLayout
+{
+    /// <summary>Chosen by plane size and instruction set (the default).</summary>
+    Auto,
+    /// <summary>Output channels as rows, positions as columns, column segments unfolded per work item (large planes).</summary>
+    ChannelRows,
+    /// <summary>Positions as rows, channels as columns, the batch unfolded once (<see cref="ConvPositionRows"/>).</summary>
+    PositionRows,
+    /// <summary>Positions as rows read in place from the padded input (<see cref="ConvIndirect"/>; AVX-512, stride 1).</summary>
+    Indirect,
+}
+
 /// <summary>
 /// Inference convolution (groups = 1) with constant weights packed once (<see cref="GemmPackedA"/>) and a fused
 /// epilogue: <c>y = act(conv(x, W) + bias [+ residual])</c> with act = ReLU or identity.
@@ -26,6 +39,9 @@ public sealed unsafe class PackedConv
     /// <summary>Target floats of one item's column segment (256 KiB: half an L2).</summary>
     public const int SegmentElements = 1 << 16;
 
+    /// <summary>Output channels from which a small-plane spatial convolution runs as an indirect GEMM (<see cref="ConvIndirect"/>).</summary>
+    public const int IndirectMinChannels = 48;
+
     /// <summary>Planes smaller than this run with positions as GEMM rows (<see cref="ConvIndirect"/> where it applies, else <see cref="ConvPositionRows"/>).</summary>
     public const int PositionRowsMaxPlane = 256;
 
@@ -38,36 +54,55 @@ public sealed unsafe class PackedConv
 
     /// <summary>Packs the weights [O, C, KH, KW] (groups must be 1); <paramref name="bias"/> [O] or empty.</summary>
     public PackedConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, SimdLevel? level = null)
-        : this(g, w, bias, level, PositionRowsMaxPlane, indirect: true) { }
+        : this(g, w, bias, level, ConvLayout.Auto) { }
 
-    /// <summary>Packs with an explicit plane limit of the positions-as-rows layouts and the indirect one on or off (tests force each layout).</summary>
-    internal PackedConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, SimdLevel? level, int positionRowsMaxPlane, bool indirect)
+    /// <summary>Packs for a given GEMM layout (<see cref="ConvLayout.Auto"/>: <see cref="AutoLayout"/>; the others for tests and benchmarks).</summary>
+    /// <exception cref="ArgumentException">A layout that cannot run this geometry here (<see cref="Supports"/>).</exception>
+    public PackedConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, SimdLevel? level, ConvLayout layout)
     {
         g = g with { N = 1 };
         g.Validate();
         if (g.Groups != 1) throw new ArgumentException($"packed convolution needs groups = 1, got {g.Groups}");
         ConvGeometry.CheckLength(w.Length, g.WeightSize, "w", g.WeightShapeText);
         if (bias.Length != 0) ConvGeometry.CheckLength(bias.Length, g.O, "bias", $"[{g.O}]");
+        var isa = level ?? Gemm.Isa;
+        if (layout == ConvLayout.Auto) layout = AutoLayout(g, isa);
+        if (!Supports(g, layout, isa))
+            throw new ArgumentException($"the indirect layout needs AVX-512, groups 1 and stride 1; got {CpuFeatures.Name(isa)}, groups {g.Groups}, stride {g.SH}x{g.SW}");
         _g = g;
         _bias = bias.ToArray();
-        int plane = g.OutPlane;
-        // stride 1 on AVX-512: the indirect GEMM (measured 1.2-1.3x faster on one thread than the unfolded one on 7x7 and
-        // 14x14 planes, and it scales to two threads; on 28x28 the channels-as-rows GEMM was as fast or faster)
-        if (indirect && plane < positionRowsMaxPlane && ConvIndirect.Supports(g, level ?? Gemm.Isa))
+        switch (layout)
         {
-            _indirect = new ConvIndirect(g, w);
-            return;
-        }
-        if (plane < positionRowsMaxPlane)
-        {
-            _rows = new ConvPositionRows(g, w, level ?? Gemm.Isa);
-            return;
+            case ConvLayout.Indirect: _indirect = new ConvIndirect(g, w); return;
+            case ConvLayout.PositionRows: _rows = new ConvPositionRows(g, w, isa); return;
         }
         _w = new GemmPackedA(w, g.O, g.GroupK, level ?? Gemm.Isa);
         int nr = _w.Nr;
         int target = Math.Max(nr, SegmentElements / g.GroupK / nr * nr);
-        _segments = (plane + target - 1) / target;
+        _segments = (g.OutPlane + target - 1) / target;
     }
+
+    /// <summary>True when <paramref name="layout"/> can run <paramref name="g"/> (groups 1) on <paramref name="level"/> (default: this machine's).</summary>
+    public static bool Supports(in ConvGeometry g, ConvLayout layout, SimdLevel? level = null) =>
+        g.Groups == 1 && (layout != ConvLayout.Indirect || ConvIndirect.Supports(g, level ?? Gemm.Isa));
+
+    /// <summary>
+    /// The layout <see cref="ConvLayout.Auto"/> picks. Planes of at least <see cref="PositionRowsMaxPlane"/> positions:
+    /// channels as rows. Smaller planes, stride 1 on AVX-512 (measured, docs/RESULTS.md "small-map runtime"): the
+    /// indirect GEMM for spatial kernels with at least <see cref="IndirectMinChannels"/> output channels (1.1-1.4x faster
+    /// than the other layouts on 7x7 and 14x14 planes), channels as rows for pointwise and narrow layers (up to 2x
+    /// faster there: positions-as-rows tiles of 32 channels are mostly padding, or a 1x1 reduction is too short).
+    /// Other small planes: positions as rows.
+    /// </summary>
+    public static ConvLayout AutoLayout(in ConvGeometry g, SimdLevel level)
+    {
+        if (g.OutPlane >= PositionRowsMaxPlane) return ConvLayout.ChannelRows;
+        if (!ConvIndirect.Supports(g, level)) return ConvLayout.PositionRows;
+        return g.KH * g.KW > 1 && g.O >= IndirectMinChannels ? ConvLayout.Indirect : ConvLayout.ChannelRows;
+    }
+
+    /// <summary>The GEMM layout this convolution runs.</summary>
+    public ConvLayout Layout => _indirect is not null ? ConvLayout.Indirect : _rows is not null ? ConvLayout.PositionRows : ConvLayout.ChannelRows;
 
     /// <summary>The geometry of one image.</summary>
     public ConvGeometry Geometry => _g;

@@ -55,6 +55,26 @@ public sealed unsafe class WinogradConv
     /// </summary>
     public static int ChooseTile(in ConvGeometry g, int minTiles) => TilesPerImage(g, 4) >= minTiles ? 4 : 2;
 
+    /// <summary>F(4x4) tiles per image from which the runtime uses F(4x4) rather than F(2x2) (see <see cref="Pays"/>).</summary>
+    public const int F4MinTiles = 100;
+
+    /// <summary>
+    /// Whether Winograd beats the direct packed convolution for a call of <paramref name="batch"/> images, by the
+    /// crossover measured on AVX-512 (docs/RESULTS.md, "small-map runtime"): the transforms cost in proportion to
+    /// (C + O) x tiles and save in proportion to C x O x tiles, so both channel counts must be at least 64, and the call
+    /// needs enough F(2x2) tiles (at least 49, and 196 unless C x O >= 128 x 128) for its 16 or 36 GEMMs to be efficient.
+    /// Measured: 64 ch on 28x28 and 56x56, 128 on 28x28, 256 on 14x14 won (1.2-1.7x); 32-64 ch on 14x14 and 28x28 and
+    /// everything on 7x7 lost (up to 2.8x slower).
+    /// </summary>
+    public static bool Pays(in ConvGeometry g, int batch)
+    {
+        long t2 = (long)batch * TilesPerImage(g, 2);
+        return Supports(g) && Math.Min(g.C, g.O) >= 64 && t2 >= 49 && ((long)g.C * g.O >= 128 * 128 || t2 >= 196);
+    }
+
+    /// <summary>The runtime's output tile side: 4 where an image has at least <see cref="F4MinTiles"/> F(4x4) tiles, else 2.</summary>
+    public static int RuntimeTile(in ConvGeometry g) => TilesPerImage(g, 4) >= F4MinTiles ? 4 : 2;
+
     /// <summary>Transforms and packs the weights [O, C, 3, 3]; <paramref name="bias"/> [O] or empty; <paramref name="m"/> the output tile side, 4 or 2.</summary>
     public WinogradConv(ConvGeometry g, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, int m = 4, SimdLevel? level = null)
     {

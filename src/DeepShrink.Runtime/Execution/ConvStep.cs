@@ -27,13 +27,12 @@ internal sealed class ConvStep : Step
     private readonly XnorMatrix? _xnor;    // binary weights x binary input, unfolded to bits per image (groups = 1)
     private readonly XnorPackedWeights? _xnorWeights; // its weights with columns in BinaryIm2Row's (ky, kx, c) order
     private readonly PackedConv? _packed;  // dense, groups = 1, no input transform
-    private Lazy<WinogradConv>? _winograd; // the same, 3x3 stride 1: built at the first call with at least WinogradMinTiles tiles
-    private readonly int _winogradTiles;   // its output tiles per image
-    private int _winogradFromBatch;        // smallest batch that runs Winograd (int.MaxValue: never)
-    private string _winogradNote = "";     // how that was decided, for Describe
+    private Lazy<WinogradConv>? _winograd; // the same, 3x3 stride 1: built at the first call that runs it
+    private readonly int _winogradTile;    // its output tile side
+    private int _winogradFromBatch;        // smallest batch for which Winograd pays (WinogradConv.Pays), int.MaxValue: never
 
-    /// <summary>Output tiles (over the whole batch) from which a call runs Winograd (<see cref="WinogradConv.MinTiles"/>).</summary>
-    public const int WinogradMinTiles = WinogradConv.MinTiles;
+    /// <summary>Largest batch for which <see cref="WinogradConv.Pays"/> is asked (a layer that does not pay by then never runs it).</summary>
+    private const int MaxWinogradBatch = 256;
 
     public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform, bool pack = true, bool winograd = false)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
@@ -44,12 +43,11 @@ internal sealed class ConvStep : Step
         if (winograd && _packed is not null && WinogradConv.Supports(g))
         {
             var dense = _dense;
-            int m = WinogradConv.ChooseTile(g, WinogradMinTiles);
-            _winogradTiles = WinogradConv.TilesPerImage(g, m);
-            _winogradFromBatch = (WinogradMinTiles + _winogradTiles - 1) / _winogradTiles;
-            _winogradNote = $"(>={WinogradMinTiles}-tiles)";
+            int m = WinogradConv.RuntimeTile(g);
+            _winogradTile = m;
+            _winogradFromBatch = Enumerable.Range(1, MaxWinogradBatch).FirstOrDefault(b => WinogradConv.Pays(g, b), int.MaxValue);
             _winograd = new Lazy<WinogradConv>(() => new WinogradConv(g, dense, bias, m), LazyThreadSafetyMode.ExecutionAndPublication);
-            if (_winogradTiles >= WinogradMinTiles) _ = _winograd.Value; // used at every batch: transform now
+            if (_winogradFromBatch == 1) _ = _winograd.Value; // used at every batch: transform now
         }
         if (groups is [Int8Matrix q])
         {
@@ -63,46 +61,63 @@ internal sealed class ConvStep : Step
         }
     }
 
+    /// <summary>A fused dense convolution <c>y = act(conv(x) + bias [+ residual])</c> (PackedConv or WinogradConv).</summary>
+    private delegate void FusedConv(int batch, ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> residual, bool relu, int threads);
+
+    private sealed record Algorithm(string Name, FusedConv Run);
+
+    private Algorithm? _one, _many; // measured winners at batch 1 and at larger batches (null: the rules above)
+
     /// <summary>
-    /// Replaces the tile-count rule by a measurement on this machine: Winograd and the packed direct convolution are
-    /// timed in alternating rounds at batch 1 (<see cref="KernelChooser.BestTimes"/>, <paramref name="threads"/> threads);
-    /// when Winograd loses there it is timed again at <paramref name="batch"/>, and runs from that batch on only if it wins
-    /// there. Small planes and few input channels (transforms that cost more than the multiplies they save) then keep
-    /// the direct path; the results of either path agree to float rounding. No effect without a Winograd candidate.
+    /// Replaces the layout and tile-count rules by a measurement on this machine: every way this dense convolution can
+    /// run (the packed GEMM in each applicable layout, see <see cref="ConvLayout"/>, and Winograd for 3x3 stride 1) is
+    /// timed in alternating rounds (<see cref="KernelChooser.BestTimes"/>, <paramref name="threads"/> threads) at batch 1
+    /// and at <paramref name="batch"/>; calls of one image run the batch-1 winner, larger calls the other. The
+    /// candidates agree to float rounding (Winograd about 1e-6 relative), so only speed changes. Losers are dropped.
     /// </summary>
-    public void MeasureWinograd(int threads, int batch)
+    public void MeasureAlgorithms(int threads, int batch)
     {
-        if (_winograd is null || _packed is null) return;
-        var wino = _winograd.Value;
-        var packed = _packed;
+        if (_packed is null) return;
         var g = _g;
-        double[] Times(int b)
+        var dense = _dense!;
+        var candidates = new List<Algorithm> { new(LayoutName(_packed.Layout), _packed.Forward) };
+        foreach (var layout in new[] { ConvLayout.ChannelRows, ConvLayout.PositionRows, ConvLayout.Indirect })
+        {
+            if (layout == _packed.Layout || (layout != ConvLayout.ChannelRows && g.OutPlane >= MeasuredPositionRowsMaxPlane)) continue;
+            if (layout == ConvLayout.Indirect && !PackedConv.Supports(g, ConvLayout.Indirect)) continue;
+            if (layout == ConvLayout.PositionRows && PackedConv.Supports(g, ConvLayout.Indirect)) continue; // indirect does the same without the unfolded matrix
+            var alt = new PackedConv(g, dense, _bias, null, layout);
+            candidates.Add(new(LayoutName(layout), alt.Forward));
+        }
+        if (_winograd is not null) { var w = _winograd.Value; candidates.Add(new($"winograd-f{_winogradTile}x3", w.Forward)); }
+        var note = new System.Text.StringBuilder("measured");
+        Algorithm Fastest(int b)
         {
             var x = DeepShrink.Core.Tensor.Uniform(new DeepShrink.Core.Rng(7), -1f, 1f, b * g.InputSize).Storage;
             var y = new float[b * g.OutputSize];
-            return KernelChooser.BestTimes(2, i => KernelChooser.MinMicros(i == 0
-                ? () => wino.Forward(b, x, y, default, false, threads)
-                : () => packed.Forward(b, x, y, default, false, threads)), maxMs: 250);
+            var t = KernelChooser.BestTimes(candidates.Count, i => KernelChooser.MinMicros(() => candidates[i].Run(b, x, y, default, false, threads)), maxMs: 300);
+            int win = Array.IndexOf(t, t.Min());
+            note.Append($" b{b}: ").AppendJoin(", ", candidates.Select((c, i) => $"{c.Name} {t[i].ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}us" + (i == win ? "*" : "")));
+            return candidates[win];
         }
-        var t1 = Times(1);
-        string F(double us) => us.ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-        if (t1[0] < t1[1])
-        {
-            _winogradFromBatch = 1;
-            _winogradNote = $"(b1 {F(t1[0])}us < direct {F(t1[1])}us)";
-            return;
-        }
-        var tb = batch > 1 ? Times(batch) : [double.MaxValue, 0];
-        if (tb[0] < tb[1])
-        {
-            _winogradFromBatch = batch;
-            _winogradNote = $"(from b{batch}: {F(tb[0])}us < {F(tb[1])}us; b1 direct {F(t1[1])}us < {F(t1[0])}us)";
-            return;
-        }
-        _winograd = null; // never used: drop the transformed weights
-        _winogradFromBatch = int.MaxValue;
-        _winogradNote = $"direct: b1 {F(t1[1])}us < winograd {F(t1[0])}us" + (batch > 1 ? $", b{batch} {F(tb[1] / batch)} < {F(tb[0] / batch)}us/sample" : "");
+        _one = Fastest(1);
+        _many = batch > 1 ? Fastest(batch) : _one;
+        if (_one.Name.StartsWith("winograd", StringComparison.Ordinal) || _many.Name.StartsWith("winograd", StringComparison.Ordinal)) _winogradFromBatch = 1;
+        else _winograd = null; // never used: drop the transformed weights
+        _measuredNote = note.ToString();
     }
+
+    /// <summary>Planes from which only the channels-as-rows layout is measured (positions as rows lost on every larger plane tried).</summary>
+    private const int MeasuredPositionRowsMaxPlane = 1024;
+
+    private string _measuredNote = "";
+
+    private static string LayoutName(ConvLayout layout) => layout switch
+    {
+        ConvLayout.Indirect => "indirect-gemm",
+        ConvLayout.PositionRows => "position-rows-gemm",
+        _ => "packed-im2col-gemm",
+    };
 
     /// <summary>True once a following residual add has been fused (input 1 is added before the ReLU).</summary>
     public bool HasResidual => Inputs.Length == 2;
@@ -117,11 +132,17 @@ internal sealed class ConvStep : Step
 
     /// <inheritdoc/>
     public override string Describe() =>
-        (_winograd is not null ? $"winograd-f{WinogradConv.ChooseTile(_g, WinogradMinTiles)}x3{_winogradNote}|packed-im2col-gemm" : _packed is not null ? "packed-im2col-gemm" + (_winogradNote.Length > 0 ? $"({_winogradNote})" : "") : _dense is not null ? "im2col-sgemm" : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
+        (_one is not null ? (_one == _many ? _one.Name : $"b1 {_one.Name}, larger {_many!.Name}") + $" ({_measuredNote})"
+        : _winograd is not null && _winogradFromBatch <= MaxWinogradBatch ? $"winograd-f{_winogradTile}x3(from b{_winogradFromBatch})|{LayoutName(_packed!.Layout)}" : _packed is not null ? LayoutName(_packed.Layout) : _dense is not null ? "im2col-sgemm" : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
 
     /// <inheritdoc/>
     public override void Run(Frame f)
     {
+        if (_one is not null)
+        {
+            (f.Batch == 1 ? _one : _many!).Run(f.Batch, In(f, 0), Out(f), HasResidual ? In(f, 1) : default, FuseRelu, f.Threads);
+            return;
+        }
         if (_winograd is not null && f.Batch >= _winogradFromBatch)
         {
             _winograd.Value.Forward(f.Batch, In(f, 0), Out(f), HasResidual ? In(f, 1) : default, FuseRelu, f.Threads);
