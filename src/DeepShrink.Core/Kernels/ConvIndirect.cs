@@ -13,11 +13,11 @@ namespace DeepShrink.Core.Kernels;
 /// </summary>
 /// <remarks>
 /// Per call the input is copied once into a zero-padded buffer (a few tens of KB on the planes this serves, against the
-/// K-times larger unfolded matrix <see cref="ConvPositionRows"/> writes and reads). Threads split the row slivers: each
-/// thread multiplies its positions by all the weights (packed once, read-shared, never written) and writes its own
-/// accumulator and output positions, so no cache line a thread writes is read by another in the same call (splitting
-/// the channels instead made both cores read the whole unfolded matrix that each had half written, and two threads were
-/// no faster than one). Each output element is reduced in the same order whatever the thread count. Pointwise
+/// K-times larger unfolded matrix <see cref="ConvPositionRows"/> writes and reads). Threads split the 32-channel blocks
+/// when they share out evenly (each thread reads only its share of the weights, usually the larger operand on small
+/// planes, and all of the small padded input), otherwise the row slivers (each thread multiplies its positions by all
+/// the weights); either way no cache line a thread writes is read by another in the same call (with the unfolded
+/// matrix, written half by each core and read whole by both, two threads had been no faster than one). Each output element is reduced in the same order whatever the thread count. Pointwise
 /// convolutions without padding run the whole plane as one row (slivers may cross output rows).
 /// </remarks>
 internal sealed unsafe class ConvIndirect
@@ -59,26 +59,37 @@ internal sealed unsafe class ConvIndirect
 
     public void Forward(int batch, float* x, float* y, float* residual, float[] bias, bool relu, int threads)
     {
-        int total = batch * _slivers;
+        int total = batch * _slivers, blocks = _oPad / Nr;
         // padded copy; the slack covers the last sliver's over-read (up to Mr - 1 positions past a row's end)
         long padLen = (long)batch * _imageFloats + _wp + Mr;
         float[] padded = ArrayPool<float>.Shared.Rent((int)padLen);
+        float[] accArr = ArrayPool<float>.Shared.Rent(total * Mr * _oPad);
         try
         {
-            fixed (float* pp = padded)
+            fixed (float* pp = padded, pacc = accArr)
             {
-                float* xp = pp;
+                float* xp = pp, acc = pacc;
                 Pad(x, batch, xp, padLen);
-                int parts = Math.Min(total, ConvParallel.Resolve(threads));
-                if ((long)_g.Macs * batch < 1 << 16) parts = 1;
+                int t = ConvParallel.Resolve(threads);
+                if ((long)_g.Macs * batch < 1 << 16) t = 1;
+                // channel blocks when they share out evenly: each thread then reads only its part of the weights (the
+                // larger operand on small planes) and all of the small padded input; otherwise position slivers
+                bool byChannels = t > 1 && blocks >= t && (blocks % t == 0 || blocks >= 2 * t);
+                int parts = Math.Max(1, Math.Min(t, byChannels ? blocks : total));
                 WorkerPool.Run(parts, parts, part =>
                 {
-                    int s0 = (int)((long)total * part / parts), s1 = (int)((long)total * (part + 1) / parts);
-                    Slivers(xp, s0, s1, y, residual, bias, relu);
+                    int n = byChannels ? blocks : total;
+                    int a = (int)((long)n * part / parts), b = (int)((long)n * (part + 1) / parts);
+                    if (byChannels) Block(xp, acc, 0, total, a, b, y, residual, bias, relu);
+                    else Block(xp, acc, a, b, 0, blocks, y, residual, bias, relu);
                 });
             }
         }
-        finally { ArrayPool<float>.Shared.Return(padded); }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(padded);
+            ArrayPool<float>.Shared.Return(accArr);
+        }
     }
 
     private void Pad(float* x, int batch, float* xp, long padLen)
@@ -100,13 +111,12 @@ internal sealed unsafe class ConvIndirect
         }
     }
 
-    /// <summary>Row slivers [s0, s1) of the stacked batch: products into a private accumulator, then the NCHW epilogue.</summary>
+    /// <summary>Row slivers [s0, s1) of the stacked batch times channel blocks [j0, j1): products into acc, then the NCHW epilogue.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Slivers(float* xp, int s0, int s1, float* y, float* residual, float[] bias, bool relu)
+    private void Block(float* xp, float* acc, int s0, int s1, int j0, int j1, float* y, float* residual, float[] bias, bool relu)
     {
-        int n = s1 - s0, k = _g.GroupK, perRow = (_rowLen + Mr - 1) / Mr;
-        float[] accArr = ArrayPool<float>.Shared.Rent(n * Mr * _oPad);
-        var bases = ArrayPool<long>.Shared.Rent(n);
+        int k = _g.GroupK, perRow = (_rowLen + Mr - 1) / Mr;
+        var bases = ArrayPool<long>.Shared.Rent(s1 - s0);
         try
         {
             for (int s = s0; s < s1; s++)
@@ -114,28 +124,24 @@ internal sealed unsafe class ConvIndirect
                 int img = s / _slivers, r = s % _slivers, row = r / perRow, x0 = r % perRow * Mr;
                 bases[s - s0] = (long)img * _imageFloats + (_flat ? x0 : (long)row * _wp + x0);
             }
-            fixed (float* acc = accArr, w = _w)
+            fixed (float* w = _w)
             fixed (int* off = _off)
             {
                 for (int p0 = 0; p0 < k; p0 += _kc)
                 {
                     int kc = Math.Min(_kc, k - p0);
                     bool accumulate = p0 > 0;
-                    for (int j = 0; j < _oPad / Nr; j++)
+                    for (int j = j0; j < j1; j++)
                     {
                         float* b = w + (long)p0 * _oPad + (long)j * Nr * kc;
-                        for (int i = 0; i < n; i++)
-                            Kernel(kc, xp + bases[i], off + p0, b, acc + (long)i * Mr * _oPad + j * Nr, _oPad, accumulate);
+                        for (int s = s0; s < s1; s++)
+                            Kernel(kc, xp + bases[s - s0], off + p0, b, acc + (long)s * Mr * _oPad + j * Nr, _oPad, accumulate);
                     }
                 }
-                Epilogue(acc, s0, s1, y, residual, bias, relu);
             }
+            Epilogue(acc, s0, s1, j0 * Nr, Math.Min(_g.O, j1 * Nr), y, residual, bias, relu);
         }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(accArr);
-            ArrayPool<long>.Shared.Return(bases);
-        }
+        finally { ArrayPool<long>.Shared.Return(bases); }
     }
 
     /// <summary>8 x 32 tile: c[r, 0..32) (+)= sum_p a[off[p] + r] b[p, 0..32).</summary>
@@ -173,15 +179,15 @@ internal sealed unsafe class ConvIndirect
 
     /// <summary>y[img, o, q] = act(acc[sliver, q, o] + bias[o] + residual[img, o, q]) for the slivers' valid positions.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Epilogue(float* acc, int s0, int s1, float* y, float* residual, float[] bias, bool relu)
+    private void Epilogue(float* acc, int s0, int s1, int c0, int c1, float* y, float* residual, float[] bias, bool relu)
     {
         int plane = _g.OutPlane, o = _g.O, perRow = (_rowLen + Mr - 1) / Mr;
         for (int s = s0; s < s1; s++)
         {
             int img = s / _slivers, r = s % _slivers, row = r / perRow, x0 = r % perRow * Mr;
             int count = Math.Min(Mr, _rowLen - x0), q0 = (_flat ? 0 : row * _g.OW) + x0;
-            float* src = acc + (long)(s - s0) * Mr * _oPad;
-            for (int c = 0; c < o; c++)
+            float* src = acc + (long)s * Mr * _oPad;
+            for (int c = c0; c < c1; c++)
             {
                 float bc = bias.Length == 0 ? 0f : bias[c];
                 long at = ((long)img * o + c) * plane + q0;
