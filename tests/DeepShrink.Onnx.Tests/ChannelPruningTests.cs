@@ -124,6 +124,35 @@ public class ChannelPruningTests
         Assert.Contains("cannot reach params 0.01", e.Message);
     }
 
+    [Fact]
+    public void ChannelMultiple_RemovesMoreUntilEachGroupKeepsWholeTiles_WithinTheBudget()
+    {
+        var (g, t) = Net(5);
+        var d = Analyze(g, t);
+        var imp = ChannelImportance.Magnitude(d, t, 1);
+        Func<string, int[]?> shape = n => t.TryGetValue(n, out var v) ? v.Shape : null;
+        var dense = ChannelRemoval.Cost(d, shape, new HashSet<int>(), t.Keys);
+        Func<IReadOnlySet<int>, double> macs = r => ChannelRemoval.Cost(d, shape, r, t.Keys).Macs;
+        var plain = ChannelSelection.Select(d, imp, _ => 1, macs, 0.6 * dense.Macs, "flops 0.6");
+        var tiled = ChannelSelection.Select(d, imp, _ => 1, macs, 0.6 * dense.Macs, "flops 0.6", multiple: 4);
+        Assert.Superset(plain, tiled);
+        Assert.True(macs(tiled) <= 0.6 * dense.Macs);
+        bool rounded = false;
+        foreach (var (key, units) in d.Groups())
+        {
+            int before = units.Count(u => !plain.Contains(u.Id)), after = units.Count(u => !tiled.Contains(u.Id));
+            Assert.True(after % 4 == 0 || (before < 4 && after == before), $"group {key} keeps {after} units (before rounding {before})");
+            rounded |= after != before;
+            // the extra units are the group's least important ones left
+            var extra = units.Where(u => tiled.Contains(u.Id) && !plain.Contains(u.Id)).Select(u => imp[u.Id]).DefaultIfEmpty(double.NegativeInfinity).Max();
+            var stays = units.Where(u => !tiled.Contains(u.Id)).Select(u => imp[u.Id]).DefaultIfEmpty(double.PositiveInfinity).Min();
+            Assert.True(extra <= stays, $"group {key}: removed a unit more important than one kept");
+        }
+        Assert.True(rounded, "the budget alone already left whole tiles: the test shows nothing");
+        var (pg, pt) = ChannelRemoval.Apply(d, t, tiled);
+        Assert.Equal(macs(tiled), GraphAnalysis.TotalMacs(pg, n => pt[n].Shape));
+    }
+
     [Theory]
     [InlineData("target: {params: 0.5, flops: 0.5}", "exactly one")]
     [InlineData("target: {flops: 1.5}", "flops")]

@@ -56,7 +56,7 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
         return ChannelSelection.Select(d, importance,
             g => (int)Math.Ceiling((1 - spec.MaxLayerPrune) * _denseGroupSizes.GetValueOrDefault(g, 1)),
             r => { var c = ChannelRemoval.Cost(d, shape, r, counted); return spec.Target == "params" ? c.Params : c.Macs; },
-            keep * dense, $"{spec.Target} {keep:0.###} of the input model ({keep * dense:N0} {spec.Target})");
+            keep * dense, $"{spec.Target} {keep:0.###} of the input model ({keep * dense:N0} {spec.Target})", spec.ChannelMultiple);
     }
 
     /// <inheritdoc/>

@@ -17,8 +17,10 @@ namespace DeepShrink.Compression.Pruning.Channels;
 /// <param name="CalibrationBatches">Training batches for the data-driven criteria (taylor, reconstruction).</param>
 /// <param name="MaxDropPp">Accuracy budget in percentage points (CLI <c>--max-drop</c> overrides).</param>
 /// <param name="Layers">Rules over node names: <c>skip: true</c> keeps a layer's output channels.</param>
+/// <param name="ChannelMultiple">Each group keeps a multiple of this many channel units (1: any count; 8 or 16 suit
+/// vector kernels, e.g. ONNX Runtime's NCHWc convolutions); reached by removing more, never fewer.</param>
 public sealed record ChannelPruningSpec(string Name, string Criterion, string Target, double Keep, double MaxLayerPrune,
-    double SlimmingL1, int CalibrationBatches, double MaxDropPp, IReadOnlyList<LayerRule> Layers)
+    double SlimmingL1, int CalibrationBatches, double MaxDropPp, IReadOnlyList<LayerRule> Layers, int ChannelMultiple = 1)
     : ComponentSpec(Name, TypeName)
 {
     /// <summary>The recipe type.</summary>
@@ -41,6 +43,7 @@ public sealed record ChannelPruningSpec(string Name, string Criterion, string Ta
         double slim = m.Num("slimming_l1", 0, 0, 10);
         if (slim > 0 && criterion != "bn-scale") throw m.Error("slimming_l1", "applies to criterion bn-scale (network slimming) only");
         return new ChannelPruningSpec(name, criterion, kind, keep, m.Num("max_layer_prune", 0.9, 0, 1), slim,
-            m.Int("calibration_batches", 8, 1, 10_000), m.Num("max_drop", 0.5, 0, 100), RecipeLoader.ParseRules(m, false, false));
+            m.Int("calibration_batches", 8, 1, 10_000), m.Num("max_drop", 0.5, 0, 100), RecipeLoader.ParseRules(m, false, false),
+            m.Int("channel_multiple", 1, 1, 1024));
     }
 }

@@ -16,10 +16,14 @@ public static class ChannelSelection
     /// The units to remove. <paramref name="importance"/> is indexed by unit id (NaN for fixed units);
     /// <paramref name="floor"/> gives the fewest units a group keeps; <paramref name="cost"/> prices a removal set.
     /// <paramref name="what"/> names the cost in the error when even the most removal allowed stays above <paramref name="target"/>.
+    /// With <paramref name="multiple"/> above 1, each group then gives up its next least important units until the units it
+    /// keeps are a multiple of it (groups smaller than that, or that would fall below their floor, stay as they are):
+    /// kernels prefer channel counts in whole vector tiles, and removing more never breaks the budget.
     /// </summary>
     public static HashSet<int> Select(ChannelDependencies d, double[] importance, Func<string, int> floor,
-        Func<IReadOnlySet<int>, double> cost, double target, string what)
+        Func<IReadOnlySet<int>, double> cost, double target, string what, int multiple = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(multiple, 1);
         var groups = d.Groups();
         var normalized = new List<(int Id, string Group, double Score)>();
         foreach (var (key, units) in groups)
@@ -42,17 +46,30 @@ public static class ChannelSelection
             left[g]--;
             sequence.Add(id);
         }
-        if (cost(new HashSet<int>()) <= target) return new HashSet<int>();
-        var all = new HashSet<int>(sequence);
-        double most = cost(all);
-        if (most > target)
-            throw new UnreachableTargetException($"channel pruning cannot reach {what}: removing every channel the layer floors allow still leaves {most:N0} (target {target:N0}); raise max_layer_prune or the target");
-        int lo = 0, hi = sequence.Count; // cost(prefix hi) <= target < cost(prefix lo)
-        while (hi - lo > 1)
+        int hi = 0;
+        if (cost(new HashSet<int>()) > target)
         {
-            int mid = (lo + hi) / 2;
-            if (cost(new HashSet<int>(sequence.Take(mid))) <= target) hi = mid; else lo = mid;
+            double most = cost(new HashSet<int>(sequence));
+            if (most > target)
+                throw new UnreachableTargetException($"channel pruning cannot reach {what}: removing every channel the layer floors allow still leaves {most:N0} (target {target:N0}); raise max_layer_prune or the target");
+            int lo = 0; // cost(prefix hi) <= target < cost(prefix lo)
+            hi = sequence.Count;
+            while (hi - lo > 1)
+            {
+                int mid = (lo + hi) / 2;
+                if (cost(new HashSet<int>(sequence.Take(mid))) <= target) hi = mid; else lo = mid;
+            }
         }
-        return new HashSet<int>(sequence.Take(hi));
+        var chosen = new HashSet<int>(sequence.Take(hi));
+        if (multiple > 1)
+            foreach (var (key, units) in groups)
+            {
+                int kept = units.Count(u => !chosen.Contains(u.Id));
+                int rounded = kept / multiple * multiple;
+                if (kept < multiple || rounded == kept || rounded < Math.Max(1, floor(key))) continue;
+                foreach (var (id, _, _) in normalized.Where(n => n.Group == key && !chosen.Contains(n.Id)).Take(kept - rounded))
+                    chosen.Add(id);
+            }
+        return chosen;
     }
 }
