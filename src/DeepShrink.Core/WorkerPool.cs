@@ -39,6 +39,7 @@ public static class WorkerPool
     private static long s_generation; // incremented per job
     private static int s_sleepers;    // workers blocked on s_wake
     private static Job? s_job;
+    private static long s_park;       // incremented by Park: waiting workers sleep at once
 
     [ThreadStatic] private static bool t_inPart;
 
@@ -103,6 +104,13 @@ public static class WorkerPool
         if (job.Error is { } error) ExceptionDispatchInfo.Capture(error).Throw();
     }
 
+    /// <summary>
+    /// Sends waiting workers to sleep now instead of at the end of their <see cref="SpinMicros"/>: for benchmarks that
+    /// hand the cores to another engine (ONNX Runtime) right after ours, so that our waiting workers do not compete
+    /// with its threads. The next region wakes them (its first parts may then run on the caller alone).
+    /// </summary>
+    public static void Park() => Interlocked.Increment(ref s_park);
+
     /// <summary>Worker threads started so far.</summary>
     public static int Workers => Volatile.Read(ref s_workers).Length;
 
@@ -127,7 +135,7 @@ public static class WorkerPool
     private static void Loop()
     {
         t_inPart = true; // a region started inside a part runs on Parallel.For, never waits for this pool
-        long seen = Volatile.Read(ref s_generation);
+        long seen = Volatile.Read(ref s_generation), parked = Volatile.Read(ref s_park);
         while (true)
         {
             long start = Stopwatch.GetTimestamp();
@@ -135,8 +143,10 @@ public static class WorkerPool
             while ((now = Volatile.Read(ref s_generation)) == seen)
             {
                 double waited = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-                if (waited < BusySpinMicros) { Thread.SpinWait(32); continue; }
-                if (waited < SpinMicros) { Thread.Yield(); continue; }
+                bool park = Volatile.Read(ref s_park) != parked;
+                if (waited < BusySpinMicros && !park) { Thread.SpinWait(32); continue; }
+                if (waited < SpinMicros && !park) { Thread.Yield(); continue; }
+                parked = Volatile.Read(ref s_park);
                 Interlocked.Increment(ref s_sleepers);
                 if (Volatile.Read(ref s_generation) == seen) s_wake.Wait();
                 Interlocked.Decrement(ref s_sleepers);
