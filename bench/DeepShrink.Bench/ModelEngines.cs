@@ -46,7 +46,7 @@ internal sealed class ModelEngine(string name, Action<float[], int, float[]> run
     public static ModelEngine Ort(string onnxPath, int threads, int[] outputSample)
     {
         var s = new OnnxSession(onnxPath, threads);
-        return new ModelEngine("ort", (x, b, y) => { WorkerPool.Park(); s.Run(x, b, y, outputSample); }, new FileInfo(onnxPath).Length, s); // Park: our waiting workers sleep
+        return new ModelEngine("ort", (x, b, y) => s.Run(x, b, y, outputSample), new FileInfo(onnxPath).Length, s);
     }
 
     /// <summary>Collects garbage left by earlier work so the first engine's deltas start from a settled heap.</summary>

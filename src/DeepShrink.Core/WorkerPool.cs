@@ -23,11 +23,12 @@ public static class WorkerPool
 {
     /// <summary>
     /// How long an idle worker waits for the next job before it sleeps (microseconds): busy for the first
-    /// <see cref="BusySpinMicros"/>, then yielding its core to any other runnable thread between checks. Long on purpose:
-    /// a worker woken from sleep was measured to be queued behind the waking (busy) thread on the same core for
-    /// 2-5 ms on a 2-vCPU VM (the scheduler's wake-affine placement), which is more than a whole batch-1 inference.
+    /// <see cref="BusySpinMicros"/>, then yielding its core to any other runnable thread between checks. Long enough to
+    /// bridge the gaps between the regions of back-to-back inference calls: a worker woken from sleep was measured to be
+    /// queued behind the waking (busy) thread on the same core for 2-5 ms on a 2-vCPU VM (the scheduler's wake-affine
+    /// placement), more than a whole batch-1 inference. (20 ms was tried: no faster here, and it keeps a core busier.)
     /// </summary>
-    public const double SpinMicros = 20_000;
+    public const double SpinMicros = 2_000;
 
     /// <summary>Part of <see cref="SpinMicros"/> spent spinning without yielding.</summary>
     public const double BusySpinMicros = 50;
