@@ -49,7 +49,7 @@ public static class ResNetConvLayers
     /// </summary>
     private static void Winograd(Dictionary<string, object> r, string name, ConvGeometry g, float[] w, PackedConv packed, int threads, double seconds)
     {
-        var wino = new WinogradConv(g, w, [], WinogradConv.ChooseTile(g, WinogradConv.MinTiles));
+        var wino = new WinogradConv(g, w, [], WinogradConv.RuntimeTile(g));
         var x = Tensor.Randn(new Rng(6), 1f, 8 * g.InputSize).Span.ToArray();
         var y = new float[8 * g.OutputSize];
         var x1 = x.AsSpan(0, g.InputSize).ToArray();

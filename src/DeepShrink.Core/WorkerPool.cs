@@ -106,6 +106,16 @@ public static class WorkerPool
     }
 
     /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) cut into <paramref name="parts"/> contiguous
+    /// ranges (the cut depends only on the counts), on at most <paramref name="threads"/> threads (<see cref="Run(int, int, Action{int})"/>).
+    /// </summary>
+    public static void RunRanges(int count, int parts, int threads, Action<int, int> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Run(parts, threads, p => body((int)((long)count * p / parts), (int)((long)count * (p + 1) / parts)));
+    }
+
+    /// <summary>
     /// Sends waiting workers to sleep now instead of at the end of their <see cref="SpinMicros"/>: for benchmarks that
     /// hand the cores to another engine (ONNX Runtime) right after ours, so that our waiting workers do not compete
     /// with its threads. The next region wakes them (its first parts may then run on the caller alone).

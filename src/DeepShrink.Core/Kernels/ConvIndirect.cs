@@ -75,11 +75,9 @@ internal sealed unsafe class ConvIndirect
                 // channel blocks when they share out evenly: each thread then reads only its part of the weights (the
                 // larger operand on small planes) and all of the small padded input; otherwise position slivers
                 bool byChannels = t > 1 && blocks >= t && (blocks % t == 0 || blocks >= 2 * t);
-                int parts = Math.Max(1, Math.Min(t, byChannels ? blocks : total));
-                WorkerPool.Run(parts, parts, part =>
+                int n = byChannels ? blocks : total, parts = Math.Max(1, Math.Min(t, n));
+                WorkerPool.RunRanges(n, parts, parts, (a, b) =>
                 {
-                    int n = byChannels ? blocks : total;
-                    int a = (int)((long)n * part / parts), b = (int)((long)n * (part + 1) / parts);
                     if (byChannels) Block(xp, acc, 0, total, a, b, y, residual, bias, relu);
                     else Block(xp, acc, a, b, 0, blocks, y, residual, bias, relu);
                 });
@@ -115,13 +113,13 @@ internal sealed unsafe class ConvIndirect
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Block(float* xp, float* acc, int s0, int s1, int j0, int j1, float* y, float* residual, float[] bias, bool relu)
     {
-        int k = _g.GroupK, perRow = (_rowLen + Mr - 1) / Mr;
+        int k = _g.GroupK;
         var bases = ArrayPool<long>.Shared.Rent(s1 - s0);
         try
         {
             for (int s = s0; s < s1; s++)
             {
-                int img = s / _slivers, r = s % _slivers, row = r / perRow, x0 = r % perRow * Mr;
+                var (img, row, x0) = Sliver(s);
                 bases[s - s0] = (long)img * _imageFloats + (_flat ? x0 : (long)row * _wp + x0);
             }
             fixed (float* w = _w)
@@ -142,6 +140,13 @@ internal sealed unsafe class ConvIndirect
             Epilogue(acc, s0, s1, j0 * Nr, Math.Min(_g.O, j1 * Nr), y, residual, bias, relu);
         }
         finally { ArrayPool<long>.Shared.Return(bases); }
+    }
+
+    /// <summary>Row sliver s of the stacked batch: its image, output row (0 when the plane is one row) and first column.</summary>
+    private (int Img, int Row, int X0) Sliver(int s)
+    {
+        int perRow = (_rowLen + Mr - 1) / Mr, r = s % _slivers;
+        return (s / _slivers, r / perRow, r % perRow * Mr);
     }
 
     /// <summary>8 x 32 tile: c[r, 0..32) (+)= sum_p a[off[p] + r] b[p, 0..32).</summary>
@@ -181,10 +186,10 @@ internal sealed unsafe class ConvIndirect
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Epilogue(float* acc, int s0, int s1, int c0, int c1, float* y, float* residual, float[] bias, bool relu)
     {
-        int plane = _g.OutPlane, o = _g.O, perRow = (_rowLen + Mr - 1) / Mr;
+        int plane = _g.OutPlane, o = _g.O;
         for (int s = s0; s < s1; s++)
         {
-            int img = s / _slivers, r = s % _slivers, row = r / perRow, x0 = r % perRow * Mr;
+            var (img, row, x0) = Sliver(s);
             int count = Math.Min(Mr, _rowLen - x0), q0 = (_flat ? 0 : row * _g.OW) + x0;
             float* src = acc + (long)s * Mr * _oPad;
             for (int c = c0; c < c1; c++)

@@ -21,8 +21,7 @@ internal static class ConvParallel
         if (count <= 0) return;
         int t = Math.Min(Resolve(threads), count);
         if (t <= 1 || count * Math.Max(1, workPerItem) < MinParallelWork) { body(0, count); return; }
-        WorkerPool.Run(t,
-            k => body((int)((long)count * k / t), (int)((long)count * (k + 1) / t)));
+        WorkerPool.RunRanges(count, t, t, body);
     }
 
     /// <summary>

@@ -76,7 +76,7 @@ public sealed unsafe class PackedConv
             case ConvLayout.Indirect: _indirect = new ConvIndirect(g, w); return;
             case ConvLayout.PositionRows: _rows = new ConvPositionRows(g, w, isa); return;
         }
-        _w = new GemmPackedA(w, g.O, g.GroupK, level ?? Gemm.Isa);
+        _w = new GemmPackedA(w, g.O, g.GroupK, isa);
         int nr = _w.Nr;
         int target = Math.Max(nr, SegmentElements / g.GroupK / nr * nr);
         _segments = (g.OutPlane + target - 1) / target;
@@ -154,12 +154,7 @@ public sealed unsafe class PackedConv
             var job = new Job(this, px, py, residual.Length != 0 ? pr : null, relu, segment, segments, bands, bandRows);
             int t = Math.Min(threads, items);
             if (t <= 1 || g.Macs < 1 << 16) { job.Items(0, items); return; }
-            int next = 0;
-            WorkerPool.Run(t, _ =>
-            {
-                for (int i = Interlocked.Increment(ref next) - 1; i < items; i = Interlocked.Increment(ref next) - 1)
-                    job.Items(i, i + 1);
-            });
+            WorkerPool.Run(items, t, i => job.Items(i, i + 1));
         }
     }
 

@@ -26,12 +26,6 @@ public sealed unsafe class WinogradConv
 {
     private const int Lanes = 16;
 
-    /// <summary>
-    /// Output tiles per call (over the whole batch) from which Winograd pays: fewer leave its GEMMs too narrow for the
-    /// micro-kernel, and its transformed weights (4x the direct ones for F(4x4)) are read for little work.
-    /// </summary>
-    public const int MinTiles = 16;
-
     /// <summary>Floats of the transformed input and output buffers of one chunk (4 MiB each), images per chunk chosen to fit.</summary>
     public const int ChunkElements = 1 << 20;
 
@@ -47,13 +41,6 @@ public sealed unsafe class WinogradConv
 
     /// <summary>Tiles of one image for output tiles of side <paramref name="m"/>: ceil(OH / m) ceil(OW / m).</summary>
     public static int TilesPerImage(in ConvGeometry g, int m) => (g.OH + m - 1) / m * ((g.OW + m - 1) / m);
-
-    /// <summary>
-    /// The output tile side for a geometry: 4 (F(4x4, 3x3), 4x fewer multiplies) unless an image has fewer than
-    /// <paramref name="minTiles"/> such tiles (e.g. 4 on a 7x7 plane, too few columns for the GEMMs), then 2
-    /// (F(2x2, 3x3), 2.25x fewer).
-    /// </summary>
-    public static int ChooseTile(in ConvGeometry g, int minTiles) => TilesPerImage(g, 4) >= minTiles ? 4 : 2;
 
     /// <summary>F(4x4) tiles per image from which the runtime uses F(4x4) rather than F(2x2) (see <see cref="Pays"/>).</summary>
     public const int F4MinTiles = 100;

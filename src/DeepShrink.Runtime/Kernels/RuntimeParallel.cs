@@ -27,7 +27,6 @@ internal static class RuntimeParallel
             body(0, count);
             return;
         }
-        int blocks = Math.Min(count, threads * BlocksPerThread);
-        WorkerPool.Run(blocks, threads, b => body((int)((long)count * b / blocks), (int)((long)count * (b + 1) / blocks)));
+        WorkerPool.RunRanges(count, Math.Min(count, threads * BlocksPerThread), threads, body);
     }
 }
