@@ -165,6 +165,41 @@ public class DistillationFamilyTests
     }
 
     [Fact]
+    public void Augmentation_FeedsTheTeacherTheSameAugmentedImages_AndIsSeeded()
+    {
+        // the student sees flipped and shifted images; it can only fit the teacher if the teacher's targets come
+        // from those same images (a cache of the unaugmented images' values would not be fittable)
+        var teacher = RegressionNet(1, 16);
+        var train = Unlabelled(512, 3);
+        var test = Unlabelled(128, 4);
+        var opts = new DistillOptions
+        {
+            Objective = DistillObjective.Features, Epochs = 30, Lr = 0.05f, BatchSize = 32, WeightDecay = 0, IgnoreLabels = true,
+            CropPadding = 1, Flip = true, Seed = 9,
+        };
+        GraphModule Distil(DistillOptions o)
+        {
+            var student = RegressionNet(2, 32);
+            new Distiller(teacher, student, o).Run(train);
+            return student;
+        }
+        double Gap(GraphModule s)
+        {
+            using var _ = Engine.NoGrad();
+            teacher.Eval(); s.Eval();
+            return Ops.Mse(s.Forward(test.Images), teacher.Forward(test.Images)).Item();
+        }
+        double start = Gap(RegressionNet(2, 32));
+        var a = Distil(opts);
+        Assert.True(Gap(a) < start / 20, $"student output MSE to the teacher {start:G3} -> {Gap(a):G3}");
+        var again = Distil(opts);
+        foreach (var (k, v) in a.StateDict()) Assert.Equal(v.ToArray(), again.StateDict()[k].ToArray());
+        var plain = Distil(opts with { CropPadding = 0, Flip = false });
+        Assert.NotEqual(a.StateDict()["fc1.weight"].ToArray(), plain.StateDict()["fc1.weight"].ToArray());
+        Assert.Throws<ArgumentException>(() => (opts with { CropPadding = 17 }).Validate());
+    }
+
+    [Fact]
     public void Hints_TrainTheGuidedLayerThroughTheRegressor()
     {
         var teacher = RegressionNet(1, 16);

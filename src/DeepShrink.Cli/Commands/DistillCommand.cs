@@ -22,7 +22,7 @@ public static class DistillCommand
     public static Command Create()
     {
         var teacherOpt = new Option<string>("--teacher") { Description = "Teacher model file (.safetensors, .dsz or .onnx)", Required = true };
-        var studentOpt = new Option<string>("--student") { Description = $"Student: a zoo name ({string.Join(", ", StudentZoo.Names.Concat(ModelZoo.Names))}), a model file, or teacher:W (the teacher's graph with every layer's width times W, freshly initialised)", Required = true };
+        var studentOpt = new Option<string>("--student") { Description = $"Student: a zoo name ({string.Join(", ", StudentZoo.Names.Concat(ModelZoo.Names))}) or NAME:W (its width times W), a model file, or teacher:W (the teacher's graph with every layer's width times W, freshly initialised)", Required = true };
         var dataset = new Option<string?>("--dataset") { Description = "Dataset spec (default: the teacher's, else fashion-mnist); imagefolder:DIR without class folders is unlabelled" };
         var loss = new Option<string>("--loss") { Description = "kd (Hinton soft targets), features (MSE/cosine on a value; on the outputs = regression KD) or attention (attention transfer + labels)", DefaultValueFactory = _ => "kd" };
         var temperature = new Option<float>("--temperature") { Description = "Softmax temperature T (kd)", DefaultValueFactory = _ => 4f };
@@ -33,6 +33,8 @@ public static class DistillCommand
         var hint = new Option<string?>("--hint") { Description = "FitNets hint layer (teacher node or value); trains --guided + a regressor on it first" };
         var guided = new Option<string?>("--guided") { Description = "FitNets guided layer (student node or value)" };
         var hintEpochs = new Option<int>("--hint-epochs") { Description = "Epochs of the hint stage", DefaultValueFactory = _ => 2 };
+        var crop = new Option<int>("--crop-padding") { Description = "Random crops: pad every side by N pixels, crop back (0 = off; the teacher then runs on every augmented batch)", DefaultValueFactory = _ => 0 };
+        var flip = new Option<bool>("--flip") { Description = "Random left-right flips of the training images" };
         var ignoreLabels = new Option<bool>("--ignore-labels") { Description = "Use no labels for training (unlabelled distillation)" };
         var epochs = new Option<int>("--epochs") { Description = "Epochs of the main stage", DefaultValueFactory = _ => 5 };
         var lr = new Option<float>("--lr") { Description = "Peak learning rate (SGD, cosine schedule)", DefaultValueFactory = _ => 0.05f };
@@ -47,7 +49,7 @@ public static class DistillCommand
         var channels = DataArgs.ChannelsOption("; default: the teacher's input channels");
         var cmd = new Command("distill", "Distil a teacher model into a student (Hinton KD, FitNets hints, feature/attention/regression distillation)");
         foreach (var o in new Option[] { teacherOpt, studentOpt, dataset, loss, temperature, alpha, tValue, sValue, featureLoss, hint, guided, hintEpochs,
-            ignoreLabels, epochs, lr, batch, wd, trainCount, val, seed, output, json, imageSize, channels }) cmd.Options.Add(o);
+            crop, flip, ignoreLabels, epochs, lr, batch, wd, trainCount, val, seed, output, json, imageSize, channels }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             var objective = pr.GetValue(loss) switch
@@ -61,7 +63,7 @@ public static class DistillCommand
                 TeacherValue = pr.GetValue(tValue), StudentValue = pr.GetValue(sValue), FeatureLoss = pr.GetValue(featureLoss)!,
                 Hint = pr.GetValue(hint), Guided = pr.GetValue(guided), HintEpochs = pr.GetValue(hint) is null ? 0 : pr.GetValue(hintEpochs),
                 IgnoreLabels = pr.GetValue(ignoreLabels), Epochs = pr.GetValue(epochs), Lr = pr.GetValue(lr), BatchSize = pr.GetValue(batch),
-                WeightDecay = pr.GetValue(wd), Seed = pr.GetValue(seed),
+                WeightDecay = pr.GetValue(wd), Seed = pr.GetValue(seed), CropPadding = pr.GetValue(crop), Flip = pr.GetValue(flip),
             };
             try { opts.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, 2); }
@@ -98,7 +100,7 @@ public static class DistillCommand
             throw new CliException($"kd needs equal outputs: student {ShapeUtil.Format(student.OutputShapeOfGraph)} vs teacher {ShapeUtil.Format(teacher.OutputShapeOfGraph)}");
         long tMacs = Macs(teacher), sMacs = Macs(student), tParams = teacher.ParameterCount(), sParams = student.ParameterCount();
         Console.WriteLine($"distill {o.Objective.ToString().ToLowerInvariant()}: teacher {teacherPath} ({tParams:N0} parameters, {2 * tMacs:N0} FLOPs/image) -> student {studentSpec} ({sParams:N0} parameters, {2 * sMacs:N0} FLOPs/image; {(double)tParams / Math.Max(1, sParams):F1}x fewer parameters, {(double)tMacs / Math.Max(1, sMacs):F1}x fewer FLOPs)");
-        Console.WriteLine($"  {train.Count:N0} training images{(labelled ? "" : " (labels not used)")}, T {o.Temperature}, alpha {o.Weight}, {(o.Hint is null ? "" : $"hints {o.Hint} <- {o.Guided} for {o.HintEpochs} epochs, ")}{o.Epochs} epochs, lr {o.Lr}, batch {o.BatchSize}, seed {o.Seed}, {Parallelism.Degree} threads");
+        Console.WriteLine($"  {train.Count:N0} training images{(labelled ? "" : " (labels not used)")}, T {o.Temperature}, alpha {o.Weight}, {(o.Hint is null ? "" : $"hints {o.Hint} <- {o.Guided} for {o.HintEpochs} epochs, ")}{o.Epochs} epochs, lr {o.Lr}, batch {o.BatchSize}{(o.CropPadding > 0 ? $", random crops (padding {o.CropPadding})" : "")}{(o.Flip ? ", random flips" : "")}, seed {o.Seed}, {Parallelism.Degree} threads");
         var sw = Stopwatch.StartNew();
         var distiller = new Distiller(teacher, student, o)
         {
@@ -110,6 +112,7 @@ public static class DistillCommand
         double wall = sw.Elapsed.TotalSeconds;
         var report = new JsonReport().Set("teacher", teacherPath).Set("student", studentSpec).Set("dataset", spec).Set("loss", o.Objective.ToString().ToLowerInvariant())
             .Set("temperature", o.Temperature).Set("alpha", o.Weight).Set("hint", o.Hint).Set("guided", o.Guided).Set("hint_epochs", o.HintEpochs)
+            .Set("crop_padding", o.CropPadding).Set("flip", o.Flip)
             .Set("epochs", o.Epochs).Set("seed", (long)o.Seed).Set("train_images", train.Count).Set("labels_used", labelled)
             .Set("student_params", sParams).Set("teacher_params", tParams).Set("student_flops", 2 * sMacs).Set("teacher_flops", 2 * tMacs)
             .Set("wall_seconds", Math.Round(wall, 2))
@@ -178,12 +181,24 @@ public static class DistillCommand
             catch (ArgumentException e) { throw new CliException(e.Message, 2); }
         }
         if (File.Exists(spec)) return ModelFiles.LoadTrainable(spec).Model;
-        if (!StudentZoo.Knows(spec)) throw new CliException($"unknown student '{spec}' (a zoo name: {string.Join(", ", StudentZoo.Names.Concat(ModelZoo.Names))}; a model file; or teacher:W)", 2);
+        double? width = null;
+        if (spec.IndexOf(':') is var colon and > 0 && StudentZoo.Knows(spec[..colon]))
+        {   // NAME:W = the zoo student with every layer's width times W
+            if (!double.TryParse(spec[(colon + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var w))
+                throw new CliException($"--student NAME:W needs a number W, got '{spec}'", 2);
+            (spec, width) = (spec[..colon], w);
+        }
+        if (!StudentZoo.Knows(spec)) throw new CliException($"unknown student '{spec}' (a zoo name: {string.Join(", ", StudentZoo.Names.Concat(ModelZoo.Names))}, optionally NAME:W for its width times W; a model file; or teacher:W)", 2);
         var ts = teacher.InputShape;
         if (ts.Length != 3 || ts[1] != ts[2]) throw new CliException($"zoo students need square [C, N, N] inputs, the teacher's are {ShapeUtil.Format(ts)}", 2);
         var outs = teacher.OutputShapeOfGraph;
         var config = new ModelConfig { InChannels = ts[0], ImageSize = ts[1], NumClasses = ShapeUtil.Numel(outs) };
-        try { return StudentZoo.Create(spec, config, new Rng(seed)); }
+        try
+        {
+            var rng = new Rng(seed);
+            var net = StudentZoo.Create(spec, config, rng);
+            return width is double ww ? WidthScaling.Scale(net, ww, rng) : net;
+        }
         catch (ArgumentException e) { throw new CliException(e.Message, 2); }
     }
 

@@ -52,6 +52,12 @@ public sealed record DistillOptions
     public bool IgnoreLabels { get; init; }
     /// <summary>Seed of the data order and the regressor's initialisation.</summary>
     public ulong Seed { get; init; } = 42;
+    /// <summary>Random-crop padding in pixels (0 = no crops); with any augmentation the teacher runs on every augmented batch instead of a cache.</summary>
+    public int CropPadding { get; init; }
+    /// <summary>Random left-right flips of the training images.</summary>
+    public bool Flip { get; init; }
+    /// <summary>Whether the training images are augmented (the teacher's values then cannot be cached).</summary>
+    public bool Augments => CropPadding > 0 || Flip;
     /// <summary>Largest teacher cache in floats (values beyond it are recomputed per batch).</summary>
     public long CacheLimitFloats { get; init; } = 256L << 20;
 
@@ -64,6 +70,7 @@ public sealed record DistillOptions
         if (Epochs < 0 || HintEpochs < 0) throw new ArgumentException("epochs must be >= 0");
         if (BatchSize < 1) throw new ArgumentException("batch size must be >= 1");
         if (!(Lr > 0)) throw new ArgumentException("learning rate must be > 0");
+        if (CropPadding is < 0 or > 16) throw new ArgumentException($"crop padding must be in [0, 16], got {CropPadding}");
         if (WeightDecay < 0) throw new ArgumentException("weight decay must be >= 0");
         if ((Hint is null) != (Guided is null)) throw new ArgumentException("hints need both a hint layer (teacher) and a guided layer (student)");
         if (Hint is not null && HintEpochs == 0) throw new ArgumentException("a hint layer needs hint epochs > 0");

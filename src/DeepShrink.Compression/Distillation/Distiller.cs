@@ -2,6 +2,7 @@ using System.Diagnostics;
 using DeepShrink.Core;
 using DeepShrink.Core.Graph;
 using DeepShrink.Data;
+using DeepShrink.Data.Transforms;
 using DeepShrink.Nn;
 using DeepShrink.Nn.Optim;
 
@@ -14,7 +15,7 @@ public sealed record DistillEpoch(string Stage, int Epoch, float Loss, double Se
 /// Trains a student from a frozen teacher: an optional FitNets hint stage (guided layer + regressor
 /// regress the teacher's hint layer), then Hinton soft targets, feature matching (MSE/cosine,
 /// regression KD on outputs) or attention transfer. Teacher values are cached once per sample when they
-/// fit in memory (no augmentation), otherwise computed per batch without gradient. The teacher's
+/// fit in memory and the images are not augmented, otherwise computed per (augmented) batch without gradient. The teacher's
 /// parameters are not in any optimiser and it always runs in eval mode, so it is never updated.
 /// </summary>
 public sealed class Distiller(GraphModule teacher, GraphModule student, DistillOptions options)
@@ -40,7 +41,7 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
             var sShape = ValueShape(student, guided);
             var reg = HintRegressor.Create(sShape, tShape, new Rng(options.Seed ^ 0x5EED));
             Regressor = reg;
-            var cache = new TeacherCache(teacher, train, hint, tShape, options.CacheLimitFloats).Fill();
+            var cache = new TeacherCache(teacher, train, hint, tShape, CacheLimit).Fill();
             var parameters = student.NamedParameters().Concat(reg.NamedParameters("regressor."));
             Stage("hints", train, options.HintEpochs, parameters, cache, (x, idx, y) =>
             {
@@ -50,7 +51,7 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         }
         var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : ResolveValue(teacher, options.TeacherValue ?? teacher.Graph.Output, "teacher");
         var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : ResolveValue(student, options.StudentValue ?? student.Graph.Output, "student");
-        var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), options.CacheLimitFloats).Fill();
+        var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), CacheLimit).Fill();
         Stage(options.Objective.ToString().ToLowerInvariant(), train, options.Epochs, student.NamedParameters(), main, (x, idx, y) =>
         {
             var vals = student.ForwardValues(x, [sValue]);
@@ -66,6 +67,9 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         student.Eval();
         return history;
     }
+
+    /// <summary>Augmented images differ every epoch, so their teacher values are never cached.</summary>
+    private long CacheLimit => options.Augments ? 0 : options.CacheLimitFloats;
 
     private Tensor AttentionWithLabels(Tensor logits, Tensor s, Tensor t, int[]? y)
     {
@@ -88,12 +92,15 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         var schedule = new WarmupLr(Math.Min(options.WarmupEpochs, epochs), new CosineLr(epochs));
         var loader = new DataLoader(train, new DataLoaderOptions { BatchSize = options.BatchSize, Seed = options.Seed });
         int bpe = loader.BatchesPerEpoch, c = train.Channels, h = train.Height, w = train.Width, ss = train.SampleSize;
+        var transforms = Augmentation.Of(options.CropPadding, options.Flip);
+        var scratch = new float[ss];
         for (int e = 0; e < epochs; e++)
         {
             student.Train();
             extra?.Train();
             var sw = Stopwatch.StartNew();
             var order = loader.Order(e);
+            var augRng = new Rng(options.Seed ^ (0x9E3779B97F4A7C15UL * (ulong)(e + 1)) ^ (name == "hints" ? 0xD1B54A32D192ED03UL : 0));
             double lossSum = 0; long seen = 0;
             for (int start = 0, b = 0; start < order.Length; start += options.BatchSize, b++)
             {
@@ -102,7 +109,9 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
                 var labels = options.IgnoreLabels ? null : new int[idx.Length];
                 for (int i = 0; i < idx.Length; i++)
                 {
-                    train.CopySample(idx[i], x.Span.Slice(i * ss, ss));
+                    var sample = x.Span.Slice(i * ss, ss);
+                    train.CopySample(idx[i], sample);
+                    foreach (var t in transforms) t.Apply(sample, c, h, w, augRng, scratch);
                     if (labels is not null) labels[i] = train.Label(idx[i]);
                 }
                 opt.LearningRate = opt.BaseLearningRate * schedule.Factor(e + (double)b / bpe);
