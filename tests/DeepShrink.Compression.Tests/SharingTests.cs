@@ -85,4 +85,27 @@ public class SharingTests
         foreach (var (n, p) in model.NamedParameters())
             if (layers.TryGetValue(n, out var l)) Assert.All(p.ToArray(), v => Assert.Contains(v, l.Centroids));
     }
+
+    [Fact]
+    public void MeanCentroidStep_StaysStableOnLargeClusters_WhereTheSumDiverges()
+    {
+        // ~1,000 weights per centroid: the summed step is ~1,000 times a weight's step (LeNet-5's fc1 at 4 bits
+        // collapsed this way); the mean step moves a centroid like one of its members
+        List<double> Run(CentroidStep step)
+        {
+            var rng = new Rng(11);
+            var model = new Sequential(new Linear(2000, 2, rng));
+            var x = Tensor.Randn(rng, 1f, 128, 2000);
+            var y = Enumerable.Range(0, 128).Select(i => x[i, 0] + x[i, 1] + x[i, 2] > 0 ? 1 : 0).ToArray();
+            var layers = WeightSharing.QuantizeModel(model, new Dictionary<string, int> { ["0.weight"] = 2 }, null, CentroidInit.Linear, new Rng(3));
+            Assert.True(layers["0.weight"].Counts().Max() >= 500);
+            var t = new Trainer(); t.Callbacks.Add(new SharingCallback(layers, 1f, step));
+            return t.Fit(model, new Sgd(model.NamedParameters(), 0.05f), _ => new[] { (x, y) }, 20).Select(h => (double)h.Loss).ToList();
+        }
+        var mean = Run(CentroidStep.Mean);
+        var sum = Run(CentroidStep.Sum);
+        Assert.True(mean[^1] < mean[0], $"mean step: loss {mean[0]} -> {mean[^1]}");
+        // the summed step overshoots from the first update on and oscillates above the starting loss (0.71 -> 2.5-5.3)
+        Assert.True(sum.Skip(1).Min() > sum[0], $"sum step: losses after the first update down to {sum.Skip(1).Min()} (start {sum[0]})");
+    }
 }

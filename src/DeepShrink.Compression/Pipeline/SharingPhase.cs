@@ -32,7 +32,7 @@ public sealed class SharingPhase(SharingSpec spec, double maxDropPp)
             var plan = ctx.Plans.TryGetValue(name, out var pl) ? pl : ctx.Plans[name] = new LayerPlan();
             plan.Bits = bits;
         }
-        ctx.Callbacks.Add(new SharingCallback(ctx.Shared, (float)spec.CentroidLrScale));
+        ctx.Callbacks.Add(new SharingCallback(ctx.Shared, (float)spec.CentroidLrScale, spec.Step));
         ctx.Log("weight sharing: " + string.Join(", ", ctx.Shared.Select(kv => $"{kv.Key} {kv.Value.Bits} bits")));
     }
 

@@ -124,7 +124,7 @@ public sealed record PruningSpec(string Name, double? Sparsity, double? Quality,
 
 /// <summary>k-means weight sharing with centroid fine-tuning.</summary>
 /// <param name="AutoBits">When true, ConvBits/FcBits are upper bounds and each layer gets the fewest bits within budget.</param>
-public sealed record SharingSpec(string Name, int ConvBits, int FcBits, bool AutoBits, Sharing.CentroidInit Init, double CentroidLrScale, IReadOnlyList<LayerRule> Layers)
+public sealed record SharingSpec(string Name, int ConvBits, int FcBits, bool AutoBits, Sharing.CentroidInit Init, double CentroidLrScale, IReadOnlyList<LayerRule> Layers, Sharing.CentroidStep Step = Sharing.CentroidStep.Sum)
     : ComponentSpec(Name, "weight-sharing")
 {
     /// <inheritdoc/>

@@ -167,7 +167,13 @@ public static class RecipeLoader
             "random" => CentroidInit.Random,
             var x => throw m.Error("init", $"must be linear, density or random, got '{x}'"),
         };
-        return new SharingSpec(name, conv, fc, auto, init, m.Num("centroid_lr_scale", 1.0, 0, 1e6), ParseRules(m, false, true));
+        var step = (m.Str("centroid_step", "sum") ?? "sum") switch
+        {
+            "sum" => CentroidStep.Sum,
+            "mean" => CentroidStep.Mean,
+            var x => throw m.Error("centroid_step", $"must be sum or mean, got '{x}'"),
+        };
+        return new SharingSpec(name, conv, fc, auto, init, m.Num("centroid_lr_scale", 1.0, 0, 1e6), ParseRules(m, false, true), step);
     }
 
     // A relative-index width in bits, or "auto" (0): the encoder picks the width that stores the tensor smallest.

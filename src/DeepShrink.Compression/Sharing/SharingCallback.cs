@@ -2,15 +2,31 @@ using DeepShrink.Nn.Training;
 
 namespace DeepShrink.Compression.Sharing;
 
+/// <summary>How a centroid's step is formed from its members' gradients.</summary>
+public enum CentroidStep
+{
+    /// <summary>The sum of the members' gradients (Deep Compression eq. 3): the step grows with the cluster size.</summary>
+    Sum,
+    /// <summary>
+    /// Their mean: the sum divided by the member count, i.e. the sum preconditioned by the centroid's diagonal
+    /// curvature (the sum of its members'), so a centroid moves like one of its weights whatever the cluster size.
+    /// </summary>
+    Mean,
+}
+
 /// <summary>
 /// Centroid fine-tuning during retraining. Gradients of all weights in a cluster are summed into
-/// the centroid gradient (Deep Compression eq. 3) and the centroid is updated by plain SGD with
+/// the centroid gradient (Deep Compression eq. 3; divided by the member count with
+/// <see cref="CentroidStep.Mean"/>) and the centroid is updated by plain SGD with
 /// the optimiser's current learning rate times <see cref="LrScale"/>; the weights are then rewritten
 /// from the centroids, so the model always holds exactly the shared values. The optimiser's own
 /// step never sees these parameters' gradients.
 /// </summary>
-public sealed class SharingCallback(IReadOnlyDictionary<string, SharedLayer> layers, float lrScale = 1f) : ITrainingCallback
+public sealed class SharingCallback(IReadOnlyDictionary<string, SharedLayer> layers, float lrScale = 1f, CentroidStep step = CentroidStep.Sum) : ITrainingCallback
 {
+    /// <summary>Sum (Deep Compression) or mean of the members' gradients.</summary>
+    public CentroidStep Step { get; } = step;
+
     /// <summary>The shared layers being fine-tuned.</summary>
     public IReadOnlyDictionary<string, SharedLayer> Layers { get; } = layers;
 
@@ -25,6 +41,11 @@ public sealed class SharingCallback(IReadOnlyDictionary<string, SharedLayer> lay
         {
             if (!Layers.TryGetValue(name, out var layer) || p.Grad is null) continue;
             var g = layer.CentroidGradients(p.Grad.ContiguousData().Span);
+            if (Step == CentroidStep.Mean)
+            {
+                var counts = layer.Counts();
+                for (int k = 0; k < g.Length; k++) g[k] /= Math.Max(1, counts[k]);
+            }
             for (int k = 0; k < g.Length; k++) layer.Centroids[k] -= (float)(lr * g[k]);
             p.Grad = null; // the optimiser skips parameters without a gradient
         }
