@@ -84,7 +84,9 @@ public static class DistillCommand
         var loaded = ModelFiles.LoadTrainable(teacherPath);
         var teacher = WithImageSize(loaded.Model, imageSize);
         var ts = teacher.InputShape;
-        if (ts.Length == 3 && ts[1] == ts[2] && ts[0] is 1 or 3) { imageSize ??= ts[1]; channels ??= ts[0]; }
+        var (modelSize, modelChannels) = DataArgs.ImageInputOf(ts);
+        imageSize ??= modelSize;
+        channels ??= modelChannels;
         var spec = datasetSpec ?? loaded.Meta(ModelIO.DatasetKey) ?? "fashion-mnist";
         var input = ModelInput.FromMetadata(loaded.Meta);
         var data = DataArgs.Load(spec, valCount, o.Seed, input, allowInstall: false, imageSize, channels);
@@ -170,24 +172,24 @@ public static class DistillCommand
         return report;
     }
 
+    // The width factor W of a student spec FORM (teacher:W, NAME:W) that starts at index from of spec.
+    private static double Width(string spec, int from, string form) =>
+        double.TryParse(spec[from..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var w)
+            ? w : throw new CliException($"--student {form} needs a number W, got '{spec}'", 2);
+
     /// <summary>A student from a spec: <c>teacher:W</c>, a model file, or a zoo name (input and output sizes from the teacher).</summary>
     public static GraphModule MakeStudent(string spec, GraphModule teacher, ulong seed)
     {
         if (spec.StartsWith("teacher:", StringComparison.Ordinal))
         {
-            if (!double.TryParse(spec["teacher:".Length..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var w))
-                throw new CliException($"--student teacher:W needs a number W, got '{spec}'", 2);
+            double w = Width(spec, "teacher:".Length, "teacher:W");
             try { return WidthScaling.Scale(teacher, w, new Rng(seed)); }
             catch (ArgumentException e) { throw new CliException(e.Message, 2); }
         }
         if (File.Exists(spec)) return ModelFiles.LoadTrainable(spec).Model;
         double? width = null;
         if (spec.IndexOf(':') is var colon and > 0 && StudentZoo.Knows(spec[..colon]))
-        {   // NAME:W = the zoo student with every layer's width times W
-            if (!double.TryParse(spec[(colon + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var w))
-                throw new CliException($"--student NAME:W needs a number W, got '{spec}'", 2);
-            (spec, width) = (spec[..colon], w);
-        }
+            (spec, width) = (spec[..colon], Width(spec, colon + 1, "NAME:W")); // the zoo student with every layer's width times W
         if (!StudentZoo.Knows(spec)) throw new CliException($"unknown student '{spec}' (a zoo name: {string.Join(", ", StudentZoo.Names.Concat(ModelZoo.Names))}, optionally NAME:W for its width times W; a model file; or teacher:W)", 2);
         var ts = teacher.InputShape;
         if (ts.Length != 3 || ts[1] != ts[2]) throw new CliException($"zoo students need square [C, N, N] inputs, the teacher's are {ShapeUtil.Format(ts)}", 2);

@@ -81,12 +81,9 @@ public static class EvalCommand
     public static EvalStats Run(IClassifier clf, string? datasetSpec, string split, int batchSize, int valCount, ulong valSeed,
         int? imageSize = null, int? channels = null)
     {
-        var m = clf.SampleShape;
-        if (m.Length == 3 && m[1] == m[2] && m[1] > 0 && m[0] is 1 or 3)
-        {
-            imageSize ??= m[1];
-            channels ??= m[0];
-        }
+        var (modelSize, modelChannels) = DataArgs.ImageInputOf(clf.SampleShape);
+        imageSize ??= modelSize;
+        channels ??= modelChannels;
         var data = DataArgs.Load(datasetSpec ?? clf.Dataset ?? "fashion-mnist", split == "val" ? valCount : 0, valSeed, clf.Input, allowInstall: false, imageSize, channels);
         var ds = split == "val" ? data.Validation! : data.Test;
         if (!ds.SampleShape.SequenceEqual(clf.SampleShape))

@@ -37,6 +37,13 @@ public static class DataArgs
         });
     }
 
+    /// <summary>
+    /// The image size and channels of a model's square [1|3, N, N] input, which the dataset is resized and
+    /// converted to unless the user says otherwise; (null, null) for any other input shape.
+    /// </summary>
+    public static (int? ImageSize, int? Channels) ImageInputOf(int[] shape) =>
+        shape.Length == 3 && shape[1] == shape[2] && shape[1] > 0 && shape[0] is 1 or 3 ? (shape[1], shape[0]) : (null, null);
+
     /// <summary>Creates the --image-size N option (bilinear resize of every image to N x N).</summary>
     public static Option<int?> ImageSizeOption(string extra = "") => new("--image-size")
     {

@@ -27,6 +27,9 @@ public sealed class SharingCallback(IReadOnlyDictionary<string, SharedLayer> lay
     /// <summary>Sum (Deep Compression) or mean of the members' gradients.</summary>
     public CentroidStep Step { get; } = step;
 
+    // Member counts per layer for the mean step, counted once: the assignments stay fixed while centroids fine-tune.
+    private readonly Dictionary<SharedLayer, int[]> _counts = [];
+
     /// <summary>The shared layers being fine-tuned.</summary>
     public IReadOnlyDictionary<string, SharedLayer> Layers { get; } = layers;
 
@@ -43,7 +46,7 @@ public sealed class SharingCallback(IReadOnlyDictionary<string, SharedLayer> lay
             var g = layer.CentroidGradients(p.Grad.ContiguousData().Span);
             if (Step == CentroidStep.Mean)
             {
-                var counts = layer.Counts();
+                if (!_counts.TryGetValue(layer, out var counts)) _counts[layer] = counts = layer.Counts();
                 for (int k = 0; k < g.Length; k++) g[k] /= Math.Max(1, counts[k]);
             }
             for (int k = 0; k < g.Length; k++) layer.Centroids[k] -= (float)(lr * g[k]);
