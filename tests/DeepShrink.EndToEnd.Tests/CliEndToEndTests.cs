@@ -56,6 +56,25 @@ public class CliEndToEndTests : IDisposable
         Assert.Contains("sparse-codebook", File.ReadAllText(P("i.json")));
     }
 
+    [Fact]
+    public void Distill_ReportsTheValidationAccuracyOfEveryEpoch()
+    {
+        var data = Path.Combine(_dir, "idx");
+        SyntheticData.WriteIdxDirectory(data, 1200, 400, numClasses: 10, seed: 5);
+        var t = Run("train", "--model", "lenet-300-100", "--dataset", "idx:" + data, "--epochs", "2", "--val", "200",
+            "--out", P("t.safetensors"), "--threads", "1");
+        Assert.True(t.Code == 0, t.Err);
+        var d = Run("distill", "--teacher", P("t.safetensors"), "--student", "teacher:0.5", "--epochs", "3", "--val", "200",
+            "--out", P("s.safetensors"), "--json", P("d.json"), "--threads", "1");
+        Assert.True(d.Code == 0, d.Err);
+        var history = JsonDocument.Parse(File.ReadAllText(P("d.json"))).RootElement.GetProperty("history").EnumerateArray().ToList();
+        Assert.Equal(3, history.Count);
+        var val = history.Select(h => h.GetProperty("val_accuracy").GetDouble()).ToList();
+        Assert.All(val, v => Assert.InRange(v, 0.0, 1.0));
+        Assert.True(val[^1] > 0.5, $"validation accuracy {val[^1]} on separable blobs");
+        Assert.Contains("validation", d.Out);
+    }
+
     [Theory]
     [InlineData("train", "--model", "lenet-9", "--out", "x.safetensors")]
     [InlineData("eval", "--model", "/nonexistent/m.safetensors")]

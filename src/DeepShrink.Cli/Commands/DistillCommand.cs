@@ -104,9 +104,21 @@ public static class DistillCommand
         Console.WriteLine($"distill {o.Objective.ToString().ToLowerInvariant()}: teacher {teacherPath} ({tParams:N0} parameters, {2 * tMacs:N0} FLOPs/image) -> student {studentSpec} ({sParams:N0} parameters, {2 * sMacs:N0} FLOPs/image; {(double)tParams / Math.Max(1, sParams):F1}x fewer parameters, {(double)tMacs / Math.Max(1, sMacs):F1}x fewer FLOPs)");
         Console.WriteLine($"  {train.Count:N0} training images{(labelled ? "" : " (labels not used)")}, T {o.Temperature}, alpha {o.Weight}, {(o.Hint is null ? "" : $"hints {o.Hint} <- {o.Guided} for {o.HintEpochs} epochs, ")}{o.Epochs} epochs, lr {o.Lr}, batch {o.BatchSize}{(o.CropPadding > 0 ? $", random crops (padding {o.CropPadding})" : "")}{(o.Flip ? ", random flips" : "")}, seed {o.Seed}, {Parallelism.Degree} threads");
         var sw = Stopwatch.StartNew();
+        // validation accuracy after every epoch of a classifier student (the carved-out split; not during hints, whose head is untrained)
+        var valSet = data.Validation is { Count: > 0 } v && v.NumClasses > 1 && student.OutputShapeOfGraph is [var oc] && oc == v.NumClasses ? v : null;
+        var valByEpoch = new Dictionary<(string, int), double>();
         var distiller = new Distiller(teacher, student, o)
         {
-            OnEpoch = e => Console.WriteLine($"  {e.Stage} epoch {e.Epoch + 1}: loss {e.Loss:F4}, {e.Seconds:F1} s ({e.Images / Math.Max(1e-9, e.Seconds):N0} img/s)"),
+            OnEpoch = e =>
+            {
+                string va = "";
+                if (valSet is not null && e.Stage != "hints")
+                {
+                    double acc = valByEpoch[(e.Stage, e.Epoch)] = Trainer.Evaluate(student, DataArgs.Ordered(valSet)).Accuracy;
+                    va = $", validation {acc:P2}";
+                }
+                Console.WriteLine($"  {e.Stage} epoch {e.Epoch + 1}: loss {e.Loss:F4}{va}, {e.Seconds:F1} s ({e.Images / Math.Max(1e-9, e.Seconds):N0} img/s)");
+            },
         };
         List<DistillEpoch> history;
         try { history = distiller.Run(train); }
@@ -118,7 +130,12 @@ public static class DistillCommand
             .Set("epochs", o.Epochs).Set("seed", (long)o.Seed).Set("train_images", train.Count).Set("labels_used", labelled)
             .Set("student_params", sParams).Set("teacher_params", tParams).Set("student_flops", 2 * sMacs).Set("teacher_flops", 2 * tMacs)
             .Set("wall_seconds", Math.Round(wall, 2))
-            .Set("history", JsonReport.ToNode(history.Select(h => new Dictionary<string, object> { ["stage"] = h.Stage, ["epoch"] = h.Epoch + 1, ["loss"] = h.Loss, ["seconds"] = h.Seconds })));
+            .Set("history", JsonReport.ToNode(history.Select(h =>
+            {
+                var row = new Dictionary<string, object> { ["stage"] = h.Stage, ["epoch"] = h.Epoch + 1, ["loss"] = h.Loss, ["seconds"] = h.Seconds };
+                if (valByEpoch.TryGetValue((h.Stage, h.Epoch), out var va)) row["val_accuracy"] = Math.Round(va, 6);
+                return row;
+            })));
         bool hasLabels = data.Test.NumClasses > 1;
         int classes = data.Test.NumClasses;
         if (hasLabels && student.OutputShapeOfGraph is [var sc] && sc == classes)
