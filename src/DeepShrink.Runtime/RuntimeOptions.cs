@@ -27,6 +27,13 @@ public sealed record RuntimeOptions
     public bool FoldBatchNorm { get; init; } = true;
 
     /// <summary>
+    /// Cut kernel rows and columns that, on this model's input size, only ever meet the zero padding off dense
+    /// convolutions at load (a 3 x 3 convolution with padding 1 on a 1 x 1 map becomes a 1 x 1 convolution;
+    /// <see cref="Execution.ConvTapCrop"/>); off computes them as stored.
+    /// </summary>
+    public bool CropPaddingTaps { get; init; } = true;
+
+    /// <summary>
     /// Run dense ungrouped convolutions (without an input transform) on weights packed at load
     /// (<see cref="Core.Kernels.PackedConv"/>) and fuse a following residual add and ReLU into them; off runs the
     /// training engine's im2col + SGEMM kernel and the add as its own step (the earlier path, kept for comparison).

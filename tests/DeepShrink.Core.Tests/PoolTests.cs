@@ -104,6 +104,29 @@ public class PoolTests
     }
 
     [Fact]
+    public void PaddedMaxPool_WithoutArgmax_IsBitIdenticalToTheReference()
+    {
+        // Without arg-max, padded planes are copied into -inf borders first: the values, -0.0 against +0.0,
+        // -inf-only windows and NaNs must come out exactly as from the clipped windows of the reference.
+        float[] pool = [float.NegativeInfinity, -1f, -0f, 0f, 1f, 2f, float.NaN];
+        var rng = new Rng(77);
+        var cases = SampledGeometries(991, 60).Where(g => g.PH > 0 || g.PW > 0)
+            .Append(new PoolGeometry(1, 64, 16, 16, 3, 3, 2, 2, 1, 1)).Append(new PoolGeometry(2, 5, 4, 4, 3, 3, 2, 2, 1, 1))
+            .Append(new PoolGeometry(1, 3, 1, 1, 3, 3, 1, 1, 1, 1)).Append(new PoolGeometry(1, 2, 7, 30, 5, 3, 1, 2, 2, 1)).ToList();
+        Assert.True(cases.Count > 20);
+        foreach (var g in cases)
+            foreach (bool rare in new[] { true, false })
+            {
+                var x = new float[g.InputSize];
+                for (int i = 0; i < x.Length; i++) x[i] = rare && rng.NextInt(4) != 0 ? rng.NextInt(3) : pool[rng.NextInt(pool.Length)];
+                var yRef = new float[g.OutputSize]; var y = Nan(g.OutputSize);
+                PoolReference.MaxForward(g, x, yRef, new int[g.OutputSize]);
+                PoolKernels.MaxForward(g, x, y, default, threads: 2);
+                Assert.Equal(yRef.Select(BitConverter.SingleToInt32Bits), y.Select(BitConverter.SingleToInt32Bits));
+            }
+    }
+
+    [Fact]
     public void MaxPool_NaN_Propagates()
     {
         var x = Tensor.FromArray(new[] { 1f, float.NaN, 2f, 0f }, 1, 1, 2, 2);

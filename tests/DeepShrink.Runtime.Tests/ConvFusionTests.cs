@@ -116,4 +116,42 @@ public class ConvFusionTests
         Assert.Contains(steps, s => s.Op == "batchnorm");
         Assert.Contains(steps, s => s.Op == "add");
     }
+
+    [Fact]
+    public void Kernel_taps_that_only_meet_padding_are_cropped_and_the_outputs_still_match()
+    {
+        // 7 x 7 input: stem (s2) -> 4 x 4, pool -> 2 x 2, block 1 on 2 x 2 (every tap is live), block 2: its stride-2
+        // 3 x 3 conv has one output whose first row and column read padding only (-> 2 x 2 taps), the next conv runs on a
+        // 1 x 1 map (-> 1 x 1)
+        var f = new GraphFixture(35, [3, 7, 7]);
+        var graph = MiniResNet(f, width: 16);
+        foreach (bool crop in new[] { true, false })
+            foreach (int threads in new[] { 1, 2 })
+                f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, CropPaddingTaps = crop }, 1e-4f);
+        var m = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 1 });
+        var notes = m.Profile(new float[m.InputSize], 1, 1).Where(s => s.Detail.Contains("taps ", StringComparison.Ordinal)).Select(s => s.Detail.Split('|')[0]).ToList();
+        Assert.Equal(["taps 3x3->2x2", "taps 3x3->1x1"], notes);
+        // both cropped convs read their whole (unpadded) input for their one output position: one matrix-vector
+        // product per image
+        var byName = m.Profile(new float[m.InputSize], 1, 1).ToDictionary(s => s.Name, s => s.Detail);
+        Assert.Equal("taps 3x3->2x2|matrix-vector+relu", byName["b2.c1"]);
+        Assert.StartsWith("taps 3x3->1x1|matrix-vector", byName["b2.c2"]);
+        var off = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 1, CropPaddingTaps = false });
+        Assert.DoesNotContain(off.Profile(new float[off.InputSize], 1, 1), s => s.Detail.Contains("taps ", StringComparison.Ordinal));
+
+        // the matrix-vector path with a fused residual add and ReLU: conv on a 1 x 1 map + its input
+        var r = new GraphFixture(37, [8, 1, 1]);
+        string rc = r.Conv("c", r.G.Graph.Input, 8, 8, 3, 1, pad: 1, dilation: 1, groups: 1, "dense-f32");
+        var residual = r.G.Finish(r.G.Add("relu", "relu", [r.G.Add("add", "add", [rc, r.G.Graph.Input])]));
+        var rm = r.Check(residual, [1, 5], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2 }, 1e-5f);
+        Assert.Equal("taps 3x3->1x1|matrix-vector+add+relu", Assert.Single(rm.Profile(new float[rm.InputSize], 1, 1)).Detail);
+
+        // one axis only, and a dilated kernel: a 1 x 5 input keeps its columns, crops its rows
+        var h = new GraphFixture(36, [4, 1, 5]);
+        var g = h.G;
+        string v = g.Add("r", "relu", [h.Conv("c1", g.Graph.Input, 4, 6, 3, 1, pad: 1, dilation: 1, groups: 1, "dense-f32")]);
+        var line = g.Finish(h.Conv("c2", v, 6, 6, 3, 1, pad: 2, dilation: 2, groups: 1, "dense-f32"));
+        var lm = h.Check(line, [1, 2], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2 }, 1e-4f);
+        Assert.Equal(["taps 3x3->1x3", "taps 3x3->1x3"], lm.Profile(new float[lm.InputSize], 1, 1).Where(s => s.Op == "conv2d").Select(s => s.Detail.Split('|')[0]));
+    }
 }

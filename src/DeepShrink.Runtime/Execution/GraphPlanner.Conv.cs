@@ -19,11 +19,14 @@ internal sealed partial class GraphPlanner
             n.Int("dilation_h", 1), n.Int("dilation_w", 1), groups);
         var bias = Vector(n, "bias", g.O, optional: true);
         var transform = InputTransform.FromNode(n, (role, len) => Vector(n, role, len), g.C, g.H * g.W, g);
+        string cropNote = "";
+        if (_options.CropPaddingTaps && ConvTapCrop.TryCrop(g, w, transform is not null, _options.ReadOptions) is { } crop)
+            (g, w, cropNote) = (crop.Geometry, crop.Weight, crop.Note); // kernel rows / columns that only meet padding
         var (compressed, dense) = WeightCandidates.Build(w, name, groups, _options.ReadOptions, transform);
         var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
             KernelChooser.StepCosts(c => new ConvStep(n.Name, 0, g, c, bias, WeightCandidates.StepTransform(c, transform)) { Output = 1 }, Math.Min(4, _options.CalibrationBatch), _threads));
         Report(n, w.Codec, chosen, micros);
-        var step = new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform), _options.PackConvolutions, _options.Winograd);
+        var step = new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform), _options.PackConvolutions, _options.Winograd) { Note = cropNote };
         if (_options.MeasureConvolutions) step.MeasureAlgorithms(_threads, Math.Max(1, Math.Min(8, _options.CalibrationBatch)));
         return (step, [g.O, g.OH, g.OW]);
     }
