@@ -154,4 +154,21 @@ public class ConvFusionTests
         var lm = h.Check(line, [1, 2], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2 }, 1e-4f);
         Assert.Equal(["taps 3x3->1x3", "taps 3x3->1x3"], lm.Profile(new float[lm.InputSize], 1, 1).Where(s => s.Op == "conv2d").Select(s => s.Detail.Split('|')[0]));
     }
+
+    [Fact]
+    public void Depthwise_convolutions_run_the_stencil_kernel_and_match_the_reference()
+    {
+        var f = new GraphFixture(38, [12, 9, 10]);
+        var g = f.G;
+        string v = g.Add("r1", "relu", [f.Conv("dw1", g.Graph.Input, 12, 12, 3, 1, pad: 1, dilation: 1, groups: 12, "dense-f32")]);
+        v = f.Conv("dw2", v, 12, 12, 3, 2, pad: 1, dilation: 1, groups: 12, "dense-f32");
+        var graph = g.Finish(f.Conv("pw", v, 12, 5, 1, 1, pad: 0, dilation: 1, groups: 1, "dense-f32"));
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var m = f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads }, 1e-5f);
+            var byName = m.Profile(new float[m.InputSize], 1, 1).ToDictionary(s => s.Name, s => s.Detail);
+            Assert.Equal("depthwise+relu", byName["dw1"]);
+            Assert.Equal("depthwise", byName["dw2"]);
+        }
+    }
 }

@@ -138,7 +138,7 @@ internal sealed class ConvStep : Step
     /// <inheritdoc/>
     public override string Describe() => (Note.Length > 0 ? Note + "|" : "") + (_matrix is not null ? "matrix-vector" :
         _one is not null ? (_one == _many ? _one.Name : $"b1 {_one.Name}, larger {_many!.Name}") + $" ({_measuredNote})"
-        : _winograd is not null && _winogradFromBatch <= MaxWinogradBatch ? $"winograd-f{_winogradTile}x3(from b{_winogradFromBatch})|{LayoutName(_packed!.Layout)}" : _packed is not null ? LayoutName(_packed.Layout) : _dense is not null ? "im2col-sgemm" : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
+        : _winograd is not null && _winogradFromBatch <= MaxWinogradBatch ? $"winograd-f{_winogradTile}x3(from b{_winogradFromBatch})|{LayoutName(_packed!.Layout)}" : _packed is not null ? LayoutName(_packed.Layout) : _dense is not null ? (DepthwiseConv.Supports(_g) ? "depthwise" : "im2col-sgemm") : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
 
     /// <summary>
     /// True when each image's output is one position whose window is exactly the whole unpadded input (e.g. a 1 x 1
@@ -179,7 +179,8 @@ internal sealed class ConvStep : Step
         using var x = TransformedInput.Create(_transform, In(f, 0), f.Batch);
         var y = Out(f);
         var g = _g with { N = f.Batch };
-        if (_dense is not null) ConvKernels.Forward(g, x.X, _dense, _bias, y, f.Threads);
+        if (_dense is not null && DepthwiseConv.Supports(g)) DepthwiseConv.Forward(g, x.X, _dense, _bias, y, f.Threads);
+        else if (_dense is not null) ConvKernels.Forward(g, x.X, _dense, _bias, y, f.Threads);
         else if (_int8 is { WeightZeroPoint: 0 }) Int8ChannelMajor(_int8, g, x.X, y, f.Threads);
         else if (_int8 is not null) Int8(_int8, g, x.X, y, f.Threads);
         else if (_xnor is not null && _xnorWeights is not null) Xnor(_xnor, _xnorWeights, g, x.X, y, f.Threads);
