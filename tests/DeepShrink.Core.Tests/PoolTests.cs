@@ -106,13 +106,15 @@ public class PoolTests
     [Fact]
     public void PaddedMaxPool_WithoutArgmax_IsBitIdenticalToTheReference()
     {
-        // Without arg-max, padded planes are copied into -inf borders first: the values, -0.0 against +0.0,
+        // Without arg-max, padded planes (and narrow unpadded 2x2 ones) are copied into -inf borders first: the values, -0.0 against +0.0,
         // -inf-only windows and NaNs must come out exactly as from the clipped windows of the reference.
         float[] pool = [float.NegativeInfinity, -1f, -0f, 0f, 1f, 2f, float.NaN];
         var rng = new Rng(77);
-        var cases = SampledGeometries(991, 60).Where(g => g.PH > 0 || g.PW > 0)
+        var cases = SampledGeometries(991, 60).Where(g => g.PH > 0 || g.PW > 0 || (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2))
             .Append(new PoolGeometry(1, 64, 16, 16, 3, 3, 2, 2, 1, 1)).Append(new PoolGeometry(2, 5, 4, 4, 3, 3, 2, 2, 1, 1))
-            .Append(new PoolGeometry(1, 3, 1, 1, 3, 3, 1, 1, 1, 1)).Append(new PoolGeometry(1, 2, 7, 30, 5, 3, 1, 2, 2, 1)).ToList();
+            .Append(new PoolGeometry(1, 3, 1, 1, 3, 3, 1, 1, 1, 1)).Append(new PoolGeometry(1, 2, 7, 30, 5, 3, 1, 2, 2, 1))
+            // unpadded 2x2 stride 2 on planes narrower than 8 (widened with -inf columns): 7 x 7, odd and tiny sizes
+            .Append(new PoolGeometry(2, 16, 7, 7, 2, 2, 2, 2)).Append(new PoolGeometry(1, 5, 5, 3, 2, 2, 2, 2)).Append(new PoolGeometry(1, 4, 2, 2, 2, 2, 2, 2)).ToList();
         Assert.True(cases.Count > 20);
         foreach (var g in cases)
             foreach (bool rare in new[] { true, false })
