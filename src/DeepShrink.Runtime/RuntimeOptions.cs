@@ -34,6 +34,13 @@ public sealed record RuntimeOptions
     public bool CropPaddingTaps { get; init; } = true;
 
     /// <summary>
+    /// Smallest circulant block run by FFTs; circulant_linear layers with smaller blocks are expanded to their dense
+    /// matrix at load (the file keeps the small stored form). Default 64, the measured batch-1 crossover of one
+    /// circulant block against a dense layer; 1 keeps every circulant layer on the FFT path.
+    /// </summary>
+    public int CirculantFftMinBlock { get; init; } = 64;
+
+    /// <summary>
     /// Run dense ungrouped convolutions (without an input transform) on weights packed at load
     /// (<see cref="Core.Kernels.PackedConv"/>) and fuse a following residual add and ReLU into them; off runs the
     /// training engine's im2col + SGEMM kernel and the add as its own step (the earlier path, kept for comparison).

@@ -141,6 +141,8 @@ public class StructuredLayerTests
         var stored = kind.StartsWith("circulant", StringComparison.Ordinal) ? "c.weight" : "s.weight";
         Assert.Equal(tensors[stored].Shape, file[stored].Shape.ToArray());
         var runtime = InferenceModel.Load(file);
+        // 16-point blocks are below the FFT crossover: the runtime expands them to the dense matrix unless told not to
+        var fftRuntime = InferenceModel.Load(file, new RuntimeOptions { CirculantFftMinBlock = 1 });
         var reloaded = ModelIO.LoadDsz(file).Model;
         var onnx = dir.File(kind + ".onnx");
         File.WriteAllBytes(onnx, OnnxExporter.Build(graph, tensors).ToByteArray());
@@ -153,7 +155,12 @@ public class StructuredLayerTests
             Assert.Equal(trained.ToArray(), OnnxTestUtil.Forward(reloaded, x).ToArray());
             var ours = runtime.Forward(x);
             if (kind.StartsWith("circulant", StringComparison.Ordinal))
-                Assert.Equal(trained.ToArray(), ours.ToArray()); // same FFT kernels: bit for bit
+            {
+                Assert.Equal(trained.ToArray(), fftRuntime.Forward(x).ToArray()); // same FFT kernels: bit for bit
+                Assert.True(MaxAbsDiff(trained.Span, ours.Span) <= 1e-5f, $"{kind}: dense-expanded runtime vs trainer {MaxAbsDiff(trained.Span, ours.Span)}");
+                Assert.Contains(runtime.Profile(x.Span, batch, 1), st => st.Name == "c" && st.Op == "linear");
+                Assert.Contains(fftRuntime.Profile(x.Span, batch, 1), st => st.Name == "c" && st.Detail.StartsWith("fft", StringComparison.Ordinal));
+            }
             else
                 Assert.True(MaxAbsDiff(trained.Span, ours.Span) <= 1e-5f, $"{kind}: runtime vs trainer {MaxAbsDiff(trained.Span, ours.Span)}");
             var (got, shape) = ort.Run(x.Span.ToArray(), batch);

@@ -18,7 +18,13 @@ public static class StructuredLowering
     /// The rewritten graph; <paramref name="read"/> gives a stored tensor's shape and values by name,
     /// <paramref name="define"/> receives each expanded tensor (name, shape, values).
     /// </summary>
-    public static ModelGraph Lower(ModelGraph graph, bool circulant, Func<string, (int[] Shape, float[] Data)> read, Action<string, int[], float[]> define)
+    /// <param name="graph">The graph (not modified).</param>
+    /// <param name="circulant">Also lower <c>circulant_linear</c> nodes (those <paramref name="lowerCirculant"/> accepts, when given).</param>
+    /// <param name="read">A stored tensor's shape and values by name.</param>
+    /// <param name="define">Receives each expanded tensor.</param>
+    /// <param name="lowerCirculant">Which circulant nodes to lower (null: all).</param>
+    public static ModelGraph Lower(ModelGraph graph, bool circulant, Func<string, (int[] Shape, float[] Data)> read, Action<string, int[], float[]> define,
+        Func<CirculantAttrs, bool>? lowerCirculant = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
         var g = graph.Clone();
@@ -40,6 +46,7 @@ public static class StructuredLowering
             {
                 var (w, wd) = read(n.Params["weight"]);
                 var a = CirculantAttrs.Of(n, w, shapes[n.Inputs[0]]);
+                if (lowerCirculant is not null && !lowerCirculant(a)) continue;
                 Replace(n, "linear", "weight", [a.OutFeatures, a.InFeatures], Dense(a, wd), define);
                 n.Attrs.Remove("input_features"); n.Attrs.Remove("out_features"); n.Attrs.Remove("sign_seed");
             }

@@ -11,18 +11,23 @@ internal sealed partial class GraphPlanner
     /// <summary>
     /// shared_conv2d nodes become conv2d nodes whose full filter bank is expanded once at load from the stored
     /// filters (<see cref="StructuredLowering"/>), so they then take every conv path (packing, batch-norm folding).
+    /// circulant_linear nodes with blocks smaller than <paramref name="fftMinBlock"/> become linear nodes with their
+    /// explicit matrix: below the measured crossover (64 at batch 1, docs/RESULTS.md) three FFT calls per block cost
+    /// more than the dense product (4 x 4 blocks on LeNet-300-100: 0.108 ms against 0.025 ms dense).
     /// </summary>
-    private static (ModelGraph, Func<string, EncodedTensor?>) ExpandSharedFilters(ModelGraph graph, Func<string, EncodedTensor?> tensors, DszReadOptions read)
+    private static (ModelGraph, Func<string, EncodedTensor?>) ExpandSharedFilters(ModelGraph graph, Func<string, EncodedTensor?> tensors, DszReadOptions read, int fftMinBlock)
     {
-        if (!StructuredLowering.Needed(graph, circulant: false)) return (graph, tensors);
+        bool circulant = graph.Nodes.Any(n => n.Op == StructuredOps.Circulant) && fftMinBlock > 1;
+        if (!StructuredLowering.Needed(graph, circulant)) return (graph, tensors);
         var expanded = new Dictionary<string, EncodedTensor>(StringComparer.Ordinal);
-        var lowered = StructuredLowering.Lower(graph, false,
+        var lowered = StructuredLowering.Lower(graph, circulant,
             name =>
             {
                 var t = tensors(name) ?? throw new InvalidDataException($"tensor '{name}' is not in the model");
                 return (t.ShapeArray(), WeightCandidates.Guard(name, () => t.Decode(read.MaxTensorElements)));
             },
-            (name, shape, data) => expanded[name] = DenseCodec.EncodeF32(data, shape));
+            (name, shape, data) => expanded[name] = DenseCodec.EncodeF32(data, shape),
+            a => a.Shape.BlockSize < fftMinBlock);
         return (lowered, name => expanded.TryGetValue(name, out var t) ? t : tensors(name));
     }
 

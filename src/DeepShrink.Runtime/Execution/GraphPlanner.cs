@@ -43,7 +43,7 @@ internal sealed partial class GraphPlanner
     {
         try { graph.Validate(); }
         catch (FormatException e) { throw new InvalidDataException(e.Message); }
-        (graph, tensors) = ExpandSharedFilters(graph, tensors, options.ReadOptions);
+        (graph, tensors) = ExpandSharedFilters(graph, tensors, options.ReadOptions, options.CirculantFftMinBlock);
         if (options.FoldBatchNorm) (graph, tensors) = BatchNormFolding.Apply(graph, tensors, options.ReadOptions);
         return new GraphPlanner(graph, tensors, options, threads).Build();
     }
