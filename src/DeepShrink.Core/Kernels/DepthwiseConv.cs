@@ -46,20 +46,23 @@ public static unsafe class DepthwiseConv
                 int hp = geo.H + 2 * geo.PH, wpd = geo.W + 2 * geo.PW;
                 float* buf = stackalloc float[hp * wpd];
                 new Span<float>(buf, hp * wpd).Clear();
+                bool split = geo.SW == 2;
+                int* off = stackalloc int[geo.KW];
+                for (int kx = 0; kx < geo.KW; kx++)
+                {
+                    int t = kx * geo.DW;
+                    off[kx] = split ? t % 2 * ((wpd + 1) / 2) + t / 2 : t;
+                }
+                int step = geo.SW == 1 || split ? 1 : geo.SW;
                 for (int pl = p0; pl < p1; pl++)
                 {
                     int c = pl % geo.C;
                     float* src = xp + (long)pl * geo.H * geo.W;
-                    float* f = wp + (long)c * geo.KH * geo.KW, dst = yp + (long)pl * geo.OutPlane;
-                    if (geo.SW == 2)
-                    {   // the zero border is the same for every plane: only the interior is written
-                        SplitColumns(geo, src, buf, wpd);
-                        PlaneStride2(geo, buf, wpd, f, bp != null ? bp[c] : 0f, dst);
-                        continue;
-                    }
-                    for (int r = 0; r < geo.H; r++)
-                        new ReadOnlySpan<float>(src + r * geo.W, geo.W).CopyTo(new Span<float>(buf + (r + geo.PH) * wpd + geo.PW, geo.W));
-                    Plane(geo, buf, wpd, f, bp != null ? bp[c] : 0f, dst);
+                    if (split) SplitColumns(geo, src, buf, wpd); // the zero border is the same for every plane: only the interior is written
+                    else
+                        for (int r = 0; r < geo.H; r++)
+                            new ReadOnlySpan<float>(src + r * geo.W, geo.W).CopyTo(new Span<float>(buf + (r + geo.PH) * wpd + geo.PW, geo.W));
+                    Plane(geo, buf, wpd, off, step, wp + (long)c * geo.KH * geo.KW, bp != null ? bp[c] : 0f, yp + (long)pl * geo.OutPlane);
                 }
             });
         }
@@ -82,18 +85,19 @@ public static unsafe class DepthwiseConv
     }
 
     /// <summary>
-    /// Horizontal stride 2 on split rows (<see cref="SplitColumns"/>): input column 2 ox + kx d is column
-    /// ox + floor(kx d / 2) of the half with parity kx d mod 2, so eight outputs read contiguous vectors again.
+    /// One output plane from a zero-bordered input plane: output (oy, ox) sums f[ky, kx] times the buffer at row
+    /// oy SH + ky DH and column <c>ox step + off[kx]</c>. Stride 1: step 1, off = kx DW on the plain rows; stride 2: step 1
+    /// on split rows (<see cref="SplitColumns"/>: padded column 2 ox + t sits at (t mod 2) even + ox + t / 2); other
+    /// strides: step SW on the plain rows, scalar. With step 1 eight (then four) outputs of a row are one vector each.
     /// </summary>
-    private static void PlaneStride2(in ConvGeometry g, float* split, int wpd, float* f, float bias, float* y)
+    private static void Plane(in ConvGeometry g, float* buf, int wpd, int* off, int step, float* f, float bias, float* y)
     {
-        int even = (wpd + 1) / 2;
-        int oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW, sh = g.SH, dh = g.DH, dw = g.DW;
+        int oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW, sh = g.SH, dh = g.DH;
         const int L = 8;
-        bool simd = Vector256.IsHardwareAccelerated;
+        bool simd = Vector256.IsHardwareAccelerated && step == 1;
         for (int oy = 0; oy < oh; oy++)
         {
-            float* yr = y + oy * ow;
+            float* top = buf + oy * sh * wpd, yr = y + oy * ow;
             int ox = 0;
             if (simd)
             {
@@ -102,12 +106,9 @@ public static unsafe class DepthwiseConv
                     var acc = Vector256.Create(bias);
                     for (int ky = 0; ky < kh; ky++)
                     {
-                        float* row = split + (oy * sh + ky * dh) * wpd;
+                        float* r = top + ky * dh * wpd + ox;
                         for (int kx = 0; kx < kw; kx++)
-                        {
-                            int t = kx * dw;
-                            acc = Vector256.FusedMultiplyAdd(Vector256.Create(f[ky * kw + kx]), Vector256.Load(row + (t % 2) * even + ox + t / 2), acc);
-                        }
+                            acc = Vector256.FusedMultiplyAdd(Vector256.Create(f[ky * kw + kx]), Vector256.Load(r + off[kx]), acc);
                     }
                     acc.Store(yr + ox);
                 }
@@ -116,12 +117,9 @@ public static unsafe class DepthwiseConv
                     var acc = Vector128.Create(bias);
                     for (int ky = 0; ky < kh; ky++)
                     {
-                        float* row = split + (oy * sh + ky * dh) * wpd;
+                        float* r = top + ky * dh * wpd + ox;
                         for (int kx = 0; kx < kw; kx++)
-                        {
-                            int t = kx * dw;
-                            acc = Vector128.FusedMultiplyAdd(Vector128.Create(f[ky * kw + kx]), Vector128.Load(row + (t % 2) * even + ox + t / 2), acc);
-                        }
+                            acc = Vector128.FusedMultiplyAdd(Vector128.Create(f[ky * kw + kx]), Vector128.Load(r + off[kx]), acc);
                     }
                     acc.Store(yr + ox);
                 }
@@ -131,59 +129,8 @@ public static unsafe class DepthwiseConv
                 float acc = bias;
                 for (int ky = 0; ky < kh; ky++)
                 {
-                    float* row = split + (oy * sh + ky * dh) * wpd;
-                    for (int kx = 0; kx < kw; kx++)
-                    {
-                        int t = kx * dw;
-                        acc = MathF.FusedMultiplyAdd(f[ky * kw + kx], row[(t % 2) * even + ox + t / 2], acc);
-                    }
-                }
-                yr[ox] = acc;
-            }
-        }
-    }
-
-    private static void Plane(in ConvGeometry g, float* buf, int wpd, float* f, float bias, float* y)
-    {
-        int oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW, sh = g.SH, sw = g.SW, dh = g.DH, dw = g.DW;
-        const int L = 8;
-        bool simd = Vector256.IsHardwareAccelerated && sw == 1;
-        for (int oy = 0; oy < oh; oy++)
-        {
-            float* row = buf + oy * sh * wpd, yr = y + oy * ow;
-            int ox = 0;
-            if (simd)
-            {
-                for (; ox + L <= ow; ox += L)
-                {
-                    var acc = Vector256.Create(bias);
-                    for (int ky = 0; ky < kh; ky++)
-                    {
-                        float* r = row + ky * dh * wpd + ox;
-                        for (int kx = 0; kx < kw; kx++)
-                            acc = Vector256.FusedMultiplyAdd(Vector256.Create(f[ky * kw + kx]), Vector256.Load(r + kx * dw), acc);
-                    }
-                    acc.Store(yr + ox);
-                }
-                for (; ox + L / 2 <= ow; ox += L / 2) // rows of 4 .. 7 outputs (small maps)
-                {
-                    var acc = Vector128.Create(bias);
-                    for (int ky = 0; ky < kh; ky++)
-                    {
-                        float* r = row + ky * dh * wpd + ox;
-                        for (int kx = 0; kx < kw; kx++)
-                            acc = Vector128.FusedMultiplyAdd(Vector128.Create(f[ky * kw + kx]), Vector128.Load(r + kx * dw), acc);
-                    }
-                    acc.Store(yr + ox);
-                }
-            }
-            for (; ox < ow; ox++)
-            {
-                float acc = bias;
-                for (int ky = 0; ky < kh; ky++)
-                {
-                    float* r = row + ky * dh * wpd + ox * sw;
-                    for (int kx = 0; kx < kw; kx++) acc = MathF.FusedMultiplyAdd(f[ky * kw + kx], r[kx * dw], acc);
+                    float* r = top + ky * dh * wpd + ox * step;
+                    for (int kx = 0; kx < kw; kx++) acc = MathF.FusedMultiplyAdd(f[ky * kw + kx], r[off[kx]], acc);
                 }
                 yr[ox] = acc;
             }
