@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace DeepShrink.Core.Kernels;
 
@@ -27,8 +26,8 @@ public static unsafe class PoolKernels
         var geo = g;
         int inPlane = g.H * g.W, outPlane = g.OH * g.OW;
         bool keep = argmax.Length != 0, twoByTwo = PoolMax2x2.Applies(g);
-        bool narrow2x2 = g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.W < PoolMax2x2MinWidth && Vector256.IsHardwareAccelerated;
-        if (!keep && (g.PH > 0 || g.PW > 0 || narrow2x2) && (long)(g.H + 2 * g.PH) * Math.Max(g.W + 2 * g.PW, PoolMax2x2MinWidth) <= MaxPaddedPlane)
+        bool narrow2x2 = PoolMax2x2.Fits(g) && !twoByTwo;
+        if (!keep && (g.PH > 0 || g.PW > 0 || narrow2x2) && (long)(g.H + 2 * g.PH) * Math.Max(g.W + 2 * g.PW, PoolMax2x2.MinWidth) <= MaxPaddedPlane)
         {
             MaxForwardPadded(g, x, y, threads);
             return;
@@ -53,9 +52,6 @@ public static unsafe class PoolKernels
     /// <summary>Largest padded plane (floats, on the stack) for which padded max pooling copies the plane first.</summary>
     private const int MaxPaddedPlane = 8192;
 
-    /// <summary>Narrowest plane <see cref="PoolMax2x2"/> takes (its groups read 8 consecutive columns).</summary>
-    private const int PoolMax2x2MinWidth = 8;
-
     /// <summary>
     /// Max pooling without arg-max over padded planes: each plane is copied into a buffer bordered by -inf, and the
     /// unpadded kernel runs on it, so every output has its whole window inside the buffer and takes the vector path
@@ -63,16 +59,15 @@ public static unsafe class PoolKernels
     /// Same values as the clipped window: -inf never beats a value (nor a NaN), and ties keep the first occurrence.
     /// </summary>
     /// <remarks>
-    /// Unpadded 2x2 stride-2 planes narrower than <see cref="PoolMax2x2MinWidth"/> (7 x 7 -> 3 x 3 in vgg-small) are widened
+    /// Unpadded 2x2 stride-2 planes narrower than <see cref="PoolMax2x2.MinWidth"/> (7 x 7 -> 3 x 3 in vgg-small) are widened
     /// the same way, with -inf columns on the right: the extra outputs they add are computed and dropped.
     /// </remarks>
     private static void MaxForwardPadded(in PoolGeometry g, ReadOnlySpan<float> x, Span<float> y, int threads)
     {
         int h = g.H, w = g.W, hp = h + 2 * g.PH, wp = w + 2 * g.PW, inPlane = h * w, oh = g.OH, ow = g.OW, outPlane = oh * ow;
-        bool twoByTwo = g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0;
-        if (twoByTwo) wp = Math.Max(wp, PoolMax2x2MinWidth);
+        if (PoolMax2x2.Fits(g)) wp = Math.Max(wp, PoolMax2x2.MinWidth);
         var padded = new PoolGeometry(1, 1, hp, wp, g.KH, g.KW, g.SH, g.SW);
-        twoByTwo = PoolMax2x2.Applies(padded);
+        bool twoByTwo = PoolMax2x2.Applies(padded);
         int ph = g.PH, pw = g.PW, owp = padded.OW;
         fixed (float* px = x, py = y)
         {

@@ -16,9 +16,15 @@ namespace DeepShrink.Core.Kernels;
 /// </remarks>
 internal static unsafe class PoolMax2x2
 {
-    /// <summary>True when <paramref name="g"/> is 2x2, stride 2, unpadded and vectors are available here.</summary>
-    public static bool Applies(in PoolGeometry g) =>
-        Vector256.IsHardwareAccelerated && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.W >= 8;
+    /// <summary>Narrowest plane the kernel takes (its groups read 8 consecutive columns).</summary>
+    public const int MinWidth = 8;
+
+    /// <summary>True when <paramref name="g"/> is 2x2, stride 2, unpadded and vectors are available here, at any width.</summary>
+    public static bool Fits(in PoolGeometry g) =>
+        Vector256.IsHardwareAccelerated && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0;
+
+    /// <summary>True when <see cref="Fits"/> holds and the plane is at least <see cref="MinWidth"/> wide.</summary>
+    public static bool Applies(in PoolGeometry g) => Fits(g) && g.W >= MinWidth;
 
     /// <summary>One plane: x [H, W] -> y [OH, OW] with arg-max indices iy W + ix (arg may be null).</summary>
     public static void Plane(float* x, float* y, int* arg, int w, int oh, int ow)

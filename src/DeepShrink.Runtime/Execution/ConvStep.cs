@@ -27,7 +27,7 @@ internal sealed class ConvStep : Step
     private readonly XnorMatrix? _xnor;    // binary weights x binary input, unfolded to bits per image (groups = 1)
     private readonly XnorPackedWeights? _xnorWeights; // its weights with columns in BinaryIm2Row's (ky, kx, c) order
     private readonly PackedConv? _packed;  // dense, groups = 1, no input transform
-    private readonly DenseMatrix? _matrix; // the same when the kernel covers the whole unpadded input: one output position
+    private readonly DenseMatrix? _matrix; // instead of it when the kernel covers the whole unpadded input: one output position
     private Lazy<WinogradConv>? _winograd; // the same, 3x3 stride 1: built at the first call that runs it
     private readonly int _winogradTile;    // its output tile side
     private int _winogradFromBatch;        // smallest batch for which Winograd pays (WinogradConv.Pays), int.MaxValue: never
@@ -40,8 +40,11 @@ internal sealed class ConvStep : Step
     {
         _g = g; _groups = groups; _bias = bias; _transform = transform;
         if (groups.All(m => m is DenseMatrix)) _dense = groups.SelectMany(m => ((DenseMatrix)m).Weights.ToArray()).ToArray();
-        if (pack && _dense is not null && g.Groups == 1 && transform is null) _packed = new PackedConv(g, _dense, bias);
-        if (_packed is not null && IsMatrixProduct(g)) _matrix = new DenseMatrix(_dense!, g.O, g.C * g.KH * g.KW);
+        if (pack && _dense is not null && g.Groups == 1 && transform is null)
+        {   // one output position reading the whole input: a matrix-vector product, nothing to pack
+            if (IsMatrixProduct(g)) _matrix = new DenseMatrix(_dense, g.O, g.C * g.KH * g.KW);
+            else _packed = new PackedConv(g, _dense, bias);
+        }
         if (winograd && _packed is not null && WinogradConv.Supports(g))
         {
             var dense = _dense;
@@ -146,7 +149,7 @@ internal sealed class ConvStep : Step
     /// image is the input itself in (c, ky, kx) order, so the convolution is y = W x, one matrix-vector product per image.
     /// </summary>
     internal static bool IsMatrixProduct(in ConvGeometry g) =>
-        g.OH == 1 && g.OW == 1 && g.PH == 0 && g.PW == 0 && (g.KH - 1) * g.DH + 1 == g.H && (g.KW - 1) * g.DW + 1 == g.W && g.KH == g.H && g.KW == g.W && g.Groups == 1;
+        g.OH == 1 && g.OW == 1 && g.PH == 0 && g.PW == 0 && g.KH == g.H && g.KW == g.W && (g.KH == 1 || g.DH == 1) && (g.KW == 1 || g.DW == 1) && g.Groups == 1;
 
     /// <inheritdoc/>
     public override void Run(Frame f)

@@ -27,8 +27,7 @@ internal static class ConvTapCrop
         var rows = Axis(g.H, g.OH, g.KH, g.SH, g.PH, g.DH);
         var cols = Axis(g.W, g.OW, g.KW, g.SW, g.PW, g.DW);
         if (rows.T0 == 0 && rows.K == g.KH && cols.T0 == 0 && cols.K == g.KW) return null;
-        var cropped = g with { KH = rows.K, PH = rows.Pad, KW = cols.K, PW = cols.Pad };
-        if (cropped.OH != g.OH || cropped.OW != g.OW) return null; // Axis checked each; kept as a guard
+        var cropped = g with { KH = rows.K, PH = rows.Pad, KW = cols.K, PW = cols.Pad }; // same OH, OW: Axis checked each
         var full = w.Decode(read.MaxTensorElements);
         int o = w.Shape[0], c = w.Shape[1];
         var data = new float[(long)o * c * rows.K * cols.K];

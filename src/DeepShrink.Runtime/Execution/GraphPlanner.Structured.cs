@@ -17,7 +17,10 @@ internal sealed partial class GraphPlanner
     /// </summary>
     private static (ModelGraph, Func<string, EncodedTensor?>) ExpandSharedFilters(ModelGraph graph, Func<string, EncodedTensor?> tensors, DszReadOptions read, int fftMinBlock)
     {
-        bool circulant = graph.Nodes.Any(n => n.Op == StructuredOps.Circulant) && fftMinBlock > 1;
+        // lower circulant nodes only when one of them has a small block (weight [p, q, b]): lowering reads every tensor
+        // for the graph's shapes, work a model whose circulant layers all stay on the FFT path does not need
+        bool circulant = fftMinBlock > 1 && graph.Nodes.Any(n => n.Op == StructuredOps.Circulant
+            && n.Params.TryGetValue("weight", out var wn) && tensors(wn) is { Shape.Count: 3 } t && t.Shape[2] < fftMinBlock);
         if (!StructuredLowering.Needed(graph, circulant)) return (graph, tensors);
         var expanded = new Dictionary<string, EncodedTensor>(StringComparer.Ordinal);
         var lowered = StructuredLowering.Lower(graph, circulant,
