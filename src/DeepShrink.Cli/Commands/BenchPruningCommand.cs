@@ -38,10 +38,7 @@ public static class BenchPruningCommand
             if (ModelFiles.Detect(path) != ModelFiles.Kind.Safetensors) throw new CliException($"bench pruning needs a trained .safetensors checkpoint, got {path}");
             var stored = ModelFiles.LoadTrainable(path);
             var spec = pr.GetValue(dataset) ?? stored.Meta(ModelIO.DatasetKey) ?? "fashion-mnist";
-            var (imageSize, channels) = DataArgs.ImageInputOf(stored.SampleShape);   // as compress and eval resize / convert
-            var data = DataArgs.Load(spec, 0, 42, ModelInput.FromMetadata(stored.Meta), allowInstall: false, imageSize, channels);
-            if (!data.Train.SampleShape.SequenceEqual(stored.SampleShape))
-                throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but {stored.Arch} expects {ShapeUtil.Format(stored.SampleShape)}");
+            var data = DataArgs.LoadForModel(spec, 0, 42, ModelInput.FromMetadata(stored.Meta), stored.SampleShape, stored.Arch);
             var calib = DataArgs.Ordered(data.Train.RandomSubset(Math.Min(n, data.Train.Count), pr.GetValue(seed))).ToList();
             var test = DataArgs.Ordered(data.Test).ToList();
             var r = OneShotPruningBench.Run(stored.Model, calib, test, levels, obs, Console.Error);

@@ -62,10 +62,7 @@ public static class CompressCommand
         var spec = datasetSpec ?? stored.Meta(ModelIO.DatasetKey) ?? "fashion-mnist";
         // the images are resized / converted to the model's input, as eval does (a model fine-tuned with
         // --image-size / --channels, e.g. resnet18-imagenet at 3 x 32 x 32, compresses without repeating them)
-        var (imageSize, channels) = DataArgs.ImageInputOf(stored.SampleShape);
-        var data = DataArgs.Load(spec, valCount, valSeed, input, allowInstall: false, imageSize, channels);
-        if (!data.Train.SampleShape.SequenceEqual(stored.SampleShape))
-            throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but {stored.Arch} expects {ShapeUtil.Format(stored.SampleShape)}");
+        var data = DataArgs.LoadForModel(spec, valCount, valSeed, input, stored.SampleShape, stored.Arch);
         var val = data.Validation ?? data.Train.RandomSubset(Math.Min(5000, data.Train.Count), valSeed);
         long denseParams = ParamCount(stored.Model), denseMacs = Macs(stored.Model);
 

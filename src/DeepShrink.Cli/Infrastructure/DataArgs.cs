@@ -38,6 +38,20 @@ public static class DataArgs
     }
 
     /// <summary>
+    /// Loads a dataset for a stored model without installing anything: images resized / converted to the model's square
+    /// input (<see cref="ImageInputOf"/>), then checked against <paramref name="sampleShape"/> (one-line error naming
+    /// <paramref name="arch"/> when they differ).
+    /// </summary>
+    public static DatasetSplits LoadForModel(string specText, int validationCount, ulong validationSeed, ModelInput input, int[] sampleShape, string arch)
+    {
+        var (imageSize, channels) = ImageInputOf(sampleShape);
+        var data = Load(specText, validationCount, validationSeed, input, allowInstall: false, imageSize, channels);
+        if (!data.Train.SampleShape.SequenceEqual(sampleShape))
+            throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but {arch} expects {ShapeUtil.Format(sampleShape)}");
+        return data;
+    }
+
+    /// <summary>
     /// The image size and channels of a model's square [1|3, N, N] input, which the dataset is resized and
     /// converted to unless the user says otherwise; (null, null) for any other input shape.
     /// </summary>
