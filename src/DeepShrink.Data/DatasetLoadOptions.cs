@@ -34,4 +34,16 @@ public sealed record DatasetLoadOptions
     public double TestFraction { get; init; } = 0.2;
     /// <summary>Seed of the per-class train/test split of an image folder without <c>train/</c> and <c>test/</c>.</summary>
     public ulong SplitSeed { get; init; } = 20240917;
+
+    /// <summary>
+    /// The image size and channels of a model's square [1|3, N, N] sample shape, which data for that model is resized
+    /// and converted to unless the user says otherwise; (null, null) for any other shape (the data is used as stored).
+    /// Every path that loads data for a stored model (the CLI verbs, sweep points) takes the rule from here.
+    /// </summary>
+    public static (int? ImageSize, int? Channels) ImageInputOf(IReadOnlyList<int> sampleShape)
+    {
+        ArgumentNullException.ThrowIfNull(sampleShape);
+        return sampleShape.Count == 3 && sampleShape[1] == sampleShape[2] && sampleShape[1] > 0 && sampleShape[0] is 1 or 3
+            ? (sampleShape[1], sampleShape[0]) : (null, null);
+    }
 }

@@ -26,8 +26,18 @@ public static class PointRunner
         var norm = stored.Meta(ModelIO.NormalizationKey) is { } nj ? Normalization.FromJson(nj) : null;
         int valCount = int.TryParse(stored.Meta(ModelIO.ValidationCountKey), out var vc) ? vc : 5000;
         ulong valSeed = ulong.TryParse(stored.Meta(ModelIO.ValidationSeedKey), out var vs) ? vs : 42;
-        var data = DatasetLoader.Load(DatasetSpec.Parse($"{job.DatasetFamily}:{datasetDir}"),
-            new DatasetLoadOptions { ValidationCount = valCount, ValidationSeed = valSeed, Normalization = norm });
+        // The images are prepared as the CLI prepares them for this model: resized / converted to its square input
+        // and put in its colour channel order (an imported BGR ResNet18 at 3 x 32 x 32 on Fashion-MNIST's 1 x 28 x 28).
+        var (imageSize, channels) = DatasetLoadOptions.ImageInputOf(stored.SampleShape);
+        int[]? order;
+        try { order = ChannelOrder.Parse(stored.Meta(ModelIO.ChannelOrderKey)); }
+        catch (FormatException e) { throw new InvalidDataException($"model metadata: {e.Message}"); }
+        var data = DatasetLoader.Load(DatasetSpec.Parse($"{job.DatasetFamily}:{datasetDir}"), new DatasetLoadOptions
+        {
+            ValidationCount = valCount, ValidationSeed = valSeed, Normalization = norm,
+            ImageSize = imageSize, Channels = channels,
+            ChannelOrder = order is null || ChannelOrder.IsIdentity(order) ? null : order,
+        });
         if (!data.Train.SampleShape.SequenceEqual(stored.SampleShape))
             throw new InvalidDataException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but the model expects {ShapeUtil.Format(stored.SampleShape)}");
         var train = data.Train;

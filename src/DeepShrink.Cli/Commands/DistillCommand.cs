@@ -84,7 +84,7 @@ public static class DistillCommand
         var loaded = ModelFiles.LoadTrainable(teacherPath);
         var teacher = WithImageSize(loaded.Model, imageSize);
         var ts = teacher.InputShape;
-        var (modelSize, modelChannels) = DataArgs.ImageInputOf(ts);
+        var (modelSize, modelChannels) = DatasetLoadOptions.ImageInputOf(ts);
         imageSize ??= modelSize;
         channels ??= modelChannels;
         var spec = datasetSpec ?? loaded.Meta(ModelIO.DatasetKey) ?? "fashion-mnist";

@@ -81,7 +81,7 @@ public static class EvalCommand
     public static EvalStats Run(IClassifier clf, string? datasetSpec, string split, int batchSize, int valCount, ulong valSeed,
         int? imageSize = null, int? channels = null)
     {
-        var (modelSize, modelChannels) = DataArgs.ImageInputOf(clf.SampleShape);
+        var (modelSize, modelChannels) = DatasetLoadOptions.ImageInputOf(clf.SampleShape);
         imageSize ??= modelSize;
         channels ??= modelChannels;
         var data = DataArgs.Load(datasetSpec ?? clf.Dataset ?? "fashion-mnist", split == "val" ? valCount : 0, valSeed, clf.Input, allowInstall: false, imageSize, channels);

@@ -39,24 +39,17 @@ public static class DataArgs
 
     /// <summary>
     /// Loads a dataset for a stored model without installing anything: images resized / converted to the model's square
-    /// input (<see cref="ImageInputOf"/>), then checked against <paramref name="sampleShape"/> (one-line error naming
+    /// input (<see cref="DatasetLoadOptions.ImageInputOf"/>), then checked against <paramref name="sampleShape"/> (one-line error naming
     /// <paramref name="arch"/> when they differ).
     /// </summary>
     public static DatasetSplits LoadForModel(string specText, int validationCount, ulong validationSeed, ModelInput input, int[] sampleShape, string arch)
     {
-        var (imageSize, channels) = ImageInputOf(sampleShape);
+        var (imageSize, channels) = DatasetLoadOptions.ImageInputOf(sampleShape);
         var data = Load(specText, validationCount, validationSeed, input, allowInstall: false, imageSize, channels);
         if (!data.Train.SampleShape.SequenceEqual(sampleShape))
             throw new CliException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but {arch} expects {ShapeUtil.Format(sampleShape)}");
         return data;
     }
-
-    /// <summary>
-    /// The image size and channels of a model's square [1|3, N, N] input, which the dataset is resized and
-    /// converted to unless the user says otherwise; (null, null) for any other input shape.
-    /// </summary>
-    public static (int? ImageSize, int? Channels) ImageInputOf(int[] shape) =>
-        shape.Length == 3 && shape[1] == shape[2] && shape[1] > 0 && shape[0] is 1 or 3 ? (shape[1], shape[0]) : (null, null);
 
     /// <summary>Creates the --image-size N option (bilinear resize of every image to N x N).</summary>
     public static Option<int?> ImageSizeOption(string extra = "") => new("--image-size")
