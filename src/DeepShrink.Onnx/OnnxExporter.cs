@@ -75,7 +75,8 @@ public static class OnnxExporter
             try
             {
                 graph = StructuredLowering.Lower(graph, true,
-                    name => tensors.TryGetValue(name, out var t) ? (t.Shape, t.ToArray()) : throw new InvalidDataException($"tensor '{name}' used by the graph is missing"),
+                    name => tensors.TryGetValue(name, out var t) ? t.Shape : null,
+                    name => tensors.TryGetValue(name, out var t) ? t.ToArray() : throw new InvalidDataException($"tensor '{name}' used by the graph is missing"),
                     (name, shape, data) => all[name] = new Tensor(data, shape));
             }
             catch (FormatException e) { throw new InvalidDataException(e.Message); }

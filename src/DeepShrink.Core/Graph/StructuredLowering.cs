@@ -15,39 +15,41 @@ public static class StructuredLowering
         graph.Nodes.Any(n => n.Op == StructuredOps.SharedConv || (circulant && n.Op == StructuredOps.Circulant));
 
     /// <summary>
-    /// The rewritten graph; <paramref name="read"/> gives a stored tensor's shape and values by name,
-    /// <paramref name="define"/> receives each expanded tensor (name, shape, values).
+    /// The rewritten graph; <paramref name="shapeOf"/> gives a stored tensor's shape and <paramref name="read"/> its values
+    /// by name (only the rewritten nodes' tensors are read), <paramref name="define"/> receives each expanded tensor
+    /// (name, shape, values).
     /// </summary>
     /// <param name="graph">The graph (not modified).</param>
     /// <param name="circulant">Also lower <c>circulant_linear</c> nodes (those <paramref name="lowerCirculant"/> accepts, when given).</param>
-    /// <param name="read">A stored tensor's shape and values by name.</param>
+    /// <param name="shapeOf">A stored tensor's shape by name (for the graph's shapes; no values are decoded).</param>
+    /// <param name="read">A stored tensor's values by name.</param>
     /// <param name="define">Receives each expanded tensor.</param>
     /// <param name="lowerCirculant">Which circulant nodes to lower (null: all).</param>
-    public static ModelGraph Lower(ModelGraph graph, bool circulant, Func<string, (int[] Shape, float[] Data)> read, Action<string, int[], float[]> define,
+    public static ModelGraph Lower(ModelGraph graph, bool circulant, Func<string, int[]?> shapeOf, Func<string, float[]> read, Action<string, int[], float[]> define,
         Func<CirculantAttrs, bool>? lowerCirculant = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
         var g = graph.Clone();
-        GraphAnalysis.Analyze(g, t => read(t).Shape, out var shapes);
+        GraphAnalysis.Analyze(g, shapeOf, out var shapes);
+        int[] ShapeOf(string name) => shapeOf(name) ?? throw new FormatException($"tensor '{name}' is missing");
         foreach (var n in g.Nodes)
         {
             if (n.Op == StructuredOps.SharedConv)
             {
-                var (w, wd) = read(n.Params["weight"]);
+                var (w, wd) = (ShapeOf(n.Params["weight"]), read(n.Params["weight"]));
                 var a = SharedConvAttrs.Of(n, w);
                 var wm = a.WeightMap(w);
                 Replace(n, "conv2d", "weight", wm.Shape, wm.Apply(wd), define);
                 if (n.Params.TryGetValue("bias", out var bn))
-                    Replace(n, "conv2d", "bias", [a.OutChannels], a.BiasMap(w[0]).Apply(read(bn).Data), define);
+                    Replace(n, "conv2d", "bias", [a.OutChannels], a.BiasMap(w[0]).Apply(read(bn)), define);
                 n.Attrs.Remove("sharing"); n.Attrs.Remove("order");
                 a.Conv.WriteTo(n);
             }
             else if (circulant && n.Op == StructuredOps.Circulant)
             {
-                var (w, wd) = read(n.Params["weight"]);
-                var a = CirculantAttrs.Of(n, w, shapes[n.Inputs[0]]);
+                var a = CirculantAttrs.Of(n, ShapeOf(n.Params["weight"]), shapes[n.Inputs[0]]);
                 if (lowerCirculant is not null && !lowerCirculant(a)) continue;
-                Replace(n, "linear", "weight", [a.OutFeatures, a.InFeatures], Dense(a, wd), define);
+                Replace(n, "linear", "weight", [a.OutFeatures, a.InFeatures], Dense(a, read(n.Params["weight"])), define);
                 n.Attrs.Remove("input_features"); n.Attrs.Remove("out_features"); n.Attrs.Remove("sign_seed");
             }
         }

@@ -17,18 +17,13 @@ internal sealed partial class GraphPlanner
     /// </summary>
     private static (ModelGraph, Func<string, EncodedTensor?>) ExpandSharedFilters(ModelGraph graph, Func<string, EncodedTensor?> tensors, DszReadOptions read, int fftMinBlock)
     {
-        // lower circulant nodes only when one of them has a small block (weight [p, q, b]): lowering reads every tensor
-        // for the graph's shapes, work a model whose circulant layers all stay on the FFT path does not need
-        bool circulant = fftMinBlock > 1 && graph.Nodes.Any(n => n.Op == StructuredOps.Circulant
-            && n.Params.TryGetValue("weight", out var wn) && tensors(wn) is { Shape.Count: 3 } t && t.Shape[2] < fftMinBlock);
+        bool circulant = fftMinBlock > 1;   // lowering reads only the tensors of the nodes it rewrites
         if (!StructuredLowering.Needed(graph, circulant)) return (graph, tensors);
         var expanded = new Dictionary<string, EncodedTensor>(StringComparer.Ordinal);
+        EncodedTensor Stored(string name) => tensors(name) ?? throw new InvalidDataException($"tensor '{name}' is not in the model");
         var lowered = StructuredLowering.Lower(graph, circulant,
-            name =>
-            {
-                var t = tensors(name) ?? throw new InvalidDataException($"tensor '{name}' is not in the model");
-                return (t.ShapeArray(), WeightCandidates.Guard(name, () => t.Decode(read.MaxTensorElements)));
-            },
+            name => tensors(name)?.ShapeArray(),
+            name => WeightCandidates.Guard(name, () => Stored(name).Decode(read.MaxTensorElements)),
             (name, shape, data) => expanded[name] = DenseCodec.EncodeF32(data, shape),
             a => a.Shape.BlockSize < fftMinBlock);
         return (lowered, name => expanded.TryGetValue(name, out var t) ? t : tensors(name));
