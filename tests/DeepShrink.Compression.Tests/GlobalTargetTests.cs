@@ -121,6 +121,9 @@ public class GlobalTargetTests
                 : r.Model.NamedParameters().Sum(p => p.Param.ToArray().Count(v => v != 0f)) / (double)r.Model.NamedParameters().Sum(p => p.Param.Size);
             Assert.True(reached <= fraction, $"{kind} reached {reached:G4} > target {fraction}");
             Assert.True(reached > fraction / 3, $"{kind} reached {reached:G4}: far below the target {fraction} (allocation too conservative)");
+            // The size model measures index streams and writes a real header: a bytes target is met closely, not by a
+            // wide conservative margin (the geometric-gap model reached 0.065 of 0.1 here, the measured one 0.087).
+            if (kind == "bytes") Assert.True(reached > 0.8 * fraction, $"bytes reached {reached:G4}: the size model over-predicts the file by more than 25 %");
             var plans = r.Context.Plans;
             Assert.All(new[] { "fc1.weight", "fc2.weight", "fc3.weight" }, n => Assert.Equal("target", plans[n].Source));
             // Layers are not all pruned alike: the allocation follows each layer's error curve.

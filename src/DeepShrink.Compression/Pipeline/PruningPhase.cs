@@ -77,7 +77,7 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
         foreach (var (n, p) in ctx.Plans) all.TryAdd(n, p.TargetSparsity);
         var size = new SizeModel(ctx.Model, recipe ?? new Recipe());
         ctx.Log($"auto level: " + string.Join(", ", alloc.Select(kv => $"{kv.Key} {kv.Value:P0}")) +
-                $"; predicted {size.Bytes(all):N0} B ({size.DenseBytes / size.Bytes(all):F1}x, conservative size model)");
+                $"; predicted {size.Bytes(all):N0} B ({size.DenseBytes / size.Bytes(all):F1}x, size model)");
         return alloc;
     }
 
