@@ -25,6 +25,12 @@ public static class ChannelOrder
         return order;
     }
 
+    /// <summary>
+    /// The order a model's metadata records (<see cref="Parse"/>), or null when there is none or it is the identity: the
+    /// value <see cref="DatasetLoadOptions.ChannelOrder"/> takes for that model.
+    /// </summary>
+    public static int[]? ParseReordering(string? text) => Parse(text) is { } order && !IsIdentity(order) ? order : null;
+
     /// <summary>The metadata form: comma-separated channel numbers.</summary>
     public static string Format(IReadOnlyList<int> order) => string.Join(",", order.Select(c => c.ToString(CultureInfo.InvariantCulture)));
 

@@ -30,13 +30,13 @@ public static class PointRunner
         // and put in its colour channel order (an imported BGR ResNet18 at 3 x 32 x 32 on Fashion-MNIST's 1 x 28 x 28).
         var (imageSize, channels) = DatasetLoadOptions.ImageInputOf(stored.SampleShape);
         int[]? order;
-        try { order = ChannelOrder.Parse(stored.Meta(ModelIO.ChannelOrderKey)); }
+        try { order = ChannelOrder.ParseReordering(stored.Meta(ModelIO.ChannelOrderKey)); }
         catch (FormatException e) { throw new InvalidDataException($"model metadata: {e.Message}"); }
         var data = DatasetLoader.Load(DatasetSpec.Parse($"{job.DatasetFamily}:{datasetDir}"), new DatasetLoadOptions
         {
             ValidationCount = valCount, ValidationSeed = valSeed, Normalization = norm,
             ImageSize = imageSize, Channels = channels,
-            ChannelOrder = order is null || ChannelOrder.IsIdentity(order) ? null : order,
+            ChannelOrder = order,
         });
         if (!data.Train.SampleShape.SequenceEqual(stored.SampleShape))
             throw new InvalidDataException($"dataset images are {ShapeUtil.Format(data.Train.SampleShape)} but the model expects {ShapeUtil.Format(stored.SampleShape)}");

@@ -23,8 +23,7 @@ public sealed record ModelInput(Normalization? Normalization, int[]? ChannelOrde
         ArgumentNullException.ThrowIfNull(meta);
         try
         {
-            var order = Data.ChannelOrder.Parse(meta(ModelIO.ChannelOrderKey));
-            return new ModelInput(ModelFiles.NormOf(meta(ModelIO.NormalizationKey)), order is null || Data.ChannelOrder.IsIdentity(order) ? null : order);
+            return new ModelInput(ModelFiles.NormOf(meta(ModelIO.NormalizationKey)), Data.ChannelOrder.ParseReordering(meta(ModelIO.ChannelOrderKey)));
         }
         catch (FormatException e) { throw new CliException($"model metadata: {e.Message}"); }
     }

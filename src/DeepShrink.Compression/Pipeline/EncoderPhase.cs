@@ -57,6 +57,10 @@ public sealed class EncoderPhase(EncoderSpec spec)
         };
     }
 
+    /// <summary>The relative-index widths the encoder tries for a configured width: that width, or every automatic one (0).</summary>
+    public static IEnumerable<int> IndexWidths(int gapBits)
+        => gapBits > 0 ? [gapBits] : Enumerable.Range(MinAutoIndexBits, MaxAutoIndexBits - MinAutoIndexBits + 1);
+
     /// <summary>Widths tried for automatic relative indices.</summary>
     public const int MinAutoIndexBits = 2, MaxAutoIndexBits = 12;
 
@@ -64,10 +68,9 @@ public sealed class EncoderPhase(EncoderSpec spec)
     // Huffman-coded gaps a wider field costs little per entry and saves filler entries in long runs of zeros.
     private static EncodedTensor Smallest(int gapBits, Func<int, EncodedTensor> encode)
     {
-        if (gapBits > 0) return encode(gapBits);
         EncodedTensor? best = null;
         long bestBytes = long.MaxValue;
-        for (int b = MinAutoIndexBits; b <= MaxAutoIndexBits; b++)
+        foreach (int b in IndexWidths(gapBits))
         {
             var e = encode(b);
             long bytes = e.Parts.Values.Sum(p => (long)p.Length);

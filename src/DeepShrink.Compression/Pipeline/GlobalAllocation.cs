@@ -76,7 +76,7 @@ public sealed class SizeModel
         _params = model.NamedParameters().Select(p => p.Name).ToHashSet();
         _sharing = recipe.Find<SharingSpec>();
         _encoder = recipe.Find<EncoderSpec>();
-        _smallBytesPerValue = recipe.Find<EncoderSpec>()?.BiasCodec switch { "f16" => 2, "codebook8" => 1, _ => 4 };
+        _smallBytesPerValue = _encoder?.BiasCodec switch { "f16" => 2, "codebook8" => 1, _ => 4 };
         _header = HeaderBytes(model.Graph.ToJson(), _tensors);
     }
 
@@ -133,39 +133,34 @@ public sealed class SizeModel
         var w = new DszWriter().SetGraphJson(graphJson);
         var rng = new Rng(1);
         w.SetMetadata("deepshrink.allowance", new string(Enumerable.Range(0, MetadataAllowance).Select(_ => (char)('!' + rng.NextInt(90))).ToArray()));
-        long blobs = 0;
-        foreach (var (name, t) in tensors)
-        {
-            var placeholder = SparseCodebookCodec.Encode([0], [1], [1f], 5, true);
-            blobs += placeholder.Parts.Values.Sum(p => (long)p.Length);
-            w.Add(name, placeholder);
-        }
-        return w.ToArray().Length - blobs;
+        var placeholder = SparseCodebookCodec.Encode([0], [1], [1f], 5, true);
+        foreach (var (name, _) in tensors) w.Add(name, placeholder);
+        return w.ToArray().Length - tensors.Count * placeholder.Parts.Values.Sum(p => (long)p.Length);
     }
 
-    // Bits per entry-weighted non-zero of the tensor at sparsity s (rounded to 1/MeasureGrid): the current weights'
-    // largest magnitudes kept, clustered with the recipe's sharing settings, encoded with its encoder settings; the
-    // index stream as encoded, every entry's value code at the full codebook width.
+    // Bits per non-zero of the tensor at sparsity s (rounded to 1/MeasureGrid): the positions of the current weights'
+    // largest magnitudes encoded with the recipe's encoder settings (index width as the encoder chooses it, Huffman);
+    // the index stream as encoded, every entry's value code (fillers included) at the full codebook width.
     private double MeasuredBitsPerNonZero(string name, Tensor t, double s, int bits)
     {
         int grid = (int)Math.Round(s * MeasureGrid);
         if (_bitsPerNonZero.TryGetValue((name, grid), out var cached)) return cached;
-        var w = t.ContiguousData().Span.ToArray();
         if (!_byMagnitude.TryGetValue(name, out var order))
-        {
-            order = Enumerable.Range(0, w.Length).ToArray();
-            var keys = w.Select(v => -MathF.Abs(v)).ToArray();
+        {   // sorted once per tensor; every grid point reuses it
+            var keys = t.ContiguousData().Span.ToArray();
+            for (int i = 0; i < keys.Length; i++) keys[i] = -MathF.Abs(keys[i]);
+            order = Enumerable.Range(0, keys.Length).ToArray();
             Array.Sort(keys, order);
             _byMagnitude[name] = order;
         }
-        int keep = Math.Clamp((int)Math.Round(w.Length * (1 - (double)grid / MeasureGrid)), 1, w.Length);
-        var assign = new int[w.Length];
+        int n = order.Length;
+        int keep = Math.Clamp((int)Math.Round(n * (1 - (double)grid / MeasureGrid)), 1, n);
+        var assign = new int[n];
         Array.Fill(assign, -1);
         for (int i = 0; i < keep; i++) assign[order[i]] = 0;   // the index stream depends on the positions only
-        int fixedWidth = CompressionContext.IsConv(t) ? _encoder!.ConvIndexBits : _encoder!.FcIndexBits;
         double best = double.MaxValue;
-        for (int b = fixedWidth > 0 ? fixedWidth : EncoderPhase.MinAutoIndexBits; b <= (fixedWidth > 0 ? fixedWidth : EncoderPhase.MaxAutoIndexBits); b++)
-        {   // as the encoder chooses an automatic width: the smallest index stream plus value codes
+        foreach (int b in EncoderPhase.IndexWidths(CompressionContext.IsConv(t) ? _encoder!.ConvIndexBits : _encoder!.FcIndexBits))
+        {   // as the encoder chooses a width: the smallest index stream plus value codes
             var enc = SparseCodebookCodec.Encode(assign, t.Shape, [1f], b, _encoder.Huffman);
             best = Math.Min(best, 8.0 * enc.Parts["gaps"].Length + enc.Params.GetProperty("entries").GetInt64() * (double)bits);
         }
