@@ -53,6 +53,10 @@ public class PackedConvTests
         new ConvGeometry(1, 4, 12, 11, 10, 3, 3, 1, 1, 2, 2, 2, 2),   // stride 1, dilated (indirect offsets step by the dilation)
         new ConvGeometry(1, 5, 13, 30, 40, 3, 3, 1, 1, 1, 1),         // rows not a multiple of 8, channels not of 32
         new ConvGeometry(1, 3, 7, 7, 33, 5, 5, 1, 1, 0, 0),           // 5x5 valid: a 3x3 output, every sliver over-reads its row
+        new ConvGeometry(1, 6, 14, 14, 35, 3, 3, 1, 1, 1, 1),         // rows of 14: indirect slivers of 7
+        new ConvGeometry(1, 6, 14, 14, 35, 3, 3, 2, 2, 1, 1),         // stride 2 to rows of 7: column phases, slivers of 7
+        new ConvGeometry(1, 3, 70, 70, 8, 7, 7, 2, 2, 3, 3),          // stem-like, rows long enough for the vector de-interleave
+        new ConvGeometry(1, 4, 20, 37, 9, 3, 3, 3, 3, 1, 1),          // stride 3: three column phases
     };
 
     [Theory]

@@ -129,6 +129,35 @@ public class PoolTests
     }
 
     [Fact]
+    public void LargePlaneMaxPool_WithoutArgmax_IsBitIdenticalToTheReference()
+    {
+        // Planes too large for the -inf bordered copy run as separable row passes (AVX-512): the first maximum, -0.0 against
+        // +0.0 and the first NaN must come out exactly as from the reference's row-major scan, at both borders and in the
+        // overlapping last vector block, for strides 1 and 2, odd widths and windows wider than the padding.
+        float[] pool = [float.NegativeInfinity, -1f, -0f, 0f, 1f, 2f, float.NaN];
+        var rng = new Rng(78);
+        var cases = new[]
+        {
+            new PoolGeometry(1, 3, 112, 112, 3, 3, 2, 2, 1, 1), // ResNet's stem pool
+            new PoolGeometry(2, 2, 91, 97, 3, 3, 2, 2, 1, 1),
+            new PoolGeometry(1, 2, 95, 101, 5, 4, 1, 2, 2, 1),
+            new PoolGeometry(1, 2, 90, 93, 3, 3, 1, 1, 1, 1),
+            new PoolGeometry(1, 1, 100, 99, 2, 5, 2, 1, 0, 2),
+            new PoolGeometry(1, 1, 200, 47, 3, 3, 2, 2, 1, 1),  // 24 outputs per row: one block and an overlapping one
+        };
+        foreach (var g in cases)
+            foreach (bool rare in new[] { true, false })
+            {
+                var x = new float[g.InputSize];
+                for (int i = 0; i < x.Length; i++) x[i] = rare && rng.NextInt(4) != 0 ? rng.NextInt(3) : pool[rng.NextInt(pool.Length)];
+                var yRef = new float[g.OutputSize]; var y = Nan(g.OutputSize);
+                PoolReference.MaxForward(g, x, yRef, new int[g.OutputSize]);
+                PoolKernels.MaxForward(g, x, y, default, threads: 2);
+                Assert.Equal(yRef.Select(BitConverter.SingleToInt32Bits), y.Select(BitConverter.SingleToInt32Bits));
+            }
+    }
+
+    [Fact]
     public void MaxPool_NaN_Propagates()
     {
         var x = Tensor.FromArray(new[] { 1f, float.NaN, 2f, 0f }, 1, 1, 2, 2);

@@ -48,14 +48,14 @@ public class ConvFusionTests
     public void Winograd_convolutions_match_the_reference_and_the_direct_path()
     {
         // 40x36 input, 128 channels (Winograd pays only with both channel counts >= 64, WinogradConv.Pays): the first
-        // block's 3x3 convs see 10x9 planes (25 F(2x2) tiles per image: Winograd from batch 2), the second block's
-        // stride-1 conv 256 -> 256 on 5x5 (9 tiles: from batch 6); residual add and ReLU fused
+        // block's 3x3 convs see 10x9 planes (25 F(2x2) tiles per image: Winograd from batch 8, 196 tiles), the second
+        // block's stride-1 conv 256 -> 256 on 5x5 (9 tiles: from batch 22); residual add and ReLU fused
         var f = new GraphFixture(33, [3, 40, 36]);
         var graph = MiniResNet(f, width: 128);
         // (the rules; with MeasureConvolutions on, the choice is timed and checked below)
         foreach (int threads in new[] { 1, 2 })
             foreach (bool measure in new[] { false, true })
-                f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, MeasureConvolutions = measure }, 1e-4f);
+                f.Check(graph, [1, 8], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, MeasureConvolutions = measure }, 1e-4f);
         var wino = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureConvolutions = false });
         var direct = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, Winograd = false });
         var steps = wino.Profile(new float[wino.InputSize], 1, 1);
@@ -64,13 +64,13 @@ public class ConvFusionTests
         // measured at load: every eligible conv states the timings its choice came from
         var measured = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureConvolutions = true });
         Assert.Equal(3, measured.Profile(new float[measured.InputSize], 1, 1).Count(s => s.Detail.Contains("winograd-f", StringComparison.Ordinal) && s.Detail.Contains("measured b1:", StringComparison.Ordinal)));
-        var x = new float[3 * wino.InputSize];
+        var x = new float[8 * wino.InputSize];
         var rng = new Core.Rng(4);
         for (int i = 0; i < x.Length; i++) x[i] = rng.NextFloat() * 2 - 1;
-        var a = new float[3 * wino.OutputSize];
-        var b = new float[3 * wino.OutputSize];
-        wino.Run(x, 3, a);
-        direct.Run(x, 3, b);
+        var a = new float[8 * wino.OutputSize];
+        var b = new float[8 * wino.OutputSize];
+        wino.Run(x, 8, a);
+        direct.Run(x, 8, b);
         float diff = 0, scale = 0;
         for (int i = 0; i < a.Length; i++) { diff = MathF.Max(diff, MathF.Abs(a[i] - b[i])); scale = MathF.Max(scale, MathF.Abs(b[i])); }
         Assert.True(diff > 0f || scale == 0f, "Winograd and the direct path gave identical bits: was Winograd run at all?");

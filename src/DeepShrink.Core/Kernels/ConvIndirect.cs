@@ -1,38 +1,43 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DeepShrink.Core.Kernels;
 
 /// <summary>
-/// The stride-1 small-plane half of <see cref="PackedConv"/> on AVX-512: an indirect GEMM with output positions as
-/// rows and output channels as columns, <c>Y^T[N OH OW, O] = X~[N OH OW, K] W^T[K, O]</c>, where X~ (the im2col matrix)
-/// is never built. A row sliver is a run of up to 8 output positions within one output row, and for stride 1 the
-/// input values those 8 positions meet at any (c, ky, kx) are 8 consecutive floats of the zero-padded input plane, so
-/// the micro-kernel reads them in place through a per-depth offset table (<c>c Hp Wp + ky DH Wp + kx DW</c>).
+/// The small-plane half of <see cref="PackedConv"/> on AVX-512: an indirect GEMM with output positions as rows and
+/// output channels as columns, <c>Y^T[N OH OW, O] = X~[N OH OW, K] W^T[K, O]</c>, where X~ (the im2col matrix) is never
+/// built. A row sliver is a run of up to <see cref="_mr"/> (7 or 8) output positions within one output row, and the
+/// input values those positions meet at any (c, ky, kx) are consecutive floats of the zero-padded input, so the
+/// micro-kernel reads them in place through a per-depth offset table. With a column stride S the padded rows are stored
+/// as S column phases (phase p holds the padded columns p, p + S, ...): positions ox .. ox + 7 meet the columns
+/// S ox + kx DW, which all lie in phase (kx DW) mod S at consecutive places.
 /// </summary>
 /// <remarks>
-/// Per call the input is copied once into a zero-padded buffer (a few tens of KB on the planes this serves, against the
-/// K-times larger unfolded matrix <see cref="ConvPositionRows"/> writes and reads). Threads split the 32-channel blocks
+/// Per call the input is copied once into the zero-padded (phase-split) buffer (a few hundred KB on the planes this
+/// serves, against the K-times larger unfolded matrix <see cref="ConvPositionRows"/> writes and reads). The sliver
+/// length is 7 where that tiles the output rows with fewer unused positions than 8 (ResNet planes of 7, 14, 28, 56
+/// and 112 columns: none instead of 1/8). Threads split the 32-channel blocks
 /// when they share out evenly (each thread reads only its share of the weights, usually the larger operand on small
 /// planes, and all of the small padded input), otherwise the row slivers (each thread multiplies its positions by all
 /// the weights); either way no cache line a thread writes is read by another in the same call (with the unfolded
 /// matrix, written half by each core and read whole by both, two threads had been no faster than one). Each output element is reduced in the same order whatever the thread count. Pointwise
-/// convolutions without padding run the whole plane as one row (slivers may cross output rows).
+/// convolutions without padding or stride run the whole plane as one row (slivers may cross output rows).
 /// </remarks>
 internal sealed unsafe class ConvIndirect
 {
-    private const int Mr = 8, Nr = 32;
+    private const int Nr = 32;
 
     private readonly ConvGeometry _g;     // N = 1
     private readonly float[] _w;          // [k blocks][O padded to Nr][kc], sliver j at p0 OPad + j Nr kc
     private readonly int[] _off;          // [K] offset of (c, ky, kx) in the padded input
-    private readonly int _kc, _oPad, _hp, _wp, _imageFloats, _rowLen, _rows, _slivers;
-    private readonly bool _flat;          // 1x1 without padding: the plane is one row
+    private readonly int _mr;             // positions per sliver: 7 or 8
+    private readonly int _kc, _oPad, _hp, _wq, _rowFloats, _imageFloats, _rowLen, _rows, _slivers;
+    private readonly bool _flat;          // 1x1 without padding or stride: the plane is one row
 
-    /// <summary>True where this layout applies: AVX-512, groups 1, stride 1.</summary>
-    public static bool Supports(in ConvGeometry g, SimdLevel level) =>
-        level == SimdLevel.Vector512 && g.Groups == 1 && g.SH == 1 && g.SW == 1;
+    /// <summary>True where this layout applies: AVX-512, groups 1.</summary>
+    public static bool Supports(in ConvGeometry g, SimdLevel level) => level == SimdLevel.Vector512 && g.Groups == 1;
 
     public ConvIndirect(in ConvGeometry g, ReadOnlySpan<float> w) // w: [O, K]
     {
@@ -40,30 +45,38 @@ internal sealed unsafe class ConvIndirect
         _kc = GemmPack.DepthBlock(g.GroupK);
         _oPad = (g.O + Nr - 1) / Nr * Nr;
         _w = GemmPack.RowSlivers(w, g.O, g.GroupK, Nr, _kc);
-        _flat = g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0;
+        _flat = g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && g.SH == 1 && g.SW == 1;
         _hp = g.H + 2 * g.PH;
-        _wp = g.W + 2 * g.PW;
-        _imageFloats = g.C * _hp * _wp;
+        int wp = g.W + 2 * g.PW;
+        _wq = (wp + g.SW - 1) / g.SW;   // floats of one column phase of a padded row
+        _rowFloats = g.SW * _wq;        // a padded row: SW phases (= wp for stride 1)
+        _imageFloats = g.C * _hp * _rowFloats;
         _rowLen = _flat ? g.OutPlane : g.OW;
         _rows = _flat ? 1 : g.OH;
-        _slivers = _rows * ((_rowLen + Mr - 1) / Mr);
+        _mr = SliverLength(_rowLen);
+        _slivers = _rows * ((_rowLen + _mr - 1) / _mr);
         _off = new int[g.GroupK];
         int k = 0;
         for (int c = 0; c < g.C; c++)
             for (int ky = 0; ky < g.KH; ky++)
                 for (int kx = 0; kx < g.KW; kx++)
-                    _off[k++] = c * _hp * _wp + ky * g.DH * _wp + kx * g.DW;
+                    _off[k++] = c * _hp * _rowFloats + ky * g.DH * _rowFloats + kx * g.DW % g.SW * _wq + kx * g.DW / g.SW;
     }
+
+    /// <summary>7 where slivers of 7 leave fewer positions of a row unused than slivers of 8, else 8.</summary>
+    internal static int SliverLength(int rowLen) => Unused(rowLen, 7) < Unused(rowLen, 8) ? 7 : 8;
+
+    private static int Unused(int rowLen, int mr) => (rowLen + mr - 1) / mr * mr - rowLen;
 
     public long Bytes => 4L * _w.Length + 4L * _off.Length;
 
     public void Forward(int batch, float* x, float* y, float* residual, float[] bias, bool relu, int threads)
     {
         int total = batch * _slivers, blocks = _oPad / Nr;
-        // padded copy; the slack covers the last sliver's over-read (up to Mr - 1 positions past a row's end)
-        long padLen = (long)batch * _imageFloats + _wp + Mr;
+        // padded copy; the slack covers the last sliver's over-read (up to 7 positions past a row's end)
+        long padLen = (long)batch * _imageFloats + _rowFloats + 8;
         float[] padded = ArrayPool<float>.Shared.Rent((int)padLen);
-        float[] accArr = ArrayPool<float>.Shared.Rent(total * Mr * _oPad);
+        float[] accArr = ArrayPool<float>.Shared.Rent(total * _mr * _oPad);
         try
         {
             fixed (float* pp = padded, pacc = accArr)
@@ -93,7 +106,7 @@ internal sealed unsafe class ConvIndirect
     private void Pad(float* x, int batch, float* xp, long padLen)
     {
         var g = _g;
-        if (g.PH == 0 && g.PW == 0)
+        if (g.PH == 0 && g.PW == 0 && g.SW == 1)
         {
             long n = (long)batch * _imageFloats;
             new ReadOnlySpan<float>(x, (int)n).CopyTo(new Span<float>(xp, (int)n));
@@ -101,11 +114,47 @@ internal sealed unsafe class ConvIndirect
             return;
         }
         new Span<float>(xp, (int)padLen).Clear();
+        int sw = g.SW;
         for (int plane = 0; plane < batch * g.C; plane++)
         {
-            float* src = x + (long)plane * g.H * g.W, dst = xp + (long)plane * _hp * _wp + g.PH * _wp + g.PW;
+            float* src = x + (long)plane * g.H * g.W, dst = xp + (long)plane * _hp * _rowFloats + g.PH * _rowFloats;
             for (int iy = 0; iy < g.H; iy++)
-                new ReadOnlySpan<float>(src + iy * g.W, g.W).CopyTo(new Span<float>(dst + iy * _wp, g.W));
+            {
+                float* s = src + iy * g.W, d = dst + iy * _rowFloats;
+                if (sw == 1) { new ReadOnlySpan<float>(s, g.W).CopyTo(new Span<float>(d + g.PW, g.W)); continue; }
+                if (sw == 2) { Deinterleave2(s, g.W, d, g.PW, _wq); continue; }
+                for (int ix = 0; ix < g.W; ix++)
+                {
+                    int col = ix + g.PW;
+                    d[col % sw * _wq + col / sw] = s[ix];
+                }
+            }
+        }
+    }
+
+    /// <summary>Writes the n floats of s as padded columns pw .. pw + n - 1 split into two phases of wq floats (even columns, then odd).</summary>
+    private static void Deinterleave2(float* s, int n, float* d, int pw, int wq)
+    {
+        // padded column pw + ix goes to phase (pw + ix) & 1 at (pw + ix) >> 1; from an even padded column on,
+        // 32 inputs give 16 evens and 16 odds
+        int ix = 0;
+        for (; ix < n && ((pw + ix) & 1) != 0; ix++) d[wq + ((pw + ix) >> 1)] = s[ix];
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var odd = even + Vector512<int>.One;
+            for (; ix + 32 <= n; ix += 32)
+            {
+                var a = Vector512.Load(s + ix); var b = Vector512.Load(s + ix + 16);
+                int at = (pw + ix) >> 1;
+                Avx512F.PermuteVar16x32x2(a, even, b).Store(d + at);
+                Avx512F.PermuteVar16x32x2(a, odd, b).Store(d + wq + at);
+            }
+        }
+        for (; ix < n; ix++)
+        {
+            int col = pw + ix;
+            d[(col & 1) * wq + (col >> 1)] = s[ix];
         }
     }
 
@@ -120,7 +169,7 @@ internal sealed unsafe class ConvIndirect
             for (int s = s0; s < s1; s++)
             {
                 var (img, row, x0) = Sliver(s);
-                bases[s - s0] = (long)img * _imageFloats + (_flat ? x0 : (long)row * _wp + x0);
+                bases[s - s0] = (long)img * _imageFloats + (_flat ? x0 : (long)row * _g.SH * _rowFloats + x0);
             }
             fixed (float* w = _w)
             fixed (int* off = _off)
@@ -132,8 +181,12 @@ internal sealed unsafe class ConvIndirect
                     for (int j = j0; j < j1; j++)
                     {
                         float* b = w + (long)p0 * _oPad + (long)j * Nr * kc;
-                        for (int s = s0; s < s1; s++)
-                            Kernel(kc, xp + bases[s - s0], off + p0, b, acc + (long)s * Mr * _oPad + j * Nr, _oPad, accumulate);
+                        if (_mr == 7)
+                            for (int s = s0; s < s1; s++)
+                                Kernel<Rows7>(kc, xp + bases[s - s0], off + p0, b, acc + (long)s * 7 * _oPad + j * Nr, _oPad, accumulate);
+                        else
+                            for (int s = s0; s < s1; s++)
+                                Kernel<Rows8>(kc, xp + bases[s - s0], off + p0, b, acc + (long)s * 8 * _oPad + j * Nr, _oPad, accumulate);
                     }
                 }
             }
@@ -145,13 +198,18 @@ internal sealed unsafe class ConvIndirect
     /// <summary>Row sliver s of the stacked batch: its image, output row (0 when the plane is one row) and first column.</summary>
     private (int Img, int Row, int X0) Sliver(int s)
     {
-        int perRow = (_rowLen + Mr - 1) / Mr, r = s % _slivers;
-        return (s / _slivers, r / perRow, r % perRow * Mr);
+        int perRow = (_rowLen + _mr - 1) / _mr, r = s % _slivers;
+        return (s / _slivers, r / perRow, r % perRow * _mr);
     }
 
-    /// <summary>8 x 32 tile: c[r, 0..32) (+)= sum_p a[off[p] + r] b[p, 0..32).</summary>
+    /// <summary>Rows of a micro-kernel tile (a type parameter, so that the JIT compiles one kernel per count with the unused rows removed).</summary>
+    private interface IRows { static abstract int Count { get; } }
+    private struct Rows7 : IRows { public static int Count => 7; }
+    private struct Rows8 : IRows { public static int Count => 8; }
+
+    /// <summary>R x 32 tile (R = 7 or 8): c[r, 0..32) (+)= sum_p a[off[p] + r] b[p, 0..32).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(int kc, float* a, int* off, float* b, float* c, nint ldc, bool accumulate)
+    private static void Kernel<TRows>(int kc, float* a, int* off, float* b, float* c, nint ldc, bool accumulate) where TRows : struct, IRows
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
@@ -166,13 +224,14 @@ internal sealed unsafe class ConvIndirect
             var a4 = Vector512.Create(ap[4]); c40 = Vector512.FusedMultiplyAdd(a4, b0, c40); c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
             var a5 = Vector512.Create(ap[5]); c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
             var a6 = Vector512.Create(ap[6]); c60 = Vector512.FusedMultiplyAdd(a6, b0, c60); c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
-            var a7 = Vector512.Create(ap[7]); c70 = Vector512.FusedMultiplyAdd(a7, b0, c70); c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            if (TRows.Count == 8) { var a7 = Vector512.Create(ap[7]); c70 = Vector512.FusedMultiplyAdd(a7, b0, c70); c71 = Vector512.FusedMultiplyAdd(a7, b1, c71); }
             b += Nr;
         }
         Store(c, c00, c01, accumulate); Store(c + ldc, c10, c11, accumulate);
         Store(c + 2 * ldc, c20, c21, accumulate); Store(c + 3 * ldc, c30, c31, accumulate);
         Store(c + 4 * ldc, c40, c41, accumulate); Store(c + 5 * ldc, c50, c51, accumulate);
-        Store(c + 6 * ldc, c60, c61, accumulate); Store(c + 7 * ldc, c70, c71, accumulate);
+        Store(c + 6 * ldc, c60, c61, accumulate);
+        if (TRows.Count == 8) Store(c + 7 * ldc, c70, c71, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -190,8 +249,8 @@ internal sealed unsafe class ConvIndirect
         for (int s = s0; s < s1; s++)
         {
             var (img, row, x0) = Sliver(s);
-            int count = Math.Min(Mr, _rowLen - x0), q0 = (_flat ? 0 : row * _g.OW) + x0;
-            float* src = acc + (long)s * Mr * _oPad;
+            int count = Math.Min(_mr, _rowLen - x0), q0 = (_flat ? 0 : row * _g.OW) + x0;
+            float* src = acc + (long)s * _mr * _oPad;
             for (int c = c0; c < c1; c++)
             {
                 float bc = bias.Length == 0 ? 0f : bias[c];

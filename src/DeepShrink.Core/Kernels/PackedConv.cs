@@ -13,7 +13,7 @@ public enum ConvLayout
     ChannelRows,
     /// <summary>Positions as rows, channels as columns, the batch unfolded once (<see cref="ConvPositionRows"/>).</summary>
     PositionRows,
-    /// <summary>Positions as rows read in place from the padded input (<see cref="ConvIndirect"/>; AVX-512, stride 1).</summary>
+    /// <summary>Positions as rows read in place from the padded input (<see cref="ConvIndirect"/>; AVX-512, any stride).</summary>
     Indirect,
 }
 
@@ -48,7 +48,7 @@ public sealed unsafe class PackedConv
     private readonly ConvGeometry _g;
     private readonly GemmPackedA? _w;          // channels as rows (large planes)
     private readonly ConvPositionRows? _rows;  // positions as rows (small planes)
-    private readonly ConvIndirect? _indirect;  // positions as rows, stride 1 on AVX-512: no unfolded matrix
+    private readonly ConvIndirect? _indirect;  // positions as rows on AVX-512: no unfolded matrix
     private readonly float[] _bias;
     private readonly int _segments; // column segments per image that keep a segment within SegmentElements
 
@@ -68,7 +68,7 @@ public sealed unsafe class PackedConv
         var isa = level ?? Gemm.Isa;
         if (layout == ConvLayout.Auto) layout = AutoLayout(g, isa);
         if (!Supports(g, layout, isa))
-            throw new ArgumentException($"the indirect layout needs AVX-512, groups 1 and stride 1; got {CpuFeatures.Name(isa)}, groups {g.Groups}, stride {g.SH}x{g.SW}");
+            throw new ArgumentException($"the indirect layout needs AVX-512 and groups 1; got {CpuFeatures.Name(isa)}, groups {g.Groups}");
         _g = g;
         _bias = bias.ToArray();
         switch (layout)
@@ -88,7 +88,7 @@ public sealed unsafe class PackedConv
 
     /// <summary>
     /// The layout <see cref="ConvLayout.Auto"/> picks. Planes of at least <see cref="PositionRowsMaxPlane"/> positions:
-    /// channels as rows. Smaller planes, stride 1 on AVX-512 (measured, docs/RESULTS.md "small-map runtime"): the
+    /// channels as rows. Smaller planes on AVX-512 (measured, docs/RESULTS.md "small-map runtime" and "eleventh session"): the
     /// indirect GEMM for spatial kernels with at least <see cref="IndirectMinChannels"/> output channels (1.1-1.4x faster
     /// than the other layouts on 7x7 and 14x14 planes), channels as rows for pointwise and narrow layers (up to 2x
     /// faster there: positions-as-rows tiles of 32 channels are mostly padding, or a 1x1 reduction is too short).

@@ -32,6 +32,11 @@ public static unsafe class PoolKernels
             MaxForwardPadded(g, x, y, threads);
             return;
         }
+        if (!keep && !twoByTwo && PoolMaxRows.Applies(g))
+        {
+            MaxForwardRows(g, x, y, threads);
+            return;
+        }
         fixed (float* px = x, py = y)
         fixed (int* pa = argmax)
         {
@@ -88,6 +93,27 @@ public static unsafe class PoolKernels
                     if (owp > ow)
                         for (int r = 0; r < oh; r++) new ReadOnlySpan<float>(wide + r * owp, ow).CopyTo(new Span<float>(yi + r * ow, ow));
                 }
+            });
+        }
+    }
+
+    /// <summary>Max pooling without arg-max over larger planes by separable row passes (<see cref="PoolMaxRows"/>).</summary>
+    private static void MaxForwardRows(in PoolGeometry g, ReadOnlySpan<float> x, Span<float> y, int threads)
+    {
+        var geo = g;
+        int inPlane = g.H * g.W, outPlane = g.OH * g.OW, scratch = PoolMaxRows.ScratchLength(g);
+        fixed (float* px = x, py = y)
+        {
+            float* xp = px, yp = py;
+            ConvParallel.For(g.Planes, threads, inPlane, (s, e) =>
+            {
+                float[] rows = System.Buffers.ArrayPool<float>.Shared.Rent(scratch);
+                try
+                {
+                    fixed (float* r = rows)
+                        for (int pl = s; pl < e; pl++) PoolMaxRows.Plane(geo, xp + (long)pl * inPlane, yp + (long)pl * outPlane, r);
+                }
+                finally { System.Buffers.ArrayPool<float>.Shared.Return(rows); }
             });
         }
     }

@@ -49,14 +49,16 @@ public sealed unsafe class WinogradConv
     /// Whether Winograd beats the direct packed convolution for a call of <paramref name="batch"/> images, by the
     /// crossover measured on AVX-512 (docs/RESULTS.md, "small-map runtime"): the transforms cost in proportion to
     /// (C + O) x tiles and save in proportion to C x O x tiles, so both channel counts must be at least 64, and the call
-    /// needs enough F(2x2) tiles (at least 49, and 196 unless C x O >= 128 x 128) for its 16 or 36 GEMMs to be efficient.
-    /// Measured: 64 ch on 28x28 and 56x56, 128 on 28x28, 256 on 14x14 won (1.2-1.7x); 32-64 ch on 14x14 and 28x28 and
-    /// everything on 7x7 lost (up to 2.8x slower).
+    /// needs at least 196 F(2x2) tiles for its 16 or 36 GEMMs to be efficient.
+    /// Measured against the indirect GEMM with 7-position slivers (ResNet18's 3x3 convs, 2 threads, cold caches,
+    /// docs/RESULTS.md "eleventh session"): 64 ch on 56x56 and 128 on 28x28 at batch 1 (784 and 196 tiles) won 1.2-1.5x,
+    /// 256 on 14x14 won at batch 8 (392 tiles, 1.18x) and lost at batch 1 (49 tiles, 0.93x); 512 on 7x7 lost at batch 1
+    /// and at batch 8 (16 and 128 tiles, 0.57x and 0.71x); 32-64 ch on 14x14 and 28x28 lost (earlier measurement).
     /// </summary>
     public static bool Pays(in ConvGeometry g, int batch)
     {
         long t2 = (long)batch * TilesPerImage(g, 2);
-        return Supports(g) && Math.Min(g.C, g.O) >= 64 && t2 >= 49 && ((long)g.C * g.O >= 128 * 128 || t2 >= 196);
+        return Supports(g) && Math.Min(g.C, g.O) >= 64 && t2 >= 196;
     }
 
     /// <summary>The runtime's output tile side: 4 where an image has at least <see cref="F4MinTiles"/> F(4x4) tiles, else 2.</summary>
