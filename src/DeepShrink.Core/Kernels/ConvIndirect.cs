@@ -181,18 +181,39 @@ internal sealed unsafe class ConvIndirect
                     for (int j = j0; j < j1; j++)
                     {
                         float* b = w + (long)p0 * _oPad + (long)j * Nr * kc;
-                        if (_mr == 7)
-                            for (int s = s0; s < s1; s++)
-                                Kernel<Rows7>(kc, xp + bases[s - s0], off + p0, b, acc + (long)s * 7 * _oPad + j * Nr, _oPad, accumulate);
-                        else
-                            for (int s = s0; s < s1; s++)
-                                Kernel<Rows8>(kc, xp + bases[s - s0], off + p0, b, acc + (long)s * 8 * _oPad + j * Nr, _oPad, accumulate);
+                        // the panel this thread multiplies next (the next channel block, else the next depth block's first)
+                        float* next = j + 1 < j1 ? b + Nr * kc
+                            : p0 + _kc < k ? w + (long)(p0 + _kc) * _oPad + (long)j0 * Nr * Math.Min(_kc, k - p0 - _kc) : null;
+                        if (_mr == 7) Slivers<Rows7>(kc, xp, bases, s0, s1, off + p0, b, next, acc + j * Nr, accumulate);
+                        else Slivers<Rows8>(kc, xp, bases, s0, s1, off + p0, b, next, acc + j * Nr, accumulate);
                     }
                 }
             }
             Epilogue(acc, s0, s1, j0 * Nr, Math.Min(_g.O, j1 * Nr), y, residual, bias, relu);
         }
         finally { ArrayPool<long>.Shared.Return(bases); }
+    }
+
+    /// <summary>
+    /// One weight panel (kc x 32) times slivers [s0, s1). At batch 1 on small planes the weights are the large operand and
+    /// come from memory (a ResNet's deep layers hold more than the L3): the first sliver waits for the panel while the
+    /// later ones find it in L1, so the second and third slivers each pull half of the next panel into L2 (one line per
+    /// depth step), overlapping the next block's memory stream with this block's arithmetic.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Slivers<TRows>(int kc, float* xp, long[] bases, int s0, int s1, int* off, float* b, float* next, float* acc, bool accumulate)
+        where TRows : struct, IRows
+    {
+        int mr = TRows.Count;
+        for (int s = s0; s < s1; s++)
+        {
+            float* a = xp + bases[s - s0], c = acc + (long)s * mr * _oPad;
+            int q = s - s0;
+            if (next != null && (q == 1 || q == 2))
+                Kernel<TRows, Prefetch>(kc, a, off, b, c, _oPad, accumulate, next + (long)(q - 1) * kc * 16);
+            else
+                Kernel<TRows, NoPrefetch>(kc, a, off, b, c, _oPad, accumulate, null);
+        }
     }
 
     /// <summary>Row sliver s of the stacked batch: its image, output row (0 when the plane is one row) and first column.</summary>
@@ -207,9 +228,15 @@ internal sealed unsafe class ConvIndirect
     private struct Rows7 : IRows { public static int Count => 7; }
     private struct Rows8 : IRows { public static int Count => 8; }
 
-    /// <summary>R x 32 tile (R = 7 or 8): c[r, 0..32) (+)= sum_p a[off[p] + r] b[p, 0..32).</summary>
+    /// <summary>Whether a micro-kernel call also prefetches one line of the next weight panel per depth step.</summary>
+    private interface IPrefetch { static abstract bool On { get; } }
+    private struct Prefetch : IPrefetch { public static bool On => true; }
+    private struct NoPrefetch : IPrefetch { public static bool On => false; }
+
+    /// <summary>R x 32 tile (R = 7 or 8): c[r, 0..32) (+)= sum_p a[off[p] + r] b[p, 0..32); with TPf, line p of pf into L2 too.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel<TRows>(int kc, float* a, int* off, float* b, float* c, nint ldc, bool accumulate) where TRows : struct, IRows
+    private static void Kernel<TRows, TPf>(int kc, float* a, int* off, float* b, float* c, nint ldc, bool accumulate, float* pf)
+        where TRows : struct, IRows where TPf : struct, IPrefetch
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
@@ -225,6 +252,7 @@ internal sealed unsafe class ConvIndirect
             var a5 = Vector512.Create(ap[5]); c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
             var a6 = Vector512.Create(ap[6]); c60 = Vector512.FusedMultiplyAdd(a6, b0, c60); c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
             if (TRows.Count == 8) { var a7 = Vector512.Create(ap[7]); c70 = Vector512.FusedMultiplyAdd(a7, b0, c70); c71 = Vector512.FusedMultiplyAdd(a7, b1, c71); }
+            if (TPf.On) { Sse.Prefetch1(pf); pf += 16; }
             b += Nr;
         }
         Store(c, c00, c01, accumulate); Store(c + ldc, c10, c11, accumulate);
@@ -241,17 +269,42 @@ internal sealed unsafe class ConvIndirect
         v0.Store(c); v1.Store(c + 16);
     }
 
-    /// <summary>y[img, o, q] = act(acc[sliver, q, o] + bias[o] + residual[img, o, q]) for the slivers' valid positions.</summary>
+    /// <summary>
+    /// y[img, o, q] = act(acc[sliver, q, o] + bias[o] + residual[img, o, q]) for the slivers' valid positions. Eight
+    /// channels at a time the sliver's position-major tile is transposed in registers (8 x 8), so each channel's run of
+    /// positions is read, finished and written as one vector (masked where a row ends early); a scalar loop does the last
+    /// channels when O is not a multiple of 8. On a large plane with few input channels (a stem) the element-by-element
+    /// transpose had cost about as much as the products.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Epilogue(float* acc, int s0, int s1, int c0, int c1, float* y, float* residual, float[] bias, bool relu)
     {
         int plane = _g.OutPlane, o = _g.O;
+        float* t = stackalloc float[64];
         for (int s = s0; s < s1; s++)
         {
             var (img, row, x0) = Sliver(s);
             int count = Math.Min(_mr, _rowLen - x0), q0 = (_flat ? 0 : row * _g.OW) + x0;
             float* src = acc + (long)s * _mr * _oPad;
-            for (int c = c0; c < c1; c++)
+            int c = c0;
+            if (Avx.IsSupported)
+            {
+                var mask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count)).AsSingle();
+                for (; c + 8 <= c1; c += 8)
+                {
+                    Transpose8(src + c, _oPad, _mr, t);
+                    for (int k = 0; k < 8; k++)
+                    {
+                        long at = ((long)img * o + c + k) * plane + q0;
+                        var v = Vector256.Load(t + 8 * k);
+                        if (bias.Length != 0) v += Vector256.Create(bias[c + k]);
+                        if (residual != null) v += count == 8 ? Vector256.Load(residual + at) : Avx.MaskLoad(residual + at, mask);
+                        if (relu) v = Vector256.Max(v, Vector256<float>.Zero);
+                        if (count == 8) v.Store(y + at); else Avx.MaskStore(y + at, mask, v);
+                    }
+                }
+            }
+            for (; c < c1; c++)
             {
                 float bc = bias.Length == 0 ? 0f : bias[c];
                 long at = ((long)img * o + c) * plane + q0;
@@ -264,5 +317,27 @@ internal sealed unsafe class ConvIndirect
                 }
             }
         }
+    }
+
+    /// <summary>dst[8 k + i] = src[i ld + k] for i &lt; rows (7 or 8; row 7 reads as zero when absent), k &lt; 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(float* src, nint ld, int rows, float* dst)
+    {
+        var r0 = Vector256.Load(src); var r1 = Vector256.Load(src + ld);
+        var r2 = Vector256.Load(src + 2 * ld); var r3 = Vector256.Load(src + 3 * ld);
+        var r4 = Vector256.Load(src + 4 * ld); var r5 = Vector256.Load(src + 5 * ld);
+        var r6 = Vector256.Load(src + 6 * ld); var r7 = rows == 8 ? Vector256.Load(src + 7 * ld) : Vector256<float>.Zero;
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).Store(dst); Avx.Permute2x128(u1, u5, 0x20).Store(dst + 8);
+        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 16); Avx.Permute2x128(u3, u7, 0x20).Store(dst + 24);
+        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 32); Avx.Permute2x128(u1, u5, 0x31).Store(dst + 40);
+        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 48); Avx.Permute2x128(u3, u7, 0x31).Store(dst + 56);
     }
 }
