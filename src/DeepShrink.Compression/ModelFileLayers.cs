@@ -20,7 +20,12 @@ public static class ModelFileLayers
             return Layers(ModelIO.GraphOf(file), n => stats.TryGetValue(n, out var e) ? e.t.Shape.ToArray() : throw new FormatException($"graph references tensor '{n}' which the file lacks"),
                 n => { var (t, s) = stats[n]; return (s.Nonzeros, s.PayloadBytes, t.Codec, t.Codec == "lowrank" && s.Elements > 0 ? (double)s.StoredEntries / s.Elements : (double?)null); });
         }
-        var m = ModelIO.Load(path, InputHooks.Factories);
+        return Read(ModelIO.Load(path, InputHooks.Factories));
+    }
+
+    /// <summary>Layers of a loaded (dense) model: each parameter tensor at 32 bits per element, its non-zeros counted.</summary>
+    public static List<EnergyLayer> Read(LoadedModel m)
+    {
         var tensors = m.Model.StateDict();
         return Layers(m.Model.AppendGraphRoot(m.SampleShape), n => tensors[n].Shape, n =>
         {

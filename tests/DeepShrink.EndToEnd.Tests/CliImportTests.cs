@@ -53,6 +53,25 @@ public class CliImportTests : IDisposable
     }
 
     [Fact]
+    public void Inspect_OnnxFile_ListsTheImportedLayers_AndPlotIsAClearError()
+    {
+        var onnx = WriteSmallCnn("insp.onnx");
+        var (code, stdout, err) = Run("inspect", onnx, "--json", P("insp.json"));
+        Assert.True(code == 0, err);
+        Assert.Contains("ONNX model, imported", stdout);
+        using var json = JsonDocument.Parse(File.ReadAllText(P("insp.json")));
+        var root = json.RootElement;
+        Assert.Equal(8 * 27 + 8 + 4 * 8 + 10 * 8 + 10, root.GetProperty("parameters").GetInt64());
+        // conv: 8 outputs of 6 x 6, 27 MACs each; linear: 10 x 8
+        Assert.Equal(8 * 36 * 27 + 10 * 8, root.GetProperty("macs").GetInt64());
+        Assert.Equal(new FileInfo(onnx).Length, root.GetProperty("file_bytes").GetInt64());
+        var (pcode, _, perr) = Run("inspect", onnx, "--plot", P("insp.html"));
+        Assert.NotEqual(0, pcode);
+        Assert.Contains("import", perr);
+        Assert.False(File.Exists(P("insp.html")));
+    }
+
+    [Fact]
     public void Import_UnsupportedOperator_OneLineError_NothingWritten()
     {
         var onnx = WriteSmallCnn("bad.onnx", extraOp: "Softplus");

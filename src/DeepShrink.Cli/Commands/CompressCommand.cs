@@ -139,7 +139,12 @@ public static class CompressCommand
     public static Dictionary<string, object>? EnergyOf(string path)
     {
         if (!File.Exists(path)) return null;
-        var layers = ModelFileLayers.Read(path);
+        return EnergyOf(ModelFileLayers.Read(path));
+    }
+
+    /// <summary>Energy estimate of a model's layers (dense fp32 and as stored), with the assumptions it rests on.</summary>
+    public static Dictionary<string, object> EnergyOf(List<EnergyLayer> layers)
+    {
         return new Dictionary<string, object>
         {
             ["dense"] = EnergyEstimate.Dense(layers).ToDictionary(), ["compressed"] = EnergyEstimate.Estimate(layers).ToDictionary(),

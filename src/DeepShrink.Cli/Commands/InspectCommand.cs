@@ -17,7 +17,7 @@ public static class InspectCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var file = new Argument<string>("FILE") { Description = "A .safetensors checkpoint or a .dsz compressed model" };
+        var file = new Argument<string>("FILE") { Description = "A .safetensors checkpoint, a .dsz compressed model or an .onnx model (imported on the fly)" };
         var json = CommonOptions.Json();
         var plot = new Option<string?>("--plot") { Description = "Also write an HTML report with plots of this model file to FILE" };
         var cmd = new Command("inspect", "Show layers, parameters, non-zeros, bits, bytes, MACs and an energy estimate of a model file");
@@ -27,13 +27,17 @@ public static class InspectCommand
         cmd.SetHandler(pr =>
         {
             var path = pr.GetValue(file)!;
-            var report = ModelFiles.Detect(path) switch
+            var kind = ModelFiles.Detect(path);
+            if (kind == ModelFiles.Kind.Onnx && pr.GetValue(plot) is not null)
+                throw new CliException($"inspect --plot takes .safetensors and .dsz models; import {path} first (`deepshrink import --model {path} --out M.safetensors`)");
+            LoadedModel? onnx = kind == ModelFiles.Kind.Onnx ? ModelFiles.LoadTrainable(path) : null;
+            var report = kind switch
             {
                 ModelFiles.Kind.Safetensors => InspectCheckpoint(path),
                 ModelFiles.Kind.Dsz => InspectDsz(path),
-                _ => throw new CliException($"inspect supports .safetensors and .dsz files; for ONNX use `deepshrink eval --model {path}`"),
+                _ => InspectLoaded(onnx!, path, "ONNX model, imported"),
             };
-            var energy = CompressCommand.EnergyOf(path)!;
+            var energy = onnx is null ? CompressCommand.EnergyOf(path)! : CompressCommand.EnergyOf(ModelFileLayers.Read(onnx));
             PrintEnergy(energy);
             report.Set("energy", JsonReport.ToNode(energy)).WriteIfRequested(pr.GetValue(json));
             if (pr.GetValue(plot) is { } html) ReportCommand.Write([path], html);
@@ -48,9 +52,11 @@ public static class InspectCommand
         public int DenseChannels { get; init; }
     }
 
-    private static JsonReport InspectCheckpoint(string path)
+    private static JsonReport InspectCheckpoint(string path) =>
+        InspectLoaded(ModelIO.Load(path, DeepShrink.Compression.Quantization.InputHooks.Factories), path, "safetensors checkpoint");
+
+    private static JsonReport InspectLoaded(LoadedModel m, string path, string what)
     {
-        var m = ModelIO.Load(path, DeepShrink.Compression.Quantization.InputHooks.Factories);
         var tensors = m.Model.StateDict();
         var graph = m.Model.AppendGraphRoot(m.SampleShape);
         var rows = Rows(graph, n => tensors[n].Shape, n =>
@@ -60,7 +66,7 @@ public static class InspectCommand
             foreach (var v in t.Span) if (v != 0f) nz++;
             return (nz, 32.0, (long)t.Size * 4, "dense-f32");
         });
-        Console.WriteLine($"{path}: {m.Arch} (safetensors checkpoint), input {ShapeUtil.Format(m.SampleShape)}, file {new FileInfo(path).Length:N0} bytes");
+        Console.WriteLine($"{path}: {m.Arch} ({what}), input {ShapeUtil.Format(m.SampleShape)}, file {new FileInfo(path).Length:N0} bytes");
         return Print(rows, m.Arch, path, new FileInfo(path).Length);
     }
 
