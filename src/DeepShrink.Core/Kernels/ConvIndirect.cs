@@ -28,6 +28,8 @@ namespace DeepShrink.Core.Kernels;
 internal sealed unsafe class ConvIndirect
 {
     private const int Nr = 32;
+    private const int ChunkWeightBytes = 256 << 10; // packed weights up to this size are re-read per chunk of slivers
+    private const int ChunkAccBytes = 128 << 10;    // products of one chunk of slivers
 
     private readonly ConvGeometry _g;     // N = 1
     private readonly float[] _w;          // [k blocks][O padded to Nr][kc], sliver j at p0 OPad + j Nr kc
@@ -82,8 +84,8 @@ internal sealed unsafe class ConvIndirect
             fixed (float* pp = padded, pacc = accArr)
             {
                 float* xp = pp, acc = pacc;
-                Pad(x, batch, xp, padLen);
                 int t = ConvParallel.Resolve(threads);
+                Pad(x, batch, xp, padLen, t);
                 if ((long)_g.Macs * batch < 1 << 16) t = 1;
                 // channel blocks when they share out evenly: each thread then reads only its part of the weights (the
                 // larger operand on small planes) and all of the small padded input; otherwise position slivers
@@ -103,36 +105,50 @@ internal sealed unsafe class ConvIndirect
         }
     }
 
-    private void Pad(float* x, int batch, float* xp, long padLen)
+    /// <summary>
+    /// The zero-padded, phase-split copy of the batch, planes shared out over the threads (a serial copy of a 56 x 56 x 64
+    /// input was a tenth of the call, all of it on one core). Only the border rows and each row's own floats are
+    /// cleared (clearing the whole buffer first wrote it twice).
+    /// </summary>
+    private void Pad(float* x, int batch, float* xp, long padLen, int threads)
+    {
+        long n = (long)batch * _imageFloats;
+        new Span<float>(xp + n, (int)(padLen - n)).Clear(); // slack past the last image
+        ConvParallel.For(batch * _g.C, threads, (long)_g.H * _g.W, (p0, p1) =>
+        {
+            for (int plane = p0; plane < p1; plane++) PadPlane(x, xp, plane);
+        });
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PadPlane(float* x, float* xp, int plane)
     {
         var g = _g;
+        float* src = x + (long)plane * g.H * g.W, dst = xp + (long)plane * _hp * _rowFloats;
         if (g.PH == 0 && g.PW == 0 && g.SW == 1)
-        {
-            long n = (long)batch * _imageFloats;
-            new ReadOnlySpan<float>(x, (int)n).CopyTo(new Span<float>(xp, (int)n));
-            new Span<float>(xp + n, (int)(padLen - n)).Clear();
+        {   // rows stay as they are: the plane is one run
+            new ReadOnlySpan<float>(src, g.H * g.W).CopyTo(new Span<float>(dst, g.H * g.W));
             return;
         }
-        new Span<float>(xp, (int)padLen).Clear();
+        new Span<float>(dst, g.PH * _rowFloats).Clear();
+        new Span<float>(dst + (long)(g.PH + g.H) * _rowFloats, (_hp - g.PH - g.H) * _rowFloats).Clear();
         int sw = g.SW;
-        for (int plane = 0; plane < batch * g.C; plane++)
+        for (int iy = 0; iy < g.H; iy++)
         {
-            float* src = x + (long)plane * g.H * g.W, dst = xp + (long)plane * _hp * _rowFloats + g.PH * _rowFloats;
-            for (int iy = 0; iy < g.H; iy++)
+            float* s = src + iy * g.W, d = dst + (long)(iy + g.PH) * _rowFloats;
+            new Span<float>(d, _rowFloats).Clear();
+            if (sw == 1) { new ReadOnlySpan<float>(s, g.W).CopyTo(new Span<float>(d + g.PW, g.W)); continue; }
+            if (sw == 2) { Deinterleave2(s, g.W, d, g.PW, _wq); continue; }
+            for (int ix = 0; ix < g.W; ix++)
             {
-                float* s = src + iy * g.W, d = dst + iy * _rowFloats;
-                if (sw == 1) { new ReadOnlySpan<float>(s, g.W).CopyTo(new Span<float>(d + g.PW, g.W)); continue; }
-                if (sw == 2) { Deinterleave2(s, g.W, d, g.PW, _wq); continue; }
-                for (int ix = 0; ix < g.W; ix++)
-                {
-                    int col = ix + g.PW;
-                    d[col % sw * _wq + col / sw] = s[ix];
-                }
+                int col = ix + g.PW;
+                d[col % sw * _wq + col / sw] = s[ix];
             }
         }
     }
 
     /// <summary>Writes the n floats of s as padded columns pw .. pw + n - 1 split into two phases of wq floats (even columns, then odd).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Deinterleave2(float* s, int n, float* d, int pw, int wq)
     {
         // padded column pw + ix goes to phase (pw + ix) & 1 at (pw + ix) >> 1; from an even padded column on,
@@ -171,43 +187,48 @@ internal sealed unsafe class ConvIndirect
                 var (img, row, x0) = Sliver(s);
                 bases[s - s0] = (long)img * _imageFloats + (_flat ? x0 : (long)row * _g.SH * _rowFloats + x0);
             }
+            // with small weights and a large plane (a stem) the slivers go in chunks whose products stay in L2 until
+            // their epilogue; where the weights are the larger operand they are read once (one chunk)
+            int chunk = 4L * k * _oPad <= ChunkWeightBytes ? Math.Max(1, ChunkAccBytes / (4 * _mr * _oPad)) : s1 - s0;
             fixed (float* w = _w)
             fixed (int* off = _off)
-            {
-                for (int p0 = 0; p0 < k; p0 += _kc)
+                for (int c0 = s0; c0 < s1; c0 += chunk)
                 {
-                    int kc = Math.Min(_kc, k - p0);
-                    bool accumulate = p0 > 0;
-                    for (int j = j0; j < j1; j++)
+                    int c1 = Math.Min(s1, c0 + chunk);
+                    for (int p0 = 0; p0 < k; p0 += _kc)
                     {
-                        float* b = w + (long)p0 * _oPad + (long)j * Nr * kc;
-                        // the panel this thread multiplies next (the next channel block, else the next depth block's first)
-                        float* next = j + 1 < j1 ? b + Nr * kc
-                            : p0 + _kc < k ? w + (long)(p0 + _kc) * _oPad + (long)j0 * Nr * Math.Min(_kc, k - p0 - _kc) : null;
-                        if (_mr == 7) Slivers<Rows7>(kc, xp, bases, s0, s1, off + p0, b, next, acc + j * Nr, accumulate);
-                        else Slivers<Rows8>(kc, xp, bases, s0, s1, off + p0, b, next, acc + j * Nr, accumulate);
+                        int kc = Math.Min(_kc, k - p0);
+                        bool accumulate = p0 > 0;
+                        for (int j = j0; j < j1; j++)
+                        {
+                            float* b = w + (long)p0 * _oPad + (long)j * Nr * kc;
+                            // the panel this thread multiplies next (the next channel block, else the next depth block's first)
+                            float* next = j + 1 < j1 ? b + Nr * kc
+                                : p0 + _kc < k ? w + (long)(p0 + _kc) * _oPad + (long)j0 * Nr * Math.Min(_kc, k - p0 - _kc) : null;
+                            if (_mr == 7) Slivers<Rows7>(kc, xp, bases, s0, c0, c1, off + p0, b, next, acc + j * Nr, accumulate);
+                            else Slivers<Rows8>(kc, xp, bases, s0, c0, c1, off + p0, b, next, acc + j * Nr, accumulate);
+                        }
                     }
+                    Epilogue(acc, c0, c1, j0 * Nr, Math.Min(_g.O, j1 * Nr), y, residual, bias, relu);
                 }
-            }
-            Epilogue(acc, s0, s1, j0 * Nr, Math.Min(_g.O, j1 * Nr), y, residual, bias, relu);
         }
         finally { ArrayPool<long>.Shared.Return(bases); }
     }
 
     /// <summary>
-    /// One weight panel (kc x 32) times slivers [s0, s1). At batch 1 on small planes the weights are the large operand and
+    /// One weight panel (kc x 32) times slivers [s0, s1) (bases[s - first]: sliver s's first input float). At batch 1 on small planes the weights are the large operand and
     /// come from memory (a ResNet's deep layers hold more than the L3): the first sliver waits for the panel while the
     /// later ones find it in L1, so the second and third slivers each pull half of the next panel into L2 (one line per
     /// depth step), overlapping the next block's memory stream with this block's arithmetic.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Slivers<TRows>(int kc, float* xp, long[] bases, int s0, int s1, int* off, float* b, float* next, float* acc, bool accumulate)
+    private void Slivers<TRows>(int kc, float* xp, long[] bases, int first, int s0, int s1, int* off, float* b, float* next, float* acc, bool accumulate)
         where TRows : struct, IRows
     {
         int mr = TRows.Count;
         for (int s = s0; s < s1; s++)
         {
-            float* a = xp + bases[s - s0], c = acc + (long)s * mr * _oPad;
+            float* a = xp + bases[s - first], c = acc + (long)s * mr * _oPad;
             int q = s - s0;
             if (next != null && (q == 1 || q == 2))
                 Kernel<TRows, Prefetch>(kc, a, off, b, c, _oPad, accumulate, next + (long)(q - 1) * kc * 16);
