@@ -90,8 +90,8 @@ internal sealed unsafe class ConvIndirect
                 // channel blocks when they share out evenly: each thread then reads only its part of the weights (the
                 // larger operand on small planes) and all of the small padded input; otherwise position slivers
                 bool byChannels = t > 1 && blocks >= t && (blocks % t == 0 || blocks >= 2 * t);
-                int n = byChannels ? blocks : total, parts = Math.Max(1, Math.Min(t, n));
-                WorkerPool.RunRanges(n, parts, parts, (a, b) =>
+                int n = byChannels ? blocks : total, parts = t > 1 ? ConvParallel.Parts(n, t) : 1;
+                WorkerPool.RunRanges(n, parts, t, (a, b) =>
                 {
                     if (byChannels) Block(xp, acc, 0, total, a, b, y, residual, bias, relu);
                     else Block(xp, acc, a, b, 0, blocks, y, residual, bias, relu);
