@@ -39,6 +39,8 @@ public sealed record CompressionJob
     public Action<string> Log { get; init; } = _ => { };
     /// <summary>Per-epoch progress.</summary>
     public Action<EpochStats>? OnEpoch { get; init; }
+    /// <summary>Batch-1 latency in the deployment runtime, for latency targets (the CLI gives its runtime's; null: none).</summary>
+    public ILatencyMeter? Latency { get; init; }
 }
 
 /// <summary>What a compression produced and measured (<see cref="GraphChanged"/>: a component transformed the graph).</summary>
@@ -51,6 +53,8 @@ public sealed record CompressionResult(
     public double Ratio => (double)DenseBytes / CompressedBytes;
     /// <summary>Test accuracy drop in percentage points.</summary>
     public double DropPp => (BaselineAccuracy - CompressedAccuracy) * 100;
+    /// <summary>Batch-1 latency of the input model and of the written one in the deployment runtime (latency targets only).</summary>
+    public LatencyComparison? Latency { get; init; }
 }
 
 /// <summary>The accuracy budget was not met: nothing was written at the output path; the best model is kept beside it.</summary>
@@ -99,7 +103,12 @@ public static class Compressor
             NumClasses = job.Train.NumClasses,
             Log = job.Log,
             OnEpoch = job.OnEpoch,
+            Latency = job.Latency,
         };
+        var latencyTarget = recipe.Find<Pruning.Channels.ChannelPruningSpec>() is { Target: "latency" } lt ? lt : null;
+        if (latencyTarget is not null && job.Latency is null)
+            throw new InvalidOperationException($"recipe component '{latencyTarget.Name}': target latency needs a latency meter (CompressionJob.Latency)");
+        var input = latencyTarget is null ? null : ModelIO.Copy(model, InputHooks.Factories); // the reference the result is timed against
         var runner = new RecipeRunner(recipe) { MaxDropPp = job.MaxDropPp };
         runner.Run(ctx);
         double? budget = job.MaxDropPp ?? recipe.Find<PruningSpec>()?.MaxDropPp ?? recipe.Find<Pruning.Channels.ChannelPruningSpec>()?.MaxDropPp;
@@ -130,7 +139,10 @@ public static class Compressor
             bool graphChanged = ctx.Model.Graph.ToJson() != inputGraph;
             long dense = graphChanged ? inputDenseBytes : DszReport.DenseBytes(rows);
             long bytes = new FileInfo(staged).Length;
-            var result = new CompressionResult(job.OutPath, baseline, compressed, ctx.BaselineValidationAccuracy, dense, bytes, rows, ctx, budget, sw.Elapsed.TotalSeconds, decoded, graphChanged);
+            var result = new CompressionResult(job.OutPath, baseline, compressed, ctx.BaselineValidationAccuracy, dense, bytes, rows, ctx, budget, sw.Elapsed.TotalSeconds, decoded, graphChanged)
+            {
+                Latency = input is null ? null : job.Latency!.Compare(input, decoded),
+            };
             // The drop in whole test images, so that "exactly at the budget" is not lost to rounding.
             long lostImages = (long)Math.Round((baseline - compressed) * job.Test.Count);
             var misses = new List<string>();
@@ -139,6 +151,8 @@ public static class Compressor
             if (recipe.Find<PruningSpec>()?.Target is { } target
                 && TargetPlanner.Reached(target, bytes, inputDenseBytes, ctx.Model) is var reached && reached > target.Fraction)
                 misses.Add($"size target not met: {target.Kind} {reached:G4} of the dense model > {target.Fraction:G4} ({1 / reached:F1}x < {1 / target.Fraction:F1}x), test drop {result.DropPp:F2} pp");
+            if (latencyTarget is not null && result.Latency is { } lat && lat.Ratio > latencyTarget.Keep)
+                misses.Add($"latency target not met: {lat.Ratio:0.###} of the input model's batch-1 latency ({lat.CandidateMs:F3} vs {lat.BaselineMs:F3} ms) > {latencyTarget.Keep:0.###}, test drop {result.DropPp:F2} pp");
             if (misses.Count > 0)
             {
                 var kept = BesidePath(job.OutPath);

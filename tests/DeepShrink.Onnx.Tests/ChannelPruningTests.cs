@@ -158,6 +158,8 @@ public class ChannelPruningTests
 
     [Theory]
     [InlineData("target: {params: 0.5, flops: 0.5}", "exactly one")]
+    [InlineData("target: {flops: 0.5, latency: 0.5}", "exactly one")]
+    [InlineData("target: {latency: 0}", "latency")]
     [InlineData("target: {flops: 1.5}", "flops")]
     [InlineData("criterion: l3\n    target: {flops: 0.5}", "criterion")]
     [InlineData("slimming_l1: 0.001\n    target: {flops: 0.5}", "slimming_l1")]
@@ -256,5 +258,88 @@ public class ChannelPruningTests
         Assert.Contains("cannot reach params 0.001", e.Message);
         Assert.Equal(0, epochs);
         Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    /// <summary>A stand-in for the runtime: latency = fixed + per-MAC share of the baseline's (ms); the final check can be made slower.</summary>
+    private sealed class MacsLatency(double fixedShare, double finalPenalty = 0) : Compression.Pipeline.ILatencyMeter
+    {
+        private GraphModule? _planningBaseline;
+        public int Calls { get; private set; }
+
+        public Compression.Pipeline.LatencyComparison Compare(GraphModule baseline, GraphModule candidate)
+        {
+            Calls++;
+            _planningBaseline ??= baseline;
+            double Macs(GraphModule m) { var st = m.StateDict(); return GraphAnalysis.TotalMacs(m.ToGraph(), n => st[n].Shape); }
+            double ratio = fixedShare + (1 - fixedShare) * Macs(candidate) / Macs(baseline);
+            if (!ReferenceEquals(baseline, _planningBaseline)) ratio += finalPenalty; // Compressor's check times against a copy of the input
+            return new(1.0, ratio, ratio);
+        }
+    }
+
+    private static Compression.Recipes.Recipe LatencyRecipe(double keep) => RecipeLoader.Parse($$"""
+        version: 1
+        training: {lr: 0.02, batch_size: 50}
+        components:
+          pruner: {type: channel-pruning, criterion: l1, target: {latency: {{keep}}}, max_drop: 100}
+        policies:
+          - {component: pruner, start_epoch: 0, end_epoch: 2, frequency: 1}
+        """, "latency.yaml");
+
+    [Fact]
+    public void ALatencyTarget_ChoosesTheFlopsLevelByMeasurement_AndIsCheckedOnTheResult()
+    {
+        var (graph, tensors) = Net(6);
+        var all = SyntheticData.Blobs(300, 5, 3, 12, 12, 11, noise: 0.4f);
+        using var dir = new TempDir();
+        var meter = new MacsLatency(0.2);
+        var model = GraphLayers.FromTensors(graph, tensors, InputHooks.Factories);
+        double denseMacs = GraphAnalysis.TotalMacs(graph, n => tensors[n].Shape);
+        var result = Compressor.Run(new CompressionJob
+        {
+            Model = new LoadedModel(model, new Dictionary<string, string>()), Recipe = LatencyRecipe(0.6),
+            Train = all, Validation = all, Test = all, OutPath = dir.File("m.dsz"), Latency = meter,
+        });
+        // latency 0.2 + 0.8 f <= 0.6 (1 - margin) <=> f <= 0.4775: the most FLOPs that meet it, less the bisection's and the units' granularity
+        var state = result.Model.StateDict();
+        double kept = GraphAnalysis.TotalMacs(result.Model.ToGraph(), n => state[n].Shape) / denseMacs;
+        double limit = (0.6 * (1 - ChannelPruningMethod.LatencyMargin) - 0.2) / 0.8;
+        Assert.InRange(kept, limit - 0.1, limit);
+        Assert.NotNull(result.Latency);
+        Assert.Equal(0.2 + 0.8 * kept, result.Latency!.Value.Ratio, 9);
+        Assert.True(meter.Calls >= 4, $"bisection measured {meter.Calls} models");
+        Assert.True(File.Exists(dir.File("m.dsz")));
+    }
+
+    [Fact]
+    public void ALatencyTarget_UnreachableOrUnmeasurableOrMissed_IsAClearError_AndNothingIsWrittenThere()
+    {
+        var (graph, tensors) = Net(7);
+        var data = SyntheticData.Blobs(100, 5, 3, 12, 12, 11, noise: 0.4f);
+        using var dir = new TempDir();
+        LoadedModel Fresh() => new(GraphLayers.FromTensors(graph, tensors, InputHooks.Factories), new Dictionary<string, string>());
+        int epochs = 0;
+        var far = Assert.Throws<ChannelSelection.UnreachableTargetException>(() => Compressor.Run(new CompressionJob
+        {
+            Model = Fresh(), Recipe = LatencyRecipe(0.5), Train = data, Validation = data, Test = data,
+            OutPath = dir.File("m.dsz"), Latency = new MacsLatency(0.9), OnEpoch = _ => epochs++,
+        }));
+        Assert.Contains("cannot reach latency 0.5", far.Message);
+        Assert.Equal(0, epochs);
+        var none = Assert.Throws<InvalidOperationException>(() => Compressor.Run(new CompressionJob
+        {
+            Model = Fresh(), Recipe = LatencyRecipe(0.5), Train = data, Validation = data, Test = data, OutPath = dir.File("m.dsz"),
+        }));
+        Assert.Contains("needs a latency meter", none.Message);
+        Assert.Empty(Directory.GetFiles(dir.Path));
+        // the planned level meets the target, the result measures slower: over budget, kept beside the path
+        var missed = Assert.Throws<BudgetNotMetException>(() => Compressor.Run(new CompressionJob
+        {
+            Model = Fresh(), Recipe = LatencyRecipe(0.6), Train = data, Validation = data, Test = data,
+            OutPath = dir.File("m.dsz"), Latency = new MacsLatency(0.2, finalPenalty: 0.5),
+        }));
+        Assert.Contains("latency target not met", missed.Message);
+        Assert.False(File.Exists(dir.File("m.dsz")));
+        Assert.True(File.Exists(Compressor.BesidePath(dir.File("m.dsz"))));
     }
 }

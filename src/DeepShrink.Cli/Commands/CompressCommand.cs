@@ -85,6 +85,7 @@ public static class CompressCommand
             Model = stored, Recipe = recipe, Train = data.Train, Validation = val, Test = data.Test, OutPath = outPath,
             MaxDropPp = maxDropPp, Seed = seed, Teacher = teacher,
             Metadata = meta,
+            Latency = new RuntimeLatencyMeter(),
             Log = s => Console.WriteLine("  " + s),
             OnEpoch = st => Console.WriteLine($"  epoch {st.Epoch + 1}/{recipe.TotalEpochs}: loss {st.Loss:F4}, train acc {st.TrainAccuracy:P2}, lr {st.LearningRate:G3}, {st.Seconds:F1} s"),
         };
@@ -117,6 +118,9 @@ public static class CompressCommand
             .Set("flops_removed_fraction", Math.Round(1 - (double)cMacs / denseMacs, 6))
             .Set("flops_reduction", Math.Round((double)denseMacs / cMacs, 4))
             .Set("graph_changed", r.GraphChanged)
+            .Set("latency_baseline_b1_ms", r.Latency is { } lb ? Math.Round(lb.BaselineMs, 4) : null)
+            .Set("latency_b1_ms", r.Latency is { } lc ? Math.Round(lc.CandidateMs, 4) : null)
+            .Set("latency_fraction", r.Latency is { } lf ? Math.Round(lf.Ratio, 4) : null)
             .Set("teacher", distils ? teacherPath ?? Path.GetFileName(modelPath) : null)
             .Set("wall_seconds", Math.Round(r.Seconds, 1)).Set("threads", Parallelism.Degree)
             .Set("plan", JsonReport.ToNode(r.Context.Plans.ToDictionary(kv => kv.Key, kv => (object)new Dictionary<string, object>
@@ -158,6 +162,8 @@ public static class CompressCommand
         LayerTable.Print(r.Layers.ToList(), r.CompressedBytes);
         Console.WriteLine($"dense fp32 {r.DenseBytes:N0} bytes -> {r.OutPath} {r.CompressedBytes:N0} bytes: {r.Ratio:F1}x smaller");
         Console.WriteLine($"test accuracy {r.BaselineAccuracy:P2} -> {r.CompressedAccuracy:P2} (drop {r.DropPp:F2} pp) in {r.Seconds:F0} s");
+        if (r.Latency is { } lat)
+            Console.WriteLine($"batch-1 latency in our runtime: {lat.BaselineMs:F3} -> {lat.CandidateMs:F3} ms ({lat.Ratio:0.###} of the input model's)");
     }
 
     /// <summary>Trainable parameters physically present in the model.</summary>

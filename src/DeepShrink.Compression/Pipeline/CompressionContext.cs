@@ -59,6 +59,8 @@ public sealed class CompressionContext
     public Action<string> Log { get; init; } = _ => { };
     /// <summary>Optional hook after every epoch (epoch, stats) for progress display.</summary>
     public Action<EpochStats>? OnEpoch { get; init; }
+    /// <summary>Measures batch-1 latency in the deployment runtime (latency targets); null when the caller gave none.</summary>
+    public ILatencyMeter? Latency { get; init; }
 
     /// <summary>Pruning masks (beside the model).</summary>
     public MaskSet Masks { get; } = new();

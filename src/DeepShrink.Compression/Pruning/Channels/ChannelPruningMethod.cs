@@ -15,9 +15,25 @@ namespace DeepShrink.Compression.Pruning.Channels;
 /// Several policy epochs follow the cubic gradual schedule of unstructured pruning (Zhu and Gupta 2017):
 /// keep_i = 1 - (1 - keep) (1 - (1 - i/n)^3); one epoch prunes in one shot.
 /// </summary>
+/// <remarks>
+/// A latency target (<c>{latency: F}</c>) is turned into a FLOPs target once, before the first step: the FLOPs
+/// fraction is bisected, each candidate pruned by the current ranking and timed against the input model by the
+/// context's <see cref="ILatencyMeter"/> (interleaved, batch 1), for the largest one measured at most
+/// (1 - <see cref="LatencyMargin"/>) F; the whole run's result is then timed again against the input model
+/// (<see cref="Compressor"/>), and a result over F is reported as a missed target.
+/// </remarks>
 public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompressionMethod
 {
+    /// <summary>Share of a latency target kept free for measurement noise when the FLOPs level is chosen.</summary>
+    public const double LatencyMargin = 0.03;
+
     private long _denseParams, _denseMacs;
+    private string _kind = spec.Target == "latency" ? "flops" : spec.Target; // what Select counts
+    private double _keep = spec.Keep;                                          // its fraction of the input model
+    private bool _latencyResolved;
+
+    /// <summary>The latency of the input model and the FLOPs fraction chosen for a latency target (null otherwise or before planning).</summary>
+    public (LatencyComparison Measured, double FlopsKeep)? LatencyPlan { get; private set; }
     private Dictionary<string, int> _denseGroupSizes = new(StringComparer.Ordinal);
     private RegularizationCallback? _slimming;
 
@@ -46,24 +62,68 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
         (_denseParams, _denseMacs) = ChannelRemoval.Cost(d, Shape(state), new HashSet<int>(), Counted(ctx));
         _denseGroupSizes = d.Groups().ToDictionary(g => g.Key, g => g.Value.Count, StringComparer.Ordinal);
         if (_denseGroupSizes.Count == 0) throw new InvalidOperationException($"recipe component '{spec.Name}': the model has no prunable channels");
+        if (spec.Target == "latency" && !_latencyResolved) ResolveLatency(ctx, d, state);
         // an unreachable final target is an error now, not after the epochs of the earlier steps
-        Select(d, Enumerable.Repeat(1.0, d.Units.Count).ToArray(), Shape(state), Counted(ctx), spec.Keep);
+        Select(d, Enumerable.Repeat(1.0, d.Units.Count).ToArray(), Shape(state), Counted(ctx), _keep);
     }
 
     private HashSet<int> Select(ChannelDependencies d, double[] importance, Func<string, int[]?> shape, List<string> counted, double keep)
     {
-        double dense = spec.Target == "params" ? _denseParams : _denseMacs;
-        return ChannelSelection.Select(d, importance,
-            g => (int)Math.Ceiling((1 - spec.MaxLayerPrune) * _denseGroupSizes.GetValueOrDefault(g, 1)),
-            r => { var c = ChannelRemoval.Cost(d, shape, r, counted); return spec.Target == "params" ? c.Params : c.Macs; },
-            keep * dense, $"{spec.Target} {keep:0.###} of the input model ({keep * dense:N0} {spec.Target})", spec.ChannelMultiple);
+        double dense = _kind == "params" ? _denseParams : _denseMacs;
+        return ChannelSelection.Select(d, importance, Floor,
+            r => { var c = ChannelRemoval.Cost(d, shape, r, counted); return _kind == "params" ? c.Params : c.Macs; },
+            keep * dense, $"{_kind} {keep:0.###} of the input model ({keep * dense:N0} {_kind})", spec.ChannelMultiple);
+    }
+
+    private int Floor(string group) => (int)Math.Ceiling((1 - spec.MaxLayerPrune) * _denseGroupSizes.GetValueOrDefault(group, 1));
+
+    /// <summary>Chooses the FLOPs fraction whose pruned model (by the current ranking) meets the latency target.</summary>
+    private void ResolveLatency(CompressionContext ctx, ChannelDependencies d, Dictionary<string, Tensor> state)
+    {
+        var meter = ctx.Latency ?? throw new InvalidOperationException(
+            $"recipe component '{spec.Name}': target latency needs a latency meter (the deepshrink CLI times its runtime; library callers set CompressionJob.Latency)");
+        var importance = Importance(ctx, d, state, out _);
+        var shape = Shape(state);
+        var counted = Counted(ctx);
+        // the most removal the layer floors allow (the cost depends on how many units each group keeps, not which)
+        var most = new HashSet<int>();
+        foreach (var (g, units) in d.Groups())
+            foreach (var u in units.Take(Math.Max(0, units.Count - Math.Max(1, Floor(g))))) most.Add(u.Id);
+        double fMin = ChannelRemoval.Cost(d, shape, most, counted).Macs / (double)_denseMacs;
+        double goal = spec.Keep * (1 - LatencyMargin);
+        LatencyComparison At(double f)
+        {
+            var removed = Select(d, importance, shape, counted, f);
+            var snapshot = state.ToDictionary(kv => kv.Key, kv => kv.Value.Clone(), StringComparer.Ordinal);
+            var (g, tensors) = ChannelRemoval.Apply(d, snapshot, removed);
+            var m = meter.Compare(ctx.Model, GraphLayers.FromTensors(g, tensors, InputHooks.Factories));
+            ctx.Log($"latency target {spec.Keep:0.###}: FLOPs {f:P1} of the input model -> {m.CandidateMs:F3} ms vs {m.BaselineMs:F3} ms ({m.Ratio:0.###} of its latency)");
+            return m;
+        }
+        var low = At(Math.Min(1, fMin * 1.0001));
+        if (low.Ratio > goal)
+            throw new ChannelSelection.UnreachableTargetException(
+                $"channel pruning cannot reach latency {spec.Keep:0.###} of the input model: removing every channel the layer floors allow measures {low.Ratio:0.###} of its latency ({low.CandidateMs:F3} vs {low.BaselineMs:F3} ms; the target keeps {LatencyMargin:P0} for measurement noise); raise max_layer_prune or the target");
+        double lo = fMin * 1.0001, hi = 1;
+        var best = low;
+        while (hi - lo > 0.01)
+        {
+            double mid = 0.5 * (lo + hi);
+            var m = At(mid);
+            if (m.Ratio <= goal) { lo = mid; best = m; } else hi = mid;
+        }
+        _kind = "flops";
+        _keep = lo;
+        _latencyResolved = true;
+        LatencyPlan = (best, lo);
+        ctx.Log($"latency target {spec.Keep:0.###}: pruning to FLOPs {lo:P1} of the input model (measured {best.Ratio:0.###} of its batch-1 latency)");
     }
 
     /// <inheritdoc/>
     public void Apply(CompressionContext ctx, int epoch, int step, int steps)
     {
         if (_denseMacs == 0) Plan(ctx);
-        double keep = 1 - (1 - spec.Keep) * (1 - Math.Pow(1 - (double)step / steps, 3));
+        double keep = 1 - (1 - _keep) * (1 - Math.Pow(1 - (double)step / steps, 3));
         var (graph, state) = Snapshot(ctx);
         var d = Analyze(graph, state);
         var shape = Shape(state);
@@ -76,7 +136,7 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
         var cost = ChannelRemoval.Cost(d, shape, removed, counted);
         Report(ctx, d, removed);
         ctx.Log($"channel pruning step {step}/{steps} ({spec.Criterion}): removed {removed.Count} channel units; params {cost.Params:N0} ({cost.Params / (double)_denseParams:P1} of input), "
-            + $"MACs {cost.Macs:N0} ({cost.Macs / (double)_denseMacs:P1}), target {spec.Target} {keep:P1}");
+            + $"MACs {cost.Macs:N0} ({cost.Macs / (double)_denseMacs:P1}), target {_kind} {keep:P1}");
         if (step == steps && _slimming is not null) ctx.Callbacks.Remove(_slimming);
     }
 

@@ -9,8 +9,9 @@ namespace DeepShrink.Compression.Pruning.Channels;
 /// </summary>
 /// <param name="Name">Component name.</param>
 /// <param name="Criterion">One of <see cref="ChannelImportance.Criteria"/>.</param>
-/// <param name="Target">What the budget counts: <c>params</c> or <c>flops</c>.</param>
-/// <param name="Keep">Fraction of the input model's parameters or FLOPs to keep, in (0, 1].</param>
+/// <param name="Target">What the budget counts: <c>params</c>, <c>flops</c> or <c>latency</c> (batch 1, measured by the
+/// deployment runtime on this machine: <see cref="ILatencyMeter"/>).</param>
+/// <param name="Keep">Fraction of the input model's parameters, FLOPs or latency to keep, in (0, 1].</param>
 /// <param name="MaxLayerPrune">At most this fraction of any group's channels is removed (at least one channel always stays).</param>
 /// <param name="SlimmingL1">Network slimming: L1 penalty (proximal step lr x lambda) on every batch-norm scale from the
 /// first epoch until the last pruning step (0: off).</param>
@@ -26,6 +27,9 @@ public sealed record ChannelPruningSpec(string Name, string Criterion, string Ta
     /// <summary>The recipe type.</summary>
     public const string TypeName = "channel-pruning";
 
+    /// <summary>What a target can count: parameters, FLOPs (MACs) or batch-1 latency in the deployment runtime.</summary>
+    public static readonly string[] Kinds = ["params", "flops", "latency"];
+
     /// <inheritdoc/>
     public override ICompressionMethod CreateMethod(Recipe recipe, double budgetPp)
         => new ChannelPruningMethod(this with { MaxDropPp = budgetPp });
@@ -34,10 +38,10 @@ public sealed record ChannelPruningSpec(string Name, string Criterion, string Ta
     {
         var criterion = m.Str("criterion", "l1")!;
         if (!ChannelImportance.Criteria.Contains(criterion)) throw m.Error("criterion", $"must be one of {string.Join(", ", ChannelImportance.Criteria)}, got '{criterion}'");
-        var target = m.Map("target") ?? throw m.Error("target", "is required: {params: F} or {flops: F}, the fraction of the input model to keep");
-        bool hasParams = target.Has("params"), hasFlops = target.Has("flops");
-        if (hasParams == hasFlops) throw target.Error(hasParams ? "flops" : "params", "give exactly one of params and flops");
-        string kind = hasParams ? "params" : "flops";
+        var target = m.Map("target") ?? throw m.Error("target", "is required: {params: F}, {flops: F} or {latency: F}, the fraction of the input model to keep");
+        var kinds = Kinds.Where(target.Has).ToList();
+        if (kinds.Count != 1) throw target.Error(kinds.Count == 0 ? "params" : kinds[1], "give exactly one of params, flops and latency");
+        string kind = kinds[0];
         double keep = target.Num(kind, 0.5, 1e-6, 1);
         target.EnsureAllUsed();
         double slim = m.Num("slimming_l1", 0, 0, 10);
