@@ -89,7 +89,18 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
         var most = new HashSet<int>();
         foreach (var (g, units) in d.Groups())
             foreach (var u in units.Take(Math.Max(0, units.Count - Math.Max(1, Floor(g))))) most.Add(u.Id);
-        double fMin = ChannelRemoval.Cost(d, shape, most, counted).Macs / (double)_denseMacs;
+        double fMin = ChannelRemoval.Cost(d, shape, most, counted).Macs / (double)_denseMacs * 1.0001;
+        bool Feasible(double f)
+        {
+            try { Select(d, importance, shape, counted, f); return true; }
+            catch (ChannelSelection.UnreachableTargetException) { return false; }
+        }
+        if (!Feasible(fMin))
+        {   // whole channel tiles (channel_multiple) can keep the floors' minimum out of reach: the smallest level they allow
+            double bad = fMin, good = 1;
+            while (good - bad > 0.002) { double mid = 0.5 * (bad + good); if (Feasible(mid)) good = mid; else bad = mid; }
+            fMin = good;
+        }
         double goal = spec.Keep * (1 - LatencyMargin);
         LatencyComparison At(double f)
         {
@@ -100,11 +111,11 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
             ctx.Log($"latency target {spec.Keep:0.###}: FLOPs {f:P1} of the input model -> {m.CandidateMs:F3} ms vs {m.BaselineMs:F3} ms ({m.Ratio:0.###} of its latency)");
             return m;
         }
-        var low = At(Math.Min(1, fMin * 1.0001));
+        var low = At(Math.Min(1, fMin));
         if (low.Ratio > goal)
             throw new ChannelSelection.UnreachableTargetException(
                 $"channel pruning cannot reach latency {spec.Keep:0.###} of the input model: removing every channel the layer floors allow measures {low.Ratio:0.###} of its latency ({low.CandidateMs:F3} vs {low.BaselineMs:F3} ms; the target keeps {LatencyMargin:P0} for measurement noise); raise max_layer_prune or the target");
-        double lo = fMin * 1.0001, hi = 1;
+        double lo = fMin, hi = 1;
         var best = low;
         while (hi - lo > 0.01)
         {
