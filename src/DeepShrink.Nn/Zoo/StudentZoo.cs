@@ -14,7 +14,7 @@ namespace DeepShrink.Nn.Zoo;
 /// <item><c>fitnet-thin</c>: a thin-and-deep FitNets student (Romero et al. 2015): 3 stages of three 3x3 conv-BN-ReLU
 /// (16, 32, 48 channels) with max-pools, global average pool, fc N; guided layer for hints: <c>relu6</c> (end of stage 2).</item>
 /// <item><c>fitnet-deep</c>: the same at twice the depth, 3 stages of six 3x3 conv-BN-ReLU (16, 32, 48 channels), 19 weight
-/// layers like the paper's deepest students (28x28x1 inputs: 181,114 parameters, under 1/3 of vgg-small); guided layer:
+/// layers like the paper's deepest students (28x28x1 inputs: 181,498 parameters, under 1/3 of vgg-small); guided layer:
 /// <c>relu12</c> (end of stage 2).</item>
 /// <item><c>compact-cnn</c>: an ImageNet-style compact CNN (MobileNet-like, Howard et al. 2017): 3x3 stride-2 stem (16),
 /// depthwise-separable blocks 32, 64 (s2), 64, 128 (s2), 128, 256 (s2), global average pool, fc N.</item>
