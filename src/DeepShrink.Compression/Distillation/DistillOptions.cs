@@ -32,8 +32,20 @@ public sealed record DistillOptions
     public string? Hint { get; init; }
     /// <summary>FitNets guided layer (a student value).</summary>
     public string? Guided { get; init; }
-    /// <summary>Epochs of the hint stage (before the main objective).</summary>
+    /// <summary>Epochs of the hint stage (before the main objective); 0 with <see cref="HintWeight"/> &gt; 0 keeps the hint only as a term of the main stage.</summary>
     public int HintEpochs { get; init; }
+    /// <summary>
+    /// Weight lambda of the hint term kept in the main stage: the main loss plus lambda times the regressor's mean squared
+    /// error to the hint layer (the regressor goes on training, from the hint stage when there was one). 0 (default): the
+    /// original two-stage FitNets, the hint only in its own first stage.
+    /// </summary>
+    public float HintWeight { get; init; }
+    /// <summary>
+    /// Learning-rate factor, in the main stage, of the guided layers: every student layer the guided value depends on (the
+    /// layers the hint stage trained). 1 (default): as the rest; 0 freezes their parameters (they are left out of the
+    /// optimiser; batch-norm running statistics still follow the data). Needs a hint layer.
+    /// </summary>
+    public float GuidedLrScale { get; init; } = 1f;
     /// <summary>Epochs of the main objective.</summary>
     public int Epochs { get; init; } = 10;
     /// <summary>Minibatch size.</summary>
@@ -73,7 +85,10 @@ public sealed record DistillOptions
         if (CropPadding is < 0 or > 16) throw new ArgumentException($"crop padding must be in [0, 16], got {CropPadding}");
         if (WeightDecay < 0) throw new ArgumentException("weight decay must be >= 0");
         if ((Hint is null) != (Guided is null)) throw new ArgumentException("hints need both a hint layer (teacher) and a guided layer (student)");
-        if (Hint is not null && HintEpochs == 0) throw new ArgumentException("a hint layer needs hint epochs > 0");
+        if (!(HintWeight >= 0 && HintWeight <= 1e6)) throw new ArgumentException($"hint weight must be in [0, 1e6], got {HintWeight}");
+        if (!(GuidedLrScale >= 0 && GuidedLrScale <= 100)) throw new ArgumentException($"guided learning-rate scale must be in [0, 100], got {GuidedLrScale}");
+        if (Hint is not null && HintEpochs == 0 && HintWeight == 0) throw new ArgumentException("a hint layer needs hint epochs > 0 or a hint weight > 0");
+        if (Hint is null && (HintWeight > 0 || GuidedLrScale != 1)) throw new ArgumentException("a hint weight or a guided learning-rate scale needs a hint layer and a guided layer");
         if (Objective == DistillObjective.Attention && (TeacherValue is null || StudentValue is null))
             throw new ArgumentException("attention transfer needs a teacher value and a student value ([C, H, W] activations)");
     }

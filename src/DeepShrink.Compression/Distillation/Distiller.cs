@@ -33,37 +33,55 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         options.Validate();
         teacher.Eval();
         var history = new List<DistillEpoch>();
+        string? guided = null;
+        TeacherCache? hintCache = null;
+        Module? reg = null;
         if (options.Hint is { } hint)
         {
             hint = ResolveValue(teacher, hint, "teacher");
-            var guided = ResolveValue(student, options.Guided!, "student");
+            guided = ResolveValue(student, options.Guided!, "student");
             var tShape = ValueShape(teacher, hint);
             var sShape = ValueShape(student, guided);
-            var reg = HintRegressor.Create(sShape, tShape, new Rng(options.Seed ^ 0x5EED));
+            reg = HintRegressor.Create(sShape, tShape, new Rng(options.Seed ^ 0x5EED));
             Regressor = reg;
-            var cache = new TeacherCache(teacher, train, hint, tShape, CacheLimit).Fill();
+            hintCache = new TeacherCache(teacher, train, hint, tShape, CacheLimit).Fill();
             var parameters = student.NamedParameters().Concat(reg.NamedParameters("regressor."));
-            Stage("hints", train, options.HintEpochs, parameters, cache, (x, idx, y) =>
+            var (g, hc) = (guided, hintCache);
+            Stage("hints", train, options.HintEpochs, [(parameters, 1f)], hintCache, (x, idx, y) =>
             {
-                var v = student.ForwardValues(x, [guided])[guided];
-                return DistillLosses.Mse(reg.Forward(v), cache.Get(idx, x));
+                var v = student.ForwardValues(x, [g])[g];
+                return DistillLosses.Mse(reg.Forward(v), hc.Get(idx, x));
             }, history, reg);
         }
         var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : ResolveValue(teacher, options.TeacherValue ?? teacher.Graph.Output, "teacher");
         var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : ResolveValue(student, options.StudentValue ?? student.Graph.Output, "student");
         var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), CacheLimit).Fill();
-        Stage(options.Objective.ToString().ToLowerInvariant(), train, options.Epochs, student.NamedParameters(), main, (x, idx, y) =>
+        bool joint = options.HintWeight > 0 && reg is not null;
+        // parameter groups of the main stage: the guided layers (what the hint trained) at GuidedLrScale, the rest at 1
+        var groups = new List<(IEnumerable<(string, Tensor)>, float)>();
+        if (guided is not null && options.GuidedLrScale != 1f)
         {
-            var vals = student.ForwardValues(x, [sValue]);
+            var below = GuidedParameters(student, guided);
+            groups.Add((student.NamedParameters().Where(p => below.Contains(p.Item2)), options.GuidedLrScale));
+            groups.Add((student.NamedParameters().Where(p => !below.Contains(p.Item2)), 1f));
+        }
+        else groups.Add((student.NamedParameters(), 1f));
+        if (joint) groups.Add((reg!.NamedParameters("regressor."), 1f));
+        TeacherCache[] caches = joint ? [main, hintCache!] : [main];
+        Stage(options.Objective.ToString().ToLowerInvariant(), train, options.Epochs, groups, main, (x, idx, y) =>
+        {
+            var vals = student.ForwardValues(x, joint ? [sValue, guided!] : [sValue]);
             var s = vals[sValue];
-            var t = main.Get(idx, x);
-            return options.Objective switch
+            var ts = joint ? TeacherCache.GetAll(caches, idx, x) : [main.Get(idx, x)];
+            var t = ts[0];
+            var l = options.Objective switch
             {
                 DistillObjective.Kd => DistillLosses.Hinton(s, t, y, options.Temperature, options.Weight),
                 DistillObjective.Features => options.FeatureLoss == "cosine" ? DistillLosses.Cosine(s, t) : DistillLosses.Mse(DistillLosses.Rows(s), DistillLosses.Rows(t)),
                 _ => AttentionWithLabels(vals[student.Graph.Output], s, t, y),
             };
-        }, history, null);
+            return joint ? Ops.Add(l, Ops.MulScalar(DistillLosses.Mse(reg!.Forward(vals[guided!]), ts[1]), options.HintWeight)) : l;
+        }, history, joint ? reg : null);
         student.Eval();
         return history;
     }
@@ -77,18 +95,48 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         return y is null ? at : Ops.Add(Ops.CrossEntropy(logits, y), at);
     }
 
-    private void Stage(string name, ImageDataset train, int epochs, IEnumerable<(string, Tensor)> parameters, TeacherCache cache,
+    /// <summary>
+    /// The student's parameters that <paramref name="guided"/> depends on: those of the node producing it and of every node
+    /// upstream of it (the layers a hint trains).
+    /// </summary>
+    public static HashSet<Tensor> GuidedParameters(GraphModule student, string guided)
+    {
+        var g = student.Graph;
+        var producer = new Dictionary<string, GraphNode>();
+        foreach (var n in g.Nodes) foreach (var o in n.Outputs) producer[o] = n;
+        var seen = new HashSet<string>();
+        var stack = new Stack<string>([guided]);
+        var result = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        while (stack.TryPop(out var v))
+        {
+            if (!producer.TryGetValue(v, out var node) || !seen.Add(node.Name)) continue;
+            if (student.Layer(node.Name) is { } layer) foreach (var (_, p) in layer.NamedParameters()) result.Add(p);
+            foreach (var i in node.Inputs) stack.Push(i);
+        }
+        return result;
+    }
+
+    private Optimizer MakeOptimizer(List<(string, Tensor)> ps, float lr) => options.Optimizer switch
+    {
+        "sgd" => new Sgd(ps, lr, options.Momentum, options.WeightDecay, nesterov: options.Momentum > 0),
+        "adam" => new Adam(ps, lr, weightDecay: options.WeightDecay),
+        "adamw" => Adam.AdamW(ps, lr, options.WeightDecay),
+        _ => throw new ArgumentException($"unknown optimizer '{options.Optimizer}' (sgd, adam, adamw)"),
+    };
+
+    // groups: parameters with their learning-rate factor (a factor of 0 leaves them out: frozen)
+    private void Stage(string name, ImageDataset train, int epochs, IEnumerable<(IEnumerable<(string, Tensor)> Params, float LrScale)> groups, TeacherCache cache,
         Func<Tensor, int[], int[]?, Tensor> loss, List<DistillEpoch> history, Module? extra)
     {
         if (epochs == 0) return;
-        var ps = parameters.ToList();
-        Optimizer opt = options.Optimizer switch
+        var opts = new List<Optimizer>();
+        var frozen = new List<Tensor>();
+        foreach (var (gp, scale) in groups)
         {
-            "sgd" => new Sgd(ps, options.Lr, options.Momentum, options.WeightDecay, nesterov: options.Momentum > 0),
-            "adam" => new Adam(ps, options.Lr, weightDecay: options.WeightDecay),
-            "adamw" => Adam.AdamW(ps, options.Lr, options.WeightDecay),
-            _ => throw new ArgumentException($"unknown optimizer '{options.Optimizer}' (sgd, adam, adamw)"),
-        };
+            var ps = gp.ToList();
+            if (scale > 0 && ps.Count > 0) opts.Add(MakeOptimizer(ps, options.Lr * scale));
+            else frozen.AddRange(ps.Select(p => p.Item2));
+        }
         var schedule = new WarmupLr(Math.Min(options.WarmupEpochs, epochs), new CosineLr(epochs));
         var loader = new DataLoader(train, new DataLoaderOptions { BatchSize = options.BatchSize, Seed = options.Seed });
         int bpe = loader.BatchesPerEpoch, c = train.Channels, h = train.Height, w = train.Width, ss = train.SampleSize;
@@ -114,13 +162,15 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
                     foreach (var t in transforms) t.Apply(sample, c, h, w, augRng, scratch);
                     if (labels is not null) labels[i] = train.Label(idx[i]);
                 }
-                opt.LearningRate = opt.BaseLearningRate * schedule.Factor(e + (double)b / bpe);
+                float factor = schedule.Factor(e + (double)b / bpe);
+                foreach (var opt in opts) opt.LearningRate = opt.BaseLearningRate * factor;
                 var l = loss(x, idx, labels);
                 float lv = l.Item();
                 if (!float.IsFinite(lv)) throw new InvalidOperationException($"distillation diverged: loss is {lv} at {name} epoch {e + 1}, batch {b + 1} (try a lower learning rate)");
-                opt.ZeroGrad();
+                foreach (var opt in opts) opt.ZeroGrad();
+                foreach (var p in frozen) p.Grad = null; // never stepped; only keeps gradients from piling up
                 l.Backward();
-                opt.Step();
+                foreach (var opt in opts) opt.Step();
                 lossSum += lv * idx.Length; seen += idx.Length;
             }
             var st = new DistillEpoch(name, e, seen > 0 ? (float)(lossSum / seen) : 0f, sw.Elapsed.TotalSeconds, seen);

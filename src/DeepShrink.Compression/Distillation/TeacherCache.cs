@@ -12,6 +12,8 @@ namespace DeepShrink.Compression.Distillation;
 public sealed class TeacherCache(GraphModule teacher, ImageDataset data, string value, int[] sampleShape, long limitFloats)
 {
     private float[]? _cache;
+    private readonly GraphModule _teacher = teacher;
+    private readonly string _value = value;
     private readonly int _size = ShapeUtil.Numel(sampleShape);
 
     /// <summary>Per-sample shape of the value.</summary>
@@ -48,11 +50,35 @@ public sealed class TeacherCache(GraphModule teacher, ImageDataset data, string 
         return t;
     }
 
+    /// <summary>
+    /// The values of several caches of the same teacher for one batch; those not held in memory come from one teacher
+    /// run for all of them (not one run each).
+    /// </summary>
+    public static Tensor[] GetAll(IReadOnlyList<TeacherCache> caches, ReadOnlySpan<int> indices, Tensor images)
+    {
+        var result = new Tensor[caches.Count];
+        var missing = new List<int>();
+        for (int i = 0; i < caches.Count; i++)
+        {
+            if (caches[i]._cache is not null) result[i] = caches[i].Get(indices, images);
+            else missing.Add(i);
+        }
+        if (missing.Count == 0) return result;
+        var first = caches[missing[0]];
+        if (missing.Any(i => !ReferenceEquals(caches[i]._teacher, first._teacher))) throw new ArgumentException("the caches belong to different teachers");
+        first.TeacherBatches++;
+        first._teacher.Eval();
+        using var _ = Engine.NoGrad();
+        var values = first._teacher.ForwardValues(images, missing.Select(i => caches[i]._value).Distinct().ToArray());
+        foreach (int i in missing) result[i] = values[caches[i]._value];
+        return result;
+    }
+
     private Tensor Run(Tensor x)
     {
         TeacherBatches++;
-        teacher.Eval();
+        _teacher.Eval();
         using var _ = Engine.NoGrad();
-        return teacher.ForwardValues(x, [value])[value];
+        return _teacher.ForwardValues(x, [_value])[_value];
     }
 }

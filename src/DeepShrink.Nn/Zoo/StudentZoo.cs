@@ -13,6 +13,9 @@ namespace DeepShrink.Nn.Zoo;
 /// <item><c>cnn-tiny</c>: conv 8@3x3 BN ReLU, max-pool, conv 16@3x3 BN ReLU, max-pool, conv 32@3x3 BN ReLU, global average pool, fc N.</item>
 /// <item><c>fitnet-thin</c>: a thin-and-deep FitNets student (Romero et al. 2015): 3 stages of three 3x3 conv-BN-ReLU
 /// (16, 32, 48 channels) with max-pools, global average pool, fc N; guided layer for hints: <c>relu6</c> (end of stage 2).</item>
+/// <item><c>fitnet-deep</c>: the same at twice the depth, 3 stages of six 3x3 conv-BN-ReLU (16, 32, 48 channels), 19 weight
+/// layers like the paper's deepest students (28x28x1 inputs: 181,498 parameters, under 1/3 of vgg-small); guided layer:
+/// <c>relu12</c> (end of stage 2).</item>
 /// <item><c>compact-cnn</c>: an ImageNet-style compact CNN (MobileNet-like, Howard et al. 2017): 3x3 stride-2 stem (16),
 /// depthwise-separable blocks 32, 64 (s2), 64, 128 (s2), 128, 256 (s2), global average pool, fc N.</item>
 /// </list>
@@ -20,7 +23,7 @@ namespace DeepShrink.Nn.Zoo;
 public static class StudentZoo
 {
     /// <summary>Known student names.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["mlp-tiny", "cnn-tiny", "fitnet-thin", "compact-cnn"];
+    public static IReadOnlyList<string> Names { get; } = ["mlp-tiny", "cnn-tiny", "fitnet-thin", "fitnet-deep", "compact-cnn"];
 
     /// <summary>Whether <paramref name="name"/> is a student or a reference zoo model.</summary>
     public static bool Knows(string name) => Names.Contains(name) || ModelZoo.Names.Contains(name);
@@ -35,7 +38,8 @@ public static class StudentZoo
         {
             "mlp-tiny" => MlpTiny(b, config),
             "cnn-tiny" => CnnTiny(b, config),
-            "fitnet-thin" => FitNetThin(b, config),
+            "fitnet-thin" => FitNetThin(b, config, 3),
+            "fitnet-deep" => FitNetThin(b, config, 6),
             "compact-cnn" => CompactCnn(b, config),
             _ => throw new ArgumentException($"unknown student '{name}' (known: {string.Join(", ", Names.Concat(ModelZoo.Names))})"),
         };
@@ -72,14 +76,14 @@ public static class StudentZoo
         return Head(b, ConvBnRelu(b, 3, v, 32), c.NumClasses);
     }
 
-    private static string FitNetThin(NetBuilder b, ModelConfig c)
+    private static string FitNetThin(NetBuilder b, ModelConfig c, int perStage)
     {
         var v = b.Input;
         int idx = 0;
         foreach (int width in new[] { 16, 32, 48 })
         {
-            for (int k = 0; k < 3; k++) v = ConvBnRelu(b, ++idx, v, width);
-            if (b.Shape(v)[1] >= 4) v = Pool(b, $"pool{idx / 3}", v);
+            for (int k = 0; k < perStage; k++) v = ConvBnRelu(b, ++idx, v, width);
+            if (b.Shape(v)[1] >= 4) v = Pool(b, $"pool{idx / perStage}", v);
         }
         return Head(b, v, c.NumClasses);
     }

@@ -1,0 +1,176 @@
+using DeepShrink.Compression.Distillation;
+using DeepShrink.Core;
+using DeepShrink.Core.Autograd;
+using DeepShrink.Data;
+using DeepShrink.Nn;
+using DeepShrink.Nn.Zoo;
+
+namespace DeepShrink.Compression.Tests;
+
+/// <summary>The hint kept as a term of the main stage (<see cref="DistillOptions.HintWeight"/>) and the guided layers' learning rate.</summary>
+public class HintTermTests
+{
+    private static GraphModule Net(ulong seed, int hidden)
+    {
+        var b = new NetBuilder([1, 4, 4], new Rng(seed));
+        var v = b.Op("flatten", "flatten", b.Input, new() { ["start_axis"] = 1 });
+        v = b.BatchNorm("bn", b.Linear("fc1", v, hidden));
+        v = b.Op("relu", "relu", v);
+        return b.Finish(b.Linear("fc2", v, 3));
+    }
+
+    private static ImageDataset Labelled(int n, ulong seed)
+    {
+        var rng = new Rng(seed);
+        var x = Tensor.Uniform(rng, -1f, 1f, n, 1, 4, 4);
+        var y = Enumerable.Range(0, n).Select(i => (int)(rng.NextUInt64() % 3)).ToArray();
+        return new ImageDataset(x, y, 3);
+    }
+
+    private static Dictionary<string, float[]> Snapshot(Module m) => m.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+
+    [Fact]
+    public void JointLoss_IsTheKdLossPlusWeightedHintMse_ComputedByHand()
+    {
+        const int n = 40; const float lambda = 2.5f;
+        var teacher = Net(1, 16);
+        var data = Labelled(n, 3);
+        var opts = new DistillOptions
+        {
+            Hint = "relu", Guided = "relu", HintEpochs = 0, HintWeight = lambda, Epochs = 1, BatchSize = n, WeightDecay = 0, Seed = 5,
+        };
+        // one batch of every sample: the epoch's loss is the loss at the initial weights
+        var h = new Distiller(teacher, Net(2, 6), opts).Run(data);
+        Assert.Single(h);
+
+        var student = Net(2, 6); // the same initialisation
+        var reg = HintRegressor.Create([6], [16], new Rng(opts.Seed ^ 0x5EED));
+        student.Train();
+        teacher.Eval();
+        Dictionary<string, Tensor> sv, tv;
+        string sg = Distiller.ResolveValue(student, "relu", "student"), th = Distiller.ResolveValue(teacher, "relu", "teacher");
+        using (Engine.NoGrad())
+        {
+            sv = student.ForwardValues(data.Images, [sg, student.Graph.Output]);
+            tv = teacher.ForwardValues(data.Images, [th, teacher.Graph.Output]);
+        }
+        double kd = DistillLosses.Hinton(sv[student.Graph.Output], tv[teacher.Graph.Output], data.Labels.ToArray(), opts.Temperature, opts.Weight).Item();
+        // hint term by hand: mean over samples and teacher units of (W g + b - u)^2
+        var g = sv[sg].ToArray(); var u = tv[th].ToArray();
+        var w = reg.StateDict()["weight"].ToArray(); var bias = reg.StateDict()["bias"].ToArray();
+        double sq = 0;
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < 16; o++)
+            {
+                double r = bias[o];
+                for (int k = 0; k < 6; k++) r += (double)w[o * 6 + k] * g[i * 6 + k];
+                double d = r - u[i * 16 + o];
+                sq += d * d;
+            }
+        double expected = kd + lambda * sq / (n * 16);
+        Assert.True(sq > 0);
+        Assert.Equal(expected, h[0].Loss, 1e-4 * expected);
+        // weight 0 is the plain KD stage (no hint term)
+        var plain = new Distiller(teacher, Net(2, 6), opts with { HintWeight = 0, HintEpochs = 1 }).Run(data);
+        Assert.Equal(kd, plain.Single(e => e.Stage == "kd").Loss, 1e-4 * kd);
+    }
+
+    [Fact]
+    public void JointRun_NeverUpdatesTheTeacher_AndTrainsTheRegressorOn()
+    {
+        var teacher = Net(1, 16);
+        var before = Snapshot(teacher);
+        var opts = new DistillOptions { Hint = "relu", Guided = "relu", HintEpochs = 2, HintWeight = 1f, Epochs = 3, BatchSize = 16, Seed = 7, CropPadding = 1 };
+        var regAfterHints = new Dictionary<string, float[]>();
+        Distiller d = null!;
+        d = new Distiller(teacher, Net(2, 6), opts)
+        {
+            OnEpoch = e => { if (e.Stage == "hints" && e.Epoch == 1) regAfterHints = Snapshot(d.Regressor!); },
+        };
+        var h = d.Run(Labelled(64, 4));
+        Assert.Equal(["hints", "hints", "kd", "kd", "kd"], h.Select(e => e.Stage));
+        foreach (var (k, v) in teacher.StateDict()) Assert.Equal(before[k], v.ToArray()); // weights and BN running statistics
+        Assert.False(teacher.Training);
+        Assert.NotEmpty(regAfterHints);
+        Assert.NotEqual(regAfterHints["weight"], d.Regressor!.StateDict()["weight"].ToArray()); // the main stage trained it on
+    }
+
+    [Fact]
+    public void GuidedParameters_AreTheLayersTheGuidedValueDependsOn()
+    {
+        var s = Net(2, 6);
+        var set = Distiller.GuidedParameters(s, Distiller.ResolveValue(s, "relu", "student"));
+        var names = s.NamedParameters().Where(p => set.Contains(p.Item2)).Select(p => p.Item1).Order().ToList();
+        Assert.Equal(["bn.bias", "bn.weight", "fc1.bias", "fc1.weight"], names);
+        Assert.Equal(4, set.Count);
+    }
+
+    [Fact]
+    public void FrozenGuidedLayers_StayBitIdentical_WhileTheRestTrains()
+    {
+        var teacher = Net(1, 16);
+        var student = Net(2, 6);
+        var start = Snapshot(student);
+        var opts = new DistillOptions { Hint = "relu", Guided = "relu", HintEpochs = 0, HintWeight = 1f, GuidedLrScale = 0f, Epochs = 3, BatchSize = 16, Seed = 3 };
+        new Distiller(teacher, student, opts).Run(Labelled(64, 8));
+        var end = Snapshot(student);
+        foreach (var k in new[] { "fc1.weight", "fc1.bias", "bn.weight", "bn.bias" }) Assert.Equal(start[k], end[k]);
+        Assert.NotEqual(start["fc2.weight"], end["fc2.weight"]);
+        Assert.NotEqual(start["bn.running_mean"], end["bn.running_mean"]); // documented: running statistics still follow the data
+
+        // a scale between 0 and 1 moves them (after a hint epoch), less far than the full rate does
+        double Moved(float scale)
+        {
+            var st = Net(2, 6);
+            new Distiller(teacher, st, opts with { GuidedLrScale = scale, HintWeight = 0, HintEpochs = 1 }).Run(Labelled(64, 8));
+            var w = st.StateDict()["fc1.weight"].ToArray();
+            return w.Zip(start["fc1.weight"], (a, b) => Math.Abs(a - b)).Sum();
+        }
+        double small = Moved(0.1f), full = Moved(1f);
+        Assert.True(small > 0 && small < full, $"moved {small:G3} at lr x 0.1, {full:G3} at lr x 1");
+    }
+
+    [Fact]
+    public void GetAll_RunsTheTeacherOnceForEveryUncachedValue()
+    {
+        var teacher = Net(1, 8);
+        var data = Labelled(20, 2);
+        var a = new TeacherCache(teacher, data, teacher.Graph.Output, [3], 0).Fill();
+        var b = new TeacherCache(teacher, data, Distiller.ResolveValue(teacher, "relu", "teacher"), [8], 0).Fill();
+        int[] idx = [1, 5, 9];
+        var x = new Tensor(3, 1, 4, 4);
+        for (int i = 0; i < 3; i++) data.CopySample(idx[i], x.Span.Slice(i * 16, 16));
+        var both = TeacherCache.GetAll([a, b], idx, x);
+        Assert.Equal(1, a.TeacherBatches + b.TeacherBatches);
+        Assert.Equal(a.Get(idx, x).ToArray(), both[0].ToArray());
+        Assert.Equal(b.Get(idx, x).ToArray(), both[1].ToArray());
+        var cached = new TeacherCache(teacher, data, teacher.Graph.Output, [3], 1 << 20).Fill();
+        Assert.Equal(2, TeacherCache.GetAll([cached, b], idx, x).Length);
+    }
+
+    [Fact]
+    public void Validation_NamesTheMissingPieces()
+    {
+        var ok = new DistillOptions { Hint = "relu", Guided = "relu", HintEpochs = 0, HintWeight = 1f };
+        ok.Validate(); // the hint as a term only
+        Assert.Throws<ArgumentException>(() => (ok with { HintWeight = 0 }).Validate());
+        Assert.Throws<ArgumentException>(() => (ok with { HintWeight = -1 }).Validate());
+        Assert.Throws<ArgumentException>(() => (ok with { GuidedLrScale = -0.5f }).Validate());
+        Assert.Throws<ArgumentException>(() => new DistillOptions { HintWeight = 1 }.Validate());
+        Assert.Throws<ArgumentException>(() => new DistillOptions { GuidedLrScale = 0 }.Validate());
+    }
+
+    [Fact]
+    public void FitNetDeep_IsTwiceAsDeepAsFitNetThin_AndUnderAThirdOfVggSmall()
+    {
+        var cfg = new ModelConfig { ImageSize = 28 };
+        var deep = StudentZoo.Create("fitnet-deep", cfg, new Rng(1));
+        var thin = StudentZoo.Create("fitnet-thin", cfg, new Rng(1));
+        var vgg = StudentZoo.Create("vgg-small", cfg, new Rng(1));
+        Assert.Equal(18, deep.Layers().Count(l => l.Layer is Conv2d));
+        Assert.Equal(9, thin.Layers().Count(l => l.Layer is Conv2d));
+        Assert.True(deep.ParameterCount() * 3 <= vgg.ParameterCount(), $"{deep.ParameterCount()} vs {vgg.ParameterCount()}");
+        Assert.Equal([32, 14, 14], Distiller.ValueShape(deep, Distiller.ResolveValue(deep, "relu12", "student"))); // end of stage 2
+        Assert.Equal([2, 10], deep.Forward(Tensor.Uniform(new Rng(3), -1f, 1f, 2, 1, 28, 28)).Shape);
+    }
+}
