@@ -166,5 +166,7 @@ public class LevelSearchTests
         Assert.Equal((kept - 1) / 10.0, ctx.Plans["fc.weight"].TargetSparsity, 9);
         Assert.NotNull(ctx.Masks.Get("fc.weight"));
         Assert.Equal(values.Length, ctx.Attempts.Count);
+        Assert.Equal(values.Select(v => v <= 0.3), ctx.Attempts.Select(a => a.Passed));
+        Assert.All(ctx.Attempts, a => Assert.Equal(values[a.Attempt - 1], a.LossPp, 4));
     }
 }

@@ -70,8 +70,8 @@ public sealed class CompressionContext
     public double BaselineValidationAccuracy { get; set; }
     /// <summary>Tensors a component has already encoded (int8, binary, ...); the model holds exactly their decoded values.</summary>
     public Dictionary<string, EncodedTensor> Encoded { get; } = new();
-    /// <summary>Each attempt: number, validation accuracy, targets used.</summary>
-    public List<(int Attempt, double ValidationAccuracy, Dictionary<string, double> Targets)> Attempts { get; } = new();
+    /// <summary>Each attempt: number, validation accuracy, targets used, validation drop plus margin (pp), whether that was within the budget.</summary>
+    public List<(int Attempt, double ValidationAccuracy, Dictionary<string, double> Targets, double LossPp, bool Passed)> Attempts { get; } = new();
     /// <summary>Validation drop plus paired margin of the last attempt, percentage points (what the budget check compared).</summary>
     public double LastAttemptLossPp { get; set; }
     /// <summary>Automatic level searches by pruning component name; they persist across attempts (plans stay, weights do not).</summary>

@@ -22,7 +22,7 @@ public sealed class RecipeRunner(Recipe recipe)
     /// <summary>Accuracy budget override in percentage points (CLI <c>--max-drop</c>).</summary>
     public double? MaxDropPp { get; init; }
 
-    /// <summary>Attempts with automatic targets before giving up on the budget (the last attempt is kept).</summary>
+    /// <summary>Attempts with automatic targets at most (a pruning component's <c>attempts</c> overrides it); the run keeps the latest passing attempt, else the last.</summary>
     public int MaxAttempts { get; init; } = 5;
 
     /// <summary>
@@ -79,9 +79,9 @@ public sealed class RecipeRunner(Recipe recipe)
             double drop = (ctx.BaselineValidationAccuracy - val) * 100;
             double margin = baselineCorrect is null || correct is null || marginSe <= 0 ? 0
                 : PairedMarginPp(baselineCorrect, correct, marginSe);
-            ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity)));
             ctx.LastAttemptLossPp = drop + margin;
             bool passed = drop + margin <= budget;
+            ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity), drop + margin, passed));
             ctx.KeptAttempt = attempt;
             ctx.Log($"attempt {attempt}: validation accuracy {val:P2} (drop {drop:F2} pp + margin {margin:F2} pp, budget {budget:F2} pp): {(passed ? "passes" : "fails")}");
             if (attempt >= maxAttempts) break;
