@@ -94,6 +94,17 @@ public class LevelSearchTests
     }
 
     [Fact]
+    public void EndsWhenTheUnprunedModelItselfMisses()
+    {
+        var search = new LevelSearch(Bytes, MaxLevel, 0.3);
+        search.Record(0, 0.5);
+        Assert.Null(search.Next());
+        search = new LevelSearch(Bytes, MaxLevel, 0.3);
+        search.Record(0, 0.1);                  // the unpruned model passes: grow from it
+        Assert.Equal(Bytes(0) / search.Growth, Bytes(search.Next()!.Value), 1e-3);
+    }
+
+    [Fact]
     public void LevelForBytes_InvertsTheSizeModel()
     {
         var search = new LevelSearch(Bytes, MaxLevel, 0.3);

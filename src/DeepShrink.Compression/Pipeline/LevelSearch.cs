@@ -73,6 +73,7 @@ public sealed class LevelSearch
     /// <summary>The next level to attempt, or null when the search is done.</summary>
     public double? Next()
     {
+        if (Passing is null && _attempts.Any(a => a.Level <= 0)) return null; // the unpruned model itself misses: nothing to search
         double lo = Passing ?? 0;
         double loBytes = _bytesAt(lo);
         double loLoss = Passing is null ? 0 : _attempts.Where(a => a.Level == lo && Passes(a.LossPp)).Min(a => a.LossPp);
