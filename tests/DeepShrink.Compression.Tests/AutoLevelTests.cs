@@ -73,6 +73,25 @@ public class AutoLevelTests
     }
 
     [Fact]
+    public void TwoSided_TheFirstAttemptIsTheInterpolatedAllocation_AndAPassMovesSparser()
+    {
+        var curves = Curves();
+        double Bytes(double level) => 1000 * GlobalAllocation.At(curves, level).Sum(kv => 1 - kv.Value) + 10;
+        var search = new AutoLevel(curves, budgetPp: 0.3, Bytes);
+        var alloc = search.Choose(level => 4 * level);                // probes within 0.3 pp up to 0.075: the candidate 0.05
+        Assert.Equal(0.05, search.Level);
+        Assert.Equal(GlobalAllocation.At(curves, 0.05), alloc);       // b between its grid points 50 % (0.02) and 80 % (0.1)
+        Assert.Equal(0.5 + 0.3 * 0.03 / 0.08, alloc["b"], 9);
+        Assert.True(search.Advance(0.1));                              // passes: a sparser attempt is scheduled
+        Assert.True(search.Pending);
+        Assert.True(search.AttemptLevel > 0.05);
+        Assert.Equal(Bytes(0.05) / search.Search!.Growth, Bytes(search.AttemptLevel), 1e-6);
+        Assert.Equal(GlobalAllocation.At(curves, search.AttemptLevel), search.AttemptAllocation);
+        search.Applied();
+        Assert.False(search.Pending);
+    }
+
+    [Fact]
     public void BackOff_FromTheDenseModel_GivesUp()
     {
         var search = new AutoLevel(Curves(), budgetPp: 0.3);

@@ -127,7 +127,9 @@ public sealed class AutoLevel
         Pending = false;
         log?.Invoke($"auto level: relative layer error {Level:G3} (probe tolerance {TolerancePp:F2} pp)");
         AttemptLevel = Level;
-        return AttemptAllocation = GlobalAllocation.At(_curves, Level, gridOnly: true);
+        // With the two-sided search every attempt, the first included, is the level's interpolated allocation, so that
+        // the sizes the search compares are the attempts' own (the probes ran at the grid points just below).
+        return AttemptAllocation = GlobalAllocation.At(_curves, Level, gridOnly: Search is null);
     }
 
     /// <summary>
