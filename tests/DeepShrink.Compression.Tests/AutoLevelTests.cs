@@ -73,6 +73,25 @@ public class AutoLevelTests
     }
 
     [Fact]
+    public void TwoSided_TheFirstAttemptIsTheInterpolatedAllocation_AndAPassMovesSparser()
+    {
+        var curves = Curves();
+        double Bytes(double level) => 1000 * GlobalAllocation.At(curves, level).Sum(kv => 1 - kv.Value) + 10;
+        var search = new AutoLevel(curves, budgetPp: 0.3, Bytes);
+        var alloc = search.Choose(level => 4 * level);                // probes within 0.3 pp up to 0.075: the candidate 0.05
+        Assert.Equal(0.05, search.Level);
+        Assert.Equal(GlobalAllocation.At(curves, 0.05), alloc);       // b between its grid points 50 % (0.02) and 80 % (0.1)
+        Assert.Equal(0.5 + 0.3 * 0.03 / 0.08, alloc["b"], 9);
+        Assert.True(search.Advance(0.1));                              // passes: a sparser attempt is scheduled
+        Assert.True(search.Pending);
+        Assert.True(search.AttemptLevel > 0.05);
+        Assert.Equal(Bytes(0.05) / search.Search!.Growth, Bytes(search.AttemptLevel), 1e-6);
+        Assert.Equal(GlobalAllocation.At(curves, search.AttemptLevel), search.AttemptAllocation);
+        search.Applied();
+        Assert.False(search.Pending);
+    }
+
+    [Fact]
     public void BackOff_FromTheDenseModel_GivesUp()
     {
         var search = new AutoLevel(Curves(), budgetPp: 0.3);
@@ -116,6 +135,54 @@ public class AutoLevelTests
             Assert.True(r.DropPp <= 1.0, $"drop {r.DropPp}");
             Assert.True(r.Context.Masks.Sparsity("fc1.weight") > 0.5, $"fc1 sparsity {r.Context.Masks.Sparsity("fc1.weight")}");
             Assert.NotEqual(before["fc1.weight"], r.Model.StateDict()["fc1.weight"].ToArray());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void TwoSided_ThroughTheCompressor_WritesTheKeptAttempt_WithinItsValidationBudget()
+    {
+        var data = SyntheticData.Blobs(256, 4, 1, 8, 8, 11);
+        var b = new NetBuilder([1, 8, 8], new Rng(5));
+        var v = b.Op("flatten", "flatten", b.Input, new() { ["start_axis"] = 1 });
+        v = b.Op("r1", "relu", b.Linear("fc1", v, 64));
+        var net = b.Finish(b.Linear("fc2", v, 4));
+        var recipe = RecipeLoader.Parse("""
+            version: 1
+            name: t
+            components:
+              p: {type: magnitude-pruning, sparsity: auto, search: two-sided, attempts: 4, margin: 0, max_drop: 1, calibration_samples: 128, layers: [{match: "*.bias", skip: true}]}
+              q: {type: weight-sharing, bits: {conv: 8, fc: 4}, centroid_step: mean, layers: [{match: "*.bias", skip: true}]}
+              e: {type: huffman, index_bits: {conv: auto, fc: auto}}
+            policies:
+              - {component: p, start_epoch: 0, end_epoch: 2, frequency: 1}
+              - {component: q, start_epoch: 2, end_epoch: 3}
+              - {component: e, start_epoch: 3}
+            """, "t.yaml");
+        var dir = Directory.CreateTempSubdirectory("twosided").FullName;
+        try
+        {
+            var log = new List<string>();
+            var r = Compressor.Run(new CompressionJob
+            {
+                Model = new LoadedModel(net, new Dictionary<string, string>()), Recipe = recipe,
+                Train = data, Validation = data, Test = data, OutPath = Path.Combine(dir, "t.dsz"), Log = log.Add,
+            });
+            var ctx = r.Context;
+            Assert.InRange(ctx.Attempts.Count, 2, 4);                       // the first passes or not; the search goes on either way
+            Assert.Contains(log, l => l.StartsWith("level search", StringComparison.Ordinal));
+            var kept = ctx.Attempts.Single(a => a.Attempt == ctx.KeptAttempt);
+            if (ctx.Attempts.Any(a => a.Passed))
+            {
+                Assert.True(kept.Passed);                                    // never an over-budget attempt when one passed
+                Assert.Equal(ctx.Attempts.Where(a => a.Passed).Max(a => a.Targets["fc1.weight"]), kept.Targets["fc1.weight"]); // the sparsest passing
+            }
+            // The written file holds the kept attempt's model: its sparsity and the plan are that attempt's.
+            Assert.Equal(kept.Targets["fc1.weight"], ctx.Plans["fc1.weight"].TargetSparsity, 9);
+            var file = DeepShrink.Format.DszFile.Read(r.OutPath);
+            var decoded = ModelIO.LoadDsz(file, DeepShrink.Compression.Quantization.InputHooks.Factories).Model.StateDict()["fc1.weight"].ToArray();
+            double zeros = decoded.Count(x => x == 0f) / (double)decoded.Length;
+            Assert.Equal(kept.Targets["fc1.weight"], zeros, 2);
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -71,8 +71,8 @@ public class QuantizationPipelineTests
     // cluster at 1, encode at 2.
     private static string ShortDeepCompression(string yaml, double sparsity) => System.Text.RegularExpressions.Regex.Replace(Epochs(yaml, 1)
         .Replace("sparsity: auto", $"sparsity: {sparsity.ToString(System.Globalization.CultureInfo.InvariantCulture)}")
-        .Replace("criterion: obs", "criterion: magnitude")
-        .Replace("start_epoch: 30", "start_epoch: 1").Replace("start_epoch: 40", "start_epoch: 2").Replace("end_epoch: 1\n", "end_epoch: 2\n"),
+        .Replace("criterion: obs", "criterion: magnitude").Replace("search: two-sided", "search: probe")
+        .Replace("start_epoch: 45", "start_epoch: 1").Replace("start_epoch: 60", "start_epoch: 2").Replace("end_epoch: 1\n", "end_epoch: 2\n"),
         @"\n *distillation: \{[^}]*\}[^\n]*", "");
 
     private static long DenseBytes(DszFile f) => f.Tensors.Sum(t => t.ComputeStats().DenseBytes);

@@ -29,10 +29,14 @@ public class RecipeTests
         Assert.Null(LayerRule.First(p.Layers, "fc1.weight"));
         var s = r.Find<SharingSpec>()!;
         Assert.Equal((8, 4), (s.ConvBits, s.FcBits));
-        Assert.Equal(DeepShrink.Compression.Pruning.OneShotCriterion.Obs, p.Criterion);
+        Assert.Equal(DeepShrink.Compression.Pruning.OneShotCriterion.Magnitude, p.Criterion);
         Assert.Null(p.Target);
-        Assert.Equal(new[] { 0, 4, 8, 12, 16 }, r.PolicyOf("pruner")!.Epochs());
-        Assert.Equal(40, r.TotalEpochs);
+        Assert.True(p.TwoSided);
+        Assert.Equal(6, p.Attempts);
+        Assert.Equal(1, p.MarginSe);
+        Assert.Equal(new[] { 0, 6, 12, 18, 24 }, r.PolicyOf("pruner")!.Epochs());
+        Assert.Equal(45, r.PolicyOf("quantizer")!.StartEpoch);
+        Assert.Equal(60, r.TotalEpochs);
     }
 
     [Theory]
@@ -44,6 +48,8 @@ public class RecipeTests
     [InlineData("version: 2\ncomponents: {}\n", "version")]
     [InlineData("version: 1\ncomponents: [\n", "invalid YAML")]
     [InlineData("- 1\n- 2\n", "must be a YAML mapping")]
+    [InlineData("version: 1\ncomponents:\n  p:\n    type: magnitude-pruning\n    search: sideways\npolicies:\n  - component: p\n", "must be probe or two-sided")]
+    [InlineData("version: 1\ncomponents:\n  p:\n    type: magnitude-pruning\n    sparsity: 0.5\n    search: two-sided\npolicies:\n  - component: p\n", "needs sparsity: auto")]
     public void InvalidRecipes_GiveOneLineErrors_NamingTheProblem(string yaml, string expected)
     {
         var e = Assert.Throws<RecipeFormatException>(() => RecipeLoader.Parse(yaml, "test.yaml"));

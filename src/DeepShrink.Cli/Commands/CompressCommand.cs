@@ -130,8 +130,10 @@ public static class CompressCommand
             .Set("attempts", JsonReport.ToNode(r.Context.Attempts.Select(a => new Dictionary<string, object>
             {
                 ["attempt"] = a.Attempt, ["val_accuracy"] = Math.Round(a.ValidationAccuracy, 6),
+                ["val_loss_pp"] = Math.Round(a.LossPp, 3), ["passed"] = a.Passed,
                 ["targets"] = a.Targets.ToDictionary(kv => kv.Key, kv => (object)Math.Round(kv.Value, 4)),
             })))
+            .Set("kept_attempt", r.Context.KeptAttempt)
             .Set("layers", JsonReport.ToNode(r.Layers.Select(row => row.ToDictionary())))
             .Set("container_bytes", r.CompressedBytes - r.Layers.Sum(row => row.Stats.PayloadBytes))
             .Set("energy", JsonReport.ToNode(EnergyOf(r.OutPath)))

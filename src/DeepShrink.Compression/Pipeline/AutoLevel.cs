@@ -28,13 +28,58 @@ public sealed class AutoLevel
     private int _upper;
 
     /// <summary>A search over the levels of <paramref name="curves"/> with the accuracy budget as first tolerance.</summary>
-    public AutoLevel(IReadOnlyList<LayerErrorCurve> curves, double budgetPp)
+    /// <param name="curves">The layers' error curves (with one-shot snapshots for the probes).</param>
+    /// <param name="budgetPp">The accuracy budget.</param>
+    /// <param name="bytesAt">
+    /// Predicted file bytes of a level's allocation: when given, the attempts after the first follow the two-sided
+    /// <see cref="LevelSearch"/> (sparser after a pass, denser after a miss); when null, the probe back-off only.
+    /// </param>
+    public AutoLevel(IReadOnlyList<LayerErrorCurve> curves, double budgetPp, Func<double, double>? bytesAt = null)
     {
         _curves = curves;
         Candidates = curves.SelectMany(c => c.RelativeError).Where(e => e > 0).Distinct().Order().ToList();
         _upper = Candidates.Count;
         TolerancePp = BudgetPp = budgetPp;
+        if (bytesAt is not null)
+            Search = new LevelSearch(bytesAt, curves.Count == 0 ? 0 : curves.Max(c => c.RelativeError[^1]), budgetPp);
     }
+
+    /// <summary>The two-sided search over full attempts, or null (probe back-off only).</summary>
+    public LevelSearch? Search { get; }
+
+    /// <summary>The level of the current attempt: the probe's choice for the first, then the search's.</summary>
+    public double AttemptLevel { get; private set; }
+
+    /// <summary>Per-parameter sparsities of the current attempt's level (interpolated between grid points after the first attempt).</summary>
+    public Dictionary<string, double> AttemptAllocation { get; private set; } = new();
+
+    /// <summary>
+    /// After an attempt that lost <paramref name="observedPp"/> (validation drop plus margin): with the two-sided search,
+    /// records it and schedules the next level (true), or ends the search (false); without it, backs off after a miss
+    /// (<see cref="BackOff"/>) and ends after a pass.
+    /// </summary>
+    public bool Advance(double observedPp, Action<string>? log = null)
+    {
+        if (Search is null) return observedPp > BudgetPp && BackOff(observedPp, log);
+        Search.Record(AttemptLevel, observedPp);
+        double? next = Search.Next();
+        string lo = Search.Passing is double p ? $"{Search.BytesAt(p):N0} B passes" : "nothing passed yet";
+        string hi = Search.Failing is double f ? $"{Search.BytesAt(f):N0} B fails" : "nothing failed above it";
+        if (next is not double n)
+        {
+            log?.Invoke($"level search: done ({lo}, {hi})");
+            return false;
+        }
+        AttemptLevel = n;
+        AttemptAllocation = GlobalAllocation.At(_curves, n);
+        Pending = true;
+        log?.Invoke($"level search: {lo}, {hi}; next attempt at relative layer error {n:G3} -> " +
+                    string.Join(", ", AttemptAllocation.Select(kv => $"{kv.Key} {kv.Value:P1}")) + $", predicted {Search.BytesAt(n):N0} B, retrained from the original weights");
+        return true;
+    }
+
+    /// <summary>Marks the scheduled level as applied (the attempt's first pruning step took it).</summary>
+    public void Applied() => Pending = false;
 
     /// <summary>The accuracy budget (percentage points).</summary>
     public double BudgetPp { get; }
@@ -81,7 +126,10 @@ public sealed class AutoLevel
         Chosen = lo;
         Pending = false;
         log?.Invoke($"auto level: relative layer error {Level:G3} (probe tolerance {TolerancePp:F2} pp)");
-        return GlobalAllocation.At(_curves, Level, gridOnly: true);
+        AttemptLevel = Level;
+        // With the two-sided search every attempt, the first included, is the level's interpolated allocation, so that
+        // the sizes the search compares are the attempts' own (the probes ran at the grid points just below).
+        return AttemptAllocation = GlobalAllocation.At(_curves, Level, gridOnly: Search is null);
     }
 
     /// <summary>

@@ -19,6 +19,12 @@ internal sealed class PruningMethod(PruningSpec spec, Policy policy, Recipe? rec
     {
         return ctx.AutoLevels.TryGetValue(spec.Name, out var search) && search.BackOff(ctx.LastAttemptLossPp, ctx.Log);
     }
+
+    public bool Advance(CompressionContext ctx, bool passed)
+    {
+        if (!ctx.AutoLevels.TryGetValue(spec.Name, out var search)) return false;
+        return search.Search is not null ? search.Advance(ctx.LastAttemptLossPp, ctx.Log) : !passed && BackOff(ctx);
+    }
 }
 
 /// <summary>k-means weight sharing as a component: clusters at its start epoch, fine-tunes centroids after, writes the shared weights at the end.</summary>

@@ -72,8 +72,8 @@ public sealed class CompressionContext
     public double BaselineValidationAccuracy { get; set; }
     /// <summary>Tensors a component has already encoded (int8, binary, ...); the model holds exactly their decoded values.</summary>
     public Dictionary<string, EncodedTensor> Encoded { get; } = new();
-    /// <summary>Each attempt: number, validation accuracy, targets used.</summary>
-    public List<(int Attempt, double ValidationAccuracy, Dictionary<string, double> Targets)> Attempts { get; } = new();
+    /// <summary>Each attempt: number, validation accuracy, targets used, validation drop plus margin (pp), whether that was within the budget.</summary>
+    public List<(int Attempt, double ValidationAccuracy, Dictionary<string, double> Targets, double LossPp, bool Passed)> Attempts { get; } = new();
     /// <summary>Validation drop plus paired margin of the last attempt, percentage points (what the budget check compared).</summary>
     public double LastAttemptLossPp { get; set; }
     /// <summary>Automatic level searches by pruning component name; they persist across attempts (plans stay, weights do not).</summary>
@@ -94,12 +94,53 @@ public sealed class CompressionContext
         foreach (var (_, m) in Model.NamedModules()) m.ForwardHook = null;
     }
 
+    /// <summary>The attempt whose model the run keeps (after <see cref="RecipeRunner.Run"/>; 0 before).</summary>
+    public int KeptAttempt { get; set; }
+
+    /// <summary>
+    /// Everything an attempt leaves behind that writing and reporting its model needs: the model (and its weights),
+    /// masks, codebooks, encoded tensors, forward hooks, plans' targets, the trace's snapshots and codebooks.
+    /// </summary>
+    public AttemptState Capture(int attempt, IReadOnlyList<ICompressionMethod> methods)
+    {
+        return new AttemptState(attempt, Model, Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone()),
+            Masks.Names.ToDictionary(n => n, n => (float[])Masks.Get(n)!.Clone()),
+            new Dictionary<string, SharedLayer>(Shared), new Dictionary<string, EncodedTensor>(Encoded),
+            Model.NamedModules().ToDictionary(m => m.Name, m => m.Module.ForwardHooks.ToList()),
+            Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity),
+            Trace.Snapshots.ToList(), Trace.Codebooks.ToDictionary(kv => kv.Key, kv => kv.Value), methods.ToList());
+    }
+
+    /// <summary>Puts a captured attempt back (after later attempts), so that the run finishes with its model.</summary>
+    public void Restore(AttemptState s)
+    {
+        ResetState();
+        if (!ReferenceEquals(Model, s.Model)) ReplaceModel(s.Model);
+        Model.LoadStateDict(s.State);
+        foreach (var (n, m) in s.Masks) Masks.Set(n, m);
+        foreach (var (n, l) in s.Shared) Shared[n] = l;
+        foreach (var (n, e) in s.Encoded) Encoded[n] = e;
+        foreach (var (name, module) in Model.NamedModules())
+            if (s.Hooks.TryGetValue(name, out var hooks)) foreach (var h in hooks) module.AddForwardHook(h);
+        foreach (var (n, t) in s.Targets) if (Plans.TryGetValue(n, out var p)) p.TargetSparsity = t;
+        Trace.Snapshots.Clear();
+        Trace.Snapshots.AddRange(s.Snapshots);
+        Trace.Codebooks.Clear();
+        foreach (var (n, c) in s.Codebooks) Trace.Codebooks[n] = c;
+        KeptAttempt = s.Attempt;
+    }
+
     /// <summary>Parameter by dotted name.</summary>
     public Tensor Param(string name) => Model.NamedParameters().First(p => p.Name == name).Param;
 
     /// <summary>True for convolution kernels (rank 4), false for fully connected weights.</summary>
     public static bool IsConv(Tensor p) => p.Rank == 4;
 }
+
+/// <summary>A finished attempt's model and state (<see cref="CompressionContext.Capture"/>).</summary>
+public sealed record AttemptState(int Attempt, GraphModule Model, Dictionary<string, Tensor> State, Dictionary<string, float[]> Masks,
+    Dictionary<string, SharedLayer> Shared, Dictionary<string, EncodedTensor> Encoded, Dictionary<string, List<IForwardHook>> Hooks,
+    Dictionary<string, double> Targets, List<WeightSnapshot> Snapshots, Dictionary<string, float[]> Codebooks, List<ICompressionMethod> Methods);
 
 /// <summary>What the recipe decided for one parameter.</summary>
 public sealed class LayerPlan

@@ -50,4 +50,12 @@ public interface ICompressionMethod
     /// return true, or return false when this component has nothing to loosen.
     /// </summary>
     bool BackOff(CompressionContext ctx) => false;
+
+    /// <summary>
+    /// After every attempt (<paramref name="passed"/>: within the budget on validation data): choose the next attempt's
+    /// automatic settings and return true to run another one (a search that also moves towards more compression
+    /// after a pass), or false when this component has nothing more to try. The runner keeps the latest passing
+    /// attempt's model. Default: <see cref="BackOff"/> after a miss, nothing after a pass.
+    /// </summary>
+    bool Advance(CompressionContext ctx, bool passed) => !passed && BackOff(ctx);
 }

@@ -62,7 +62,19 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
         }
         else
         {
-            var search = ctx.AutoLevels[spec.Name] = new AutoLevel(curves, spec.MaxDropPp);
+            Func<double, double>? bytesAt = null;
+            if (spec.TwoSided)
+            {   // sized from the dense weights: the first call measures every encoded tensor's magnitude order now
+                var size = new SizeModel(ctx.Model, recipe ?? new Recipe());
+                bytesAt = level =>
+                {
+                    var all = GlobalAllocation.At(curves, level);
+                    foreach (var (n, s) in fixedTargets) all.TryAdd(n, s);
+                    return size.Bytes(all);
+                };
+                bytesAt(double.MaxValue);
+            }
+            var search = ctx.AutoLevels[spec.Name] = new AutoLevel(curves, spec.MaxDropPp, bytesAt);
             targets = ChooseLevel(ctx, search, curves);
             source = "auto";
         }
@@ -99,8 +111,11 @@ public sealed class PruningPhase(PruningSpec spec, Policy policy, Recipe? recipe
     public void Step(CompressionContext ctx)
     {
         if (_step == 0 && ctx.AutoLevels.TryGetValue(spec.Name, out var search) && search.Pending)
-        {   // a backed-off attempt: the weights are the original ones again, choose the next level by probes
-            foreach (var (n, s) in ChooseLevel(ctx, search, search.Curves)) ctx.Plans[n].TargetSparsity = s;
+        {   // a later attempt: the weights are the original ones again; the two-sided search has scheduled its level,
+            // the probe back-off chooses it by probes
+            var targets = search.Search is { Attempts.Count: > 0 } ? search.AttemptAllocation : ChooseLevel(ctx, search, search.Curves);
+            search.Applied();
+            foreach (var (n, s) in targets) ctx.Plans[n].TargetSparsity = s;
         }
         _step++;
         double frac = 1.0 - Math.Pow(1.0 - (double)_step / _steps, 3);

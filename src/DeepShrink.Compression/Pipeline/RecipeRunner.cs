@@ -22,7 +22,7 @@ public sealed class RecipeRunner(Recipe recipe)
     /// <summary>Accuracy budget override in percentage points (CLI <c>--max-drop</c>).</summary>
     public double? MaxDropPp { get; init; }
 
-    /// <summary>Attempts with automatic targets before giving up on the budget (the last attempt is kept).</summary>
+    /// <summary>Attempts with automatic targets at most (a pruning component's <c>attempts</c> overrides it); the run keeps the latest passing attempt, else the last.</summary>
     public int MaxAttempts { get; init; } = 5;
 
     /// <summary>
@@ -60,7 +60,12 @@ public sealed class RecipeRunner(Recipe recipe)
         var initialGraph = ctx.Model.ToGraph();
         var initial = ctx.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
         int initialVersion = ctx.ModelVersion;
-        for (int attempt = 1; ; attempt++)
+        var pruning = Recipe.Find<PruningSpec>();
+        int maxAttempts = pruning?.Attempts ?? MaxAttempts;
+        double marginSe = pruning?.MarginSe ?? MarginStandardErrors;
+        AttemptState? kept = null; // the latest attempt within the budget (a search keeps its sparsest passing one)
+        int attempt;
+        for (attempt = 1; ; attempt++)
         {
             var methods = CreateMethods();
             Methods = methods;
@@ -72,16 +77,27 @@ public sealed class RecipeRunner(Recipe recipe)
             RunSchedule(ctx, methods, attempt);
             var (val, correct) = Validate(ctx);
             double drop = (ctx.BaselineValidationAccuracy - val) * 100;
-            double margin = baselineCorrect is null || correct is null || MarginStandardErrors <= 0 ? 0
-                : PairedMarginPp(baselineCorrect, correct, MarginStandardErrors);
-            ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity)));
+            double margin = baselineCorrect is null || correct is null || marginSe <= 0 ? 0
+                : PairedMarginPp(baselineCorrect, correct, marginSe);
             ctx.LastAttemptLossPp = drop + margin;
-            ctx.Log($"attempt {attempt}: validation accuracy {val:P2} (drop {drop:F2} pp + margin {margin:F2} pp, budget {budget:F2} pp)");
-            if (drop + margin <= budget || attempt >= MaxAttempts) break;
-            if (!methods.Select(m => m.BackOff(ctx)).ToList().Any(b => b)) break;
+            bool passed = drop + margin <= budget;
+            ctx.Attempts.Add((attempt, val, ctx.Plans.ToDictionary(kv => kv.Key, kv => kv.Value.TargetSparsity), drop + margin, passed));
+            ctx.KeptAttempt = attempt;
+            ctx.Log($"attempt {attempt}: validation accuracy {val:P2} (drop {drop:F2} pp + margin {margin:F2} pp, budget {budget:F2} pp): {(passed ? "passes" : "fails")}");
+            if (attempt >= maxAttempts) break;
+            // Advance every component (no short-circuit): each schedules its next attempt or declines.
+            if (!methods.Select(m => m.Advance(ctx, passed)).ToList().Any(b => b)) break;
+            if (passed) kept = ctx.Capture(attempt, methods);
             ctx.ResetState(); // first: it detaches forward hooks, whose state is not in the initial weights
             if (ctx.ModelVersion == initialVersion) ctx.Model.LoadStateDict(initial);
             else ctx.ReplaceModel(GraphLayers.FromTensors(initialGraph, initial.ToDictionary(kv => kv.Key, kv => kv.Value.Clone())));
+        }
+        // The last attempt missed the budget but an earlier one kept it: finish with that one (never recomputed).
+        if (kept is not null && ctx.LastAttemptLossPp > budget)
+        {
+            ctx.Restore(kept);
+            Methods = kept.Methods;
+            ctx.Log($"keeping attempt {kept.Attempt} (the last one within the budget; attempt {attempt} was over it)");
         }
     }
 

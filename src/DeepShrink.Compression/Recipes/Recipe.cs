@@ -113,8 +113,12 @@ public sealed record LayerRule(string Match, bool Skip, double? Sparsity, int? B
 /// <param name="Criterion">Which weights each step removes: magnitude, obd (layer-wise diagonal) or obs (removal with compensation).</param>
 /// <param name="CalibrationSamples">Training images for layer Hessians (obd, obs, automatic allocation).</param>
 /// <param name="Target">Global budget (kept parameters or file bytes) distributed over layers automatically, or null.</param>
+/// <param name="TwoSided"><c>search: two-sided</c>: the automatic level is searched by full attempts in both directions (<see cref="Pipeline.LevelSearch"/>); else probes choose it and a miss backs off.</param>
+/// <param name="Attempts">Full attempts at most (<c>attempts</c>; null: the runner's default).</param>
+/// <param name="MarginSe">Paired standard errors added to an attempt's validation drop in the budget check (<c>margin</c>; null: the runner's default, 1).</param>
 public sealed record PruningSpec(string Name, double? Sparsity, double? Quality, double MaxDropPp, IReadOnlyList<LayerRule> Layers,
-    Pruning.OneShotCriterion Criterion = Pruning.OneShotCriterion.Magnitude, int CalibrationSamples = 1024, PruningTarget? Target = null)
+    Pruning.OneShotCriterion Criterion = Pruning.OneShotCriterion.Magnitude, int CalibrationSamples = 1024, PruningTarget? Target = null,
+    bool TwoSided = false, int? Attempts = null, double? MarginSe = null)
     : ComponentSpec(Name, "magnitude-pruning")
 {
     /// <inheritdoc/>

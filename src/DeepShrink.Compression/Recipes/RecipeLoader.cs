@@ -151,7 +151,18 @@ public static class RecipeLoader
             target = PruningTarget.Parse(t);
             if (s != "auto" || quality is not null) throw m.Error("target", "replaces sparsity and quality: give either a target or a sparsity/quality");
         }
-        return new PruningSpec(name, sparsity, quality, m.Num("max_drop", 0.3, 0, 100), ParseRules(m, true, false), criterion, calibration, target);
+        bool twoSided = (m.Str("search", "probe") ?? "probe") switch
+        {
+            "probe" => false,
+            "two-sided" => true,
+            var x => throw m.Error("search", $"must be probe or two-sided, got '{x}'"),
+        };
+        if (twoSided && (s != "auto" || quality is not null || target is not null))
+            throw m.Error("search", "two-sided searches the automatic level: it needs sparsity: auto (no quality or target)");
+        int? attempts = m.Has("attempts") ? m.Int("attempts", 5, 1, 100) : null;
+        double? margin = m.Has("margin") ? m.Num("margin", 1, 0, 10) : null;
+        return new PruningSpec(name, sparsity, quality, m.Num("max_drop", 0.3, 0, 100), ParseRules(m, true, false), criterion, calibration, target,
+            twoSided, attempts, margin);
     }
 
     private static ComponentSpec ParseSharing(string name, YamlMap m)
