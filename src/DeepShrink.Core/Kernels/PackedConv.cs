@@ -88,7 +88,7 @@ public sealed unsafe class PackedConv
 
     /// <summary>
     /// The layout <see cref="ConvLayout.Auto"/> picks. Planes of at least <see cref="PositionRowsMaxPlane"/> positions:
-    /// channels as rows. Smaller planes on AVX-512 (measured, docs/RESULTS.md "small-map runtime" and "eleventh session"): the
+    /// channels as rows, except strided spatial kernels over 16+ channels (<see cref="StridedIndirect"/>). Smaller planes on AVX-512 (measured, docs/RESULTS.md "small-map runtime" and "eleventh session"): the
     /// indirect GEMM for spatial kernels with at least <see cref="IndirectMinChannels"/> output channels (1.1-1.4x faster
     /// than the other layouts on 7x7 and 14x14 planes), channels as rows for pointwise and narrow layers (up to 2x
     /// faster there: positions-as-rows tiles of 32 channels are mostly padding, or a 1x1 reduction is too short).
@@ -96,10 +96,20 @@ public sealed unsafe class PackedConv
     /// </summary>
     public static ConvLayout AutoLayout(in ConvGeometry g, SimdLevel level)
     {
-        if (g.OutPlane >= PositionRowsMaxPlane) return ConvLayout.ChannelRows;
+        if (g.OutPlane >= PositionRowsMaxPlane)
+            return StridedIndirect(g, level) ? ConvLayout.Indirect : ConvLayout.ChannelRows;
         if (!ConvIndirect.Supports(g, level)) return ConvLayout.PositionRows;
         return g.KH * g.KW > 1 && g.O >= IndirectMinChannels ? ConvLayout.Indirect : ConvLayout.ChannelRows;
     }
+
+    /// <summary>
+    /// Larger planes: the indirect GEMM for strided spatial kernels over at least 16 input channels with at least
+    /// <see cref="IndirectMinChannels"/> outputs, where channels-as-rows unfolds a strided gather (ResNet18 layer2's
+    /// 3x3/2, 64 -> 128 channels to 28 x 28, 2 threads: 313 vs 360 us warm, 371 vs 417 us with the weights out of cache;
+    /// the 3-channel 7x7/2 stem measured even, 599 vs 606 us, and stays on channels as rows).
+    /// </summary>
+    private static bool StridedIndirect(in ConvGeometry g, SimdLevel level) =>
+        ConvIndirect.Supports(g, level) && (g.SH > 1 || g.SW > 1) && g.KH * g.KW > 1 && g.C >= 16 && g.O >= IndirectMinChannels;
 
     /// <summary>The GEMM layout this convolution runs.</summary>
     public ConvLayout Layout => _indirect is not null ? ConvLayout.Indirect : _rows is not null ? ConvLayout.PositionRows : ConvLayout.ChannelRows;
