@@ -102,7 +102,8 @@ public class DistillationFamilyTests
         Assert.Throws<ArgumentException>(() => HintRegressor.Create([8, 7, 7], [16], new Rng(1)));
     }
 
-    private static GraphModule RegressionNet(ulong seed, int hidden)
+    /// <summary>flatten -> fc1 -> batch norm -> relu -> fc2 (3 outputs) on [1, 4, 4] inputs.</summary>
+    internal static GraphModule RegressionNet(ulong seed, int hidden)
     {
         var b = new NetBuilder([1, 4, 4], new Rng(seed));
         var v = b.Op("flatten", "flatten", b.Input, new() { ["start_axis"] = 1 });

@@ -10,14 +10,7 @@ namespace DeepShrink.Compression.Tests;
 /// <summary>The hint kept as a term of the main stage (<see cref="DistillOptions.HintWeight"/>) and the guided layers' learning rate.</summary>
 public class HintTermTests
 {
-    private static GraphModule Net(ulong seed, int hidden)
-    {
-        var b = new NetBuilder([1, 4, 4], new Rng(seed));
-        var v = b.Op("flatten", "flatten", b.Input, new() { ["start_axis"] = 1 });
-        v = b.BatchNorm("bn", b.Linear("fc1", v, hidden));
-        v = b.Op("relu", "relu", v);
-        return b.Finish(b.Linear("fc2", v, 3));
-    }
+    private static GraphModule Net(ulong seed, int hidden) => DistillationFamilyTests.RegressionNet(seed, hidden);
 
     private static ImageDataset Labelled(int n, ulong seed)
     {
