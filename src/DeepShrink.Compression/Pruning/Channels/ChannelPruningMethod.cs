@@ -31,9 +31,6 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
     private string _kind = spec.Target == "latency" ? "flops" : spec.Target; // what Select counts
     private double _keep = spec.Keep;                                          // its fraction of the input model
     private bool _latencyResolved;
-
-    /// <summary>The latency of the input model and the FLOPs fraction chosen for a latency target (null otherwise or before planning).</summary>
-    public (LatencyComparison Measured, double FlopsKeep)? LatencyPlan { get; private set; }
     private Dictionary<string, int> _denseGroupSizes = new(StringComparer.Ordinal);
     private RegularizationCallback? _slimming;
 
@@ -104,9 +101,8 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
         double goal = spec.Keep * (1 - LatencyMargin);
         LatencyComparison At(double f)
         {
-            var removed = Select(d, importance, shape, counted, f);
-            var snapshot = state.ToDictionary(kv => kv.Key, kv => kv.Value.Clone(), StringComparer.Ordinal);
-            var (g, tensors) = ChannelRemoval.Apply(d, snapshot, removed);
+            // Apply reads the (already cloned) snapshot and gathers new tensors; the candidate is only timed
+            var (g, tensors) = ChannelRemoval.Apply(d, state, Select(d, importance, shape, counted, f));
             var m = meter.Compare(ctx.Model, GraphLayers.FromTensors(g, tensors, InputHooks.Factories));
             ctx.Log($"latency target {spec.Keep:0.###}: FLOPs {f:P1} of the input model -> {m.CandidateMs:F3} ms vs {m.BaselineMs:F3} ms ({m.Ratio:0.###} of its latency)");
             return m;
@@ -126,7 +122,6 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
         _kind = "flops";
         _keep = lo;
         _latencyResolved = true;
-        LatencyPlan = (best, lo);
         ctx.Log($"latency target {spec.Keep:0.###}: pruning to FLOPs {lo:P1} of the input model (measured {best.Ratio:0.###} of its batch-1 latency)");
     }
 
