@@ -120,9 +120,13 @@ public static class CompareBenchmarks
                 () => ortB.Run(xs, big, yOrtB, outB), () => ortC.Run(xs, big, yOrtC, outC),
             ];
             opts.Log?.WriteLine($"bench compare: batch 1, {opts.Rounds} rounds, {opts.Threads} threads");
+            var trips = new List<double?> { CoreTrip(opts) };
             Timings(r, "b1", ModelTiming.Rounds(one, opts.Seconds, opts.Rounds));
+            trips.Add(CoreTrip(opts));
             opts.Log?.WriteLine($"bench compare: batch {big}");
             Timings(r, $"b{big}", ModelTiming.Rounds(many, opts.Seconds, opts.Rounds));
+            trips.Add(CoreTrip(opts));
+            r["core_round_trip_ns"] = trips.All(t => t is null) ? null : trips;
             CpuTime(r, candidate, onnxC, x1, outC, opts);
             if (opts.Profile)
             {
@@ -205,7 +209,21 @@ public static class CompareBenchmarks
                     sb.AppendLine($"  {Trim((string)row["step"], 28),-28} {Trim((string)row["op"], 18),-18} {(double)row["us"],9:F1}  {row["detail"]}");
             }
         sb.AppendLine($"output max abs diff (candidate vs baseline): {F("output_max_abs_diff", "G4")}; threads {F("threads")}, load {F("load_avg_1m_start", "F2")} -> {F("load_avg_1m_end", "F2")}");
+        if (m.TryGetValue("core_round_trip_ns", out var ct) && ct is List<double?> trips && trips.Count > 0)
+        {
+            bool far = trips.Any(t => t > CorePlacement.FarNanos);
+            sb.AppendLine($"cores: cache-line round trip {string.Join(" / ", trips.Select(t => t is { } v ? $"{v:F0}" : "-"))} ns (before b1 / before b{batch} / end)"
+                + (far ? $"; above {CorePlacement.FarNanos:F0} ns the threads ran on cores that share no cache, where our two-thread times suffer more than ONNX Runtime's" : ""));
+        }
         return sb.ToString();
+    }
+
+    /// <summary>The cores' cache-line round trip (<see cref="CorePlacement"/>) when more than one thread is timed, else null.</summary>
+    private static double? CoreTrip(CompareOptions opts)
+    {
+        if (opts.Threads < 2) return null;
+        WorkerPool.Park(); // our waiting worker would take a core from the probe
+        return CorePlacement.RoundTripNanos();
     }
 
     private static string Trim(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "~";

@@ -52,6 +52,12 @@ public class BenchCompareTests : IDisposable
         foreach (var k in new[] { "baseline_b1_ms", "candidate_b1_ms", "ort_baseline_b1_ms", "ort_candidate_b1_ms", "b1_speedup", "b8_speedup" })
             Assert.True(j.GetProperty(k).GetDouble() > 0, $"{k} = {j.GetProperty(k)}");
         Assert.True(j.GetProperty("candidate_vs_ort_max_abs_diff").GetDouble() < 1e-3);
+        if (Environment.ProcessorCount >= 2)
+        {   // two threads: the cores' round trip before each batch size and at the end, a plausible time (1 ns - 50 us)
+            var trips = j.GetProperty("core_round_trip_ns").EnumerateArray().Select(t => t.GetDouble()).ToArray();
+            Assert.Equal(3, trips.Length);
+            Assert.All(trips, t => Assert.InRange(t, 1, 50_000));
+        }
     }
 
     [Fact]

@@ -77,13 +77,13 @@ internal sealed unsafe class ConvIndirect
         int total = batch * _slivers, blocks = _oPad / Nr;
         // padded copy; the slack covers the last sliver's over-read (up to 7 positions past a row's end)
         long padLen = (long)batch * _imageFloats + _rowFloats + 8;
-        float[] padded = ArrayPool<float>.Shared.Rent((int)padLen);
-        float[] accArr = ArrayPool<float>.Shared.Rent(total * _mr * _oPad);
+        float[] padded = ArrayPool<float>.Shared.Rent((int)padLen + CacheLines.Floats);
+        float[] accArr = ArrayPool<float>.Shared.Rent(total * _mr * _oPad + CacheLines.Floats);
         try
         {
             fixed (float* pp = padded, pacc = accArr)
             {
-                float* xp = pp, acc = pacc;
+                float* xp = CacheLines.Align(pp), acc = CacheLines.Align(pacc); // threads write side by side: no shared lines
                 int t = ConvParallel.Resolve(threads);
                 Pad(x, batch, xp, padLen, t);
                 if ((long)_g.Macs * batch < 1 << 16) t = 1;

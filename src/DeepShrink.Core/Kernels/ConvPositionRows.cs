@@ -39,12 +39,12 @@ internal sealed unsafe class ConvPositionRows
     {
         int plane = _g.OutPlane, k = _g.GroupK, m = batch * plane;
         int slivers = (m + _mr - 1) / _mr, mPad = slivers * _mr, jCount = _oPad / _nr;
-        float[] rows = ArrayPool<float>.Shared.Rent(mPad * k), acc = ArrayPool<float>.Shared.Rent(mPad * _oPad);
+        float[] rows = ArrayPool<float>.Shared.Rent(mPad * k + CacheLines.Floats), acc = ArrayPool<float>.Shared.Rent(mPad * _oPad + CacheLines.Floats);
         try
         {
             fixed (float* pr = rows, pc = acc)
             {
-                float* rp = pr, cp = pc;
+                float* rp = CacheLines.Align(pr), cp = CacheLines.Align(pc); // threads write side by side: no shared lines
                 ConvParallel.For(slivers, threads, (long)_mr * k, (s0, s1) => PackSlivers(x, batch, s0, s1, rp));
                 ConvParallel.For(jCount, threads, (long)mPad * k * _nr, (j0, j1) =>
                 {

@@ -128,12 +128,12 @@ public sealed unsafe class WinogradConv
         int perImage = _th * _tw;
         int xis = _xi, images = Math.Clamp(ChunkFloats / (xis * Math.Max(g.C, g.O) * perImage), 1, batch);
         int ldMax = Ld(images);
-        float[] v = ArrayPool<float>.Shared.Rent(xis * g.C * ldMax), m = ArrayPool<float>.Shared.Rent(xis * g.O * ldMax);
+        float[] v = ArrayPool<float>.Shared.Rent(xis * g.C * ldMax + CacheLines.Floats), m = ArrayPool<float>.Shared.Rent(xis * g.O * ldMax + CacheLines.Floats);
         try
         {
             fixed (float* px = x, py = y, pr = residual, pv = v, pm = m)
             {
-                float* xs = px, ys = py, rs = residual.Length != 0 ? pr : null, vs = pv, ms = pm;
+                float* xs = px, ys = py, rs = residual.Length != 0 ? pr : null, vs = CacheLines.Align(pv), ms = CacheLines.Align(pm);
                 for (int i0 = 0; i0 < batch; i0 += images)
                 {
                     int count = Math.Min(images, batch - i0), ld = Ld(count), n = count * perImage, first = i0;

@@ -10,10 +10,12 @@ namespace DeepShrink.Runtime.Execution;
 internal sealed class Frame : IDisposable
 {
     private readonly float[]?[] _buffers;
+    private readonly int[] _starts; // first float of each slot's buffer on a cache-line boundary (fixed per rent)
 
     public Frame(int storages, int batch, int threads)
     {
         _buffers = new float[storages][];
+        _starts = new int[storages];
         Batch = batch; Threads = threads;
     }
 
@@ -23,16 +25,28 @@ internal sealed class Frame : IDisposable
     /// <summary>Most threads a kernel may use.</summary>
     public int Threads { get; }
 
-    /// <summary>The first <paramref name="length"/> floats of a slot (rented when absent).</summary>
+    /// <summary>
+    /// The first <paramref name="length"/> floats of a slot (rented when absent). A slot starts on a cache line, so the
+    /// threads of a kernel that write it side by side (channel or position ranges) share no line at their boundaries
+    /// (Core's CacheLines explains why); the start is chosen once per rent, so it stays the same
+    /// index even if the collector moves the array (which only costs the alignment).
+    /// </summary>
     public Span<float> Get(int storage, int length)
     {
+        const int line = 16; // floats per 64-byte line
         var b = _buffers[storage];
-        if (b is null || b.Length < length)
+        if (b is null || b.Length - _starts[storage] < length)
         {
             if (b is not null) ArrayPool<float>.Shared.Return(b);
-            b = _buffers[storage] = ArrayPool<float>.Shared.Rent(Math.Max(1, length));
+            b = _buffers[storage] = ArrayPool<float>.Shared.Rent(Math.Max(1, length) + line - 1);
+            _starts[storage] = LineStart(b);
         }
-        return b.AsSpan(0, length);
+        return b.AsSpan(_starts[storage], length);
+    }
+
+    private static unsafe int LineStart(float[] b)
+    {
+        fixed (float* p = b) return (int)((64 - (nint)p % 64) % 64) / sizeof(float);
     }
 
     /// <summary>Returns a slot's buffer to the pool.</summary>
