@@ -91,6 +91,33 @@ public class PackedConvTests
     }
 
     [Fact]
+    public void Successive_calls_on_new_inputs_never_reuse_a_threads_earlier_padded_copy()
+    {
+        // channel blocks shared out over threads: each thread pads its own copy of the input once per call
+        var g = new ConvGeometry(1, 24, 9, 9, 128, 3, 3, 1, 1, 1, 1);
+        var other = new ConvGeometry(1, 24, 9, 9, 96, 3, 3, 1, 1, 1, 1);
+        var rng = new Rng(11);
+        var w = Uniform(rng, g.WeightSize);
+        var w2 = Uniform(rng, other.WeightSize);
+        foreach (var layout in Layouts(g, Gemm.Isa))
+        {
+            var conv = new PackedConv(g, w, [], null, layout);
+            var conv2 = new PackedConv(other, w2, [], null, layout);
+            for (int call = 0; call < 4; call++)
+            {
+                var x = Uniform(rng, g.InputSize);
+                var want = new float[g.OutputSize];
+                ConvReference.Forward(g, x, w, [], want);
+                var got = Nan(g.OutputSize);
+                conv.Forward(1, x, got, [], relu: false, threads: 2);
+                AssertClose(got, want, 2e-6 * Math.Sqrt(g.GroupK), $"call {call} layout {layout}");
+                var between = new float[other.OutputSize]; // another conv on the same threads in between
+                conv2.Forward(1, Uniform(rng, other.InputSize), between, [], relu: false, threads: 2);
+            }
+        }
+    }
+
+    [Fact]
     public void Results_do_not_depend_on_the_thread_count()
     {
         var g = new ConvGeometry(2, 16, 20, 20, 64, 3, 3, 1, 1, 1, 1);

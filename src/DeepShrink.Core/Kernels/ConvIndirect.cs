@@ -20,7 +20,7 @@ namespace DeepShrink.Core.Kernels;
 /// length is 7 where that tiles the output rows with fewer unused positions than 8 (ResNet planes of 7, 14, 28, 56
 /// and 112 columns: none instead of 1/8). Threads split the 32-channel blocks
 /// when they share out evenly (each thread reads only its share of the weights, usually the larger operand on small
-/// planes, and all of the small padded input), otherwise the row slivers (each thread multiplies its positions by all
+/// planes, and all of the small padded input, from its own copy), otherwise the row slivers (each thread multiplies its positions by all
 /// the weights); either way no cache line a thread writes is read by another in the same call (with the unfolded
 /// matrix, written half by each core and read whole by both, two threads had been no faster than one). Each output element is reduced in the same order whatever the thread count. Pointwise
 /// convolutions without padding or stride run the whole plane as one row (slivers may cross output rows).
@@ -72,35 +72,63 @@ internal sealed unsafe class ConvIndirect
 
     public long Bytes => 4L * _w.Length + 4L * _off.Length;
 
+    private static long s_calls;                   // numbers the calls, so a thread knows whether its copy is of this one
+    [ThreadStatic] private static long t_call;
+    [ThreadStatic] private static float[]? t_padded; // pinned
+
+    /// <summary>
+    /// This thread's own padded copy of the input for call <paramref name="call"/>, made when the thread takes its first
+    /// range of channel blocks. Every thread reads all of the padded input there; a copy shared out over the threads
+    /// (written half by each) had each thread's micro-kernels read the other half from the other core's cache, which
+    /// on cores that share no cache (a host that placed the VM's two vCPUs apart) made ResNet18 ~6 % slower at batch 1
+    /// (copying the whole input on each thread costs nothing measurable when the cores share a cache).
+    /// </summary>
+    private float* OwnPadded(float* x, int batch, long padLen, long call)
+    {
+        var buf = t_padded;
+        if (buf is null || buf.Length < padLen + CacheLines.Floats)
+            t_padded = buf = GC.AllocateUninitializedArray<float>((int)padLen + CacheLines.Floats, pinned: true);
+        float* xp = CacheLines.Align((float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buf)));
+        if (t_call != call)
+        {
+            long n = (long)batch * _imageFloats;
+            new Span<float>(xp + n, (int)(padLen - n)).Clear();
+            for (int plane = 0; plane < batch * _g.C; plane++) PadPlane(x, xp, plane);
+            t_call = call;
+        }
+        return xp;
+    }
+
     public void Forward(int batch, float* x, float* y, float* residual, float[] bias, bool relu, int threads)
     {
         int total = batch * _slivers, blocks = _oPad / Nr;
-        // padded copy; the slack covers the last sliver's over-read (up to 7 positions past a row's end)
+        int padThreads = ConvParallel.Resolve(threads), t = (long)_g.Macs * batch < 1 << 16 ? 1 : padThreads;
+        // channel blocks when they share out evenly: each thread then reads only its part of the weights (the larger
+        // operand on small planes) and all of the small padded input, from its own copy (OwnPadded); otherwise
+        // position slivers, over one padded copy made by all threads
+        bool byChannels = t > 1 && blocks >= t && (blocks % t == 0 || blocks >= 2 * t);
+        // the slack covers the last sliver's over-read (up to 7 positions past a row's end)
         long padLen = (long)batch * _imageFloats + _rowFloats + 8;
-        float[] padded = ArrayPool<float>.Shared.Rent((int)padLen + CacheLines.Floats);
+        float[] padded = byChannels ? [] : ArrayPool<float>.Shared.Rent((int)padLen + CacheLines.Floats);
         float[] accArr = ArrayPool<float>.Shared.Rent(total * _mr * _oPad + CacheLines.Floats);
         try
         {
             fixed (float* pp = padded, pacc = accArr)
             {
-                float* xp = CacheLines.Align(pp), acc = CacheLines.Align(pacc); // threads write side by side: no shared lines
-                int t = ConvParallel.Resolve(threads);
-                Pad(x, batch, xp, padLen, t);
-                if ((long)_g.Macs * batch < 1 << 16) t = 1;
-                // channel blocks when they share out evenly: each thread then reads only its part of the weights (the
-                // larger operand on small planes) and all of the small padded input; otherwise position slivers
-                bool byChannels = t > 1 && blocks >= t && (blocks % t == 0 || blocks >= 2 * t);
+                float* xp = pp == null ? null : CacheLines.Align(pp), acc = CacheLines.Align(pacc); // threads write side by side: no shared lines
+                if (!byChannels) Pad(x, batch, xp, padLen, padThreads);
                 int n = byChannels ? blocks : total, parts = t > 1 ? ConvParallel.Parts(n, t) : 1;
+                long call = Interlocked.Increment(ref s_calls);
                 WorkerPool.RunRanges(n, parts, t, (a, b) =>
                 {
-                    if (byChannels) Block(xp, acc, 0, total, a, b, y, residual, bias, relu);
+                    if (byChannels) Block(OwnPadded(x, batch, padLen, call), acc, 0, total, a, b, y, residual, bias, relu);
                     else Block(xp, acc, a, b, 0, blocks, y, residual, bias, relu);
                 });
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(padded);
+            if (padded.Length != 0) ArrayPool<float>.Shared.Return(padded);
             ArrayPool<float>.Shared.Return(accArr);
         }
     }
