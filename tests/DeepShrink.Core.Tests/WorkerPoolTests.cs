@@ -28,6 +28,25 @@ public class WorkerPoolTests
     }
 
     [Fact]
+    public void TheCallerRunsARegionsFirstParts_TheWorkersItsLastOnes()
+    {
+        // the same split in every region keeps each thread on the data it wrote in the region before
+        int caller = Environment.CurrentManagedThreadId;
+        for (int round = 0; round < 50; round++)
+        {
+            var byCaller = new bool[24];
+            WorkerPool.Run(byCaller.Length, 2, p =>
+            {
+                byCaller[p] = Environment.CurrentManagedThreadId == caller;
+                Thread.SpinWait(2000);
+            });
+            int k = Array.IndexOf(byCaller, false); // the caller's parts before k; from k on, only the worker's
+            if (k < 0 || !WorkerPool.LastRegionPooled) continue; // the worker took nothing, or another test held the pool
+            Assert.True(byCaller.Skip(k).All(c => !c), $"round {round}: the caller ran a part after a worker's (split at {k})");
+        }
+    }
+
+    [Fact]
     public void RethrowsThePartsExceptionItselfAfterTheOtherPartsFinish()
     {
         int done = 0;
