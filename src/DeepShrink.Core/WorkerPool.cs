@@ -61,7 +61,6 @@ public static class WorkerPool
     {
         private long _ends = parts; // low 32 bits: the back end (exclusive), high 32 bits: the front end
         public int Done, Helpers = helpers;
-        public readonly int Parts = parts;
         public readonly Action<int> Body = body;
         public Exception? Error;
 

@@ -7,7 +7,7 @@ namespace DeepShrink.Core.Kernels;
 /// on ResNet18 at batch 1, two threads, aligned against unaligned in the same process: 1-2 % faster when the two vCPUs
 /// share a die (cache-line round trip ~85 ns), 3-5 % when the host has placed them apart (~420-600 ns).
 /// </summary>
-internal static unsafe class CacheLines
+public static unsafe class CacheLines
 {
     /// <summary>Bytes in a cache line.</summary>
     public const int Bytes = 64;

@@ -91,9 +91,7 @@ internal sealed unsafe class ConvIndirect
         float* xp = CacheLines.Align((float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buf)));
         if (t_call != call)
         {
-            long n = (long)batch * _imageFloats;
-            new Span<float>(xp + n, (int)(padLen - n)).Clear();
-            for (int plane = 0; plane < batch * _g.C; plane++) PadPlane(x, xp, plane);
+            Pad(x, batch, xp, padLen, threads: 1); // on this thread alone
             t_call = call;
         }
         return xp;

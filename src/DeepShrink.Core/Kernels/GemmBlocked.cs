@@ -75,7 +75,7 @@ internal sealed unsafe class GemmBlocked<TK> where TK : struct, IGemmKernel
         {
             fixed (float* s = scratch)
             {
-                float* packA = (float*)(((nint)s + 63) & ~(nint)63);
+                float* packA = CacheLines.Align(s);
                 float* packB = packA + RoundUp(aFloats, 16);
                 float* tile = stackalloc float[mr * nr];
                 for (int i0 = rowFrom; i0 < rowTo; i0 += mChunk)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using DeepShrink.Core.Kernels;
 
 namespace DeepShrink.Runtime.Execution;
 
@@ -28,17 +29,16 @@ internal sealed class Frame : IDisposable
     /// <summary>
     /// The first <paramref name="length"/> floats of a slot (rented when absent). A slot starts on a cache line, so the
     /// threads of a kernel that write it side by side (channel or position ranges) share no line at their boundaries
-    /// (Core's CacheLines explains why); the start is chosen once per rent, so it stays the same
+    /// (<see cref="CacheLines"/> explains why); the start is chosen once per rent, so it stays the same
     /// index even if the collector moves the array (which only costs the alignment).
     /// </summary>
     public Span<float> Get(int storage, int length)
     {
-        const int line = 16; // floats per 64-byte line
         var b = _buffers[storage];
         if (b is null || b.Length - _starts[storage] < length)
         {
             if (b is not null) ArrayPool<float>.Shared.Return(b);
-            b = _buffers[storage] = ArrayPool<float>.Shared.Rent(Math.Max(1, length) + line - 1);
+            b = _buffers[storage] = ArrayPool<float>.Shared.Rent(Math.Max(1, length) + CacheLines.Floats - 1);
             _starts[storage] = LineStart(b);
         }
         return b.AsSpan(_starts[storage], length);
@@ -46,7 +46,7 @@ internal sealed class Frame : IDisposable
 
     private static unsafe int LineStart(float[] b)
     {
-        fixed (float* p = b) return (int)((64 - (nint)p % 64) % 64) / sizeof(float);
+        fixed (float* p = b) return (int)(CacheLines.Align(p) - p);
     }
 
     /// <summary>Returns a slot's buffer to the pool.</summary>
