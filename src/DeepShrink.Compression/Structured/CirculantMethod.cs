@@ -16,8 +16,19 @@ namespace DeepShrink.Compression.Structured;
 /// <param name="BlockSize">Block size b, or 0 for one circulant block of size max(in, out) (Cheng et al. 2015).</param>
 /// <param name="Signs">Random +-1 input signs D (seeded per layer from <paramref name="Seed"/>).</param>
 /// <param name="Seed">Seed of the signs.</param>
-/// <param name="Layers">Rules over weight names (<c>skip: true</c> keeps a layer dense).</param>
-public sealed record CirculantSpec(string Name, int BlockSize, bool Signs, int Seed, IReadOnlyList<LayerRule> Layers) : ComponentSpec(Name, "circulant")
+/// <param name="Layers">Rules over weight names (<c>skip: true</c> keeps a layer dense); a matching rule overrides <paramref name="KeepInputLayers"/>.</param>
+/// <param name="KeepInputLayers">
+/// <c>input_layers: dense</c> (the default for <c>block_size: full</c>): a linear layer that reads the network input
+/// (<see cref="ModelGraph.LayersOnInput"/>: no weighted layer on any path from the graph input to it) stays dense;
+/// <c>convert</c> (the default for a numeric block size) converts it like the others.
+/// </param>
+/// <remarks>
+/// Cheng et al. (2015), "An exploration of parameter redundancy in deep networks with circulant projections", replace
+/// the fully connected layers that follow a feature extractor; an MLP's input layer is its only feature extractor and
+/// one circulant projection of it (e.g. 784 -> 300: 784 parameters) cannot carry it (docs/RESULTS.md, issue 16).
+/// </remarks>
+public sealed record CirculantSpec(string Name, int BlockSize, bool Signs, int Seed, IReadOnlyList<LayerRule> Layers, bool KeepInputLayers = false)
+    : ComponentSpec(Name, "circulant")
 {
     /// <inheritdoc/>
     public override ICompressionMethod CreateMethod(Recipe recipe, double budgetPp) => new CirculantMethod(this);
@@ -30,7 +41,13 @@ public sealed record CirculantSpec(string Name, int BlockSize, bool Signs, int S
             b = m.Int("block_size", 0, 2, FftPlan.MaxSize);
             if (!FftPlan.IsSupportedSize(b)) throw m.Error("block_size", $"{b} is not supported by the FFT (a power of two up to {FftPlan.MaxSize}, or up to {FftPlan.MaxBluesteinSize})");
         }
-        return new CirculantSpec(name, b, m.Bool("signs", false), m.Int("seed", 0, 0, int.MaxValue / 2), RecipeLoader.ParseRules(m, false, false));
+        bool keepInput = m.Str("input_layers", b == 0 ? "dense" : "convert") switch
+        {
+            "dense" => true,
+            "convert" => false,
+            var x => throw m.Error("input_layers", $"must be dense or convert, got '{x}'"),
+        };
+        return new CirculantSpec(name, b, m.Bool("signs", false), m.Int("seed", 0, 0, int.MaxValue / 2), RecipeLoader.ParseRules(m, false, false), keepInput);
     }
 }
 
@@ -66,6 +83,6 @@ internal sealed class CirculantMethod(CirculantSpec spec) : ICompressionMethod
             node.Attrs["out_features"] = outF;
             if (seed >= 0) node.Attrs["sign_seed"] = (double)seed;
             return new NodeReplacement([node], $"{n.Name} {shape}: {StructuredRewrite.Params((long)outF * inF, shape.Parameters)}");
-        });
+        }, spec.KeepInputLayers ? g => g.LayersOnInput().ToDictionary(l => l, _ => "reads the network input; input_layers: dense") : null);
     }
 }

@@ -18,23 +18,31 @@ internal sealed record NodeReplacement(List<GraphNode> Nodes, string Report);
 /// </summary>
 internal static class StructuredRewrite
 {
+    /// <param name="keepUnmatched">Optional default for the layers no rule matches: node name -> why it stays dense
+    /// (a matching rule, <c>skip</c> or not, overrides it).</param>
     public static void Apply(CompressionContext ctx, string what, string op, IReadOnlyList<LayerRule> rules,
-        Func<GraphNode, Dictionary<string, Tensor>, Dictionary<string, int[]>, NodeReplacement?> convert)
+        Func<GraphNode, Dictionary<string, Tensor>, Dictionary<string, int[]>, NodeReplacement?> convert,
+        Func<ModelGraph, IReadOnlyDictionary<string, string>>? keepUnmatched = null)
     {
         var graph = ctx.Model.ToGraph();
         var state = ctx.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ContiguousData());
         GraphAnalysis.Analyze(graph, t => state.TryGetValue(t, out var v) ? v.Shape : null, out var shapes);
+        var kept = keepUnmatched?.Invoke(graph) ?? new Dictionary<string, string>();
         var nodes = new List<GraphNode>();
         var report = new List<string>();
         foreach (var n in graph.Nodes)
         {
             var weight = n.Params.GetValueOrDefault("weight");
             NodeReplacement? r = null;
-            if (n.Op == op && weight is not null && !(LayerRule.First(rules, weight)?.Skip ?? false)
-                && !n.Attrs.Keys.Any(k => k.StartsWith("in_", StringComparison.Ordinal)))
+            if (n.Op == op && weight is not null && !n.Attrs.Keys.Any(k => k.StartsWith("in_", StringComparison.Ordinal)))
             {
-                r = convert(n, state, shapes);
-                if (r is null) report.Add($"{n.Name} kept");
+                var rule = LayerRule.First(rules, weight);
+                if (rule is null && kept.TryGetValue(n.Name, out var why)) report.Add($"{n.Name} kept ({why})");
+                else if (!(rule?.Skip ?? false))
+                {
+                    r = convert(n, state, shapes);
+                    if (r is null) report.Add($"{n.Name} kept");
+                }
             }
             if (r is null) { nodes.Add(n); continue; }
             nodes.AddRange(r.Nodes);

@@ -76,4 +76,24 @@ public sealed class ModelGraph
 
     /// <summary>The node named <paramref name="name"/>, or null.</summary>
     public GraphNode? Find(string name) => Nodes.FirstOrDefault(n => n.Name == name);
+
+    /// <summary>
+    /// The names of the weighted layers that read the network input itself: nodes with a <c>weight</c> parameter
+    /// (linear, convolution, structured layers) such that no path from the graph input to them passes through another
+    /// weighted layer. Parameter-free ops (flatten, reshape, pad, element-wise ops with constants) and <c>batchnorm</c>
+    /// (a per-channel affine map that mixes no features) may lie between. Decided from the graph alone, so imported
+    /// models qualify the same way as the model zoo's.
+    /// </summary>
+    public HashSet<string> LayersOnInput()
+    {
+        var raw = new HashSet<string>(StringComparer.Ordinal) { Input }; // values computed from the input by no weighted layer
+        var layers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var n in Nodes)
+        {
+            bool onInput = n.Inputs.Count > 0 && n.Inputs.All(raw.Contains);
+            if (n.Params.ContainsKey("weight") && n.Op != "batchnorm") { if (onInput) layers.Add(n.Name); }
+            else if (onInput) raw.UnionWith(n.Outputs);
+        }
+        return layers;
+    }
 }
