@@ -14,15 +14,7 @@ namespace DeepShrink.Compression.Tests;
 /// </summary>
 public class CirculantInputLayerTests
 {
-    // LeNet-300-100 in small: flatten -> fc1 -> fc2 -> fc3.
-    private static GraphModule Mlp()
-    {
-        var b = new NetBuilder([1, 8, 8], new Rng(5));
-        var v = b.Op("flatten", "flatten", b.Input, new() { ["start_axis"] = 1 });
-        v = b.Op("r1", "relu", b.Linear("fc1", v, 32));
-        v = b.Op("r2", "relu", b.Linear("fc2", v, 16));
-        return b.Finish(b.Linear("fc3", v, 4));
-    }
+    private static GraphModule Mlp() => GlobalTargetTests.Net(); // LeNet-300-100 in small
 
     // vgg-small in small: convs (with batchnorm) then a classifier of two linear layers.
     private static GraphModule ConvNet()

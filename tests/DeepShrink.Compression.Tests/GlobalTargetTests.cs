@@ -13,7 +13,8 @@ public class GlobalTargetTests
 {
     private static readonly ImageDataset Data = SyntheticData.Blobs(256, 4, 1, 8, 8, 11);
 
-    private static GraphModule Net()
+    /// <summary>A small LeNet-300-100: flatten -> fc1 -> fc2 -> fc3 on [1, 8, 8] samples.</summary>
+    internal static GraphModule Net()
     {
         var b = new NetBuilder([1, 8, 8], new Rng(5));
         var v = b.Op("flatten", "flatten", b.Input, new() { ["start_axis"] = 1 });
