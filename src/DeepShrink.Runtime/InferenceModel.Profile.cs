@@ -7,7 +7,9 @@ public sealed partial class InferenceModel
 {
     /// <summary>
     /// Runs a batch <paramref name="calls"/> times and times every step of the plan separately (median
-    /// over the calls); the first call is a warm-up and is not counted.
+    /// over the calls); the first call is a warm-up and is not counted. Every step runs with its work shared among the
+    /// threads, as <see cref="Run(ReadOnlySpan{float}, int, Span{float})"/> runs batch 1 (Run shares larger batches out
+    /// image by image, <see cref="RuntimeOptions.ImageParallel"/>).
     /// </summary>
     /// <param name="input">[batch, InputShape...]</param>
     /// <param name="batch">Samples per call.</param>

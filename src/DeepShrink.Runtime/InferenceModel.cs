@@ -19,14 +19,15 @@ namespace DeepShrink.Runtime;
 /// <see cref="DszFormatException"/> (codec and container defects) or <see cref="InvalidDataException"/>
 /// (graph, op or shape problems) with a one-line message naming the node or tensor.
 /// </remarks>
-public sealed partial class InferenceModel
+public sealed unsafe partial class InferenceModel
 {
     private readonly ExecutionPlan _plan;
     private readonly int _threads;
+    private readonly bool _imageParallel;
 
-    private InferenceModel(ExecutionPlan plan, IReadOnlyDictionary<string, string> metadata, int threads)
+    private InferenceModel(ExecutionPlan plan, IReadOnlyDictionary<string, string> metadata, int threads, bool imageParallel)
     {
-        _plan = plan; Metadata = metadata; _threads = threads;
+        _plan = plan; Metadata = metadata; _threads = threads; _imageParallel = imageParallel;
         InputSize = ShapeUtil.Numel(plan.InputShape);
         OutputSize = ShapeUtil.Numel(plan.OutputShape);
     }
@@ -67,7 +68,7 @@ public sealed partial class InferenceModel
         options ??= RuntimeOptions.Default;
         options.Validate();
         var plan = GraphPlanner.Plan(graph, tensors, options, ResolveThreads(options.Threads));
-        return new InferenceModel(plan, new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal), options.Threads);
+        return new InferenceModel(plan, new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal), options.Threads, options.ImageParallel);
     }
 
     /// <summary>Shape of one input sample, e.g. [1, 28, 28].</summary>
@@ -95,7 +96,36 @@ public sealed partial class InferenceModel
             throw new ArgumentException($"input has {input.Length} elements, a batch of {batch} x {ShapeUtil.Format(_plan.InputShape)} needs {(long)batch * InputSize}");
         if (output.Length != (long)batch * OutputSize)
             throw new ArgumentException($"output has {output.Length} elements, a batch of {batch} x {ShapeUtil.Format(_plan.OutputShape)} needs {(long)batch * OutputSize}");
-        using var frame = new Frame(_plan.StorageCount, batch, ResolveThreads(_threads));
+        int threads = ResolveThreads(_threads);
+        int per = ImagesPerThread(batch, threads, _imageParallel);
+        if (per == 0) { RunSteps(input, batch, output, threads); return; }
+        // image-parallel: each thread runs its own images through the whole network on one thread; what is left
+        // over (batch mod threads) runs afterwards with the threads sharing every layer
+        int split = per * threads, inSize = InputSize, outSize = OutputSize;
+        fixed (float* px = input, py = output)
+        {
+            float* x = px, y = py;
+            WorkerPool.Run(threads, threads, c => RunSteps(
+                new ReadOnlySpan<float>(x + (long)c * per * inSize, per * inSize), per,
+                new Span<float>(y + (long)c * per * outSize, per * outSize), threads: 1));
+        }
+        if (split < batch)
+            RunSteps(input[(split * inSize)..], batch - split, output[(split * outSize)..], threads);
+    }
+
+    /// <summary>
+    /// Images each thread runs alone when a batch is shared out image by image (<see cref="RuntimeOptions.ImageParallel"/>;
+    /// 0: every layer of the batch is shared among the threads). A batch of at least as many images as threads goes
+    /// out in equal whole parts, one per thread: each thread then reads only activations it wrote itself and never
+    /// waits for another inside the network, where sharing each layer hands half of every layer's input to the other
+    /// core (measured: docs/RESULTS.md, "Fourteenth session").
+    /// </summary>
+    internal static int ImagesPerThread(int batch, int threads, bool imageParallel) =>
+        imageParallel && threads > 1 && batch >= threads ? batch / threads : 0;
+
+    private void RunSteps(ReadOnlySpan<float> input, int batch, Span<float> output, int threads)
+    {
+        using var frame = new Frame(_plan.StorageCount, batch, threads);
         input.CopyTo(frame.Get(_plan.InputStorage, input.Length));
         var steps = _plan.Steps;
         for (int i = 0; i < steps.Length; i++)

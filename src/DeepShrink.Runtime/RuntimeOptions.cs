@@ -11,6 +11,13 @@ public sealed record RuntimeOptions
     /// <summary>Kernel threads per inference call; 0 reads <see cref="Core.Parallelism.Degree"/> at each call.</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// Share a batch of at least as many images as threads out image by image: each thread runs its own equal part of
+    /// the batch through the whole network on one thread (the remainder, batch mod threads, runs afterwards with every
+    /// layer shared). Off shares every layer of every batch among the threads. Batch 1 is never split.
+    /// </summary>
+    public bool ImageParallel { get; init; } = true;
+
     /// <summary>How each layer's weight storage is chosen.</summary>
     public KernelPolicy Kernels { get; init; } = KernelPolicy.Auto;
 

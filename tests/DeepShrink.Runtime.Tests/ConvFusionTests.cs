@@ -56,8 +56,9 @@ public class ConvFusionTests
         foreach (int threads in new[] { 1, 2 })
             foreach (bool measure in new[] { false, true })
                 f.Check(graph, [1, 8], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, MeasureConvolutions = measure }, 1e-4f);
-        var wino = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureConvolutions = false });
-        var direct = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, Winograd = false });
+        // (one batch of 8 with the layers shared: shared out image by image, each thread's 4 images are below batch 8)
+        var wino = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureConvolutions = false, ImageParallel = false });
+        var direct = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, Winograd = false, ImageParallel = false });
         var steps = wino.Profile(new float[wino.InputSize], 1, 1);
         Assert.Equal(3, steps.Count(s => s.Detail.Contains("winograd", StringComparison.Ordinal)));
         Assert.DoesNotContain(direct.Profile(new float[direct.InputSize], 1, 1), s => s.Detail.Contains("winograd", StringComparison.Ordinal));
@@ -170,5 +171,30 @@ public class ConvFusionTests
             Assert.Equal("depthwise+relu", byName["dw1"]);
             Assert.Equal("depthwise", byName["dw2"]);
         }
+    }
+    [Fact]
+    public void A_batch_shared_out_image_by_image_gives_each_image_exactly_what_its_part_gives_alone()
+    {
+        // batch 5 on 2 threads: images 0-1 and 2-3 run on one thread each, image 4 afterwards on both; results never
+        // depend on the thread count, so each part must equal that part run with every layer shared (image-parallel off)
+        var f = new GraphFixture(35, [3, 24, 20]);
+        var graph = MiniResNet(f, width: 16);
+        var on = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureConvolutions = false });
+        var off = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureConvolutions = false, ImageParallel = false });
+        Assert.Equal(2, InferenceModel.ImagesPerThread(5, 2, true));
+        Assert.Equal(0, InferenceModel.ImagesPerThread(1, 2, true));
+        Assert.Equal(0, InferenceModel.ImagesPerThread(8, 1, true));
+        Assert.Equal(0, InferenceModel.ImagesPerThread(8, 2, false));
+        int n = on.InputSize, m = on.OutputSize;
+        var rng = new Core.Rng(9);
+        var x = new float[5 * n];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextFloat() * 2 - 1;
+        var y = on.Run(x, 5);
+        foreach (var (first, count) in new[] { (0, 2), (2, 2), (4, 1) })
+        {
+            var part = off.Run(x.AsSpan(first * n, count * n), count);
+            Assert.Equal(part, y.AsSpan(first * m, count * m).ToArray());
+        }
+        Assert.Equal(off.Run(x, 5).Length, y.Length);
     }
 }
