@@ -23,11 +23,11 @@ public sealed unsafe partial class InferenceModel
 {
     private readonly ExecutionPlan _plan;
     private readonly int _threads;
-    private readonly bool _imageParallel;
+    private readonly long _macs; // per sample, from the graph; 0 with RuntimeOptions.ImageParallel off
 
-    private InferenceModel(ExecutionPlan plan, IReadOnlyDictionary<string, string> metadata, int threads, bool imageParallel)
+    private InferenceModel(ExecutionPlan plan, IReadOnlyDictionary<string, string> metadata, int threads, long macs)
     {
-        _plan = plan; Metadata = metadata; _threads = threads; _imageParallel = imageParallel;
+        _plan = plan; Metadata = metadata; _threads = threads; _macs = macs;
         InputSize = ShapeUtil.Numel(plan.InputShape);
         OutputSize = ShapeUtil.Numel(plan.OutputShape);
     }
@@ -68,7 +68,8 @@ public sealed unsafe partial class InferenceModel
         options ??= RuntimeOptions.Default;
         options.Validate();
         var plan = GraphPlanner.Plan(graph, tensors, options, ResolveThreads(options.Threads));
-        return new InferenceModel(plan, new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal), options.Threads, options.ImageParallel);
+        long macs = options.ImageParallel ? GraphAnalysis.TotalMacs(graph, n => tensors(n)?.ShapeArray()) : 0;
+        return new InferenceModel(plan, new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal), options.Threads, macs);
     }
 
     /// <summary>Shape of one input sample, e.g. [1, 28, 28].</summary>
@@ -97,7 +98,7 @@ public sealed unsafe partial class InferenceModel
         if (output.Length != (long)batch * OutputSize)
             throw new ArgumentException($"output has {output.Length} elements, a batch of {batch} x {ShapeUtil.Format(_plan.OutputShape)} needs {(long)batch * OutputSize}");
         int threads = ResolveThreads(_threads);
-        int per = ImagesPerThread(batch, threads, _imageParallel);
+        int per = PartImages(batch);
         if (per == 0) { RunSteps(input, batch, output, threads); return; }
         // image-parallel: each thread runs its own images through the whole network on one thread; what is left
         // over (batch mod threads) runs afterwards with the threads sharing every layer
@@ -120,8 +121,25 @@ public sealed unsafe partial class InferenceModel
     /// waits for another inside the network, where sharing each layer hands half of every layer's input to the other
     /// core (measured: docs/RESULTS.md, "Fourteenth session").
     /// </summary>
-    internal static int ImagesPerThread(int batch, int threads, bool imageParallel) =>
-        imageParallel && threads > 1 && batch >= threads ? batch / threads : 0;
+    /// <remarks>
+    /// A part must be worth a thread: at least <see cref="ImageParallelMinMacs"/> multiply-adds (a thread hand-off costs
+    /// microseconds; LeNet-300-100 in parts of 4 images, 1.1 M, ran 0.66x as fast, in parts of 8, 2.1 M, 1.18x), and at
+    /// least one per byte of weights, so that a model whose weights outweigh its arithmetic (a wide MLP at a small batch)
+    /// keeps its weights split among the threads instead of every thread reading all of them.
+    /// </remarks>
+    internal static int ImagesPerThread(int batch, int threads, long macsPerImage, long weightBytes)
+    {
+        if (threads < 2 || batch < threads || macsPerImage <= 0) return 0;
+        int per = batch / threads;
+        long part = per * macsPerImage;
+        return part >= ImageParallelMinMacs && part >= weightBytes ? per : 0;
+    }
+
+    /// <summary>Images per thread this model runs image-parallel at <paramref name="batch"/> (0: every layer shared).</summary>
+    internal int PartImages(int batch) => ImagesPerThread(batch, ResolveThreads(_threads), _macs, WeightBytes);
+
+    /// <summary>Fewest multiply-adds in one thread's part of an image-parallel batch (<see cref="ImagesPerThread"/>).</summary>
+    internal const long ImageParallelMinMacs = 2_000_000;
 
     private void RunSteps(ReadOnlySpan<float> input, int batch, Span<float> output, int threads)
     {

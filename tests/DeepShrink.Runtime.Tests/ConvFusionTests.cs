@@ -177,14 +177,20 @@ public class ConvFusionTests
     {
         // batch 5 on 2 threads: images 0-1 and 2-3 run on one thread each, image 4 afterwards on both; results never
         // depend on the thread count, so each part must equal that part run with every layer shared (image-parallel off)
-        var f = new GraphFixture(35, [3, 24, 20]);
-        var graph = MiniResNet(f, width: 16);
+        var f = new GraphFixture(35, [3, 48, 40]);
+        var graph = MiniResNet(f, width: 64); // ~18 M multiply-adds an image: large enough to be shared out
         var on = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureConvolutions = false });
         var off = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, MeasureConvolutions = false, ImageParallel = false });
-        Assert.Equal(2, InferenceModel.ImagesPerThread(5, 2, true));
-        Assert.Equal(0, InferenceModel.ImagesPerThread(1, 2, true));
-        Assert.Equal(0, InferenceModel.ImagesPerThread(8, 1, true));
-        Assert.Equal(0, InferenceModel.ImagesPerThread(8, 2, false));
+        long mega = InferenceModel.ImageParallelMinMacs;
+        Assert.Equal(2, InferenceModel.ImagesPerThread(5, 2, mega, 0));
+        Assert.Equal(0, InferenceModel.ImagesPerThread(1, 2, mega, 0));       // batch 1 is never split
+        Assert.Equal(0, InferenceModel.ImagesPerThread(8, 1, mega, 0));       // one thread
+        Assert.Equal(0, InferenceModel.ImagesPerThread(8, 2, 0, 0));          // option off
+        Assert.Equal(0, InferenceModel.ImagesPerThread(2, 2, mega - 1, 0));   // a part too small to hand off
+        Assert.Equal(0, InferenceModel.ImagesPerThread(4, 2, mega, 2 * mega + 1)); // weights outweigh the part's arithmetic
+        Assert.Equal(2, InferenceModel.ImagesPerThread(4, 2, mega, 2 * mega));
+        Assert.Equal(2, on.PartImages(5));
+        Assert.Equal(0, off.PartImages(5));
         int n = on.InputSize, m = on.OutputSize;
         var rng = new Core.Rng(9);
         var x = new float[5 * n];
