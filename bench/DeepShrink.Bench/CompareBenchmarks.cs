@@ -133,6 +133,8 @@ public static class CompareBenchmarks
                 opts.Log?.WriteLine("bench compare: per-step profile at batch 1");
                 r["profile"] = ProfileRows(("baseline", ours[0], ortPathB, outB), ("candidate", ours[1], onnxC, outC), x1, opts);
             }
+            r[$"baseline_b{big}_images_per_thread"] = ours[0].ImagesPerThreadAt(big);
+            r[$"candidate_b{big}_images_per_thread"] = ours[1].ImagesPerThreadAt(big);
             r["baseline_runtime_weight_bytes"] = ours[0].WeightBytes;
             r["candidate_runtime_weight_bytes"] = ours[1].WeightBytes;
         }
@@ -201,6 +203,8 @@ public static class CompareBenchmarks
         sb.AppendLine($"{"flops",-22} {F("baseline_flops"),14} {F("candidate_flops"),14}");
         sb.AppendLine($"{"file bytes",-22} {F("baseline_bytes"),14} {F("candidate_bytes"),14}");
         sb.AppendLine($"candidate b1 ours / ort: vs ort baseline {F("candidate_b1_vs_ort_baseline")}, vs ort candidate {F("candidate_b1_vs_ort_candidate")}");
+        if (m.TryGetValue($"candidate_b{batch}_images_per_thread", out var ipt) && ipt is int per && per > 0)
+            sb.AppendLine($"ours b{batch}: image-parallel, {per} images per thread (baseline {F($"baseline_b{batch}_images_per_thread", "F0")})");
         if (m.TryGetValue("profile", out var p) && p is List<Dictionary<string, object>> rows)
             foreach (var group in rows.GroupBy(row => ((string)row["side"], (string)row["engine"])))
             {

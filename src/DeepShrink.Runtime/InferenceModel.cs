@@ -98,7 +98,7 @@ public sealed unsafe partial class InferenceModel
         if (output.Length != (long)batch * OutputSize)
             throw new ArgumentException($"output has {output.Length} elements, a batch of {batch} x {ShapeUtil.Format(_plan.OutputShape)} needs {(long)batch * OutputSize}");
         int threads = ResolveThreads(_threads);
-        int per = PartImages(batch);
+        int per = ImagesPerThreadAt(batch);
         if (per == 0) { RunSteps(input, batch, output, threads); return; }
         // image-parallel: each thread runs its own images through the whole network on one thread; what is left
         // over (batch mod threads) runs afterwards with the threads sharing every layer
@@ -135,8 +135,11 @@ public sealed unsafe partial class InferenceModel
         return part >= ImageParallelMinMacs && part >= weightBytes ? per : 0;
     }
 
-    /// <summary>Images per thread this model runs image-parallel at <paramref name="batch"/> (0: every layer shared).</summary>
-    internal int PartImages(int batch) => ImagesPerThread(batch, ResolveThreads(_threads), _macs, WeightBytes);
+    /// <summary>
+    /// How <see cref="Run(ReadOnlySpan{float}, int, Span{float})"/> runs a batch of <paramref name="batch"/>: the images each
+    /// thread runs alone (<see cref="RuntimeOptions.ImageParallel"/>), or 0 when every layer is shared among the threads.
+    /// </summary>
+    public int ImagesPerThreadAt(int batch) => ImagesPerThread(batch, ResolveThreads(_threads), _macs, WeightBytes);
 
     /// <summary>Fewest multiply-adds in one thread's part of an image-parallel batch (<see cref="ImagesPerThread"/>).</summary>
     internal const long ImageParallelMinMacs = 2_000_000;

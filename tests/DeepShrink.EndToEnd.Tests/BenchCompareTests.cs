@@ -52,6 +52,9 @@ public class BenchCompareTests : IDisposable
         foreach (var k in new[] { "baseline_b1_ms", "candidate_b1_ms", "ort_baseline_b1_ms", "ort_candidate_b1_ms", "b1_speedup", "b8_speedup" })
             Assert.True(j.GetProperty(k).GetDouble() > 0, $"{k} = {j.GetProperty(k)}");
         Assert.True(j.GetProperty("candidate_vs_ort_max_abs_diff").GetDouble() < 1e-3);
+        // LeNet-300-100 is too small per image (266 k multiply-adds) to share a batch of 8 out image by image
+        Assert.Equal(0, j.GetProperty("baseline_b8_images_per_thread").GetInt32());
+        Assert.Equal(0, j.GetProperty("candidate_b8_images_per_thread").GetInt32());
         if (Environment.ProcessorCount >= 2)
         {   // two threads: the cores' round trip before each batch size and at the end, a plausible time (1 ns - 50 us)
             var trips = j.GetProperty("core_round_trip_ns").EnumerateArray().Select(t => t.GetDouble()).ToArray();
@@ -83,6 +86,9 @@ public class BenchCompareTests : IDisposable
         Assert.Equal(j.GetProperty("baseline_params").GetInt64(), j.GetProperty("candidate_params").GetInt64());
         Assert.Equal(j.GetProperty("baseline_flops").GetInt64(), j.GetProperty("candidate_flops").GetInt64());
         Assert.True(j.GetProperty("baseline_vs_ort_max_abs_diff").GetDouble() < 1e-3);
+        // LeNet-5 (2.3 M multiply-adds an image) runs a batch of 8 on 2 threads image by image, 4 images each
+        Assert.Equal(4, j.GetProperty("baseline_b8_images_per_thread").GetInt32());
+        Assert.Equal(4, j.GetProperty("candidate_b8_images_per_thread").GetInt32());
     }
 
     [Theory]

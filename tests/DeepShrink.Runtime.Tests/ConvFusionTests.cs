@@ -189,8 +189,8 @@ public class ConvFusionTests
         Assert.Equal(0, InferenceModel.ImagesPerThread(2, 2, mega - 1, 0));   // a part too small to hand off
         Assert.Equal(0, InferenceModel.ImagesPerThread(4, 2, mega, 2 * mega + 1)); // weights outweigh the part's arithmetic
         Assert.Equal(2, InferenceModel.ImagesPerThread(4, 2, mega, 2 * mega));
-        Assert.Equal(2, on.PartImages(5));
-        Assert.Equal(0, off.PartImages(5));
+        Assert.Equal(2, on.ImagesPerThreadAt(5));
+        Assert.Equal(0, off.ImagesPerThreadAt(5));
         int n = on.InputSize, m = on.OutputSize;
         var rng = new Core.Rng(9);
         var x = new float[5 * n];
