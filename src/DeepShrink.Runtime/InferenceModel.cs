@@ -119,13 +119,15 @@ public sealed unsafe partial class InferenceModel
     /// 0: every layer of the batch is shared among the threads). A batch of at least as many images as threads goes
     /// out in equal whole parts, one per thread: each thread then reads only activations it wrote itself and never
     /// waits for another inside the network, where sharing each layer hands half of every layer's input to the other
-    /// core (measured: docs/RESULTS.md, "Fourteenth session").
+    /// core and synchronises the threads several times a layer (measured: docs/RESULTS.md, "Fourteenth session":
+    /// ResNet18 at batch 8 1.13-1.18x faster with the host's vCPUs apart, even with them together).
     /// </summary>
     /// <remarks>
     /// A part must be worth a thread: at least <see cref="ImageParallelMinMacs"/> multiply-adds (a thread hand-off costs
-    /// microseconds; LeNet-300-100 in parts of 4 images, 1.1 M, ran 0.66x as fast, in parts of 8, 2.1 M, 1.18x), and at
-    /// least one per byte of weights, so that a model whose weights outweigh its arithmetic (a wide MLP at a small batch)
-    /// keeps its weights split among the threads instead of every thread reading all of them.
+    /// microseconds; LeNet-300-100 in parts of 4 images, 1.1 M, ran 0.66x as fast as shared, in parts of 8, 2.1 M, 0.98x,
+    /// in parts of 32, 1.2-1.3x), and at least one per byte of weights, so that a model whose weights outweigh its
+    /// arithmetic (a wide MLP at a small batch) keeps its weights split among the threads instead of every thread
+    /// reading all of them.
     /// </remarks>
     internal static int ImagesPerThread(int batch, int threads, long macsPerImage, long weightBytes)
     {
