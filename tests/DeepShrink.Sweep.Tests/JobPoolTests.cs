@@ -60,4 +60,26 @@ public class JobPoolTests
         foreach (var (n, t) in model.StateDict()) Assert.Equal(before[n], t.ToArray());   // weights restored
         Assert.Throws<ArgumentException>(() => SensitivityAnalysis.Run(model, names, Eval, new JobPool(2), copy: null, grid));
     }
+    [Fact]
+    public void SensitivityCopiesAreTakenBeforeTheModelIsProbed()
+    {
+        // a copy taken lazily by a worker while worker 0 already probes (prunes) the model in place would start from
+        // pruned weights; here each copy waits (up to 0.5 s) for worker 0's first probe, which made that race certain
+        var data = SyntheticData.Blobs(200, 10, 1, 28, 28, seed: 5);
+        var model = ModelZoo.Create("lenet-300-100", new ModelConfig(), new Rng(3));
+        var batches = new DataLoader(data, new DataLoaderOptions { BatchSize = 100, Shuffle = false }).Epoch(0).Select(b => (b.Images, b.Labels)).ToList();
+        var names = new[] { "fc1.weight", "fc2.weight", "fc3.weight" };
+        var grid = new[] { 0.9, 0.99 };
+        var seq = SensitivityAnalysis.Run(model, names, () => Trainer.Evaluate(model, batches).Accuracy, grid);
+        using var probing = new ManualResetEventSlim();
+        int calls = 0;
+        double Eval(Module m)
+        {
+            if (ReferenceEquals(m, model) && Interlocked.Increment(ref calls) > 1) probing.Set(); // past the baseline
+            return Trainer.Evaluate(m, batches).Accuracy;
+        }
+        Module Copy() { probing.Wait(500); return ModelIO.Copy(model); }
+        var par = SensitivityAnalysis.Run(model, names, Eval, new JobPool(3), Copy, grid);
+        for (int i = 0; i < seq.Count; i++) Assert.Equal(seq[i].Accuracies, par[i].Accuracies);
+    }
 }

@@ -54,9 +54,12 @@ public static class SensitivityAnalysis
         foreach (var n in names)
             if (!known.Contains(n)) throw new ArgumentException($"no parameter named '{n}'");
         double baseline = evaluate(model);
+        // the copies are taken before any probe starts: worker 0 prunes the model itself in place, so a copy taken
+        // while it probes would start from its pruned weights (a race that made the curves depend on timing)
+        var copies = Enumerable.Range(1, Math.Max(0, Math.Min(pool.Workers, names.Count) - 1)).Select(_ => copy!()).ToArray();
         var curves = pool.Run<string, SensitivityCurve>(names, w =>
         {
-            var m = w == 0 ? model : copy!();
+            var m = w == 0 ? model : copies[w - 1];
             var byName = m.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
             return name => Probe(m, byName[name], name, g, existing, evaluate, baseline);
         });
