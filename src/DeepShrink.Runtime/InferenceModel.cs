@@ -30,6 +30,7 @@ public sealed unsafe partial class InferenceModel
         _plan = plan; Metadata = metadata; _threads = threads; _macs = macs;
         InputSize = ShapeUtil.Numel(plan.InputShape);
         OutputSize = ShapeUtil.Numel(plan.OutputShape);
+        WeightBytes = plan.Layers.Sum(l => l.WeightBytes); // once: every Run reads it (ImagesPerThreadAt)
     }
 
     /// <summary>Loads a <c>.dsz</c> file.</summary>
@@ -85,7 +86,7 @@ public sealed unsafe partial class InferenceModel
     /// <summary>How each weight layer runs (chosen storage, measured costs).</summary>
     public IReadOnlyList<LayerReport> Layers => _plan.Layers;
     /// <summary>Bytes held by all weight matrices (biases and batch-norm vectors not counted).</summary>
-    public long WeightBytes => _plan.Layers.Sum(l => l.WeightBytes);
+    public long WeightBytes { get; }
     /// <summary>Number of executed steps (after folding ReLUs and aliasing flatten/identity).</summary>
     public int StepCount => _plan.Steps.Length;
 
@@ -120,7 +121,7 @@ public sealed unsafe partial class InferenceModel
     /// out in equal whole parts, one per thread: each thread then reads only activations it wrote itself and never
     /// waits for another inside the network, where sharing each layer hands half of every layer's input to the other
     /// core and synchronises the threads several times a layer (measured: docs/RESULTS.md, "Fourteenth session":
-    /// ResNet18 at batch 8 1.13-1.18x faster with the host's vCPUs apart, even with them together).
+    /// ResNet18 at batch 8 1.13-1.18x faster with the host's vCPUs apart, 0.97-1.02x with them together).
     /// </summary>
     /// <remarks>
     /// A part must be worth a thread: at least <see cref="ImageParallelMinMacs"/> multiply-adds (a thread hand-off costs
