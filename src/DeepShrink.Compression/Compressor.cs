@@ -107,7 +107,7 @@ public static class Compressor
         };
         var latencyTarget = recipe.Find<Pruning.Channels.ChannelPruningSpec>() is { Target: "latency" } lt ? lt : null;
         if (latencyTarget is not null && job.Latency is null)
-            throw new InvalidOperationException($"recipe component '{latencyTarget.Name}': target latency needs a latency meter (CompressionJob.Latency)");
+            throw LatencyMeters.Missing(latencyTarget.Name);
         var input = latencyTarget is null ? null : ModelIO.Copy(model, InputHooks.Factories); // the reference the result is timed against
         var runner = new RecipeRunner(recipe) { MaxDropPp = job.MaxDropPp };
         runner.Run(ctx);

@@ -18,3 +18,11 @@ public interface ILatencyMeter
 
 /// <summary>Milliseconds per batch-1 inference of two models and the candidate / baseline ratio (median of paired rounds).</summary>
 public readonly record struct LatencyComparison(double BaselineMs, double CandidateMs, double Ratio);
+
+/// <summary>The one error of a latency target without a meter.</summary>
+public static class LatencyMeters
+{
+    /// <summary>Recipe component <paramref name="component"/> targets latency but the job has no <see cref="ILatencyMeter"/>.</summary>
+    public static InvalidOperationException Missing(string component) => new(
+        $"recipe component '{component}': target latency needs a latency meter (the deepshrink CLI times its runtime; library callers set CompressionJob.Latency)");
+}

@@ -77,8 +77,7 @@ public sealed class ChannelPruningMethod(ChannelPruningSpec spec) : ICompression
     /// <summary>Chooses the FLOPs fraction whose pruned model (by the current ranking) meets the latency target.</summary>
     private void ResolveLatency(CompressionContext ctx, ChannelDependencies d, Dictionary<string, Tensor> state)
     {
-        var meter = ctx.Latency ?? throw new InvalidOperationException(
-            $"recipe component '{spec.Name}': target latency needs a latency meter (the deepshrink CLI times its runtime; library callers set CompressionJob.Latency)");
+        var meter = ctx.Latency ?? throw LatencyMeters.Missing(spec.Name);
         var importance = Importance(ctx, d, state, out _);
         var shape = Shape(state);
         var counted = Counted(ctx);
