@@ -32,7 +32,8 @@ internal sealed unsafe class ConvIndirect
     private const int ChunkAccBytes = 128 << 10;    // products of one chunk of slivers
 
     private readonly ConvGeometry _g;     // N = 1
-    private readonly float[] _w;          // [k blocks][O padded to Nr][kc], sliver j at p0 OPad + j Nr kc
+    private readonly float[] _w;          // [k blocks][O padded to Nr][kc], sliver j at p0 OPad + j Nr kc (empty when _huge holds them)
+    private readonly HugePageWeights? _huge; // the same on 2 MB pages when large (the deep layers stream them at batch 1)
     private readonly int[] _off;          // [K] offset of (c, ky, kx) in the padded input
     private readonly int _mr;             // positions per sliver: 7 or 8
     private readonly int _kc, _oPad, _hp, _wq, _rowFloats, _imageFloats, _rowLen, _rows, _slivers;
@@ -47,6 +48,8 @@ internal sealed unsafe class ConvIndirect
         _kc = GemmPack.DepthBlock(g.GroupK);
         _oPad = (g.O + Nr - 1) / Nr * Nr;
         _w = GemmPack.RowSlivers(w, g.O, g.GroupK, Nr, _kc);
+        _huge = HugePageWeights.TryCopy(_w);
+        if (_huge is not null) _w = [];
         _flat = g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && g.SH == 1 && g.SW == 1;
         _hp = g.H + 2 * g.PH;
         int wp = g.W + 2 * g.PW;
@@ -70,7 +73,7 @@ internal sealed unsafe class ConvIndirect
 
     private static int Unused(int rowLen, int mr) => (rowLen + mr - 1) / mr * mr - rowLen;
 
-    public long Bytes => 4L * _w.Length + 4L * _off.Length;
+    public long Bytes => 4L * (_huge?.Length ?? _w.Length) + 4L * _off.Length;
 
     private static long s_calls;                   // numbers the calls, so a thread knows whether its copy is of this one
     [ThreadStatic] private static long t_call;
@@ -128,6 +131,7 @@ internal sealed unsafe class ConvIndirect
         {
             if (padded.Length != 0) ArrayPool<float>.Shared.Return(padded);
             ArrayPool<float>.Shared.Return(accArr);
+            GC.KeepAlive(this); // _huge's memory stays until the last part has read it
         }
     }
 
@@ -216,10 +220,11 @@ internal sealed unsafe class ConvIndirect
             // with small weights and a large plane (a stem) the slivers go in chunks whose products stay in L2 until
             // their epilogue; where the weights are the larger operand they are read once (one chunk)
             int chunk = 4L * k * _oPad <= ChunkWeightBytes ? Math.Max(1, ChunkAccBytes / (4 * _mr * _oPad)) : s1 - s0;
-            fixed (float* w = _w)
+            fixed (float* managed = _w)
             fixed (int* off = _off)
                 for (int c0 = s0; c0 < s1; c0 += chunk)
                 {
+                    float* w = _huge is not null ? _huge.Pointer : managed;
                     int c1 = Math.Min(s1, c0 + chunk);
                     for (int p0 = 0; p0 < k; p0 += _kc)
                     {
