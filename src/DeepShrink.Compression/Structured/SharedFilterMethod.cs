@@ -22,7 +22,8 @@ namespace DeepShrink.Compression.Structured;
 /// <c>keep_dense: auto</c> with <c>min_reduction: r</c> (null: convert every eligible layer): the eligible
 /// convolutions' parameters must shrink at least r-fold overall, and the layers whose conversion costs most per
 /// parameter saved stay dense (<see cref="SharedLayerChoice.ChooseConverted"/>); the cost of a layer is the
-/// calibration-loss increase when only its weight is replaced by its projected expansion.
+/// calibration-loss increase when only its weight is replaced by its projected expansion (the spatial form: alone, a
+/// layer has no converted input whose orbits a group convolution could permute).
 /// </param>
 /// <param name="Calibration">Training images the calibration loss is measured on (auto only).</param>
 /// <param name="GroupInputs">
