@@ -64,7 +64,10 @@ public class StructuredConversionTests
     [InlineData("{type: orbit-shared, group: p4m}", "shared_conv2d", "conv2")]
     [InlineData("{type: depthwise-separable}", "conv2d", "conv2.dw")]
     [InlineData("{type: fire, squeeze_ratio: 0.5}", "concat", "conv2")]
-    public void ConversionRunsFromARecipeAndEveryEngineAgrees(string component, string op, string node)
+    [InlineData("{type: orbit-shared, group: p4m, orbit_inputs: permute}", "shared_conv2d", "conv2", "input_order")]
+    [InlineData("{type: orbit-shared, group: p4, keep_dense: auto, min_reduction: 1.5}", "conv2d", "conv1")]
+    [InlineData("{type: orbit-shared, group: p4, keep_dense: auto, min_reduction: 1.5}", "shared_conv2d", "conv2")]
+    public void ConversionRunsFromARecipeAndEveryEngineAgrees(string component, string op, string node, string? attr = null)
     {
         var (train, test) = (SyntheticData.Blobs(640, 4, 1, 8, 8, 5, noise: 0.4f) is var all
             ? (all.Subset(Enumerable.Range(0, 512).ToArray()), all.Subset(Enumerable.Range(512, 128).ToArray())) : default);
@@ -89,7 +92,7 @@ public class StructuredConversionTests
         });
         var file = DszFile.Read(dir.File("m.dsz"));
         var graph = ModelIO.GraphOf(file);
-        Assert.Contains(graph.Nodes, n => n.Name == node && n.Op == op);
+        Assert.Contains(graph.Nodes, n => n.Name == node && n.Op == op && (attr is null || n.Attrs.ContainsKey(attr)));
         var loaded = ModelIO.Load(dir.File("m.dsz"), InputHooks.Factories).Model;
         Assert.True(loaded.StateDict().Sum(kv => (long)kv.Value.Size) < before);
 
@@ -108,6 +111,10 @@ public class StructuredConversionTests
     [InlineData("{type: orbit-shared, group: p5}", "group")]
     [InlineData("{type: fire, squeeze_ratio: 2}", "squeeze_ratio")]
     [InlineData("{type: crelu, bogus: 1}", "bogus")]
+    [InlineData("{type: orbit-shared, group: p4m, orbit_inputs: rotate}", "orbit_inputs")]
+    [InlineData("{type: orbit-shared, group: p4m, min_reduction: 2}", "min_reduction")]
+    [InlineData("{type: orbit-shared, group: p4m, keep_dense: auto, min_reduction: 9}", "min_reduction")]
+    [InlineData("{type: orbit-shared, group: p4m, keep_dense: some}", "keep_dense")]
     public void NonsenseFieldsAreOneLineErrorsNamingTheKey(string component, string key)
     {
         var e = Assert.ThrowsAny<Exception>(() => RecipeLoader.Parse($"""
@@ -121,5 +128,27 @@ public class StructuredConversionTests
         Assert.IsType<RecipeFormatException>(e);
         Assert.Contains(key, e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+}
+
+public class SharedLayerChoiceTests
+{
+    [Fact]
+    public void KeepsTheCostliestLayersPerSavedParameterDenseAtTheReduction()
+    {   // vgg-small's convs at 8x: 288, 9216, 18432, 36864, 73728, 147456
+        long[] dense = [288, 9216, 18432, 36864, 73728, 147456];
+        long[] stored = dense.Select(d => d / 8).ToArray();
+        double[] cost = [0.5, 0.3, 0.2, 0.2, 0.1, 0.1];
+        var c = DeepShrink.Compression.Structured.SharedLayerChoice.ChooseConverted(dense, stored, cost, 2);
+        // conv6 alone saves 129,024 of the 142,992 needed; conv5 is next per saved parameter, and then conv6 + conv5 suffice
+        Assert.Equal([false, false, false, false, true, true], c);
+        // cleanup: the free small layers are taken first, then conv6 reaches the reduction and the small layers it
+        // does not need are kept dense again (conv4 is still needed)
+        Assert.Equal([false, false, false, true, false, true],
+            DeepShrink.Compression.Structured.SharedLayerChoice.ChooseConverted(dense, stored, [0, 0, 0, 0, 0.01, 0.015], 2));
+        // an unreachable reduction converts everything
+        Assert.All(DeepShrink.Compression.Structured.SharedLayerChoice.ChooseConverted(dense, stored, cost, 9), Assert.True);
+        // reduction 1: nothing to convert
+        Assert.All(DeepShrink.Compression.Structured.SharedLayerChoice.ChooseConverted(dense, stored, cost, 1), Assert.False);
     }
 }

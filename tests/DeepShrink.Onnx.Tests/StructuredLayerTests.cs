@@ -37,11 +37,13 @@ public class StructuredLayerTests
         }
         var sharing = SharedFilterMap.Parse(kind.Split('-')[0]);
         int stored = 3, outC = stored * SharedFilterMap.Multiplicity(sharing);
-        var gb = new GraphBuilder([2, 9, 9]);
-        t["s.weight"] = Tensor.Randn(rng, 0.4f, stored, 2, 3, 3); t["s.bias"] = Tensor.Randn(rng, 0.1f, stored);
+        bool group = kind.EndsWith("-group", StringComparison.Ordinal);   // group convolution: input channels are 2 orbits in a random order
+        int inC = group ? 2 * SharedFilterMap.Multiplicity(sharing) : 2;
+        var gb = new GraphBuilder([inC, 9, 9]);
+        t["s.weight"] = Tensor.Randn(rng, 0.4f, stored, inC, 3, 3); t["s.bias"] = Tensor.Randn(rng, 0.1f, stored);
         var n = new GraphNode();
-        int[]? order = kind.EndsWith("-order", StringComparison.Ordinal) ? Permutation(outC, rng) : null;
-        SharedConvAttrs.WriteTo(n, sharing, order, new ConvAttrs(1, 1, 1, 1, 1, 1, 1));
+        int[]? order = kind.Contains("-order", StringComparison.Ordinal) ? Permutation(outC, rng) : null;
+        SharedConvAttrs.WriteTo(n, sharing, order, new ConvAttrs(1, 1, 1, 1, 1, 1, 1), group ? Permutation(inC, rng) : null);
         var x = gb.Add("s", StructuredOps.SharedConv, [gb.Graph.Input], new() { ["weight"] = "s.weight", ["bias"] = "s.bias" }, n.Attrs);
         x = gb.Add("r", "relu", [x]);
         return (gb.Finish(gb.Add("pool", "global_avgpool2d", [x])), t);
@@ -54,7 +56,7 @@ public class StructuredLayerTests
         return p;
     }
 
-    public static IEnumerable<object[]> Kinds => new[] { "circulant", "circulant-signs", "negation-order", "p4", "p4m-order" }.Select(k => new object[] { k });
+    public static IEnumerable<object[]> Kinds => new[] { "circulant", "circulant-signs", "negation-order", "p4", "p4m-order", "p4m-order-group" }.Select(k => new object[] { k });
 
     [Fact]
     public void CirculantLayerGradientsMatchFiniteDifferences()
@@ -107,6 +109,47 @@ public class StructuredLayerTests
                     Assert.Equal(want.ToArray(), Ops.Narrow(yu, 1, o * order + gi, 1).ToArray());
                 }
         }
+    }
+
+    [Theory]
+    [InlineData("p4")]
+    [InlineData("p4m")]
+    public void TwoStackedGroupConvsWithOrdersAreExactlyEquivariant(string group)
+    {   // layer 1 lifts the image to orbits (random output order); layer 2 is a group convolution on them (input_order =
+        // layer 1's order, own random order): rotating / mirroring the input transforms each output map and permutes
+        // each output orbit, y'[o, g] = T_u(y[o, u^-1 g]), bit for bit (integers)
+        var sharing = SharedFilterMap.Parse(group);
+        int g = SharedFilterMap.Multiplicity(sharing), size = 7;
+        var rng = new Rng(13);
+        var order1 = Permutation(2 * g, rng);
+        var order2 = Permutation(3 * g, rng);
+        var conv = new ConvAttrs(1, 1, 1, 1, 1, 1, 1);
+        var l1 = new SharedConv2d(2, 3, 3, sharing, order1, conv, bias: true);
+        var l2 = new SharedConv2d(3, 2 * g, 3, sharing, order2, conv, bias: true, inputOrder: order1);
+        Integers(l1.Weight, rng, 2); Integers(l1.Bias!, rng, 2); Integers(l2.Weight, rng, 1); Integers(l2.Bias!, rng, 2);
+        Tensor Net(Tensor x) => Forward(l2, Ops.Relu(Forward(l1, x)));
+        var x = new Tensor(1, 3, size, size); Integers(x, rng, 3);
+        var y = Net(x);
+        int Channel(int o, int e) => Array.IndexOf(order2, o * g + e);
+        Assert.NotEqual(Ops.Narrow(y, 1, Channel(0, 0), 1).ToArray(), Ops.Narrow(y, 1, Channel(0, 1), 1).ToArray());
+        // the plain (spatial-only) form of layer 2 is not equivariant here: the check is not vacuous
+        var plain = new SharedConv2d(3, 2 * g, 3, sharing, order2, conv, bias: true);
+        l2.Weight.Span.CopyTo(plain.Weight.Span); l2.Bias!.Span.CopyTo(plain.Bias!.Span);
+        bool plainEquivariant = true;
+        for (int u = 1; u < g; u++)
+        {
+            var yu = Net(Transform(x, u));
+            var pu = Forward(plain, Ops.Relu(Forward(l1, Transform(x, u))));
+            var p = Forward(plain, Ops.Relu(Forward(l1, x)));
+            for (int o = 0; o < 3; o++)
+                for (int e = 0; e < g; e++)
+                {
+                    int src = Channel(o, FilterGroupTransforms.Compose(FilterGroupTransforms.Inverse(u), e));
+                    Assert.Equal(Transform(Ops.Narrow(y, 1, src, 1), u).ToArray(), Ops.Narrow(yu, 1, Channel(o, e), 1).ToArray());
+                    plainEquivariant &= Transform(Ops.Narrow(p, 1, src, 1), u).ToArray().SequenceEqual(Ops.Narrow(pu, 1, Channel(o, e), 1).ToArray());
+                }
+        }
+        Assert.False(plainEquivariant);
     }
 
     [Fact]
@@ -203,6 +246,25 @@ public class StructuredLayerTests
         var again = SharedFilterMap.Weight(stored, 3, 3, sharing, order).Apply(sw.Span);
         Assert.True(MaxAbsDiff(again, full.Span) < 1e-5f);
         Assert.True(MaxAbsDiff(SharedFilterMap.Bias(stored, sharing, order).Apply(sb!.Span), fullBias.Span) < 1e-5f);
+    }
+
+    [Theory]
+    [InlineData("p4")]
+    [InlineData("p4m")]
+    public void FilterMatchingRecoversShuffledGroupConvFilters(string group)
+    {   // the same for a group convolution whose input orbits come in a random order
+        var sharing = SharedFilterMap.Parse(group);
+        var rng = new Rng(23);
+        int stored = 4, g = SharedFilterMap.Multiplicity(sharing), inC = 2 * g;
+        var w = Tensor.Randn(rng, 1f, stored, inC, 3, 3);
+        var perm = Permutation(stored * g, rng);
+        var inputOrder = Permutation(inC, rng);
+        var full = new Tensor(SharedFilterMap.Weight(stored, inC, 3, sharing, perm, inputOrder).Apply(w.Span), stored * g, inC, 3, 3);
+        var (order, sw, _) = FilterMatching.Match(full, null, sharing, inputOrder);
+        Assert.True(MaxAbsDiff(SharedFilterMap.Weight(stored, inC, 3, sharing, order, inputOrder).Apply(sw.Span), full.Span) < 1e-5f);
+        // matched as a plain (spatial-only) layer, the same weight is not an exact expansion
+        var (order2, sw2, _) = FilterMatching.Match(full, null, sharing);
+        Assert.True(MaxAbsDiff(SharedFilterMap.Weight(stored, inC, 3, sharing, order2).Apply(sw2.Span), full.Span) > 1e-2f);
     }
 
     [Fact]

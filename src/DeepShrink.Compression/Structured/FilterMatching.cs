@@ -1,4 +1,5 @@
 using DeepShrink.Core;
+using DeepShrink.Core.Graph;
 using DeepShrink.Core.Kernels;
 
 namespace DeepShrink.Compression.Structured;
@@ -18,7 +19,12 @@ namespace DeepShrink.Compression.Structured;
 public static class FilterMatching
 {
     /// <summary>The order (permutation of the S G expanded filters by output channel), stored filters [S, C, k, k] and stored bias [S] (or null).</summary>
-    public static (int[] Order, Tensor Weight, Tensor? Bias) Match(Tensor weight, Tensor? bias, FilterSharing sharing)
+    /// <param name="weight">Trained filters [S G, C, k, k].</param>
+    /// <param name="bias">Trained bias [S G] or null.</param>
+    /// <param name="sharing">Negation, p4 or p4m.</param>
+    /// <param name="inputOrder">For a group convolution (p4 / p4m), the order of the layer that computes the input
+    /// (<see cref="SharedConvAttrs.InputOrder"/>): the group elements then also permute the input orbits. Null: plain input.</param>
+    public static (int[] Order, Tensor Weight, Tensor? Bias) Match(Tensor weight, Tensor? bias, FilterSharing sharing, int[]? inputOrder = null)
     {
         if (weight.Rank != 4 || weight.Shape[2] != weight.Shape[3])
             throw new ArgumentException($"filter matching: weight must be [O, C, k, k] with square kernels, got {ShapeUtil.Format(weight.Shape)}");
@@ -28,7 +34,7 @@ public static class FilterMatching
         var w = weight.ToArray();
         var norms = new double[o];
         for (int f = 0; f < o; f++) norms[f] = Math.Sqrt(Dot(w.AsSpan(f * per, per), w.AsSpan(f * per, per)));
-        var one = SharedFilterMap.Weight(1, c, k, sharing, null);   // T_g of a single filter, g = 0..G-1
+        var one = SharedFilterMap.Weight(1, c, k, sharing, null, inputOrder);   // T_g of a single filter, g = 0..G-1
         // expanded index of (stored s, element e) without reordering
         int Expanded(int s, int e) => sharing == FilterSharing.Negation ? e * stored + s : s * g + e;
         var order = new int[o];
@@ -55,7 +61,7 @@ public static class FilterMatching
                 order[best] = Expanded(s, e);
             }
         }
-        var map = SharedFilterMap.Weight(stored, c, k, sharing, order);
+        var map = SharedFilterMap.Weight(stored, c, k, sharing, order, inputOrder);
         var storedW = Fit(w, map, stored * per);
         Tensor? storedB = null;
         if (bias is not null) storedB = new Tensor(Fit(bias.ToArray(), SharedFilterMap.Bias(stored, sharing, order), stored), stored);

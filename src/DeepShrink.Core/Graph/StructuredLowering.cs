@@ -42,7 +42,7 @@ public static class StructuredLowering
                 Replace(n, "conv2d", "weight", wm.Shape, wm.Apply(wd), define);
                 if (n.Params.TryGetValue("bias", out var bn))
                     Replace(n, "conv2d", "bias", [a.OutChannels], a.BiasMap(w[0]).Apply(read(bn)), define);
-                n.Attrs.Remove("sharing"); n.Attrs.Remove("order");
+                n.Attrs.Remove("sharing"); n.Attrs.Remove("order"); n.Attrs.Remove("input_order");
                 a.Conv.WriteTo(n);
             }
             else if (circulant && n.Op == StructuredOps.Circulant)

@@ -40,7 +40,8 @@ public static class StructuredOps
             RequiredParams = ["weight"], OptionalParams = ["bias"],
             AttrDocs = new Dictionary<string, string>
             {
-                ["sharing"] = "required: negation | p4 | p4m", ["order"] = "identity", ["stride_h"] = "1", ["stride_w"] = "1",
+                ["sharing"] = "required: negation | p4 | p4m", ["order"] = "identity",
+                ["input_order"] = "none (plain input channels); p4 / p4m: the input channels are the orbits of an earlier layer of the group in its order, permuted by each filter's element (group convolution)", ["stride_h"] = "1", ["stride_w"] = "1",
                 ["pad_h"] = "0", ["pad_w"] = "0", ["dilation_h"] = "1", ["dilation_w"] = "1",
             },
             InferShapes = c =>
@@ -113,7 +114,12 @@ public readonly record struct CirculantAttrs(BlockCirculantShape Shape, int InFe
 /// <param name="Order">Permutation of the expanded filters (null: identity).</param>
 /// <param name="Conv">Stride, padding and dilation (groups is always 1).</param>
 /// <param name="OutChannels">Expanded filter count S G.</param>
-public sealed record SharedConvAttrs(FilterSharing Sharing, int[]? Order, ConvAttrs Conv, int OutChannels)
+/// <param name="InputOrder">
+/// p4 / p4m group convolution (null: plain input channels): input channel c carries element InputOrder[c] mod G of input
+/// orbit InputOrder[c] / G (the producing layer's <c>order</c>), and each filter also permutes the input orbits
+/// (<see cref="FilterGroupTransforms.ExpansionMap(int, int, int, FilterGroup, int[])"/>).
+/// </param>
+public sealed record SharedConvAttrs(FilterSharing Sharing, int[]? Order, ConvAttrs Conv, int OutChannels, int[]? InputOrder = null)
 {
     /// <summary>Reads and checks the node's attributes against its stored weight shape [S, C, k, k].</summary>
     public static SharedConvAttrs Of(GraphNode n, int[] weight)
@@ -132,21 +138,31 @@ public sealed record SharedConvAttrs(FilterSharing Sharing, int[]? Order, ConvAt
             try { SharedFilterMap.CheckOrder(order, outC); }
             catch (FormatException e) { throw new FormatException($"node '{n.Name}' ({StructuredOps.SharedConv}): {e.Message}"); }
         }
-        return new SharedConvAttrs(sharing, order, conv, outC);
+        var inputOrder = n.Ints("input_order");
+        if (inputOrder is not null)
+        {
+            if (sharing == FilterSharing.Negation) throw new FormatException($"node '{n.Name}' ({StructuredOps.SharedConv}): input_order needs sharing p4 or p4m");
+            if (weight[1] % SharedFilterMap.Multiplicity(sharing) != 0)
+                throw new FormatException($"node '{n.Name}' ({StructuredOps.SharedConv}): input_order needs the {weight[1]} input channels to be whole orbits of {SharedFilterMap.Multiplicity(sharing)}");
+            try { SharedFilterMap.CheckOrder(inputOrder, weight[1]); }
+            catch (FormatException e) { throw new FormatException($"node '{n.Name}' ({StructuredOps.SharedConv}): input_order: {e.Message}"); }
+        }
+        return new SharedConvAttrs(sharing, order, conv, outC, inputOrder);
     }
 
     /// <summary>The expansion map of the weight.</summary>
-    public SharedFilterMap WeightMap(int[] weight) => SharedFilterMap.Weight(weight[0], weight[1], weight[2], Sharing, Order);
+    public SharedFilterMap WeightMap(int[] weight) => SharedFilterMap.Weight(weight[0], weight[1], weight[2], Sharing, Order, InputOrder);
 
     /// <summary>The expansion map of the bias.</summary>
     public SharedFilterMap BiasMap(int stored) => SharedFilterMap.Bias(stored, Sharing, Order);
 
     /// <summary>Writes the attributes onto a node.</summary>
-    public static void WriteTo(GraphNode n, FilterSharing sharing, int[]? order, ConvAttrs conv)
+    public static void WriteTo(GraphNode n, FilterSharing sharing, int[]? order, ConvAttrs conv, int[]? inputOrder = null)
     {
         conv.WriteTo(n);
         n.Attrs.Remove("groups");
         n.Attrs["sharing"] = SharedFilterMap.Name(sharing);
         if (order is not null) n.Attrs["order"] = order;
+        if (inputOrder is not null) n.Attrs["input_order"] = inputOrder;
     }
 }

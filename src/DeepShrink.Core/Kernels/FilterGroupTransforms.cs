@@ -63,10 +63,41 @@ public static class FilterGroupTransforms
     /// </summary>
     public static int[] ExpansionMap(int orbits, int inChannels, int k, FilterGroup group, bool inputIsOrbits)
     {
+        int order = Order(group);
+        if (!inputIsOrbits) return ExpansionMap(orbits, inChannels, k, group, null);
+        if (inChannels % order != 0)
+            throw new ArgumentException($"input channels {inChannels} are not whole orbits of the group (order {order})");
+        var identity = new int[inChannels];
+        for (int c = 0; c < inChannels; c++) identity[c] = c;
+        return ExpansionMap(orbits, inChannels, k, group, identity);
+    }
+
+    /// <summary>
+    /// <see cref="ExpansionMap(int, int, int, FilterGroup, bool)"/> with the input's orbit channels in any order:
+    /// input channel c carries element <c>inputOrder[c] mod G</c> of input orbit <c>inputOrder[c] / G</c> (the
+    /// <c>order</c> of the group layer that computed it: its output channel c is its expanded filter inputOrder[c]),
+    /// and filter g reads, at channel c = (orbit s, element h), the stored channel that carries (s, g^-1 h).
+    /// Null: plain input channels (no permutation).
+    /// </summary>
+    public static int[] ExpansionMap(int orbits, int inChannels, int k, FilterGroup group, int[]? inputOrder)
+    {
         int order = Order(group), kk = k * k;
         if (orbits < 1 || inChannels < 1) throw new ArgumentException($"filter bank must have at least one orbit and one input channel, got {orbits} and {inChannels}");
-        if (inputIsOrbits && inChannels % order != 0)
-            throw new ArgumentException($"input channels {inChannels} are not whole orbits of the group (order {order})");
+        int[]? channelOf = null;   // channel carrying (orbit s, element h) at s G + h
+        if (inputOrder is not null)
+        {
+            if (inChannels % order != 0)
+                throw new ArgumentException($"input channels {inChannels} are not whole orbits of the group (order {order})");
+            if (inputOrder.Length != inChannels) throw new ArgumentException($"input order has {inputOrder.Length} entries, expected {inChannels} (one per input channel)");
+            channelOf = new int[inChannels];
+            Array.Fill(channelOf, -1);
+            for (int c = 0; c < inChannels; c++)
+            {
+                int v = inputOrder[c];
+                if (v < 0 || v >= inChannels || channelOf[v] >= 0) throw new ArgumentException($"input order must be a permutation of 0..{inChannels - 1}, found {v} out of range or twice");
+                channelOf[v] = c;
+            }
+        }
         var spatial = new int[order][];
         for (int g = 0; g < order; g++) spatial[g] = SpatialSource(k, g);
         var map = new int[checked(orbits * order * inChannels * kk)];
@@ -77,7 +108,12 @@ public static class FilterGroupTransforms
                 int gInv = Inverse(g);
                 for (int c = 0; c < inChannels; c++)
                 {
-                    int src = inputIsOrbits ? c / order * order + Compose(gInv, c % order) : c;
+                    int src = c;
+                    if (channelOf is not null)
+                    {
+                        int v = inputOrder![c];
+                        src = channelOf[v / order * order + Compose(gInv, v % order)];
+                    }
                     int baseIndex = (o * inChannels + src) * kk;
                     for (int p = 0; p < kk; p++) map[i++] = baseIndex + spatial[g][p];
                 }

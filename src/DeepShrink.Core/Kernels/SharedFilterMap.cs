@@ -21,7 +21,7 @@ public enum FilterSharing
 /// <remarks>
 /// Expanded filter order before <c>order</c>: for <see cref="FilterSharing.Negation"/> [W; -W] (filter o &lt; S is
 /// W[o], filter S + o is -W[o]); for p4 / p4m filter o G + g is group element g applied to stored filter o
-/// (<see cref="FilterGroupTransforms.ExpansionMap"/>, plain input channels). With an <c>order</c> (a permutation of
+/// (<see cref="FilterGroupTransforms.ExpansionMap(int, int, int, FilterGroup, int[])"/>, plain input channels unless an input order is given). With an <c>order</c> (a permutation of
 /// the S G expanded filters) output channel o is expanded filter order[o]: it lets a conversion of a trained layer
 /// pair each trained filter with the expanded filter nearest to it without moving the layer's output channels.
 /// </remarks>
@@ -57,9 +57,15 @@ public sealed class SharedFilterMap
         _ => throw new FormatException($"filter sharing must be negation, p4 or p4m, got '{text}'"),
     };
 
-    /// <summary>The map of the full weight [S G, C, k, k] from stored filters [S, C, k, k].</summary>
-    public static SharedFilterMap Weight(int stored, int inChannels, int k, FilterSharing sharing, int[]? order)
+    /// <summary>
+    /// The map of the full weight [S G, C, k, k] from stored filters [S, C, k, k]. With <paramref name="inputOrder"/>
+    /// (p4 / p4m only) the input channels are the orbit outputs of an earlier layer of the same group, in its
+    /// <c>order</c>: filter g also permutes each input orbit by g (a group convolution, Cohen and Welling 2016;
+    /// <see cref="FilterGroupTransforms.ExpansionMap(int, int, int, FilterGroup, int[])"/>).
+    /// </summary>
+    public static SharedFilterMap Weight(int stored, int inChannels, int k, FilterSharing sharing, int[]? order, int[]? inputOrder = null)
     {
+        if (inputOrder is not null && sharing == FilterSharing.Negation) throw new ArgumentException("an input order needs a rotation group (p4 or p4m), not negation");
         if (stored < 1 || inChannels < 1 || k < 1) throw new ArgumentException($"shared filters need positive sizes, got {stored} filters x {inChannels} channels x {k}x{k}");
         int per = inChannels * k * k, g = Multiplicity(sharing), total = stored * g;
         int[] baseMap; float[] baseSign;
@@ -70,7 +76,7 @@ public sealed class SharedFilterMap
         }
         else
         {
-            baseMap = FilterGroupTransforms.ExpansionMap(stored, inChannels, k, sharing == FilterSharing.P4 ? FilterGroup.Rotations4 : FilterGroup.Dihedral8, false);
+            baseMap = FilterGroupTransforms.ExpansionMap(stored, inChannels, k, sharing == FilterSharing.P4 ? FilterGroup.Rotations4 : FilterGroup.Dihedral8, inputOrder);
             baseSign = new float[baseMap.Length];
             Array.Fill(baseSign, 1f);
         }

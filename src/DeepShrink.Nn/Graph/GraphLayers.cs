@@ -37,7 +37,7 @@ public static class GraphLayers
         {
             var w = p["weight"];
             var a = SharedConvAttrs.Of(n, w);
-            return new SharedConv2d(w[0], w[1], w[2], a.Sharing, a.Order, a.Conv, p.ContainsKey("bias"));
+            return new SharedConv2d(w[0], w[1], w[2], a.Sharing, a.Order, a.Conv, p.ContainsKey("bias"), a.InputOrder);
         };
         s_makers["batchnorm"] = (n, p) => new BatchNorm(p["weight"][0], eps: n.Float("eps", 1e-5f));
         foreach (var op in new[] { "add", "sub", "mul", "div" })

@@ -25,13 +25,19 @@ public sealed class SharedConv2d : Module
     public SharedConvAttrs Attrs { get; }
 
     /// <summary>Creates a zero-initialised layer (weights are loaded afterwards).</summary>
-    public SharedConv2d(int stored, int inChannels, int kernel, FilterSharing sharing, int[]? order, ConvAttrs geometry, bool bias)
+    /// <remarks><paramref name="inputOrder"/>: see <see cref="SharedConvAttrs.InputOrder"/> (null: plain input channels).</remarks>
+    public SharedConv2d(int stored, int inChannels, int kernel, FilterSharing sharing, int[]? order, ConvAttrs geometry, bool bias, int[]? inputOrder = null)
     {
         if (stored < 1 || inChannels < 1 || kernel < 1) throw new ArgumentOutOfRangeException(nameof(stored), "filter counts and kernel size must be positive");
         if (geometry.Groups != 1) throw new ArgumentException($"SharedConv2d: groups must be 1, got {geometry.Groups}");
         int outC = stored * SharedFilterMap.Multiplicity(sharing);
         if (order is not null) SharedFilterMap.CheckOrder(order, outC);
-        Attrs = new SharedConvAttrs(sharing, order, geometry, outC);
+        if (inputOrder is not null)
+        {
+            if (sharing == FilterSharing.Negation) throw new ArgumentException("SharedConv2d: an input order needs p4 or p4m sharing");
+            SharedFilterMap.CheckOrder(inputOrder, inChannels);
+        }
+        Attrs = new SharedConvAttrs(sharing, order, geometry, outC, inputOrder);
         Weight = RegisterParameter("weight", new Tensor(stored, inChannels, kernel, kernel));
         _weightMap = Attrs.WeightMap(Weight.Shape);
         if (bias)
@@ -58,7 +64,7 @@ public sealed class SharedConv2d : Module
         var p = new Dictionary<string, string> { ["weight"] = PathOf(path, "weight") };
         if (Bias is not null) p["bias"] = PathOf(path, "bias");
         var n = new GraphNode();
-        SharedConvAttrs.WriteTo(n, Attrs.Sharing, Attrs.Order, Attrs.Conv);
+        SharedConvAttrs.WriteTo(n, Attrs.Sharing, Attrs.Order, Attrs.Conv, Attrs.InputOrder);
         return g.Add(path, StructuredOps.SharedConv, new[] { input }, p, n.Attrs);
     }
 }
