@@ -37,6 +37,11 @@ public class RecipeTests
         Assert.Equal(new[] { 0, 6, 12, 18, 24 }, r.PolicyOf("pruner")!.Epochs());
         Assert.Equal(45, r.PolicyOf("quantizer")!.StartEpoch);
         Assert.Equal(60, r.TotalEpochs);
+        // Retraining (helper dc40): lr 0.04 and distillation weight 0.4; at 0.01 / 0.7 a ~40x LeNet-300-100 lost 0.6 pp more.
+        Assert.Equal(0.04, r.Training.Lr);
+        Assert.Equal(new DistillationSettings(4, 0.4), r.Training.Distillation);
+        Assert.Equal(1, r.Training.CropPadding);
+        Assert.Equal(0.1, r.Training.LabelSmoothing);
     }
 
     [Theory]
