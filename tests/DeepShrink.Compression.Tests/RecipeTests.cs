@@ -33,7 +33,7 @@ public class RecipeTests
         Assert.Null(p.Target);
         Assert.True(p.TwoSided);
         Assert.Equal(6, p.Attempts);
-        Assert.Equal(1, p.MarginSe);
+        Assert.Equal(1.65, p.MarginSe);
         Assert.Equal(new[] { 0, 6, 12, 18, 24 }, r.PolicyOf("pruner")!.Epochs());
         Assert.Equal(45, r.PolicyOf("quantizer")!.StartEpoch);
         Assert.Equal(60, r.TotalEpochs);
