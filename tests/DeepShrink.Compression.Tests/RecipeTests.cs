@@ -33,10 +33,15 @@ public class RecipeTests
         Assert.Null(p.Target);
         Assert.True(p.TwoSided);
         Assert.Equal(6, p.Attempts);
-        Assert.Equal(1, p.MarginSe);
+        Assert.Equal(1.65, p.MarginSe);
         Assert.Equal(new[] { 0, 6, 12, 18, 24 }, r.PolicyOf("pruner")!.Epochs());
         Assert.Equal(45, r.PolicyOf("quantizer")!.StartEpoch);
         Assert.Equal(60, r.TotalEpochs);
+        // Retraining (helper dc40): lr 0.04 and distillation weight 0.4; at 0.01 / 0.7 a ~40x LeNet-300-100 lost 0.6 pp more.
+        Assert.Equal(0.04, r.Training.Lr);
+        Assert.Equal(new DistillationSettings(4, 0.4), r.Training.Distillation);
+        Assert.Equal(1, r.Training.CropPadding);
+        Assert.Equal(0.1, r.Training.LabelSmoothing);
     }
 
     [Theory]
