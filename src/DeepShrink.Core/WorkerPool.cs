@@ -106,8 +106,15 @@ public static class WorkerPool
         if (t_inPart || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
         {
             t_lastPooled = false;
-            try { Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, body); }
-            catch (AggregateException e) when (e.InnerExceptions.Count > 0) { ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); }
+            // every part runs even after one throws, as on the pool (Parallel.For alone would stop starting parts), so
+            // what a failing region leaves behind does not depend on whether the pool was busy
+            Exception? first = null;
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, p =>
+            {
+                try { body(p); }
+                catch (Exception e) { Interlocked.CompareExchange(ref first, e, null); }
+            });
+            if (first is not null) ExceptionDispatchInfo.Capture(first).Throw();
             return;
         }
         t_lastPooled = true;

@@ -64,6 +64,26 @@ public class WorkerPoolTests
     }
 
     [Fact]
+    public void A_region_on_the_fallback_also_runs_every_other_part_before_rethrowing()
+    {
+        // a region opened inside a part runs on Parallel.For (the pool is busy): it must behave as the pool does
+        int done = 0;
+        InvalidOperationException? caught = null;
+        WorkerPool.Run(1, 1, _ => WorkerPool.Run(2, 2, outer =>
+        {
+            if (outer != 0) return;
+            caught = Assert.Throws<InvalidOperationException>(() => WorkerPool.Run(64, 2, p =>
+            {
+                if (p == 3) throw new InvalidOperationException("part 3");
+                Thread.SpinWait(2000);
+                Interlocked.Increment(ref done);
+            }));
+        }));
+        Assert.Equal("part 3", caught?.Message);
+        Assert.Equal(63, done);
+    }
+
+    [Fact]
     public void NestedAndConcurrentRegionsComplete()
     {
         // nested regions (inside a part) and regions from several threads at once must neither deadlock nor lose parts
