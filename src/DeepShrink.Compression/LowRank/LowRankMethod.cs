@@ -83,7 +83,7 @@ internal sealed class LowRankMethod(LowRankSpec spec) : ICompressionMethod
             var weightName = n.Params.GetValueOrDefault("weight");
             if (method == "none" || weightName is null || (LayerRule.First(spec.Layers, weightName)?.Skip ?? false)
                 || (spec.KeepOutputLayer && n.Name == outputLayer)
-                || n.Attrs.Keys.Any(k => k.StartsWith("in_", StringComparison.Ordinal)))
+                || n.HasInputTransform)
                 continue;
             covered.Add(new BudgetLayer(n.Name, Layer(n, state), method, n.Op == "conv2d" ? (shapes[n.Inputs[0]][1], shapes[n.Inputs[0]][2]) : (1, 1)));
         }

@@ -112,8 +112,7 @@ internal sealed class SharedFilterMethod(SharedFilterSpec spec) : ICompressionMe
         foreach (var n in graph.Nodes)
         {
             if (n.Inputs.Count != 1 || n.Outputs.Count != 1) continue;
-            bool perChannel = n.Op is "batchnorm" or "maxpool2d" or "avgpool2d" or "relu" or "leaky_relu" or "tanh" or "sigmoid" or "gelu"
-                or "clip" or "hard_sigmoid" or "hard_swish" or "identity";
+            bool perChannel = n.Op is "batchnorm" or "maxpool2d" or "avgpool2d" || OpSchemas.TryGet(n.Op) is { Elementwise: true };
             if (perChannel) source[n.Output] = source.GetValueOrDefault(n.Inputs[0], n.Inputs[0]);
         }
         return source;
@@ -133,7 +132,7 @@ internal sealed class SharedFilterMethod(SharedFilterSpec spec) : ICompressionMe
         var candidates = new List<(string Name, Tensor W, long Params, long Stored)>();
         foreach (var n in graph.Nodes)
         {
-            if (n.Op != "conv2d" || !n.Params.TryGetValue("weight", out var wn) || n.Attrs.Keys.Any(k => k.StartsWith("in_", StringComparison.Ordinal))) continue;
+            if (n.Op != "conv2d" || !n.Params.TryGetValue("weight", out var wn) || n.HasInputTransform) continue;
             if (LayerRule.First(spec.Layers, wn) is not null) continue;   // a rule decides this layer
             var w = weights[wn];
             if (!Eligible(w, ConvAttrs.Of(n), g)) continue;

@@ -34,7 +34,7 @@ internal static class StructuredRewrite
         {
             var weight = n.Params.GetValueOrDefault("weight");
             NodeReplacement? r = null;
-            if (n.Op == op && weight is not null && !n.Attrs.Keys.Any(k => k.StartsWith("in_", StringComparison.Ordinal)))
+            if (n.Op == op && weight is not null && !n.HasInputTransform)
             {
                 var rule = LayerRule.First(rules, weight);
                 if (rule is null && kept.TryGetValue(n.Name, out var why)) report.Add($"{n.Name} kept ({why})");

@@ -26,6 +26,10 @@ public sealed class GraphNode
     /// <summary>True when the attribute is present.</summary>
     public bool Has(string key) => Attrs.ContainsKey(key);
 
+    /// <summary>True when the node carries input-transform attributes (<c>in_*</c>: a quantised or binary input), which
+    /// weight rewrites (structured, low-rank, channel pruning) leave alone.</summary>
+    public bool HasInputTransform => Attrs.Keys.Any(k => k.StartsWith("in_", StringComparison.Ordinal));
+
     /// <summary>Integer attribute with a default; <see cref="FormatException"/> naming the node when it is not an integer.</summary>
     public int Int(string key, int dflt) => Attrs.TryGetValue(key, out var v) ? Checked(key, () => AttrValue.ToInt(v.AsNumber())) : dflt;
 

@@ -89,7 +89,7 @@ public static class GraphLayers
                 layers[n.Name] = layer;
             }
             var layerOf = layers.GetValueOrDefault(n.Name);
-            bool transformAttrs = n.Attrs.Keys.Any(k => k.StartsWith("in_", StringComparison.Ordinal));
+            bool transformAttrs = n.HasInputTransform;
             if (transformAttrs || n.Params.Keys.Any(r => r.StartsWith("in_", StringComparison.Ordinal)))
             {
                 if (layerOf is null) throw new FormatException($"node '{n.Name}' ({n.Op}) has an input transform but no layer");

@@ -107,7 +107,7 @@ public sealed class ChannelDependencies
 
     // conv/linear with only weight and bias and no input transform (quantised, binary inputs are left alone)
     private static bool PlainWeights(GraphNode n)
-        => n.Params.Keys.All(r => r is "weight" or "bias") && !n.Attrs.Keys.Any(k => k.StartsWith("in_", StringComparison.Ordinal));
+        => n.Params.Keys.All(r => r is "weight" or "bias") && !n.HasInputTransform;
 
     /// <summary>True for a <c>linear</c> or ungrouped <c>conv2d</c> node with plain weights: it produces and consumes channels.</summary>
     public static bool IsWeightLayer(GraphNode n)
