@@ -57,6 +57,8 @@ public class PackedConvTests
         new ConvGeometry(1, 6, 14, 14, 35, 3, 3, 2, 2, 1, 1),         // stride 2 to rows of 7: column phases, slivers of 7
         new ConvGeometry(1, 3, 70, 70, 8, 7, 7, 2, 2, 3, 3),          // stem-like, rows long enough for the vector de-interleave
         new ConvGeometry(1, 4, 20, 37, 9, 3, 3, 3, 3, 1, 1),          // stride 3: three column phases
+        new ConvGeometry(1, 3, 9, 28, 8, 3, 3, 2, 2, 1, 1),           // stride 2 over rows of 28: the 16- and 8-wide de-interleave steps
+        new ConvGeometry(1, 2, 5, 57, 8, 3, 3, 2, 2, 1, 1),           // rows of 57: every de-interleave step and a scalar tail
     };
 
     [Theory]
