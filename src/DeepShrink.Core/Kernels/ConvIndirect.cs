@@ -308,7 +308,13 @@ internal sealed unsafe class ConvIndirect
 
     /// <summary>R x 32 tile (R = 7 or 8): c[r, 0..32) (+)= sum_p a[off[p] + r] b[p, 0..32); with TPf, line p of pf into the caches too
     /// (prefetcht0: 0.962-0.977 of prefetcht1's ResNet18 batch-1 time in four in-process A/B runs on the EPYC test machine).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <remarks>
+    /// Its own method, never inlined: inlined into <see cref="Block"/>, the loop sat wherever the large method put it, and
+    /// how fast it ran depended on the process. ResNet18's layer4 3x3 convs took ~500 us in some processes and 840-1,050 us
+    /// in others (the "slow batch-1 state" of earlier sessions: 1.18-1.20 of ONNX Runtime in 5 of 6 fresh processes); as a
+    /// method of its own, 0 of 14 processes were slow (0.92-1.02 of ONNX Runtime). docs/RESULTS.md, "Sixteenth session".
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Kernel<TRows, TPf>(int kc, float* a, int* off, float* b, float* c, nint ldc, bool accumulate, float* pf)
         where TRows : struct, IRows where TPf : struct, IPrefetch
     {
