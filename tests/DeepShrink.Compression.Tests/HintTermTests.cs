@@ -37,7 +37,7 @@ public class HintTermTests
         Assert.Single(h);
 
         var student = Net(2, 6); // the same initialisation
-        var reg = HintRegressor.Create([6], [16], new Rng(opts.Seed ^ 0x5EED));
+        var reg = HintRegressor.Create([6], [16], Distiller.RegressorRng(opts.Seed, 0));
         student.Train();
         teacher.Eval();
         Dictionary<string, Tensor> sv, tv;
@@ -48,24 +48,80 @@ public class HintTermTests
             tv = teacher.ForwardValues(data.Images, [th, teacher.Graph.Output]);
         }
         double kd = DistillLosses.Hinton(sv[student.Graph.Output], tv[teacher.Graph.Output], data.Labels.ToArray(), opts.Temperature, opts.Weight).Item();
-        // hint term by hand: mean over samples and teacher units of (W g + b - u)^2
-        var g = sv[sg].ToArray(); var u = tv[th].ToArray();
-        var w = reg.StateDict()["weight"].ToArray(); var bias = reg.StateDict()["bias"].ToArray();
-        double sq = 0;
-        for (int i = 0; i < n; i++)
-            for (int o = 0; o < 16; o++)
-            {
-                double r = bias[o];
-                for (int k = 0; k < 6; k++) r += (double)w[o * 6 + k] * g[i * 6 + k];
-                double d = r - u[i * 16 + o];
-                sq += d * d;
-            }
-        double expected = kd + lambda * sq / (n * 16);
-        Assert.True(sq > 0);
+        double mse = RegressorMseByHand(reg, sv[sg], tv[th]);
+        double expected = kd + lambda * mse;
+        Assert.True(mse > 0);
         Assert.Equal(expected, h[0].Loss, 1e-4 * expected);
         // weight 0 is the plain KD stage (no hint term)
         var plain = new Distiller(teacher, Net(2, 6), opts with { HintWeight = 0, HintEpochs = 1 }).Run(data);
         Assert.Equal(kd, plain.Single(e => e.Stage == "kd").Loss, 1e-4 * kd);
+    }
+
+    // mean over samples and teacher units of (W g + b - u)^2 of a linear regressor
+    private static double RegressorMseByHand(Module reg, Tensor guided, Tensor hint)
+    {
+        var g = guided.ToArray(); var u = hint.ToArray();
+        var w = reg.StateDict()["weight"].ToArray(); var bias = reg.StateDict()["bias"].ToArray();
+        int n = guided.Shape[0], inDim = guided.Shape[1], outDim = hint.Shape[1];
+        double sq = 0;
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < outDim; o++)
+            {
+                double r = bias[o];
+                for (int k = 0; k < inDim; k++) r += (double)w[o * inDim + k] * g[i * inDim + k];
+                double d = r - u[i * outDim + o];
+                sq += d * d;
+            }
+        return sq / (n * outDim);
+    }
+
+    [Fact]
+    public void TwoPairs_LossIsTheKdLossPlusWeightTimesTheSumOfBothRegressorsMse_ComputedByHand()
+    {
+        const int n = 40; const float lambda = 1.5f;
+        var teacher = Net(1, 16);
+        var data = Labelled(n, 3);
+        // pair 0: teacher relu [16] <- student bn [6]; pair 1: teacher fc1 [16] <- student relu [6]
+        var opts = new DistillOptions
+        {
+            Hint = "relu,fc1", Guided = "bn, relu", HintEpochs = 0, HintWeight = lambda, Epochs = 1, BatchSize = n, WeightDecay = 0, Seed = 9,
+        };
+        var d = new Distiller(teacher, Net(2, 6), opts);
+        var h = d.Run(data);
+        Assert.Single(h);
+        Assert.Equal(2, d.Regressors.Count);
+
+        var student = Net(2, 6);
+        student.Train();
+        teacher.Eval();
+        string[] sg = ["bn", "relu"], th = ["relu", "fc1"];
+        sg = [.. sg.Select(v => Distiller.ResolveValue(student, v, "student"))];
+        th = [.. th.Select(v => Distiller.ResolveValue(teacher, v, "teacher"))];
+        Dictionary<string, Tensor> sv, tv;
+        using (Engine.NoGrad())
+        {
+            sv = student.ForwardValues(data.Images, [.. sg, student.Graph.Output]);
+            tv = teacher.ForwardValues(data.Images, [.. th, teacher.Graph.Output]);
+        }
+        double kd = DistillLosses.Hinton(sv[student.Graph.Output], tv[teacher.Graph.Output], data.Labels.ToArray(), opts.Temperature, opts.Weight).Item();
+        double m0 = RegressorMseByHand(HintRegressor.Create([6], [16], Distiller.RegressorRng(opts.Seed, 0)), sv[sg[0]], tv[th[0]]);
+        double m1 = RegressorMseByHand(HintRegressor.Create([6], [16], Distiller.RegressorRng(opts.Seed, 1)), sv[sg[1]], tv[th[1]]);
+        Assert.True(m0 > 0 && m1 > 0);
+        double expected = kd + lambda * (m0 + m1);
+        Assert.Equal(expected, h[0].Loss, 1e-4 * expected);
+
+        // the first pair alone is exactly the single-hint run: KD + lambda x m0
+        var single = new Distiller(teacher, Net(2, 6), opts with { Hint = "relu", Guided = "bn" }).Run(data);
+        Assert.Equal(kd + lambda * m0, single[0].Loss, 1e-4 * expected);
+
+        // both pairs in a hint stage train both regressors and every guided layer; the teacher stays as it was
+        var before = Snapshot(teacher);
+        var staged = new Distiller(teacher, Net(2, 6), opts with { HintEpochs = 3, HintWeight = 0, Epochs = 0, BatchSize = 8, Lr = 0.02f });
+        var hs = staged.Run(data);
+        Assert.True(hs[^1].Loss < hs[0].Loss, $"two-pair hint loss {hs[0].Loss:G3} -> {hs[^1].Loss:G3}");
+        Assert.NotEqual(HintRegressor.Create([6], [16], Distiller.RegressorRng(opts.Seed, 1)).StateDict()["weight"].ToArray(),
+            staged.Regressors[1].StateDict()["weight"].ToArray());
+        foreach (var (k, v) in teacher.StateDict()) Assert.Equal(before[k], v.ToArray());
     }
 
     [Fact]
@@ -78,14 +134,14 @@ public class HintTermTests
         Distiller d = null!;
         d = new Distiller(teacher, Net(2, 6), opts)
         {
-            OnEpoch = e => { if (e.Stage == "hints" && e.Epoch == 1) regAfterHints = Snapshot(d.Regressor!); },
+            OnEpoch = e => { if (e.Stage == "hints" && e.Epoch == 1) regAfterHints = Snapshot(d.Regressors[0]); },
         };
         var h = d.Run(Labelled(64, 4));
         Assert.Equal(["hints", "hints", "kd", "kd", "kd"], h.Select(e => e.Stage));
         foreach (var (k, v) in teacher.StateDict()) Assert.Equal(before[k], v.ToArray()); // weights and BN running statistics
         Assert.False(teacher.Training);
         Assert.NotEmpty(regAfterHints);
-        Assert.NotEqual(regAfterHints["weight"], d.Regressor!.StateDict()["weight"].ToArray()); // the main stage trained it on
+        Assert.NotEqual(regAfterHints["weight"], d.Regressors[0].StateDict()["weight"].ToArray()); // the main stage trained it on
     }
 
     [Fact]
@@ -151,6 +207,11 @@ public class HintTermTests
         Assert.Throws<ArgumentException>(() => (ok with { GuidedLrScale = -0.5f }).Validate());
         Assert.Throws<ArgumentException>(() => new DistillOptions { HintWeight = 1 }.Validate());
         Assert.Throws<ArgumentException>(() => new DistillOptions { GuidedLrScale = 0 }.Validate());
+        var lengths = Assert.Throws<ArgumentException>(() => (ok with { Hint = "relu2,relu4", Guided = "relu3" }).Validate());
+        Assert.Contains("2 hint layer(s) (relu2,relu4) but 1 guided layer(s) (relu3)", lengths.Message);
+        Assert.DoesNotContain('\n', lengths.Message);
+        Assert.Throws<ArgumentException>(() => (ok with { Hint = "relu2,", Guided = "relu3,relu6" }).Validate());
+        Assert.Equal([("relu2", "relu3"), ("relu4", "relu6")], (ok with { Hint = "relu2,relu4", Guided = "relu3, relu6" }).HintPairs);
     }
 
     [Fact]

@@ -26,4 +26,14 @@ public sealed class DistillCliTests
         Assert.Throws<CliException>(() => DistillCommand.MakeStudent("fitnet-thin:0", teacher, 7));
         Assert.Throws<CliException>(() => DistillCommand.MakeStudent("no-such-net:2", teacher, 7));
     }
+
+    [Fact]
+    public void HintListsOfDifferentLengths_ExitWithOneLine()
+    {
+        var (code, _, err) = CliEndToEndTests.Run("distill", "--teacher", "missing.safetensors", "--student", "fitnet-thin", "--out", "s.safetensors",
+            "--hint", "relu2,relu4", "--guided", "relu3", "--hint-epochs", "0", "--hint-weight", "10");
+        Assert.Equal(2, code);
+        Assert.Contains("2 hint layer(s) (relu2,relu4) but 1 guided layer(s) (relu3)", err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
 }

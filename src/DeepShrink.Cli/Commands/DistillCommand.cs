@@ -30,10 +30,10 @@ public static class DistillCommand
         var tValue = new Option<string?>("--teacher-value") { Description = "Teacher node or value matched by features/attention (default: the output)" };
         var sValue = new Option<string?>("--student-value") { Description = "Student node or value matched by features/attention (default: the output)" };
         var featureLoss = new Option<string>("--feature-loss") { Description = "mse or cosine (features)", DefaultValueFactory = _ => "mse" };
-        var hint = new Option<string?>("--hint") { Description = "FitNets hint layer (teacher node or value); trains --guided + a regressor on it first" };
-        var guided = new Option<string?>("--guided") { Description = "FitNets guided layer (student node or value)" };
+        var hint = new Option<string?>("--hint") { Description = "FitNets hint layer (teacher node or value); trains --guided + a regressor on it first. Several: a comma-separated list, paired in order with --guided (one regressor per pair; the hint loss is the sum of the pairs' MSEs)" };
+        var guided = new Option<string?>("--guided") { Description = "FitNets guided layer (student node or value); a comma-separated list of the same length as --hint for several pairs" };
         var hintEpochs = new Option<int>("--hint-epochs") { Description = "Epochs of the hint stage", DefaultValueFactory = _ => 2 };
-        var hintWeight = new Option<float>("--hint-weight") { Description = "Keep the hint in the main stage as a term: main loss + W x hint MSE (the regressor goes on training); 0 = two-stage FitNets only. Works with --hint-epochs 0 (hint term only)", DefaultValueFactory = _ => 0f };
+        var hintWeight = new Option<float>("--hint-weight") { Description = "Keep the hint in the main stage as a term: main loss + W x hint MSE, summed over the pairs (the regressors go on training); 0 = two-stage FitNets only. Works with --hint-epochs 0 (hint term only)", DefaultValueFactory = _ => 0f };
         var guidedLr = new Option<float>("--guided-lr-scale") { Description = "Learning-rate factor in the main stage of the guided layer and every layer below it (0 freezes them)", DefaultValueFactory = _ => 1f };
         var crop = new Option<int>("--crop-padding") { Description = "Random crops: pad every side by N pixels, crop back (0 = off; the teacher then runs on every augmented batch)", DefaultValueFactory = _ => 0 };
         var flip = new Option<bool>("--flip") { Description = "Random left-right flips of the training images" };

@@ -28,15 +28,23 @@ public sealed record DistillOptions
     public string FeatureLoss { get; init; } = "mse";
     /// <summary>Attention-transfer weight beta (the loss is beta/2 times the mean squared map difference).</summary>
     public float AttentionBeta { get; init; } = 1000f;
-    /// <summary>FitNets hint layer (a teacher value), or null for no hint stage.</summary>
+    /// <summary>
+    /// FitNets hint layer (a teacher value), or null for no hints; several hint layers as a comma-separated list (one
+    /// regressor per hint/guided pair, paired in order with <see cref="Guided"/>).
+    /// </summary>
     public string? Hint { get; init; }
-    /// <summary>FitNets guided layer (a student value).</summary>
+    /// <summary>FitNets guided layer (a student value); a comma-separated list of the same length as <see cref="Hint"/> for several pairs.</summary>
     public string? Guided { get; init; }
+    /// <summary>The (hint, guided) pairs of <see cref="Hint"/> and <see cref="Guided"/>, in order; empty without hints.</summary>
+    public IReadOnlyList<(string Hint, string Guided)> HintPairs =>
+        Hint is null || Guided is null ? [] : [.. SplitList(Hint).Zip(SplitList(Guided))];
+
+    private static string[] SplitList(string list) => list.Split(',', StringSplitOptions.TrimEntries);
     /// <summary>Epochs of the hint stage (before the main objective); 0 with <see cref="HintWeight"/> &gt; 0 keeps the hint only as a term of the main stage.</summary>
     public int HintEpochs { get; init; }
     /// <summary>
     /// Weight lambda of the hint term kept in the main stage: the main loss plus lambda times the regressor's mean squared
-    /// error to the hint layer (the regressor goes on training, from the hint stage when there was one). 0 (default): the
+    /// error to the hint layer, summed over the pairs when there are several (the regressors go on training, from the hint stage when there was one). 0 (default): the
     /// original two-stage FitNets, the hint only in its own first stage.
     /// </summary>
     public float HintWeight { get; init; }
@@ -85,6 +93,13 @@ public sealed record DistillOptions
         if (CropPadding is < 0 or > 16) throw new ArgumentException($"crop padding must be in [0, 16], got {CropPadding}");
         if (WeightDecay < 0) throw new ArgumentException("weight decay must be >= 0");
         if ((Hint is null) != (Guided is null)) throw new ArgumentException("hints need both a hint layer (teacher) and a guided layer (student)");
+        if (Hint is not null && Guided is not null)
+        {
+            string[] hints = SplitList(Hint), guided = SplitList(Guided);
+            if (hints.Length != guided.Length)
+                throw new ArgumentException($"{hints.Length} hint layer(s) ({Hint}) but {guided.Length} guided layer(s) ({Guided}); give one guided layer per hint layer, in the same order");
+            if (hints.Concat(guided).Any(string.IsNullOrEmpty)) throw new ArgumentException($"empty layer name in the hint list '{Hint}' or the guided list '{Guided}'");
+        }
         if (!(HintWeight >= 0 && HintWeight <= 1e6)) throw new ArgumentException($"hint weight must be in [0, 1e6], got {HintWeight}");
         if (!(GuidedLrScale >= 0 && GuidedLrScale <= 100)) throw new ArgumentException($"guided learning-rate scale must be in [0, 100], got {GuidedLrScale}");
         if (Hint is not null && HintEpochs == 0 && HintWeight == 0) throw new ArgumentException("a hint layer needs hint epochs > 0 or a hint weight > 0");

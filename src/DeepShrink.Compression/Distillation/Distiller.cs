@@ -23,8 +23,11 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
     /// <summary>Called after every epoch.</summary>
     public Action<DistillEpoch>? OnEpoch { get; init; }
 
-    /// <summary>The FitNets regressor of the last run (null without hints).</summary>
-    public Module? Regressor { get; private set; }
+    /// <summary>The FitNets regressors of the last run, one per hint/guided pair in the order given (empty without hints).</summary>
+    public IReadOnlyList<Module> Regressors { get; private set; } = [];
+
+    // one hint/guided pair: the student's guided value, the regressor from it to the hint, the teacher's hint values
+    private sealed record HintPair(string Guided, Module Regressor, TeacherCache Hint);
 
     /// <summary>Runs the stages on <paramref name="train"/> and returns the epochs.</summary>
     public List<DistillEpoch> Run(ImageDataset train)
@@ -33,44 +36,41 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         options.Validate();
         teacher.Eval();
         var history = new List<DistillEpoch>();
-        string? guided = null;
-        TeacherCache? hintCache = null;
-        Module? reg = null;
-        if (options.Hint is { } hint)
+        var pairs = options.HintPairs.Select((p, i) =>
         {
-            hint = ResolveValue(teacher, hint, "teacher");
-            guided = ResolveValue(student, options.Guided!, "student");
+            string hint = ResolveValue(teacher, p.Hint, "teacher"), guided = ResolveValue(student, p.Guided, "student");
             var tShape = ValueShape(teacher, hint);
-            var sShape = ValueShape(student, guided);
-            reg = HintRegressor.Create(sShape, tShape, new Rng(options.Seed ^ 0x5EED));
-            Regressor = reg;
-            hintCache = new TeacherCache(teacher, train, hint, tShape, CacheLimit).Fill();
-            var parameters = student.NamedParameters().Concat(reg.NamedParameters("regressor."));
-            var (g, hc) = (guided, hintCache);
-            Stage("hints", train, options.HintEpochs, [(parameters, 1f)], hintCache, (x, idx, y) =>
-            {
-                var v = student.ForwardValues(x, [g])[g];
-                return DistillLosses.Mse(reg.Forward(v), hc.Get(idx, x));
-            }, history, reg);
+            var reg = HintRegressor.Create(ValueShape(student, guided), tShape, RegressorRng(options.Seed, i));
+            return new HintPair(guided, reg, new TeacherCache(teacher, train, hint, tShape, CacheLimit).Fill());
+        }).ToList();
+        Regressors = [.. pairs.Select(p => p.Regressor)];
+        var regressorParameters = pairs.SelectMany((p, i) => p.Regressor.NamedParameters(i == 0 ? "regressor." : $"regressor{i}.")).ToList();
+        TeacherCache[] hintCaches = [.. pairs.Select(p => p.Hint)];
+        string[] guidedValues = [.. pairs.Select(p => p.Guided).Distinct()];
+        if (pairs.Count > 0)
+        {
+            Stage("hints", train, options.HintEpochs, [(student.NamedParameters().Concat(regressorParameters), 1f)], (x, idx, y) =>
+                HintLoss(pairs, student.ForwardValues(x, guidedValues), TeacherCache.GetAll(hintCaches, idx, x), 0), history, Regressors);
         }
         var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : ResolveValue(teacher, options.TeacherValue ?? teacher.Graph.Output, "teacher");
         var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : ResolveValue(student, options.StudentValue ?? student.Graph.Output, "student");
         var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), CacheLimit).Fill();
-        bool joint = options.HintWeight > 0 && reg is not null;
+        bool joint = options.HintWeight > 0 && pairs.Count > 0;
         // parameter groups of the main stage: the guided layers (what the hint trained) at GuidedLrScale, the rest at 1
         var groups = new List<(IEnumerable<(string, Tensor)>, float)>();
-        if (guided is not null && options.GuidedLrScale != 1f)
+        if (pairs.Count > 0 && options.GuidedLrScale != 1f)
         {
-            var below = GuidedParameters(student, guided);
+            var below = new HashSet<Tensor>(guidedValues.SelectMany(g => GuidedParameters(student, g)), ReferenceEqualityComparer.Instance);
             groups.Add((student.NamedParameters().Where(p => below.Contains(p.Item2)), options.GuidedLrScale));
             groups.Add((student.NamedParameters().Where(p => !below.Contains(p.Item2)), 1f));
         }
         else groups.Add((student.NamedParameters(), 1f));
-        if (joint) groups.Add((reg!.NamedParameters("regressor."), 1f));
-        TeacherCache[] caches = joint ? [main, hintCache!] : [main];
-        Stage(options.Objective.ToString().ToLowerInvariant(), train, options.Epochs, groups, main, (x, idx, y) =>
+        if (joint) groups.Add((regressorParameters, 1f));
+        TeacherCache[] caches = joint ? [main, .. hintCaches] : [main];
+        string[] wanted = joint ? [sValue, .. guidedValues] : [sValue];
+        Stage(options.Objective.ToString().ToLowerInvariant(), train, options.Epochs, groups, (x, idx, y) =>
         {
-            var vals = student.ForwardValues(x, joint ? [sValue, guided!] : [sValue]);
+            var vals = student.ForwardValues(x, wanted);
             var s = vals[sValue];
             var ts = joint ? TeacherCache.GetAll(caches, idx, x) : [main.Get(idx, x)];
             var t = ts[0];
@@ -80,10 +80,29 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
                 DistillObjective.Features => options.FeatureLoss == "cosine" ? DistillLosses.Cosine(s, t) : DistillLosses.Mse(DistillLosses.Rows(s), DistillLosses.Rows(t)),
                 _ => AttentionWithLabels(vals[student.Graph.Output], s, t, y),
             };
-            return joint ? Ops.Add(l, Ops.MulScalar(DistillLosses.Mse(reg!.Forward(vals[guided!]), ts[1]), options.HintWeight)) : l;
-        }, history, joint ? reg : null);
+            return joint ? Ops.Add(l, Ops.MulScalar(HintLoss(pairs, vals, ts, 1), options.HintWeight)) : l;
+        }, history, joint ? Regressors : []);
         student.Eval();
         return history;
+    }
+
+    /// <summary>
+    /// The random source that initialises pair <paramref name="pair"/>'s regressor; pair 0's is the one a single hint pair
+    /// has always used (so a one-pair run repeats bit for bit).
+    /// </summary>
+    public static Rng RegressorRng(ulong seed, int pair) => new(seed ^ 0x5EED ^ (0x9E3779B97F4A7C15UL * (ulong)pair));
+
+    // The hint loss: the sum over the pairs of the MSE between the regressed guided value and the hint value
+    // (hints[from + i] is pair i's); one pair is its MSE alone.
+    private static Tensor HintLoss(List<HintPair> pairs, Dictionary<string, Tensor> student, Tensor[] hints, int from)
+    {
+        Tensor? sum = null;
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            var mse = DistillLosses.Mse(pairs[i].Regressor.Forward(student[pairs[i].Guided]), hints[from + i]);
+            sum = sum is null ? mse : Ops.Add(sum, mse);
+        }
+        return sum!;
     }
 
     /// <summary>Augmented images differ every epoch, so their teacher values are never cached.</summary>
@@ -125,8 +144,8 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
     };
 
     // groups: parameters with their learning-rate factor (a factor of 0 leaves them out: frozen)
-    private void Stage(string name, ImageDataset train, int epochs, IEnumerable<(IEnumerable<(string, Tensor)> Params, float LrScale)> groups, TeacherCache cache,
-        Func<Tensor, int[], int[]?, Tensor> loss, List<DistillEpoch> history, Module? extra)
+    private void Stage(string name, ImageDataset train, int epochs, IEnumerable<(IEnumerable<(string, Tensor)> Params, float LrScale)> groups,
+        Func<Tensor, int[], int[]?, Tensor> loss, List<DistillEpoch> history, IReadOnlyList<Module> extra)
     {
         if (epochs == 0) return;
         var opts = new List<Optimizer>();
@@ -145,7 +164,7 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         for (int e = 0; e < epochs; e++)
         {
             student.Train();
-            extra?.Train();
+            foreach (var m in extra) m.Train();
             var sw = Stopwatch.StartNew();
             var order = loader.Order(e);
             var augRng = new Rng(options.Seed ^ (0x9E3779B97F4A7C15UL * (ulong)(e + 1)) ^ (name == "hints" ? 0xD1B54A32D192ED03UL : 0));
