@@ -36,25 +36,36 @@ public class HintTermTests
         var h = new Distiller(teacher, Net(2, 6), opts).Run(data);
         Assert.Single(h);
 
-        var student = Net(2, 6); // the same initialisation
         var reg = HintRegressor.Create([6], [16], Distiller.RegressorRng(opts.Seed, 0));
-        student.Train();
-        teacher.Eval();
-        Dictionary<string, Tensor> sv, tv;
-        string sg = Distiller.ResolveValue(student, "relu", "student"), th = Distiller.ResolveValue(teacher, "relu", "teacher");
-        using (Engine.NoGrad())
-        {
-            sv = student.ForwardValues(data.Images, [sg, student.Graph.Output]);
-            tv = teacher.ForwardValues(data.Images, [th, teacher.Graph.Output]);
-        }
-        double kd = DistillLosses.Hinton(sv[student.Graph.Output], tv[teacher.Graph.Output], data.Labels.ToArray(), opts.Temperature, opts.Weight).Item();
-        double mse = RegressorMseByHand(reg, sv[sg], tv[th]);
+        var (guided, hints, kd) = AtInitialWeights(teacher, Net(2, 6), data, opts, ["relu"], ["relu"]); // the same initialisation
+        double mse = RegressorMseByHand(reg, guided[0], hints[0]);
         double expected = kd + lambda * mse;
         Assert.True(mse > 0);
         Assert.Equal(expected, h[0].Loss, 1e-4 * expected);
         // weight 0 is the plain KD stage (no hint term)
         var plain = new Distiller(teacher, Net(2, 6), opts with { HintWeight = 0, HintEpochs = 1 }).Run(data);
         Assert.Equal(kd, plain.Single(e => e.Stage == "kd").Loss, 1e-4 * kd);
+    }
+
+    /// <summary>
+    /// By hand, at the student's initial weights (one batch of every sample, so a one-epoch run's loss): the student's
+    /// guided values, the teacher's hint values (names resolved as the distiller resolves them) and the KD loss.
+    /// </summary>
+    private static (Tensor[] Guided, Tensor[] Hints, double Kd) AtInitialWeights(GraphModule teacher, GraphModule student, ImageDataset data,
+        DistillOptions opts, string[] guided, string[] hints)
+    {
+        student.Train();
+        teacher.Eval();
+        string[] sg = [.. guided.Select(v => Distiller.ResolveValue(student, v, "student"))];
+        string[] th = [.. hints.Select(v => Distiller.ResolveValue(teacher, v, "teacher"))];
+        Dictionary<string, Tensor> sv, tv;
+        using (Engine.NoGrad())
+        {
+            sv = student.ForwardValues(data.Images, [.. sg, student.Graph.Output]);
+            tv = teacher.ForwardValues(data.Images, [.. th, teacher.Graph.Output]);
+        }
+        double kd = DistillLosses.Hinton(sv[student.Graph.Output], tv[teacher.Graph.Output], data.Labels.ToArray(), opts.Temperature, opts.Weight).Item();
+        return ([.. sg.Select(v => sv[v])], [.. th.Select(v => tv[v])], kd);
     }
 
     // mean over samples and teacher units of (W g + b - u)^2 of a linear regressor
@@ -91,21 +102,9 @@ public class HintTermTests
         Assert.Single(h);
         Assert.Equal(2, d.Regressors.Count);
 
-        var student = Net(2, 6);
-        student.Train();
-        teacher.Eval();
-        string[] sg = ["bn", "relu"], th = ["relu", "fc1"];
-        sg = [.. sg.Select(v => Distiller.ResolveValue(student, v, "student"))];
-        th = [.. th.Select(v => Distiller.ResolveValue(teacher, v, "teacher"))];
-        Dictionary<string, Tensor> sv, tv;
-        using (Engine.NoGrad())
-        {
-            sv = student.ForwardValues(data.Images, [.. sg, student.Graph.Output]);
-            tv = teacher.ForwardValues(data.Images, [.. th, teacher.Graph.Output]);
-        }
-        double kd = DistillLosses.Hinton(sv[student.Graph.Output], tv[teacher.Graph.Output], data.Labels.ToArray(), opts.Temperature, opts.Weight).Item();
-        double m0 = RegressorMseByHand(HintRegressor.Create([6], [16], Distiller.RegressorRng(opts.Seed, 0)), sv[sg[0]], tv[th[0]]);
-        double m1 = RegressorMseByHand(HintRegressor.Create([6], [16], Distiller.RegressorRng(opts.Seed, 1)), sv[sg[1]], tv[th[1]]);
+        var (guided, hints, kd) = AtInitialWeights(teacher, Net(2, 6), data, opts, ["bn", "relu"], ["relu", "fc1"]);
+        double m0 = RegressorMseByHand(HintRegressor.Create([6], [16], Distiller.RegressorRng(opts.Seed, 0)), guided[0], hints[0]);
+        double m1 = RegressorMseByHand(HintRegressor.Create([6], [16], Distiller.RegressorRng(opts.Seed, 1)), guided[1], hints[1]);
         Assert.True(m0 > 0 && m1 > 0);
         double expected = kd + lambda * (m0 + m1);
         Assert.Equal(expected, h[0].Loss, 1e-4 * expected);
