@@ -63,6 +63,14 @@ public sealed record RuntimeOptions
     public bool Winograd { get; init; } = true;
 
     /// <summary>
+    /// Run dense convolutions with few input channels (an image network's stem, <see cref="Core.Kernels.ConvFewChannels"/>)
+    /// directly, with the output positions in the vector lanes, instead of by im2col + GEMM, and fuse a following
+    /// 3 x 3 / 2 max pool (padding 1) into them; off keeps them on the packed GEMM and the pool as its own step.
+    /// Needs <see cref="PackConvolutions"/> and AVX-512.
+    /// </summary>
+    public bool FewChannelConvolutions { get; init; } = true;
+
+    /// <summary>
     /// Choose how each packed dense convolution runs by timing the candidates at load on this machine (the GEMM layouts of
     /// <see cref="Core.Kernels.ConvLayout"/> that apply, and Winograd when <see cref="Winograd"/> is on), at batch 1 and at
     /// batch min(8, <see cref="CalibrationBatch"/>); see <see cref="Execution.ConvStep.MeasureAlgorithms"/>. Off keeps the

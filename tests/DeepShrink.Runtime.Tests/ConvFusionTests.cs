@@ -44,6 +44,52 @@ public class ConvFusionTests
                     f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, FoldBatchNorm = fold, PackConvolutions = pack }, 1e-4f);
     }
 
+    /// <summary>An ImageNet-style stem (conv 7 x 7 / 2 on 3 channels, batch norm, ReLU, max pool 3 x 3 / 2) and a small head;
+    /// with <paramref name="branch"/> the stem's activations are also read by a second, 1 x 1 path (so they must exist).</summary>
+    private static ModelGraph Stem(GraphFixture f, bool branch)
+    {
+        var g = f.G;
+        string v = f.Conv("stem", g.Graph.Input, 3, 8, 7, stride: 2, pad: 3, dilation: 1, groups: 1, "dense-f32");
+        string act = g.Add("stem.relu", "relu", [f.Bn("stem.bn", v, 8)]);
+        v = g.Add("pool", "maxpool2d", [act], null, new() { ["kernel"] = 3, ["stride"] = 2, ["pad"] = 1 });
+        v = f.Conv("c1", v, 8, 8, 3, 1, pad: 1, dilation: 1, groups: 1, "dense-f32");
+        v = g.Add("gap", "global_avgpool2d", [v]);
+        if (branch) v = g.Add("both", "add", [v, g.Add("gap2", "global_avgpool2d", [f.Conv("side", act, 8, 8, 1, 1, pad: 0, dilation: 1, groups: 1, "dense-f32")])]);
+        v = g.Add("flat", "flatten", [v], null, new() { ["start_axis"] = 1 });
+        return g.Finish(f.Linear("fc", v, 8, 5, "dense-f32"));
+    }
+
+    [Fact]
+    public void Few_channel_stem_with_its_max_pool_fused_matches_the_reference()
+    {
+        // 61 x 75 input: a 31 x 38 convolution output (three vectors, one partial) pooled to 16 x 19
+        var f = new GraphFixture(35, [3, 61, 75]);
+        var graph = Stem(f, branch: false);
+        foreach (bool few in new[] { true, false })
+            foreach (int threads in new[] { 1, 2 })
+                f.Check(graph, [1, 3], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = threads, FewChannelConvolutions = few }, 1e-4f);
+        var on = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2 });
+        var off = f.Load(graph, new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2, FewChannelConvolutions = false });
+        var steps = on.Profile(new float[on.InputSize], 1, 1);
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+        {
+            Assert.Contains(steps, s => s.Op == "conv2d+maxpool2d" && s.Name == "stem+pool");
+            Assert.Equal(off.Profile(new float[off.InputSize], 1, 1).Count - 1, steps.Count); // the pool step is gone
+        }
+        Assert.DoesNotContain(off.Profile(new float[off.InputSize], 1, 1), s => s.Op == "conv2d+maxpool2d");
+    }
+
+    [Fact]
+    public void Stem_whose_activations_are_read_twice_keeps_its_pool_step()
+    {
+        var f = new GraphFixture(36, [3, 61, 75]);
+        var graph = Stem(f, branch: true);
+        var m = f.Check(graph, [1, 2], new RuntimeOptions { Kernels = KernelPolicy.Dense, Threads = 2 }, 1e-4f);
+        var steps = m.Profile(new float[m.InputSize], 1, 1);
+        Assert.DoesNotContain(steps, s => s.Op == "conv2d+maxpool2d");
+        Assert.Contains(steps, s => s.Op == "maxpool2d");
+    }
+
     [Fact]
     public void Winograd_convolutions_match_the_reference_and_the_direct_path()
     {

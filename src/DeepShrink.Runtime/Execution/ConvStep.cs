@@ -31,11 +31,12 @@ internal sealed class ConvStep : Step
     private Lazy<WinogradConv>? _winograd; // the same, 3x3 stride 1: built at the first call that runs it
     private readonly int _winogradTile;    // its output tile side
     private int _winogradFromBatch;        // smallest batch for which Winograd pays (WinogradConv.Pays), int.MaxValue: never
+    private readonly ConvFewChannels? _few; // dense, few input channels: direct, positions in lanes (without a residual)
 
     /// <summary>Largest batch for which <see cref="WinogradConv.Pays"/> is asked (a layer that does not pay by then never runs it).</summary>
     private const int MaxWinogradBatch = 256;
 
-    public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform, bool pack = true, bool winograd = false)
+    public ConvStep(string name, int input, ConvGeometry g, IWeightMatrix[] groups, float[] bias, InputTransform? transform, bool pack = true, bool winograd = false, bool fewChannels = false)
         : base(name, "conv2d", [input], [g.C * g.H * g.W], -1, g.O * g.OutPlane)
     {
         _g = g; _groups = groups; _bias = bias; _transform = transform;
@@ -44,6 +45,7 @@ internal sealed class ConvStep : Step
         {   // one output position reading the whole input: a matrix-vector product, nothing to pack
             if (IsMatrixProduct(g)) _matrix = new DenseMatrix(_dense, g.O, g.C * g.KH * g.KW);
             else _packed = new PackedConv(g, _dense, bias);
+            if (fewChannels && _packed is not null && ConvFewChannels.Supports(g)) _few = new ConvFewChannels(g, _dense, bias);
         }
         if (winograd && _packed is not null && WinogradConv.Supports(g))
         {
@@ -95,6 +97,15 @@ internal sealed class ConvStep : Step
             candidates.Add(new(LayoutName(layout), alt.Forward));
         }
         if (_winograd is not null) { var w = _winograd.Value; candidates.Add(new($"winograd-f{_winogradTile}x3", w.Forward)); }
+        if (_few is not null)
+        {
+            var (few, packed) = (_few, _packed);
+            candidates.Add(new(FewName, (b, x, y, res, relu, t) =>
+            {
+                if (res.IsEmpty) few.Forward(b, x, y, relu, t);
+                else packed.Forward(b, x, y, res, relu, t); // the direct kernel adds no residual
+            }));
+        }
         var note = new System.Text.StringBuilder("measured");
         Algorithm Fastest(int b)
         {
@@ -116,6 +127,17 @@ internal sealed class ConvStep : Step
     private const int MeasuredPositionRowsMaxPlane = 1024;
 
     private string _measuredNote = "";
+
+    private const string FewName = "few-channels-direct";
+
+    /// <summary>
+    /// This convolution with a following max pool fused in (<see cref="ConvFewChannels.FusesPool"/>), or null where the
+    /// direct kernel does not run it (not few channels, a residual, or another pool). The convolution's output then
+    /// exists only inside each thread's band.
+    /// </summary>
+    public ConvFewChannels? WithPool(PoolGeometry pool) =>
+        _few is not null && !HasResidual && (_one is null || _one.Name == FewName) && ConvFewChannels.FusesPool(_g, pool)
+            ? new ConvFewChannels(_g, _dense!, _bias, pool) : null;
 
     private static string LayoutName(ConvLayout layout) => layout switch
     {
@@ -141,6 +163,7 @@ internal sealed class ConvStep : Step
     /// <inheritdoc/>
     public override string Describe() => (Note.Length > 0 ? Note + "|" : "") + (_matrix is not null ? "matrix-vector" :
         _one is not null ? (_one == _many ? _one.Name : $"b1 {_one.Name}, larger {_many!.Name}") + $" ({_measuredNote})"
+        : _few is not null && !HasResidual ? FewName
         : _winograd is not null && _winogradFromBatch <= MaxWinogradBatch ? $"winograd-f{_winogradTile}x3(from b{_winogradFromBatch})|{LayoutName(_packed!.Layout)}" : _packed is not null ? LayoutName(_packed.Layout) : _dense is not null ? (DepthwiseConv.Supports(_g) ? "depthwise" : "im2col-sgemm") : _groups[0].Kind) + (HasResidual ? "+add" : "") + base.Describe();
 
     /// <summary>
@@ -167,6 +190,11 @@ internal sealed class ConvStep : Step
         if (_one is not null)
         {
             (f.Batch == 1 ? _one : _many!).Run(f.Batch, In(f, 0), Out(f), HasResidual ? In(f, 1) : default, FuseRelu, f.Threads);
+            return;
+        }
+        if (_few is not null && !HasResidual)
+        {
+            _few.Forward(f.Batch, In(f, 0), Out(f), FuseRelu, f.Threads);
             return;
         }
         if (_winograd is not null && f.Batch >= _winogradFromBatch)

@@ -26,7 +26,7 @@ internal sealed partial class GraphPlanner
         var (chosen, micros) = KernelChooser.Choose(compressed, dense, _options.Kernels,
             KernelChooser.StepCosts(c => new ConvStep(n.Name, 0, g, c, bias, WeightCandidates.StepTransform(c, transform)) { Output = 1 }, Math.Min(4, _options.CalibrationBatch), _threads));
         Report(n, w.Codec, chosen, micros);
-        var step = new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform), _options.PackConvolutions, _options.Winograd) { Note = cropNote };
+        var step = new ConvStep(n.Name, x.Storage, g, chosen, bias, WeightCandidates.StepTransform(chosen, transform), _options.PackConvolutions, _options.Winograd, _options.FewChannelConvolutions) { Note = cropNote };
         if (_options.MeasureConvolutions) step.MeasureAlgorithms(_threads, Math.Max(1, Math.Min(8, _options.CalibrationBatch)));
         return (step, [g.O, g.OH, g.OW]);
     }

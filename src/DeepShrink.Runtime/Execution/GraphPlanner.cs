@@ -106,6 +106,7 @@ internal sealed partial class GraphPlanner
                 Expect(x.Shape, 3, "[C, H, W]");
                 AddStep(index, n, (new GlobalAvgPoolStep(n.Name, x.Storage, x.Shape[0], x.Shape[1] * x.Shape[2]), [x.Shape[0], 1, 1]), Ops.None);
                 return;
+            case "maxpool2d" when TryFusePool(index, n, x): return;
             case "maxpool2d" or "avgpool2d": AddStep(index, n, PlanPool(n, x), Ops.None); return;
             default:
                 float slope = n.Float("slope", 0.01f);

@@ -48,3 +48,17 @@ internal sealed class BatchNormStep(string name, int input, float[] gamma, float
         Finish(y);
     }
 }
+
+/// <summary>
+/// A few-channel convolution (+ bias, + ReLU) and the 3 x 3 / 2 max pool after it in one step
+/// (<see cref="ConvFewChannels"/>): an image network's stem, whose full-size output is never written.
+/// </summary>
+internal sealed class ConvPoolStep(string name, int input, int inputSize, ConvFewChannels kernel)
+    : Step(name, "conv2d+maxpool2d", [input], [inputSize], -1, kernel.OutputSize)
+{
+    /// <inheritdoc/>
+    public override string Describe() => "few-channels-direct+maxpool" + base.Describe();
+
+    /// <inheritdoc/>
+    public override void Run(Frame f) => kernel.Forward(f.Batch, In(f, 0), Out(f), FuseRelu, f.Threads);
+}
