@@ -6,20 +6,22 @@ namespace DeepShrink.Core.Tests;
 
 /// <summary>
 /// The few-channel direct convolution (an image network's stem) against the reference convolution, alone and with the
-/// 3 x 3 / 2 max pool fused: strides 1 and 2, kernel sizes 3 to 7, padding 0 to 3, widths that leave partial vectors
-/// and both register blocks, odd heights, batches cut into row bands or image by image, 1 to 3 threads.
+/// 3 x 3 / 2 max pool fused: strides 1 to 3, dilation, kernel sizes 3 to 7, padding 0 to 3, widths that leave partial
+/// tiles and transposes, both register blocks (64 and 16 channels), odd heights, batches cut into row bands or image by image, 1 to 3 threads.
 /// Tolerance: the sums run in tap order in float32 (the reference in double), about 1e-6 sqrt(taps) of |y|.
 /// </summary>
 public class ConvFewChannelsTests
 {
     public static TheoryData<ConvGeometry> Geometries() => new()
     {
-        new ConvGeometry(1, 3, 56, 56, 8, 7, 7, 2, 2, 3, 3),      // a 224 x 224 stem scaled down (28 x 28 out)
-        new ConvGeometry(1, 3, 37, 45, 4, 7, 7, 2, 2, 3, 3),      // odd sizes: 19 x 23 out, one partial vector
-        new ConvGeometry(1, 1, 20, 40, 12, 3, 3, 1, 1, 1, 1),     // stride 1, grey input
-        new ConvGeometry(1, 2, 9, 260, 4, 5, 5, 1, 2, 2, 0),      // stride 1 down, 2 across, 128 out: wide blocks + a narrow one
-        new ConvGeometry(1, 4, 30, 34, 8, 3, 3, 2, 2, 0, 0),      // no padding, 16 out (one vector)
-        new ConvGeometry(1, 3, 230, 230, 4, 7, 7, 2, 2, 3, 3),    // 115 x 115 out: seven-vector blocks and partial stores
+        new ConvGeometry(1, 3, 56, 56, 64, 7, 7, 2, 2, 3, 3),     // a 224 x 224 stem scaled down (28 x 28 out)
+        new ConvGeometry(1, 3, 37, 45, 80, 7, 7, 2, 2, 3, 3),     // odd sizes: 19 x 23 out (a partial tile), 64 + 16 channels
+        new ConvGeometry(1, 1, 20, 40, 16, 3, 3, 1, 1, 1, 1),     // stride 1, grey input, one 16-channel block
+        new ConvGeometry(1, 2, 9, 260, 48, 5, 5, 1, 2, 2, 0),     // stride 1 down, 2 across, 128 out, three 16-channel blocks
+        new ConvGeometry(1, 4, 30, 34, 32, 3, 3, 2, 2, 0, 0),     // no padding, 16 out
+        new ConvGeometry(1, 3, 230, 230, 64, 7, 7, 2, 2, 3, 3),   // 115 x 115 out: partial tiles and transposes
+        new ConvGeometry(1, 3, 31, 29, 128, 5, 3, 3, 3, 2, 1),    // stride 3, two blocks of 64
+        new ConvGeometry(1, 2, 24, 26, 64, 3, 3, 1, 2, 2, 2, groups: 1, dh: 2, dw: 2), // dilated
     };
 
     private static (float[] Conv, float[] Pooled, PoolGeometry Pool) Reference(ConvGeometry g, float[] x, float[] w, float[] bias, bool relu)
@@ -67,7 +69,7 @@ public class ConvFewChannelsTests
     public void Without_bias_the_outputs_are_the_plain_convolution()
     {
         if (!Avx512F.IsSupported) return; // the kernel is never chosen without AVX-512 (Supports is false)
-        var g = new ConvGeometry(2, 3, 21, 33, 4, 3, 3, 2, 2, 1, 1);
+        var g = new ConvGeometry(2, 3, 21, 33, 16, 3, 3, 2, 2, 1, 1);
         var rng = new Rng(5);
         var x = Uniform(rng, g.InputSize);
         var w = Uniform(rng, g.WeightSize);
@@ -81,14 +83,13 @@ public class ConvFewChannelsTests
     public void Unsupported_geometries_and_pools_are_refused()
     {
         Assert.False(ConvFewChannels.Supports(new ConvGeometry(1, 16, 20, 40, 8, 3, 3, 1, 1, 1, 1)));  // many channels
-        Assert.False(ConvFewChannels.Supports(new ConvGeometry(1, 3, 20, 40, 6, 3, 3, 1, 1, 1, 1)));   // O not a multiple of 4
-        Assert.False(ConvFewChannels.Supports(new ConvGeometry(1, 3, 20, 40, 8, 3, 3, 1, 3, 1, 1)));   // stride 3 across
-        Assert.False(ConvFewChannels.Supports(new ConvGeometry(1, 3, 20, 40, 8, 3, 3, 1, 1, 1, 1, groups: 1, dh: 2))); // dilated
-        var g = new ConvGeometry(1, 3, 56, 56, 8, 7, 7, 2, 2, 3, 3);
-        Assert.True(ConvFewChannels.FusesPool(g, new PoolGeometry(1, 8, 28, 28, 3, 3, 2, 2, 1, 1)));
-        Assert.False(ConvFewChannels.FusesPool(g, new PoolGeometry(1, 8, 28, 28, 2, 2, 2, 2, 0, 0)));  // 2 x 2 pool
-        Assert.False(ConvFewChannels.FusesPool(g, new PoolGeometry(1, 8, 28, 28, 3, 3, 1, 1, 1, 1)));  // stride 1 pool
+        Assert.False(ConvFewChannels.Supports(new ConvGeometry(1, 3, 20, 40, 24, 3, 3, 1, 1, 1, 1)));  // O not a multiple of 16
+        Assert.False(ConvFewChannels.Supports(new ConvGeometry(1, 4, 20, 40, 32, 3, 3, 1, 1, 1, 1, groups: 2))); // grouped
+        var g = new ConvGeometry(1, 3, 56, 56, 16, 7, 7, 2, 2, 3, 3);
+        Assert.True(ConvFewChannels.FusesPool(g, new PoolGeometry(1, 16, 28, 28, 3, 3, 2, 2, 1, 1)));
+        Assert.False(ConvFewChannels.FusesPool(g, new PoolGeometry(1, 16, 28, 28, 2, 2, 2, 2, 0, 0)));  // 2 x 2 pool
+        Assert.False(ConvFewChannels.FusesPool(g, new PoolGeometry(1, 16, 28, 28, 3, 3, 1, 1, 1, 1)));  // stride 1 pool
         if (Avx512F.IsSupported)
-            Assert.Throws<ArgumentException>(() => new ConvFewChannels(g, new float[g.WeightSize], [], new PoolGeometry(1, 8, 28, 28, 3, 3, 1, 1, 1, 1)));
+            Assert.Throws<ArgumentException>(() => new ConvFewChannels(g, new float[g.WeightSize], [], new PoolGeometry(1, 16, 28, 28, 3, 3, 1, 1, 1, 1)));
     }
 }

@@ -49,12 +49,12 @@ public class ConvFusionTests
     private static ModelGraph Stem(GraphFixture f, bool branch)
     {
         var g = f.G;
-        string v = f.Conv("stem", g.Graph.Input, 3, 8, 7, stride: 2, pad: 3, dilation: 1, groups: 1, "dense-f32");
-        string act = g.Add("stem.relu", "relu", [f.Bn("stem.bn", v, 8)]);
+        string v = f.Conv("stem", g.Graph.Input, 3, 16, 7, stride: 2, pad: 3, dilation: 1, groups: 1, "dense-f32");
+        string act = g.Add("stem.relu", "relu", [f.Bn("stem.bn", v, 16)]);
         v = g.Add("pool", "maxpool2d", [act], null, new() { ["kernel"] = 3, ["stride"] = 2, ["pad"] = 1 });
-        v = f.Conv("c1", v, 8, 8, 3, 1, pad: 1, dilation: 1, groups: 1, "dense-f32");
+        v = f.Conv("c1", v, 16, 8, 3, 1, pad: 1, dilation: 1, groups: 1, "dense-f32");
         v = g.Add("gap", "global_avgpool2d", [v]);
-        if (branch) v = g.Add("both", "add", [v, g.Add("gap2", "global_avgpool2d", [f.Conv("side", act, 8, 8, 1, 1, pad: 0, dilation: 1, groups: 1, "dense-f32")])]);
+        if (branch) v = g.Add("both", "add", [v, g.Add("gap2", "global_avgpool2d", [f.Conv("side", act, 16, 8, 1, 1, pad: 0, dilation: 1, groups: 1, "dense-f32")])]);
         v = g.Add("flat", "flatten", [v], null, new() { ["start_axis"] = 1 });
         return g.Finish(f.Linear("fc", v, 8, 5, "dense-f32"));
     }

@@ -7,22 +7,27 @@ namespace DeepShrink.Core.Kernels;
 
 /// <summary>
 /// Direct convolution for layers with few input channels (the stem of an image network: 3 channels, 7 x 7 stride 2),
-/// with the output positions of a row in the vector lanes, bias and ReLU in the epilogue, and optionally the max pool
-/// 3 x 3 / 2 (padding 1) that follows a ResNet-style stem fused in.
+/// with output channels in the vector lanes, bias and ReLU in the epilogue, and optionally the max pool 3 x 3 / 2
+/// (padding 1) that follows a ResNet-style stem fused in.
 /// </summary>
 /// <remarks>
 /// <para>
-/// With C x KH x KW = 147 multiply-adds per output value, the packed im2col GEMM spends a large share of its time
-/// unfolding: each output position gathers 147 inputs at stride 2. Here each thread copies its band of input rows once
-/// into zero-padded rows split into even and odd columns (stride 2), so that the 16 inputs a tap needs for 16 adjacent
-/// outputs are contiguous; a register block of 4 output channels x 7 vectors (112 outputs of a row) then takes one
-/// load per vector and one broadcast weight per channel and tap: 28 multiply-adds per 7 loads.
+/// With C x KH x KW = 147 multiply-adds per output value and only 3 input channels, the packed im2col GEMM spends a
+/// large share of its time unfolding. Here each thread copies its band of input rows once into zero-padded rows (the
+/// padding rows and columns are real zeros, so every tap of every output is read alike); a register block of 64 output
+/// channels (4 vectors) x 6 output positions of a row then takes, per tap, 4 aligned weight loads and 6 broadcast
+/// inputs for 24 multiply-adds, with no unaligned load at any stride (24 accumulators, 4 weights and a broadcast fit
+/// the 32 registers: the inner loop runs at ~97 % of the core's multiply-add peak). Layers whose output channels are
+/// not a multiple of 64 take the rest 16 channels at a time.
 /// </para>
 /// <para>
-/// With the pool fused, each thread computes the convolution rows its band of pooled rows needs (one row more than
-/// half, shared with the neighbouring band) into a buffer that stays in its cache and pools them from there: the
-/// convolution's output (64 x 112 x 112 floats for ResNet18, 3.2 MB) is never written to memory nor read back by the
-/// other core. Values equal the convolution + ReLU + max pool to float rounding (the sum runs in tap order).
+/// A row's results land in a small [position, channel] buffer that stays in the first- or second-level cache; bias
+/// and ReLU are applied there, and 16 x 16 transposes write them to the [channel, row, position] output. With the
+/// pool fused, the 3 x 3 / 2 maximum is taken in that [position, channel] form (16 channels per instruction) from the
+/// three convolution rows a pooled row needs, and only the pooled row is transposed out: the convolution's output
+/// (64 x 112 x 112 floats for ResNet18, 3.2 MB) is never written to memory nor read back by the other core. Each
+/// thread computes the convolution rows its band of pooled rows needs (one row more than half, shared with the
+/// neighbouring band). Values equal the convolution + ReLU + max pool to float rounding (the sum runs in tap order).
 /// </para>
 /// </remarks>
 public sealed unsafe class ConvFewChannels
@@ -33,15 +38,13 @@ public sealed unsafe class ConvFewChannels
     /// <summary>Most input channels: with more, the im2col GEMM's depth is large enough for it to run near peak.</summary>
     public const int MaxChannels = 4;
 
-    private const int Lanes = 16, Oc = 4, Wide = 7, Narrow = 2;
-
-    /// <summary>Channel groups (of 4) computed per pass over a band when the pool is fused.</summary>
-    private const int PoolGroups = 4;
+    private const int Lanes = 16, Block = 4 * Lanes, Positions = 6;
 
     private readonly ConvGeometry _g;
-    private readonly float[] _w;     // [O / 4, taps, 4], taps in (c, ky, kx) order
-    private readonly float[] _bias;  // [O]
-    private readonly int _taps, _vectors, _rowLen, _phases;
+    private readonly float[] _wStore; // pinned: [taps, O] from _wOffset, 64-byte aligned; taps in (c, ky, kx) order
+    private readonly int _wOffset;
+    private readonly float[] _bias;   // [O]
+    private readonly int _taps, _tiles, _rowWidth;
 
     /// <summary>The fused pool's geometry (max, 3 x 3, stride 2, padding 1), or null for the convolution alone.</summary>
     public PoolGeometry? Pool { get; }
@@ -49,10 +52,9 @@ public sealed unsafe class ConvFewChannels
     /// <summary>Geometry (N ignored).</summary>
     public ConvGeometry Geometry => _g;
 
-    /// <summary>True when this machine and geometry can run here (AVX-512, ungrouped, undilated, horizontal stride 1 or 2, few channels, O a multiple of 4).</summary>
+    /// <summary>True when this machine and geometry can run here (AVX-512, ungrouped, few input channels, O a multiple of 16).</summary>
     public static bool Supports(in ConvGeometry g) =>
-        Avx512F.IsSupported && g.Groups == 1 && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) && g.C <= MaxChannels
-        && g.C * g.KH * g.KW <= MaxTaps && g.O % Oc == 0 && g.OW >= Lanes && g.KW <= 2 * Lanes;
+        Avx512F.IsSupported && g.Groups == 1 && g.C <= MaxChannels && g.C * g.KH * g.KW <= MaxTaps && g.O % Lanes == 0;
 
     /// <summary>True when <paramref name="p"/> is the max pool this kernel fuses (3 x 3, stride 2, padding 1) over this convolution's output.</summary>
     public static bool FusesPool(in ConvGeometry g, in PoolGeometry p) =>
@@ -71,15 +73,16 @@ public sealed unsafe class ConvFewChannels
         if (bias.Length != 0 && bias.Length != g.O) throw new ArgumentException($"bias has {bias.Length} elements, expected 0 or {g.O}");
         _g = g with { N = 1 };
         Pool = pool is { } q ? q with { N = 1 } : null;
-        _w = new float[g.O * _taps];
+        _wStore = GC.AllocateArray<float>(_taps * g.O + CacheLines.Floats, pinned: true);
+        fixed (float* s = _wStore) _wOffset = (int)(CacheLines.Align(s) - s);
         for (int o = 0; o < g.O; o++)
             for (int t = 0; t < _taps; t++)
-                _w[((o / Oc) * _taps + t) * Oc + o % Oc] = weight[o * _taps + t];
+                _wStore[_wOffset + t * g.O + o] = weight[o * _taps + t];
         _bias = bias.Length == 0 ? new float[g.O] : bias.ToArray();
-        _vectors = (g.OW + Lanes - 1) / Lanes;
-        _phases = g.SW;
-        // a phase row holds every input a tap of any computed vector reads (narrow blocks may run one vector past the end)
-        _rowLen = ((_vectors + Narrow) * Lanes + g.KW / g.SW + 2 * Lanes - 1) / Lanes * Lanes;
+        _tiles = (g.OW + Positions - 1) / Positions;
+        // a padded input row holds every column a tile reads, the last tile's positions past OW included
+        int lastColumn = (_tiles * Positions - 1) * g.SW + (g.KW - 1) * g.DW;
+        _rowWidth = (Math.Max(lastColumn + 1, g.PW + g.W) + Lanes - 1) / Lanes * Lanes;
     }
 
     /// <summary>Output values per image (pooled when a pool is fused).</summary>
@@ -115,227 +118,232 @@ public sealed unsafe class ConvFewChannels
         var g = _g;
         // convolution rows computed: all of [r0, r1), or those the pooled rows read (2 r - 1 .. 2 r + 1)
         int c0 = Pool is null ? r0 : Math.Max(0, 2 * r0 - 1), c1 = Pool is null ? r1 : Math.Min(g.OH, 2 * r1);
-        int iy0 = Math.Max(0, c0 * g.SH - g.PH), iy1 = Math.Min(g.H, (c1 - 1) * g.SH - g.PH + g.KH);
-        int inRows = Math.Max(0, iy1 - iy0);
-        int prepLen = g.C * inRows * _phases * _rowLen, padLen = _phases * _rowLen + 2 * Lanes;
-        int convRows = c1 - c0, rowStride = g.OW + 2 * Lanes; // pooled: room for column -1 and past OW in the pool's row
-        int bufLen = Pool is null ? 0 : PoolGroups * Oc * convRows * rowStride;
-        int tapInts = convRows * (2 * _taps + 1);
-        float[] scratch = ArrayPool<float>.Shared.Rent(prepLen + padLen + bufLen + 2 * rowStride + tapInts + 4 * Lanes);
+        int iy0 = c0 * g.SH - g.PH, inRows = (c1 - 1) * g.SH + (g.KH - 1) * g.DH + 1 - c0 * g.SH;
+        int prepLen = g.C * inRows * _rowWidth;
+        int convRow = (_tiles * Positions + Lanes - 1) / Lanes * Lanes * g.O; // [position, channel], rounded up for the transposes
+        int ring = Pool is null ? 1 : 3, pooledRow = Pool is { } pg ? (pg.OW + Lanes - 1) / Lanes * Lanes * g.O : 0;
+        float[] scratch = ArrayPool<float>.Shared.Rent(prepLen + ring * convRow + pooledRow + _taps + 2 * CacheLines.Floats);
         try
         {
             fixed (float* s = scratch)
-            fixed (float* wAll = _w)
+            fixed (float* wStore = _wStore)
+            fixed (float* bias = _bias)
             {
-                float* prep = CacheLines.Align(s), pad = prep + prepLen, buf = pad + padLen, vm = buf + bufLen + Lanes;
-                int* offs = (int*)(vm + rowStride + Lanes), wis = offs + convRows * _taps, nts = wis + convRows * _taps;
-                Prepare(x, prep, pad, iy0, inRows);
-                for (int r = c0; r < c1; r++) nts[r - c0] = Taps(r, iy0, inRows, offs + (r - c0) * _taps, wis + (r - c0) * _taps);
-                int groups = g.O / Oc;
+                float* prep = CacheLines.Align(s), rowBuf = prep + prepLen, pooled = rowBuf + ring * convRow;
+                int* off = (int*)CacheLines.Align(pooled + pooledRow);
+                float* w = wStore + _wOffset;
+                Prepare(x, prep, iy0, inRows);
+                for (int c = 0, t = 0; c < g.C; c++)
+                    for (int ky = 0; ky < g.KH; ky++)
+                        for (int kx = 0; kx < g.KW; kx++)
+                            off[t++] = (c * inRows + ky * g.DH) * _rowWidth + kx * g.DW;
+                long plane = (long)g.OH * g.OW;
                 if (Pool is not { } p)
-                {   // row by row, all channels: the taps' input rows stay in the first-level cache across the channel groups
+                {
                     for (int r = c0; r < c1; r++)
-                        for (int og = 0; og < groups; og++)
-                            Row(prep, offs + (r - c0) * _taps, wis + (r - c0) * _taps, nts[r - c0], wAll + og * _taps * Oc, og,
-                                y + (long)og * Oc * g.OH * g.OW + (long)r * g.OW, (long)g.OH * g.OW, relu);
+                    {
+                        ConvRow(prep + (long)(r - c0) * g.SH * _rowWidth, off, w, bias, rowBuf, relu);
+                        Transpose(rowBuf, g.OW, y + (long)r * g.OW, plane);
+                    }
                     return;
                 }
-                // PoolGroups channel groups at a time: their rows of the band fit the buffer, and each row's input is read
-                // once per pass instead of once per group
-                long chStride = (long)convRows * rowStride;
-                for (int og0 = 0; og0 < groups; og0 += PoolGroups)
+                int done = c0; // convolution rows [c0, done) are in the ring (the last three at most)
+                for (int r = r0; r < r1; r++)
                 {
-                    int og1 = Math.Min(groups, og0 + PoolGroups);
-                    for (int r = c0; r < c1; r++)
-                        for (int og = og0; og < og1; og++)
-                            Row(prep, offs + (r - c0) * _taps, wis + (r - c0) * _taps, nts[r - c0], wAll + og * _taps * Oc, og,
-                                buf + (og - og0) * Oc * chStride + (long)(r - c0) * rowStride + Lanes, chStride, relu);
-                    for (int ch = og0 * Oc; ch < og1 * Oc; ch++)
-                        PoolRows(buf + (ch - og0 * Oc) * chStride + Lanes, rowStride, c0, r0, r1, vm, y + (long)ch * p.OH * p.OW, p.OW);
+                    int a = Math.Max(0, 2 * r - 1), b = Math.Min(g.OH, 2 * r + 2); // window rows [a, b)
+                    for (; done < b; done++)
+                        ConvRow(prep + (long)(done - c0) * g.SH * _rowWidth, off, w, bias, rowBuf + (long)(done % 3) * convRow, relu);
+                    PoolRow(rowBuf, convRow, a, b, pooled, p.OW);
+                    Transpose(pooled, p.OW, y + (long)r * p.OW, (long)p.OH * p.OW);
                 }
             }
         }
         finally { ArrayPool<float>.Shared.Return(scratch); }
     }
 
-    /// <summary>
-    /// Copies input rows [iy0, iy0 + rows) of every channel into zero-padded phase rows (even / odd columns for stride 2),
-    /// through <paramref name="pad"/>, one zero-padded row (<see cref="_phases"/> x <see cref="_rowLen"/> + 32 floats).
-    /// </summary>
-    private void Prepare(float* x, float* prep, float* pad, int iy0, int rows)
+    /// <summary>Copies input rows [iy0, iy0 + rows) of every channel into zero-padded rows of <see cref="_rowWidth"/> (rows outside the image are zeros).</summary>
+    private void Prepare(float* x, float* prep, int iy0, int rows)
     {
         var g = _g;
-        int padded = _phases * _rowLen;
-        var span = new Span<float>(pad, padded + 2 * Lanes);
-        span.Clear();
-        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        var odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        int copy = Math.Min(g.W, padded - g.PW);
+        new Span<float>(prep, g.C * rows * _rowWidth).Clear();
+        int copy = Math.Min(g.W, _rowWidth - g.PW);
         for (int c = 0; c < g.C; c++)
-            for (int r = 0; r < rows; r++)
-            {
-                float* src = x + ((long)c * g.H + iy0 + r) * g.W;
-                float* dst = prep + (long)(c * rows + r) * padded;
-                new ReadOnlySpan<float>(src, copy).CopyTo(new Span<float>(pad + g.PW, copy)); // the zero borders stay
-                if (_phases == 1) { new ReadOnlySpan<float>(pad, _rowLen).CopyTo(new Span<float>(dst, _rowLen)); continue; }
-                float* d0 = dst, d1 = dst + _rowLen;
-                for (int i = 0; i < _rowLen; i += Lanes)
-                {
-                    var lo = Vector512.Load(pad + 2 * i); var hi = Vector512.Load(pad + 2 * i + Lanes);
-                    var e = Avx512F.PermuteVar16x32x2(lo, even, hi); var o = Avx512F.PermuteVar16x32x2(lo, odd, hi);
-                    if (i + Lanes <= _rowLen) { e.Store(d0 + i); o.Store(d1 + i); }
-                    else { Avx512F.MaskStore(d0 + i, Mask(_rowLen - i), e); Avx512F.MaskStore(d1 + i, Mask(_rowLen - i), o); }
-                }
-            }
+            for (int r = Math.Max(0, -iy0); r < rows && iy0 + r < g.H; r++)
+                new ReadOnlySpan<float>(x + ((long)c * g.H + iy0 + r) * g.W, copy)
+                    .CopyTo(new Span<float>(prep + (long)(c * rows + r) * _rowWidth + g.PW, copy));
     }
 
-    /// <summary>The taps of output row <paramref name="r"/> that meet real input rows: their phase-row offsets and weight indices; returns their count.</summary>
-    private int Taps(int r, int iy0, int rows, int* off, int* wi)
+    /// <summary>One output row, every channel, into <paramref name="dst"/> [position, channel] with bias and ReLU.</summary>
+    private void ConvRow(float* src, int* off, float* w, float* bias, float* dst, bool relu)
     {
-        var g = _g;
-        int nt = 0;
-        for (int c = 0; c < g.C; c++)
-            for (int ky = 0; ky < g.KH; ky++)
-            {
-                int iy = r * g.SH + ky - g.PH;
-                if (iy < 0 || iy >= g.H) continue;
-                for (int kx = 0; kx < g.KW; kx++)
-                {
-                    off[nt] = ((c * rows + iy - iy0) * _phases + kx % _phases) * _rowLen + kx / _phases;
-                    wi[nt++] = ((c * g.KH + ky) * g.KW + kx) * Oc;
-                }
-            }
-        return nt;
-    }
-
-    /// <summary>One output row of 4 channels (channel j at y + j <paramref name="plane"/>), bias and ReLU applied.</summary>
-    private void Row(float* prep, int* off, int* wi, int nt, float* w, int og, float* y, long plane, bool relu)
-    {
-        var b = Vector128.LoadUnsafe(ref _bias[og * Oc]);
-        int v = 0;
-        for (; v + Wide <= _vectors; v += Wide) BlockWide(prep + v * Lanes, off, wi, nt, w, b, y + v * Lanes, plane, relu, Lanes * Wide);
-        for (; v < _vectors; v += Narrow) BlockNarrow(prep + v * Lanes, off, wi, nt, w, b, y + v * Lanes, plane, relu, _g.OW - v * Lanes);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void BlockWide(float* src, int* off, int* wi, int nt, float* w, Vector128<float> bias, float* y, long plane, bool relu, int cols)
-    {
-        Vector512<float> b0 = Vector512.Create(bias.GetElement(0)), b1 = Vector512.Create(bias.GetElement(1)),
-            b2 = Vector512.Create(bias.GetElement(2)), b3 = Vector512.Create(bias.GetElement(3));
-        Vector512<float> a00 = b0, a01 = b0, a02 = b0, a03 = b0, a04 = b0, a05 = b0, a06 = b0;
-        Vector512<float> a10 = b1, a11 = b1, a12 = b1, a13 = b1, a14 = b1, a15 = b1, a16 = b1;
-        Vector512<float> a20 = b2, a21 = b2, a22 = b2, a23 = b2, a24 = b2, a25 = b2, a26 = b2;
-        Vector512<float> a30 = b3, a31 = b3, a32 = b3, a33 = b3, a34 = b3, a35 = b3, a36 = b3;
-        for (int t = 0; t < nt; t++)
+        int o = _g.O, sw = _g.SW;
+        for (int tile = 0; tile < _tiles; tile++)
         {
-            float* s = src + off[t], k = w + wi[t];
-            var x = Avx512F.LoadVector512(s);
-            a00 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[0]), a00); a10 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[1]), a10); a20 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[2]), a20); a30 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[3]), a30);
-            x = Avx512F.LoadVector512(s + 16);
-            a01 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[0]), a01); a11 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[1]), a11); a21 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[2]), a21); a31 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[3]), a31);
-            x = Avx512F.LoadVector512(s + 32);
-            a02 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[0]), a02); a12 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[1]), a12); a22 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[2]), a22); a32 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[3]), a32);
-            x = Avx512F.LoadVector512(s + 48);
-            a03 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[0]), a03); a13 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[1]), a13); a23 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[2]), a23); a33 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[3]), a33);
-            x = Avx512F.LoadVector512(s + 64);
-            a04 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[0]), a04); a14 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[1]), a14); a24 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[2]), a24); a34 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[3]), a34);
-            x = Avx512F.LoadVector512(s + 80);
-            a05 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[0]), a05); a15 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[1]), a15); a25 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[2]), a25); a35 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[3]), a35);
-            x = Avx512F.LoadVector512(s + 96);
-            a06 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[0]), a06); a16 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[1]), a16); a26 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[2]), a26); a36 = Avx512F.FusedMultiplyAdd(x, Vector512.Create(k[3]), a36);
+            float* s = src + tile * Positions * sw, d = dst + (long)tile * Positions * o;
+            int ob = 0;
+            for (; ob + Block <= o; ob += Block) Tile4(s, sw, off, _taps, w + ob, o, bias + ob, d + ob, o, relu);
+            for (; ob < o; ob += Lanes) Tile1(s, sw, off, _taps, w + ob, o, bias + ob, d + ob, o, relu);
         }
-        Store7(y, a00, a01, a02, a03, a04, a05, a06, relu);
-        Store7(y + plane, a10, a11, a12, a13, a14, a15, a16, relu);
-        Store7(y + 2 * plane, a20, a21, a22, a23, a24, a25, a26, relu);
-        Store7(y + 3 * plane, a30, a31, a32, a33, a34, a35, a36, relu);
+    }
+
+    /// <summary>
+    /// 64 channels x 6 positions: y[j, v] = sum over taps t of w[t, v] x[off[t] + j sw] (+ bias, ReLU), stored at
+    /// <paramref name="dst"/> + j <paramref name="dstStride"/> + 16 v.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4(float* src, int sw, int* off, int nt, float* w, int wStride, float* bias, float* dst, int dstStride, bool relu)
+    {
+        var b0 = Vector512.Load(bias); var b1 = Vector512.Load(bias + 16); var b2 = Vector512.Load(bias + 32); var b3 = Vector512.Load(bias + 48);
+        Vector512<float> a00 = b0, a01 = b1, a02 = b2, a03 = b3, a10 = b0, a11 = b1, a12 = b2, a13 = b3, a20 = b0, a21 = b1, a22 = b2, a23 = b3;
+        Vector512<float> a30 = b0, a31 = b1, a32 = b2, a33 = b3, a40 = b0, a41 = b1, a42 = b2, a43 = b3, a50 = b0, a51 = b1, a52 = b2, a53 = b3;
+        float* x0 = src, x1 = src + sw, x2 = src + 2 * sw, x3 = src + 3 * sw, x4 = src + 4 * sw, x5 = src + 5 * sw;
+        for (int t = 0; t < nt; t++, w += wStride)
+        {
+            int i = off[t];
+            var w0 = Avx512F.LoadAlignedVector512(w); var w1 = Avx512F.LoadAlignedVector512(w + 16);
+            var w2 = Avx512F.LoadAlignedVector512(w + 32); var w3 = Avx512F.LoadAlignedVector512(w + 48);
+            var x = Vector512.Create(x0[i]);
+            a00 = Avx512F.FusedMultiplyAdd(w0, x, a00); a01 = Avx512F.FusedMultiplyAdd(w1, x, a01); a02 = Avx512F.FusedMultiplyAdd(w2, x, a02); a03 = Avx512F.FusedMultiplyAdd(w3, x, a03);
+            x = Vector512.Create(x1[i]);
+            a10 = Avx512F.FusedMultiplyAdd(w0, x, a10); a11 = Avx512F.FusedMultiplyAdd(w1, x, a11); a12 = Avx512F.FusedMultiplyAdd(w2, x, a12); a13 = Avx512F.FusedMultiplyAdd(w3, x, a13);
+            x = Vector512.Create(x2[i]);
+            a20 = Avx512F.FusedMultiplyAdd(w0, x, a20); a21 = Avx512F.FusedMultiplyAdd(w1, x, a21); a22 = Avx512F.FusedMultiplyAdd(w2, x, a22); a23 = Avx512F.FusedMultiplyAdd(w3, x, a23);
+            x = Vector512.Create(x3[i]);
+            a30 = Avx512F.FusedMultiplyAdd(w0, x, a30); a31 = Avx512F.FusedMultiplyAdd(w1, x, a31); a32 = Avx512F.FusedMultiplyAdd(w2, x, a32); a33 = Avx512F.FusedMultiplyAdd(w3, x, a33);
+            x = Vector512.Create(x4[i]);
+            a40 = Avx512F.FusedMultiplyAdd(w0, x, a40); a41 = Avx512F.FusedMultiplyAdd(w1, x, a41); a42 = Avx512F.FusedMultiplyAdd(w2, x, a42); a43 = Avx512F.FusedMultiplyAdd(w3, x, a43);
+            x = Vector512.Create(x5[i]);
+            a50 = Avx512F.FusedMultiplyAdd(w0, x, a50); a51 = Avx512F.FusedMultiplyAdd(w1, x, a51); a52 = Avx512F.FusedMultiplyAdd(w2, x, a52); a53 = Avx512F.FusedMultiplyAdd(w3, x, a53);
+        }
+        Store4(dst, a00, a01, a02, a03, relu);
+        Store4(dst + dstStride, a10, a11, a12, a13, relu);
+        Store4(dst + 2 * dstStride, a20, a21, a22, a23, relu);
+        Store4(dst + 3 * dstStride, a30, a31, a32, a33, relu);
+        Store4(dst + 4 * dstStride, a40, a41, a42, a43, relu);
+        Store4(dst + 5 * dstStride, a50, a51, a52, a53, relu);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store7(float* y, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
-        Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, bool relu)
+    private static void Store4(float* d, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3, bool relu)
     {
         if (relu)
         {
             var z = Vector512<float>.Zero;
             v0 = Avx512F.Max(v0, z); v1 = Avx512F.Max(v1, z); v2 = Avx512F.Max(v2, z); v3 = Avx512F.Max(v3, z);
-            v4 = Avx512F.Max(v4, z); v5 = Avx512F.Max(v5, z); v6 = Avx512F.Max(v6, z);
         }
-        v0.Store(y); v1.Store(y + 16); v2.Store(y + 32); v3.Store(y + 48); v4.Store(y + 64); v5.Store(y + 80); v6.Store(y + 96);
+        v0.Store(d); v1.Store(d + 16); v2.Store(d + 32); v3.Store(d + 48);
     }
 
+    /// <summary>16 channels x 6 positions (the channels left after the blocks of 64), as <see cref="Tile4"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void BlockNarrow(float* src, int* off, int* wi, int nt, float* w, Vector128<float> bias, float* y, long plane, bool relu, int cols)
+    private static void Tile1(float* src, int sw, int* off, int nt, float* w, int wStride, float* bias, float* dst, int dstStride, bool relu)
     {
-        Vector512<float> a00 = Vector512.Create(bias.GetElement(0)), a10 = Vector512.Create(bias.GetElement(1)),
-            a20 = Vector512.Create(bias.GetElement(2)), a30 = Vector512.Create(bias.GetElement(3));
-        Vector512<float> a01 = a00, a11 = a10, a21 = a20, a31 = a30;
-        for (int t = 0; t < nt; t++)
+        var b = Vector512.Load(bias);
+        Vector512<float> a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b;
+        for (int t = 0; t < nt; t++, w += wStride)
         {
-            float* s = src + off[t], k = w + wi[t];
-            var w0 = Vector512.Create(k[0]); var w1 = Vector512.Create(k[1]); var w2 = Vector512.Create(k[2]); var w3 = Vector512.Create(k[3]);
-            var x = Avx512F.LoadVector512(s);
-            a00 = Avx512F.FusedMultiplyAdd(x, w0, a00); a10 = Avx512F.FusedMultiplyAdd(x, w1, a10); a20 = Avx512F.FusedMultiplyAdd(x, w2, a20); a30 = Avx512F.FusedMultiplyAdd(x, w3, a30);
-            x = Avx512F.LoadVector512(s + 16);
-            a01 = Avx512F.FusedMultiplyAdd(x, w0, a01); a11 = Avx512F.FusedMultiplyAdd(x, w1, a11); a21 = Avx512F.FusedMultiplyAdd(x, w2, a21); a31 = Avx512F.FusedMultiplyAdd(x, w3, a31);
+            float* s = src + off[t];
+            var k = Avx512F.LoadAlignedVector512(w);
+            a0 = Avx512F.FusedMultiplyAdd(k, Vector512.Create(s[0]), a0); a1 = Avx512F.FusedMultiplyAdd(k, Vector512.Create(s[sw]), a1);
+            a2 = Avx512F.FusedMultiplyAdd(k, Vector512.Create(s[2 * sw]), a2); a3 = Avx512F.FusedMultiplyAdd(k, Vector512.Create(s[3 * sw]), a3);
+            a4 = Avx512F.FusedMultiplyAdd(k, Vector512.Create(s[4 * sw]), a4); a5 = Avx512F.FusedMultiplyAdd(k, Vector512.Create(s[5 * sw]), a5);
         }
-        StorePartial(y, a00, a01, relu, cols);
-        StorePartial(y + plane, a10, a11, relu, cols);
-        StorePartial(y + 2 * plane, a20, a21, relu, cols);
-        StorePartial(y + 3 * plane, a30, a31, relu, cols);
+        if (relu)
+        {
+            var z = Vector512<float>.Zero;
+            a0 = Avx512F.Max(a0, z); a1 = Avx512F.Max(a1, z); a2 = Avx512F.Max(a2, z); a3 = Avx512F.Max(a3, z); a4 = Avx512F.Max(a4, z); a5 = Avx512F.Max(a5, z);
+        }
+        a0.Store(dst); a1.Store(dst + dstStride); a2.Store(dst + 2 * dstStride); a3.Store(dst + 3 * dstStride); a4.Store(dst + 4 * dstStride); a5.Store(dst + 5 * dstStride);
     }
 
-    /// <summary>Stores the first <paramref name="cols"/> (up to 32) of two vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePartial(float* y, Vector512<float> v0, Vector512<float> v1, bool relu, int cols)
+    /// <summary>
+    /// One pooled row, [position, channel], from convolution rows [a, b) (row r in slot r mod 3 of <paramref name="ring"/>):
+    /// the maximum over those rows and columns 2 q - 1 .. 2 q + 1 inside the row.
+    /// </summary>
+    private void PoolRow(float* ring, int slot, int a, int b, float* dst, int ow)
     {
-        if (relu) { v0 = Avx512F.Max(v0, Vector512<float>.Zero); v1 = Avx512F.Max(v1, Vector512<float>.Zero); }
-        if (cols >= 2 * Lanes) { v0.Store(y); v1.Store(y + Lanes); return; }
-        if (cols >= Lanes)
+        int o = _g.O, w = _g.OW;
+        for (int q = 0; q < ow; q++)
         {
-            v0.Store(y);
-            Avx512F.MaskStore(y + Lanes, Mask(cols - Lanes), v1);
-            return;
+            int x0 = Math.Max(0, 2 * q - 1), x1 = Math.Min(w, 2 * q + 2);
+            for (int v = 0; v < o; v += Lanes)
+            {
+                var m = Vector512.Create(float.NegativeInfinity);
+                for (int r = a; r < b; r++)
+                {
+                    float* row = ring + (long)(r % 3) * slot + v;
+                    for (int c = x0; c < x1; c++) m = Avx512F.Max(m, Vector512.Load(row + (long)c * o));
+                }
+                m.Store(dst + (long)q * o + v);
+            }
         }
-        Avx512F.MaskStore(y, Mask(cols), v0);
+    }
+
+    /// <summary>
+    /// Writes a [position, channel] row (<paramref name="count"/> positions, rounded up to 16 in the buffer) to
+    /// y[channel * <paramref name="plane"/> + position]: 16 x 16 transposes, the last block's store masked.
+    /// </summary>
+    private void Transpose(float* src, int count, float* y, long plane)
+    {
+        int o = _g.O;
+        for (int p = 0; p < count; p += Lanes)
+        {
+            var mask = p + Lanes <= count ? Vector512<float>.AllBitsSet : Mask(count - p);
+            for (int c = 0; c < o; c += Lanes)
+                Transpose16(src + (long)p * o + c, o, y + (long)c * plane + p, plane, mask);
+        }
+    }
+
+    /// <summary>dst[j * dstStride + i] = src[i * srcStride + j] for a 16 x 16 block; lanes outside <paramref name="mask"/> are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose16(float* src, int srcStride, float* dst, long dstStride, Vector512<float> mask)
+    {
+        var r = stackalloc Vector512<float>[Lanes];
+        for (int i = 0; i < Lanes; i++) r[i] = Vector512.Load(src + (long)i * srcStride);
+        // swap the off-diagonal s x s blocks of each 2s x 2s block, s = 8, 4, 2, 1
+        for (int s = 8; s >= 1; s >>= 1)
+        {
+            var (lo, hi) = SwapIndices(s);
+            for (int i = 0; i < Lanes; i += 2 * s)
+                for (int j = i; j < i + s; j++)
+                {
+                    var a = r[j]; var b = r[j + s];
+                    r[j] = Avx512F.PermuteVar16x32x2(a, lo, b);
+                    r[j + s] = Avx512F.PermuteVar16x32x2(a, hi, b);
+                }
+        }
+        for (int j = 0; j < Lanes; j++) Avx512F.MaskStore(dst + j * dstStride, mask, r[j]);
+    }
+
+    /// <summary>
+    /// Index vectors of one transpose stage for rows a (upper) and b (lower, s rows on): the new upper row keeps a's lanes
+    /// of each even s-block and takes b's even block in place of a's odd one; the new lower row takes a's odd block in
+    /// place of b's even one and keeps b's odd blocks.
+    /// </summary>
+    private static (Vector512<int> Lo, Vector512<int> Hi) SwapIndices(int s) => s switch
+    {
+        8 => (SwapLo8, SwapHi8),
+        4 => (SwapLo4, SwapHi4),
+        2 => (SwapLo2, SwapHi2),
+        _ => (SwapLo1, SwapHi1),
+    };
+
+    private static readonly Vector512<int> SwapLo8 = Indices(8, upper: true), SwapHi8 = Indices(8, upper: false),
+        SwapLo4 = Indices(4, upper: true), SwapHi4 = Indices(4, upper: false),
+        SwapLo2 = Indices(2, upper: true), SwapHi2 = Indices(2, upper: false),
+        SwapLo1 = Indices(1, upper: true), SwapHi1 = Indices(1, upper: false);
+
+    private static Vector512<int> Indices(int s, bool upper)
+    {
+        var idx = new int[Lanes];
+        for (int l = 0; l < Lanes; l++)
+        {
+            bool left = l % (2 * s) < s;
+            idx[l] = upper ? (left ? l : Lanes + l - s) : (left ? l + s : Lanes + l);
+        }
+        return Vector512.Create(idx);
     }
 
     private static Vector512<float> Mask(int n) =>
         Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(n)).AsSingle();
-
-    /// <summary>
-    /// Max pool 3 x 3 / 2 (padding 1) of pooled rows [r0, r1) of one channel from its convolution rows [c0, c1)
-    /// (row r at <paramref name="conv"/> + (r - c0) <paramref name="stride"/>); <paramref name="vm"/> is a row of scratch
-    /// with room for one column before and <see cref="Lanes"/> x 2 after.
-    /// </summary>
-    private void PoolRows(float* conv, int stride, int c0, int r0, int r1, float* vm, float* y, int ow)
-    {
-        int w = _g.OW, oh = _g.OH;
-        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        var odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        vm[-1] = float.NegativeInfinity;
-        for (int i = w; i < w + 2 * Lanes + 2; i++) vm[i] = float.NegativeInfinity;
-        for (int r = r0; r < r1; r++)
-        {
-            int a = Math.Max(0, 2 * r - 1), b = Math.Min(oh, 2 * r + 2); // window rows [a, b), inside [c0, c1)
-            float* first = conv + (long)(a - c0) * stride;
-            for (int i = 0; i < w; i += Lanes)
-            {
-                var m = Vector512.Load(first + i);
-                for (int k = a + 1; k < b; k++) m = Avx512F.Max(m, Vector512.Load(first + (long)(k - a) * stride + i));
-                if (i + Lanes <= w) m.Store(vm + i);
-                else Avx512F.MaskStore(vm + i, Mask(w - i), m);
-            }
-            float* yr = y + (long)r * ow;
-            for (int o = 0; o < ow; o += Lanes)
-            {
-                float* q = vm + 2 * o - 1; // q[2 i], q[2 i + 1], q[2 i + 2] = columns 2 (o + i) - 1, 2 (o + i), 2 (o + i) + 1
-                var lo = Vector512.Load(q); var hi = Vector512.Load(q + Lanes);
-                var lo2 = Vector512.Load(q + 2); var hi2 = Vector512.Load(q + 2 + Lanes);
-                var m = Avx512F.Max(Avx512F.Max(Avx512F.PermuteVar16x32x2(lo, even, hi), Avx512F.PermuteVar16x32x2(lo, odd, hi)),
-                    Avx512F.PermuteVar16x32x2(lo2, even, hi2));
-                if (o + Lanes <= ow) m.Store(yr + o);
-                else Avx512F.MaskStore(yr + o, Mask(ow - o), m);
-            }
-        }
-    }
 }
