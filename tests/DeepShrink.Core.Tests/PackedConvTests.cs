@@ -59,6 +59,9 @@ public class PackedConvTests
         new ConvGeometry(1, 4, 20, 37, 9, 3, 3, 3, 3, 1, 1),          // stride 3: three column phases
         new ConvGeometry(1, 3, 9, 28, 8, 3, 3, 2, 2, 1, 1),           // stride 2 over rows of 28: the 16- and 8-wide de-interleave steps
         new ConvGeometry(1, 2, 5, 57, 8, 3, 3, 2, 2, 1, 1),           // rows of 57: every de-interleave step and a scalar tail
+        new ConvGeometry(1, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1),        // input larger than the weights: positions split, each thread pads its rows
+        new ConvGeometry(1, 16, 40, 38, 64, 1, 1, 2, 2, 0, 0),        // 1x1 / 2 copying only the inputs read, positions split
+        new ConvGeometry(1, 40, 15, 13, 96, 1, 1, 2, 3, 0, 0),        // 1x1, unequal strides, odd plane (8 x 5), channel blocks
     };
 
     [Theory]
@@ -119,10 +122,13 @@ public class PackedConvTests
         }
     }
 
-    [Fact]
-    public void Results_do_not_depend_on_the_thread_count()
+    [Theory]
+    [InlineData(16, 20, 64, 3, 1)] // weights the larger operand: channel blocks
+    [InlineData(32, 30, 64, 3, 2)] // input the larger: positions, each thread padding its rows
+    [InlineData(16, 40, 64, 1, 2)] // 1x1 / 2: positions, each thread copying its inputs
+    public void Results_do_not_depend_on_the_thread_count(int c, int hw, int o, int k, int stride)
     {
-        var g = new ConvGeometry(2, 16, 20, 20, 64, 3, 3, 1, 1, 1, 1);
+        var g = new ConvGeometry(2, c, hw, hw, o, k, k, stride, stride, k / 2, k / 2);
         var rng = new Rng(3);
         var x = Uniform(rng, g.InputSize);
         var w = Uniform(rng, g.WeightSize);

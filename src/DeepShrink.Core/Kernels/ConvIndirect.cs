@@ -19,11 +19,13 @@ namespace DeepShrink.Core.Kernels;
 /// serves, against the K-times larger unfolded matrix <see cref="ConvPositionRows"/> writes and reads). The sliver
 /// length is 7 where that tiles the output rows with fewer unused positions than 8 (ResNet planes of 7, 14, 28, 56
 /// and 112 columns: none instead of 1/8). Threads split the 32-channel blocks
-/// when they share out evenly (each thread reads only its share of the weights, usually the larger operand on small
-/// planes, and all of the small padded input, from its own copy), otherwise the row slivers (each thread multiplies its positions by all
-/// the weights); either way no cache line a thread writes is read by another in the same call (with the unfolded
+/// when they share out evenly and the weights are the larger operand (each thread reads only its share of the weights
+/// and all of the small padded input, from its own copy), otherwise the row slivers (each thread pads just the input
+/// rows its slivers read, into its own copy, and multiplies its positions by all the weights); either way no cache line
+/// a thread writes is read by another in the same call (with the unfolded
 /// matrix, written half by each core and read whole by both, two threads had been no faster than one). Each output element is reduced in the same order whatever the thread count. Pointwise
-/// convolutions without padding or stride run the whole plane as one row (slivers may cross output rows).
+/// convolutions without padding run the whole plane as one row (slivers may cross output rows); strided ones copy only
+/// the inputs they read, as a [C, OH, OW] plane.
 /// </remarks>
 internal sealed unsafe class ConvIndirect
 {
@@ -37,7 +39,9 @@ internal sealed unsafe class ConvIndirect
     private readonly int[] _off;          // [K] offset of (c, ky, kx) in the padded input
     private readonly int _mr;             // positions per sliver: 7 or 8
     private readonly int _kc, _oPad, _hp, _wq, _rowFloats, _imageFloats, _rowLen, _rows, _slivers;
-    private readonly bool _flat;          // 1x1 without padding or stride: the plane is one row
+    private readonly bool _flat;          // 1x1 without padding: the (subsampled) plane is one row
+    private readonly bool _sub;           // 1x1 strided without padding: the copy holds only the inputs used, [C, OH, OW]
+    private readonly bool _inputHeavy;    // one padded image holds more floats than the weights: split positions, not channels
 
     /// <summary>True where this layout applies: AVX-512, groups 1.</summary>
     public static bool Supports(in ConvGeometry g, SimdLevel level) => level == SimdLevel.Vector512 && g.Groups == 1;
@@ -50,15 +54,17 @@ internal sealed unsafe class ConvIndirect
         _w = GemmPack.RowSlivers(w, g.O, g.GroupK, Nr, _kc);
         _huge = HugePageWeights.TryCopy(_w);
         if (_huge is not null) _w = [];
-        _flat = g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && g.SH == 1 && g.SW == 1;
-        _hp = g.H + 2 * g.PH;
+        _sub = g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && (g.SH > 1 || g.SW > 1);
+        _flat = g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && (_sub || g.SH == 1 && g.SW == 1);
+        _hp = _sub ? g.OH : g.H + 2 * g.PH;
         int wp = g.W + 2 * g.PW;
-        _wq = (wp + g.SW - 1) / g.SW;   // floats of one column phase of a padded row
-        _rowFloats = g.SW * _wq;        // a padded row: SW phases (= wp for stride 1)
+        _wq = _sub ? g.OW : (wp + g.SW - 1) / g.SW; // floats of one column phase of a padded row
+        _rowFloats = _sub ? g.OW : g.SW * _wq;      // a padded row: SW phases (= wp for stride 1); the subsampled row
         _imageFloats = g.C * _hp * _rowFloats;
         _rowLen = _flat ? g.OutPlane : g.OW;
         _rows = _flat ? 1 : g.OH;
         _mr = SliverLength(_rowLen);
+        _inputHeavy = (long)_imageFloats > (long)g.GroupK * g.O;
         _slivers = _rows * ((_rowLen + _mr - 1) / _mr);
         _off = new int[g.GroupK];
         int k = 0;
@@ -104,26 +110,29 @@ internal sealed unsafe class ConvIndirect
     {
         int total = batch * _slivers, blocks = _oPad / Nr;
         int padThreads = ConvParallel.Resolve(threads), t = (long)_g.Macs * batch < 1 << 16 ? 1 : padThreads;
-        // channel blocks when they share out evenly: each thread then reads only its part of the weights (the larger
-        // operand on small planes) and all of the small padded input, from its own copy (OwnPadded); otherwise
-        // position slivers, over one padded copy made by all threads
-        bool byChannels = t > 1 && blocks >= t && (blocks % t == 0 || blocks >= 2 * t);
+        // channel blocks when they share out evenly and the weights are the larger operand (small planes): each thread
+        // then reads only its part of the weights and all of the small padded input, from its own copy (OwnPadded);
+        // otherwise position slivers, each thread padding just the rows (or positions) its slivers read into its own
+        // copy (OwnRows). ResNet18's layer2 3x3/2 (input 2.7x the weights) had split channels with a copy of the whole
+        // 56 x 56 x 64 input on each thread: 311-317 us, against 262-266 us by positions (2 threads, same process)
+        bool byChannels = t > 1 && blocks >= t && (blocks % t == 0 || blocks >= 2 * t) && !_inputHeavy;
+        bool ownRows = t > 1 && !byChannels;
         // the slack covers the last sliver's over-read (up to 7 positions past a row's end)
         long padLen = (long)batch * _imageFloats + _rowFloats + 8;
-        float[] padded = byChannels ? [] : ArrayPool<float>.Shared.Rent((int)padLen + CacheLines.Floats);
+        float[] padded = byChannels || ownRows ? [] : ArrayPool<float>.Shared.Rent((int)padLen + CacheLines.Floats);
         float[] accArr = ArrayPool<float>.Shared.Rent(total * _mr * _oPad + CacheLines.Floats);
         try
         {
             fixed (float* pp = padded, pacc = accArr)
             {
                 float* xp = pp == null ? null : CacheLines.Align(pp), acc = CacheLines.Align(pacc); // threads write side by side: no shared lines
-                if (!byChannels) Pad(x, batch, xp, padLen, padThreads);
+                if (!byChannels && !ownRows) Pad(x, batch, xp, padLen, padThreads);
                 int n = byChannels ? blocks : total, parts = t > 1 ? ConvParallel.Parts(n, t) : 1;
                 long call = Interlocked.Increment(ref s_calls);
                 WorkerPool.RunRanges(n, parts, t, (a, b) =>
                 {
                     if (byChannels) Block(OwnPadded(x, batch, padLen, call), acc, 0, total, a, b, y, residual, bias, relu);
-                    else Block(xp, acc, a, b, 0, blocks, y, residual, bias, relu);
+                    else Block(ownRows ? OwnRows(x, batch, padLen, a, b) : xp, acc, a, b, 0, blocks, y, residual, bias, relu);
                 });
             }
         }
@@ -150,23 +159,51 @@ internal sealed unsafe class ConvIndirect
         });
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PadPlane(float* x, float* xp, int plane)
+    {
+        if (_sub) Subsample(x, xp, plane, 0, _g.OutPlane);
+        else PadPlaneRows(x, xp, plane, 0, _hp);
+    }
+
+    /// <summary>Output positions [q0, q1) of one plane of a 1x1 strided convolution: the inputs they read, [OH, OW] in the copy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Subsample(float* x, float* xp, int plane, int q0, int q1)
+    {
+        var g = _g;
+        float* src = x + (long)plane * g.H * g.W, dst = xp + (long)plane * g.OutPlane;
+        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        for (int q = q0; q < q1;)
+        {
+            int oy = q / g.OW, ox = q % g.OW, end = Math.Min(g.OW, ox + q1 - q);
+            float* s = src + (long)oy * g.SH * g.W, d = dst + (long)oy * g.OW;
+            int i = ox;
+            if (g.SW == 2 && Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= end && 2 * i + 32 <= g.W; i += 16)
+                    Avx512F.PermuteVar16x32x2(Vector512.Load(s + 2 * i), even, Vector512.Load(s + 2 * i + 16)).Store(d + i);
+            for (; i < end; i++) d[i] = s[i * g.SW];
+            q += end - ox;
+        }
+    }
+
+    /// <summary>Padded rows [r0, r1) of one plane (border rows cleared, each row's own floats cleared then filled).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PadPlaneRows(float* x, float* xp, int plane, int r0, int r1)
     {
         var g = _g;
         float* src = x + (long)plane * g.H * g.W, dst = xp + (long)plane * _hp * _rowFloats;
         if (g.PH == 0 && g.PW == 0 && g.SW == 1)
-        {   // rows stay as they are: the plane is one run
-            new ReadOnlySpan<float>(src, g.H * g.W).CopyTo(new Span<float>(dst, g.H * g.W));
+        {   // rows stay as they are: the rows are one run
+            new ReadOnlySpan<float>(src + (long)r0 * g.W, (r1 - r0) * g.W).CopyTo(new Span<float>(dst + (long)r0 * g.W, (r1 - r0) * g.W));
             return;
         }
-        new Span<float>(dst, g.PH * _rowFloats).Clear();
-        new Span<float>(dst + (long)(g.PH + g.H) * _rowFloats, (_hp - g.PH - g.H) * _rowFloats).Clear();
         int sw = g.SW;
-        for (int iy = 0; iy < g.H; iy++)
+        for (int pr = r0; pr < r1; pr++)
         {
-            float* s = src + iy * g.W, d = dst + (long)(iy + g.PH) * _rowFloats;
+            float* d = dst + (long)pr * _rowFloats;
             new Span<float>(d, _rowFloats).Clear();
+            int iy = pr - g.PH;
+            if (iy < 0 || iy >= g.H) continue;
+            float* s = src + iy * g.W;
             if (sw == 1) { new ReadOnlySpan<float>(s, g.W).CopyTo(new Span<float>(d + g.PW, g.W)); continue; }
             if (sw == 2) { Deinterleave2(s, g.W, d, g.PW, _wq); continue; }
             for (int ix = 0; ix < g.W; ix++)
@@ -175,6 +212,42 @@ internal sealed unsafe class ConvIndirect
                 d[col % sw * _wq + col / sw] = s[ix];
             }
         }
+    }
+
+    /// <summary>
+    /// This thread's own buffer with the padded rows that slivers [s0, s1) read filled in (each row at its place in the
+    /// full padded batch; other rows are left as they are and never read by these slivers' used positions).
+    /// </summary>
+    private float* OwnRows(float* x, int batch, long padLen, int s0, int s1)
+    {
+        var buf = t_padded;
+        if (buf is null || buf.Length < padLen + CacheLines.Floats)
+            t_padded = buf = GC.AllocateUninitializedArray<float>((int)padLen + CacheLines.Floats, pinned: true);
+        float* xp = CacheLines.Align((float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buf)));
+        long n = (long)batch * _imageFloats;
+        new Span<float>(xp + n, (int)(padLen - n)).Clear(); // slack past the last image
+        var g = _g;
+        var (imgA, rowA, xA) = Sliver(s0);
+        var (imgB, rowB, xB) = Sliver(s1 - 1);
+        if (_flat)
+        {   // the slivers' positions of every channel (a flat plane is one row)
+            int plane = _hp * _rowFloats;
+            for (int img = imgA; img <= imgB; img++)
+            {
+                int qa = img == imgA ? xA : 0, qb = img == imgB ? Math.Min(_rowLen, xB + _mr) : _rowLen;
+                for (int c = 0; c < g.C; c++)
+                    if (_sub) Subsample(x, xp, img * g.C + c, qa, qb);
+                    else new ReadOnlySpan<float>(x + (long)(img * g.C + c) * plane + qa, qb - qa).CopyTo(new Span<float>(xp + (long)(img * g.C + c) * plane + qa, qb - qa));
+            }
+            return xp;
+        }
+        for (int img = imgA; img <= imgB; img++)
+        {
+            int first = img == imgA ? rowA : 0, last = img == imgB ? rowB : _rows - 1;
+            int p0 = first * g.SH, p1 = Math.Min(_hp, last * g.SH + (g.KH - 1) * g.DH + 1);
+            for (int c = 0; c < g.C; c++) PadPlaneRows(x, xp, img * g.C + c, p0, p1);
+        }
+        return xp;
     }
 
     /// <summary>Writes the n floats of s as padded columns pw .. pw + n - 1 split into two phases of wq floats (even columns, then odd).</summary>

@@ -89,7 +89,7 @@ public sealed unsafe class PackedConv
     /// <summary>
     /// The layout <see cref="ConvLayout.Auto"/> picks. Planes of at least <see cref="PositionRowsMaxPlane"/> positions:
     /// channels as rows, except strided spatial kernels over 16+ channels (<see cref="StridedIndirect"/>). Smaller planes on AVX-512 (measured, docs/RESULTS.md "small-map runtime" and "eleventh session"): the
-    /// indirect GEMM for spatial kernels with at least <see cref="IndirectMinChannels"/> output channels (1.1-1.4x faster
+    /// indirect GEMM for spatial kernels and strided 1x1 ones (<see cref="StridedPointwise"/>) with at least <see cref="IndirectMinChannels"/> output channels (1.1-1.4x faster
     /// than the other layouts on 7x7 and 14x14 planes), channels as rows for pointwise and narrow layers (up to 2x
     /// faster there: positions-as-rows tiles of 32 channels are mostly padding, or a 1x1 reduction is too short).
     /// Other small planes: positions as rows.
@@ -99,8 +99,17 @@ public sealed unsafe class PackedConv
         if (g.OutPlane >= PositionRowsMaxPlane)
             return StridedIndirect(g, level) ? ConvLayout.Indirect : ConvLayout.ChannelRows;
         if (!ConvIndirect.Supports(g, level)) return ConvLayout.PositionRows;
-        return g.KH * g.KW > 1 && g.O >= IndirectMinChannels ? ConvLayout.Indirect : ConvLayout.ChannelRows;
+        return (g.KH * g.KW > 1 || StridedPointwise(g)) && g.O >= IndirectMinChannels ? ConvLayout.Indirect : ConvLayout.ChannelRows;
     }
+
+    /// <summary>
+    /// A 1x1 strided convolution without padding (a ResNet's projection shortcut): on small planes the indirect GEMM copies
+    /// just the inputs it reads and each thread only those of its positions (ResNet18's 1x1/2 shortcuts to 14 x 14 and
+    /// 7 x 7, 2 threads, in the network: 71 and 60 us against 75 and 95 us with channels as rows, which unfolds the whole
+    /// subsampled input once per channel band; to 28 x 28 channels as rows stayed ahead, 75 vs 93 us).
+    /// </summary>
+    private static bool StridedPointwise(in ConvGeometry g) =>
+        g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && (g.SH > 1 || g.SW > 1);
 
     /// <summary>
     /// Larger planes: the indirect GEMM for strided spatial kernels over at least 16 input channels with at least
