@@ -43,10 +43,35 @@ public static class ModelTiming
         return r.Length % 2 == 1 ? r[r.Length / 2] : 0.5 * (r[r.Length / 2 - 1] + r[r.Length / 2]);
     }
 
+    /// <summary>Most untimed calls <see cref="Settle"/> makes before a block.</summary>
+    public const int MaxSettleCalls = 6;
+
+    /// <summary>A call within this factor of the action's fastest warm-up call ends <see cref="Settle"/>.</summary>
+    public const double SettleFactor = 1.25;
+
+    /// <summary>
+    /// Untimed calls of <paramref name="op"/> until one runs within <see cref="SettleFactor"/> of its fastest warm-up
+    /// call (<paramref name="fastestSeconds"/>), at most <see cref="MaxSettleCalls"/>: the alternation itself leaves a
+    /// transient that is no property of either engine's back-to-back latency. Measured on ResNet18 at batch 1, 2 threads
+    /// (`/work/exp/scal`, 2026-12-07): right after an ONNX Runtime block our first 2-3 calls took 14-20 ms against 8.8 ms
+    /// (its intra-op workers still spinning, and ours, parked for its sake, woken onto the caller's core), and even
+    /// after a 50-100 ms pause the first 1-3 calls took 9.5-16 ms; one untimed call had left the rest in the timed block.
+    /// </summary>
+    public static void Settle(Action op, double fastestSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        for (int u = 0; u < MaxSettleCalls; u++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            op();
+            if (Stopwatch.GetElapsedTime(t0).TotalSeconds <= SettleFactor * fastestSeconds) return;
+        }
+    }
+
     /// <summary>
     /// Microseconds per call of each action in each round ([action][round]), after a warm-up; actions alternate within a
-    /// round, in the given order in even rounds and reversed in odd ones, and each action's block starts with one untimed
-    /// call. An action leaves state that the next one pays for (worker threads still spinning: ONNX Runtime keeps one
+    /// round, in the given order in even rounds and reversed in odd ones, and each action's block starts with untimed
+    /// calls until the action runs at its warm-up speed again (<see cref="Settle"/>). An action leaves state that the next one pays for (worker threads still spinning: ONNX Runtime keeps one
     /// pool per session; caches holding other weights): in a fixed order that cost lands on the same action every round
     /// (measured on ResNet18 with the same file as baseline and candidate: our baseline ~1 ms of 9 slower than our
     /// candidate, ONNX Runtime's candidate ~0.7 ms slower than its baseline), and alternating the order spreads it over
@@ -57,6 +82,7 @@ public static class ModelTiming
         ArgumentNullException.ThrowIfNull(ops);
         if (rounds < 1) throw new ArgumentOutOfRangeException(nameof(rounds), "at least one round");
         var calls = new int[ops.Count];
+        var fastestCall = new double[ops.Count];
         for (int i = 0; i < ops.Count; i++)
         {   // warm-up (JIT tiers, caches, pools) and a first estimate of one call
             var sw = Stopwatch.StartNew();
@@ -70,6 +96,7 @@ public static class ModelTiming
                 n++;
             }
             calls[i] = (int)Math.Clamp(seconds / rounds / Math.Max(fastest, 1e-7), 1, 1_000_000);
+            fastestCall[i] = fastest;
         }
         var per = new double[ops.Count][];
         for (int i = 0; i < ops.Count; i++) per[i] = new double[rounds];
@@ -77,7 +104,7 @@ public static class ModelTiming
             for (int slot = 0; slot < ops.Count; slot++)
             {
                 int i = r % 2 == 0 ? slot : ops.Count - 1 - slot;
-                ops[i]();
+                Settle(ops[i], fastestCall[i]);
                 long t0 = Stopwatch.GetTimestamp();
                 for (int c = 0; c < calls[i]; c++) ops[i]();
                 per[i][r] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds / calls[i];
