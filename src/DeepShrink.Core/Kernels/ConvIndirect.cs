@@ -185,7 +185,7 @@ internal sealed unsafe class ConvIndirect
         }
     }
 
-    /// <summary>Padded rows [r0, r1) of one plane (border rows cleared, each row's own floats cleared then filled).</summary>
+    /// <summary>Padded rows [r0, r1) of one plane (cleared as one run, then each input row's floats filled in).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PadPlaneRows(float* x, float* xp, int plane, int r0, int r1)
     {
@@ -197,13 +197,21 @@ internal sealed unsafe class ConvIndirect
             return;
         }
         int sw = g.SW;
+        new Span<float>(dst + (long)r0 * _rowFloats, (r1 - r0) * _rowFloats).Clear(); // the rows are one run: one clear, then each row's own floats
+        bool masked = sw == 1 && g.W <= 2 * 16 && Avx512F.IsSupported;
+        Vector512<float> m0 = masked ? Mask16(Math.Min(g.W, 16)) : default, m1 = masked ? Mask16(g.W - 16) : default;
         for (int pr = r0; pr < r1; pr++)
         {
             float* d = dst + (long)pr * _rowFloats;
-            new Span<float>(d, _rowFloats).Clear();
             int iy = pr - g.PH;
             if (iy < 0 || iy >= g.H) continue;
             float* s = src + iy * g.W;
+            if (masked)
+            {   // rows of up to 32 floats (ResNet18's 14 and 7): two masked moves instead of a copy call per row
+                Avx512F.MaskStore(d + g.PW, m0, Avx512F.MaskLoad(s, m0, Vector512<float>.Zero));
+                if (g.W > 16) Avx512F.MaskStore(d + g.PW + 16, m1, Avx512F.MaskLoad(s + 16, m1, Vector512<float>.Zero));
+                continue;
+            }
             if (sw == 1) { new ReadOnlySpan<float>(s, g.W).CopyTo(new Span<float>(d + g.PW, g.W)); continue; }
             if (sw == 2) { Deinterleave2(s, g.W, d, g.PW, _wq); continue; }
             for (int ix = 0; ix < g.W; ix++)
@@ -213,6 +221,10 @@ internal sealed unsafe class ConvIndirect
             }
         }
     }
+
+    /// <summary>Lanes below n (0 to 16) set.</summary>
+    private static Vector512<float> Mask16(int n) =>
+        Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(n)).AsSingle();
 
     /// <summary>
     /// This thread's own buffer with the padded rows that slivers [s0, s1) read filled in (each row at its place in the
