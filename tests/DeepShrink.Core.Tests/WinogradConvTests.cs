@@ -19,7 +19,9 @@ public class WinogradConvTests
         new ConvGeometry(1, 4, 10, 9, 6, 3, 3, 1, 1, 0, 0),       // no padding
         new ConvGeometry(1, 4, 6, 11, 5, 3, 3, 1, 1, 2, 1),       // unequal padding, wider than tall
         new ConvGeometry(1, 2, 5, 70, 4, 3, 3, 1, 1, 1, 1),       // more than 16 tiles per tile row
-        new ConvGeometry(1, 70, 14, 14, 40, 3, 3, 1, 1, 1, 1),    // deep reduction
+        new ConvGeometry(1, 70, 14, 14, 40, 3, 3, 1, 1, 1, 1),    // deep reduction (V by transform point, M by channel)
+        new ConvGeometry(1, 24, 12, 13, 80, 3, 3, 1, 1, 1, 1),    // V by channel, M by transform point
+        new ConvGeometry(1, 72, 9, 10, 66, 3, 3, 1, 1, 1, 1),     // both by transform point
         new ConvGeometry(1, 1, 3, 3, 1, 3, 3, 1, 1, 0, 0),        // a single output
     };
 

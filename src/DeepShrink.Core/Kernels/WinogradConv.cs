@@ -20,11 +20,18 @@ namespace DeepShrink.Core.Kernels;
 /// over threads without depending on their number: (1) per input channel, the input transform of every tile, done
 /// as a vertical pass over whole padded rows (contiguous vectors) then a horizontal pass on 16 tiles at a time
 /// (stride-4 phases picked by permutes); (2) the 36 GEMMs; (3) per output channel, the output transform,
-/// interleaved back to rows, bias, residual and ReLU, written into the NCHW output.
+/// interleaved back to rows, bias, residual and ReLU, written into the NCHW output. V and M are stored channel-major
+/// ([channel][xi][tiles]) up to 64 channels, else by transform point ([xi][channel][tiles]); see ChannelMajor.
 /// </remarks>
 public sealed unsafe class WinogradConv
 {
     private const int Lanes = 16;
+
+    /// <summary>
+    /// Floats past a row's columns in the channel-major V [c][xi][tiles] and M [o][xi][tiles]: a channel's 36 (16) rows
+    /// then lie 4 KB-unaligned (no cache-set aliasing when the GEMM walks them xis rows apart).
+    /// </summary>
+    private const int RowPad = Lanes;
 
     /// <summary>Floats of the transformed input and output buffers of one chunk (4 MiB each), images per chunk chosen to fit.</summary>
     public const int ChunkElements = 1 << 20;
@@ -127,7 +134,7 @@ public sealed unsafe class WinogradConv
         threads = ConvParallel.Resolve(threads);
         int perImage = _th * _tw;
         int xis = _xi, images = Math.Clamp(ChunkFloats / (xis * Math.Max(g.C, g.O) * perImage), 1, batch);
-        int ldMax = Ld(images);
+        int ldMax = Ld(images) + RowPad;
         float[] v = ArrayPool<float>.Shared.Rent(xis * g.C * ldMax + CacheLines.Floats), m = ArrayPool<float>.Shared.Rent(xis * g.O * ldMax + CacheLines.Floats);
         try
         {
@@ -137,20 +144,23 @@ public sealed unsafe class WinogradConv
                 for (int i0 = 0; i0 < batch; i0 += images)
                 {
                     int count = Math.Min(images, batch - i0), ld = Ld(count), n = count * perImage, first = i0;
+                    var lv = Layout(ChannelMajor(g.C), g.C, ld);
+                    var lm = Layout(ChannelMajor(g.O), g.O, ld);
                     long work = (long)perImage * count * xis * 4;
                     // whole channels per part, images in order: an image's last 16-tile block overhangs into the next
                     // image's first tiles, which that image then overwrites (see InputTransform), so they must not race
-                    ConvParallel.For(g.C, threads, work * count, (a, b) => InputTransform(xs, first, count, a * count, b * count, vs, ld, n));
+                    ConvParallel.For(g.C, threads, work * count, (a, b) => InputTransform(xs, first, count, a * count, b * count, vs, lv, ld, n));
                     ConvParallel.For(xis, threads, (long)g.O * g.C * n, (a, b) =>
                     {
                         for (int xi = a; xi < b; xi++)
                         {
-                            float* mx = ms + (long)xi * g.O * ld;
-                            _u[xi].Multiply(new ReadOnlySpan<float>(vs + (long)xi * g.C * ld, g.C * ld), ld, n, new Span<float>(mx, g.O * ld), ld, 0, g.O);
-                            for (int o = 0; o < g.O && ld > n; o++) new Span<float>(mx + (long)o * ld + n, ld - n).Clear(); // read (and discarded) by the last blocks
+                            float* vx = vs + xi * lv.Xi, mx = ms + xi * lm.Xi;
+                            _u[xi].Multiply(new ReadOnlySpan<float>(vx, (int)((g.C - 1) * lv.Channel + ld)), (int)lv.Channel, n,
+                                new Span<float>(mx, (int)((g.O - 1) * lm.Channel + ld)), (int)lm.Channel, 0, g.O);
+                            for (int o = 0; o < g.O && ld > n; o++) new Span<float>(mx + o * lm.Channel + n, ld - n).Clear(); // read (and discarded) by the last blocks
                         }
                     });
-                    ConvParallel.For(g.O * count, threads, work, (a, b) => OutputTransform(ms, ld, n, first, count, a, b, ys, rs, relu));
+                    ConvParallel.For(g.O * count, threads, work, (a, b) => OutputTransform(ms, lm, first, count, a, b, ys, rs, relu));
                 }
             }
         }
@@ -160,6 +170,31 @@ public sealed unsafe class WinogradConv
             ArrayPool<float>.Shared.Return(m);
         }
     }
+
+    /// <summary>Most channels for which V (input channels) or M (output channels) is stored channel-major.</summary>
+    public const int ChannelMajorMaxChannels = 64;
+
+    /// <summary>
+    /// Whether V (or M) with <paramref name="channels"/> rows per GEMM is stored channel-major: each (channel, xi) row
+    /// then lies on its own page for the GEMM, which walks its depth a row at a time, so only up to 64 channels (the
+    /// first-level TLB here holds 72 entries). Channel-major, the input transform writes a channel's 36 rows next to each
+    /// other (2 MB of scattered stores had gone to the third-level cache) and the output transform reads them so.
+    /// ResNet18, 2 threads, in the network (`/work/exp/wgl`, one process, cores apart): layer1's F(4x4) convs (64
+    /// channels) 356-442 us against 439-496 us transform-point-major; layer2's F(2x2) convs (128 channels) went the
+    /// other way channel-major (525-580 against 450-480 us), so they stay as they were. One thread, layer1 alone: 410-429
+    /// against 592-612 us (input transform 72-83 against 226-245 us).
+    /// </summary>
+    private static bool ChannelMajor(int channels) => channels <= ChannelMajorMaxChannels;
+
+    /// <summary>Where element (channel, xi, column) of V or M lies: channel x <see cref="Channel"/> + xi x <see cref="Xi"/> + column.</summary>
+    private readonly record struct Strides(long Channel, long Xi);
+
+    /// <summary>
+    /// The layout of V [C] or M [O] for rows of <paramref name="ld"/> columns: channel-major ([channel][xi][ld + pad],
+    /// a channel's transformed rows together) or transform-point-major ([xi][channel][ld], each GEMM's matrix together).
+    /// </summary>
+    private Strides Layout(bool channelMajor, int channels, int ld) =>
+        channelMajor ? new Strides((long)_xi * (ld + RowPad), ld + RowPad) : new Strides(ld, (long)channels * ld);
 
     /// <summary>Column stride of the chunk's matrices: whole micro-kernel tiles, and room for the last 16-tile block's overhang.</summary>
     private int Ld(int images)
@@ -175,7 +210,7 @@ public sealed unsafe class WinogradConv
     /// thread overwrites afterwards (tile rows and images of one channel run in order on one thread).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void InputTransform(float* x, int first, int count, int a, int b, float* v, int ld, int n)
+    private void InputTransform(float* x, int first, int count, int a, int b, float* v, Strides lv, int ld, int n)
     {
         var g = _g;
         int rw = _rowWidth, hp = _th * _m + 2, perImage = _th * _tw;
@@ -200,19 +235,19 @@ public sealed unsafe class WinogradConv
                     }
                     long colBase = (long)img * perImage;
                     if (img == count - 1 && ld > n) // columns past the chunk's tiles: finite (zero) for the GEMM's whole tiles
-                        for (int xi = 0; xi < _xi; xi++) new Span<float>(v + ((long)xi * g.C + c) * ld + n, ld - n).Clear();
+                        for (int xi = 0; xi < _xi; xi++) new Span<float>(v + c * lv.Channel + xi * lv.Xi + n, ld - n).Clear();
                     for (int ty = 0; ty < _th; ty++)
                     {
-                        float* rows = plane + ty * _m * rw, dst = v + (long)c * ld + colBase + ty * _tw;
+                        float* rows = plane + ty * _m * rw, dst = v + c * lv.Channel + colBase + ty * _tw;
                         if (_m == 4)
                         {
                             VerticalInput(rows, rw, tv);
-                            for (int bx = 0; bx < _blocks; bx++) HorizontalInput(tv, rw, bx * Lanes * 4, dst + bx * Lanes, (long)g.C * ld);
+                            for (int bx = 0; bx < _blocks; bx++) HorizontalInput(tv, rw, bx * Lanes * 4, dst + bx * Lanes, lv.Xi);
                         }
                         else
                         {
                             VerticalInput2(rows, rw, tv);
-                            for (int bx = 0; bx < _blocks; bx++) HorizontalInput2(tv, rw, bx * Lanes * 2, dst + bx * Lanes, (long)g.C * ld);
+                            for (int bx = 0; bx < _blocks; bx++) HorizontalInput2(tv, rw, bx * Lanes * 2, dst + bx * Lanes, lv.Xi);
                         }
                     }
                 }
@@ -313,19 +348,19 @@ public sealed unsafe class WinogradConv
 
     /// <summary>Items [a, b) = (image in chunk, output channel), channel fastest: y[img, o] from M[xi][o][tiles].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void OutputTransform(float* m, int ld, int n, int first, int count, int a, int b, float* y, float* residual, bool relu)
+    private void OutputTransform(float* m, Strides lm, int first, int count, int a, int b, float* y, float* residual, bool relu)
     {
         var g = _g;
         int plane = g.OH * g.OW, perImage = _th * _tw, side = _m;
         float* rows = stackalloc float[4 * 4 * Lanes]; // output rows i of the block, 16 m columns each
         float* t = stackalloc float[4 * 6 * Lanes];
-        long xiStride = (long)g.O * ld;
+        long xiStride = lm.Xi;
         for (int item = a; item < b; item++)
         {
             int img = item / g.O, o = item % g.O;
             float bias = _bias.Length == 0 ? 0f : _bias[o];
             long outOff = ((long)(first + img) * g.O + o) * plane;
-            float* mo = m + (long)o * ld + (long)img * perImage;
+            float* mo = m + o * lm.Channel + (long)img * perImage;
             for (int ty = 0; ty < _th; ty++)
                 for (int bx = 0; bx < _blocks; bx++)
                 {
