@@ -288,7 +288,7 @@ public sealed unsafe class ConvFewChannels
         int o = _g.O;
         for (int p = 0; p < count; p += Lanes)
         {
-            var mask = p + Lanes <= count ? Vector512<float>.AllBitsSet : Mask(count - p);
+            var mask = p + Lanes <= count ? Vector512<float>.AllBitsSet : LaneMask.Below(count - p);
             for (int c = 0; c < o; c += Lanes)
                 Transpose16(src + (long)p * o + c, o, y + (long)c * plane + p, plane, mask);
         }
@@ -343,7 +343,4 @@ public sealed unsafe class ConvFewChannels
         }
         return Vector512.Create(idx);
     }
-
-    private static Vector512<float> Mask(int n) =>
-        Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(n)).AsSingle();
 }

@@ -199,7 +199,7 @@ internal sealed unsafe class ConvIndirect
         int sw = g.SW;
         new Span<float>(dst + (long)r0 * _rowFloats, (r1 - r0) * _rowFloats).Clear(); // the rows are one run: one clear, then each row's own floats
         bool masked = sw == 1 && g.W <= 2 * 16 && Avx512F.IsSupported;
-        Vector512<float> m0 = masked ? Mask16(Math.Min(g.W, 16)) : default, m1 = masked ? Mask16(g.W - 16) : default;
+        Vector512<float> m0 = masked ? LaneMask.Below(Math.Min(g.W, 16)) : default, m1 = masked ? LaneMask.Below(g.W - 16) : default;
         for (int pr = r0; pr < r1; pr++)
         {
             float* d = dst + (long)pr * _rowFloats;
@@ -221,10 +221,6 @@ internal sealed unsafe class ConvIndirect
             }
         }
     }
-
-    /// <summary>Lanes below n (0 to 16) set.</summary>
-    private static Vector512<float> Mask16(int n) =>
-        Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(n)).AsSingle();
 
     /// <summary>
     /// This thread's own buffer with the padded rows that slivers [s0, s1) read filled in (each row at its place in the
