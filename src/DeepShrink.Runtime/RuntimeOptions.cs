@@ -64,9 +64,9 @@ public sealed record RuntimeOptions
 
     /// <summary>
     /// Run dense convolutions with few input channels (an image network's stem, <see cref="Core.Kernels.ConvFewChannels"/>)
-    /// directly, with the output positions in the vector lanes, instead of by im2col + GEMM, and fuse a following
+    /// directly, with the output channels in the vector lanes, instead of by im2col + GEMM, and fuse a following
     /// 3 x 3 / 2 max pool (padding 1) into them; off keeps them on the packed GEMM and the pool as its own step.
-    /// Needs <see cref="PackConvolutions"/> and AVX-512.
+    /// Needs <see cref="PackConvolutions"/>, AVX-512 and output channels a multiple of 16.
     /// </summary>
     public bool FewChannelConvolutions { get; init; } = true;
 

@@ -31,7 +31,7 @@ internal sealed class ConvStep : Step
     private Lazy<WinogradConv>? _winograd; // the same, 3x3 stride 1: built at the first call that runs it
     private readonly int _winogradTile;    // its output tile side
     private int _winogradFromBatch;        // smallest batch for which Winograd pays (WinogradConv.Pays), int.MaxValue: never
-    private readonly ConvFewChannels? _few; // dense, few input channels: direct, positions in lanes (without a residual)
+    private readonly ConvFewChannels? _few; // dense, few input channels (output channels a multiple of 16): direct, channels in lanes (without a residual)
 
     /// <summary>Largest batch for which <see cref="WinogradConv.Pays"/> is asked (a layer that does not pay by then never runs it).</summary>
     private const int MaxWinogradBatch = 256;
