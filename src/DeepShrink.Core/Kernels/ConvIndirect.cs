@@ -43,6 +43,10 @@ internal sealed unsafe class ConvIndirect
     private readonly bool _sub;           // 1x1 strided without padding: the copy holds only the inputs used, [C, OH, OW]
     private readonly bool _inputHeavy;    // one padded image holds more floats than the weights: split positions, not channels
 
+    /// <summary>A 1x1 strided convolution without padding: the copy holds only the inputs it reads ([C, OH, OW]).</summary>
+    internal static bool StridedPointwise(in ConvGeometry g) =>
+        g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && (g.SH > 1 || g.SW > 1);
+
     /// <summary>True where this layout applies: AVX-512, groups 1.</summary>
     public static bool Supports(in ConvGeometry g, SimdLevel level) => level == SimdLevel.Vector512 && g.Groups == 1;
 
@@ -54,8 +58,8 @@ internal sealed unsafe class ConvIndirect
         _w = GemmPack.RowSlivers(w, g.O, g.GroupK, Nr, _kc);
         _huge = HugePageWeights.TryCopy(_w);
         if (_huge is not null) _w = [];
-        _sub = g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && (g.SH > 1 || g.SW > 1);
-        _flat = g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && (_sub || g.SH == 1 && g.SW == 1);
+        _flat = g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0;
+        _sub = StridedPointwise(g);
         _hp = _sub ? g.OH : g.H + 2 * g.PH;
         int wp = g.W + 2 * g.PW;
         _wq = _sub ? g.OW : (wp + g.SW - 1) / g.SW; // floats of one column phase of a padded row
@@ -94,16 +98,22 @@ internal sealed unsafe class ConvIndirect
     /// </summary>
     private float* OwnPadded(float* x, int batch, long padLen, long call)
     {
-        var buf = t_padded;
-        if (buf is null || buf.Length < padLen + CacheLines.Floats)
-            t_padded = buf = GC.AllocateUninitializedArray<float>((int)padLen + CacheLines.Floats, pinned: true);
-        float* xp = CacheLines.Align((float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buf)));
+        float* xp = ThreadBuffer(padLen);
         if (t_call != call)
         {
             Pad(x, batch, xp, padLen, threads: 1); // on this thread alone
             t_call = call;
         }
         return xp;
+    }
+
+    /// <summary>This thread's pinned buffer of at least <paramref name="padLen"/> floats (grown when smaller), cache-line aligned.</summary>
+    private static float* ThreadBuffer(long padLen)
+    {
+        var buf = t_padded;
+        if (buf is null || buf.Length < padLen + CacheLines.Floats)
+            t_padded = buf = GC.AllocateUninitializedArray<float>((int)padLen + CacheLines.Floats, pinned: true);
+        return CacheLines.Align((float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buf)));
     }
 
     public void Forward(int batch, float* x, float* y, float* residual, float[] bias, bool relu, int threads)
@@ -228,10 +238,7 @@ internal sealed unsafe class ConvIndirect
     /// </summary>
     private float* OwnRows(float* x, int batch, long padLen, int s0, int s1)
     {
-        var buf = t_padded;
-        if (buf is null || buf.Length < padLen + CacheLines.Floats)
-            t_padded = buf = GC.AllocateUninitializedArray<float>((int)padLen + CacheLines.Floats, pinned: true);
-        float* xp = CacheLines.Align((float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buf)));
+        float* xp = ThreadBuffer(padLen);
         long n = (long)batch * _imageFloats;
         new Span<float>(xp + n, (int)(padLen - n)).Clear(); // slack past the last image
         var g = _g;

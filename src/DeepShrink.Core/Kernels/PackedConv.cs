@@ -103,13 +103,13 @@ public sealed unsafe class PackedConv
     }
 
     /// <summary>
-    /// A 1x1 strided convolution without padding (a ResNet's projection shortcut): on small planes the indirect GEMM copies
-    /// just the inputs it reads and each thread only those of its positions (ResNet18's 1x1/2 shortcuts to 14 x 14 and
-    /// 7 x 7, 2 threads, in the network: 71 and 60 us against 75 and 95 us with channels as rows, which unfolds the whole
-    /// subsampled input once per channel band; to 28 x 28 channels as rows stayed ahead, 75 vs 93 us).
+    /// A 1x1 strided convolution without padding (a ResNet's projection shortcut, <see cref="ConvIndirect.StridedPointwise"/>):
+    /// on small planes the indirect GEMM copies just the inputs it reads and each thread only those of its positions
+    /// (ResNet18's 1x1/2 shortcuts to 14 x 14 and 7 x 7, 2 threads, in the network: 71 and 60 us against 75 and 95 us
+    /// with channels as rows, which unfolds the whole subsampled input once per channel band; to 28 x 28 channels as
+    /// rows stayed ahead, 75 vs 93 us).
     /// </summary>
-    private static bool StridedPointwise(in ConvGeometry g) =>
-        g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && (g.SH > 1 || g.SW > 1);
+    private static bool StridedPointwise(in ConvGeometry g) => ConvIndirect.StridedPointwise(g);
 
     /// <summary>
     /// Larger planes: the indirect GEMM for strided spatial kernels over at least 16 input channels with at least

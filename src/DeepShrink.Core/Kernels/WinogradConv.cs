@@ -205,7 +205,8 @@ public sealed unsafe class WinogradConv
     }
 
     /// <summary>
-    /// Items [a, b) = (input channel, image in chunk), image fastest: V[xi][c][tile] for every tile of that image. Each
+    /// Items [a, b) = (input channel, image in chunk), image fastest: V(c, xi, tile) for every tile of that image, laid out
+    /// as <paramref name="lv"/> says. Each
     /// 16-tile block is stored whole, its lanes past the tile row spilling into the next tiles' columns, which the same
     /// thread overwrites afterwards (tile rows and images of one channel run in order on one thread).
     /// </summary>
@@ -346,7 +347,7 @@ public sealed unsafe class WinogradConv
         o3 = t3 + t4; o4 = t3 - t4;
     }
 
-    /// <summary>Items [a, b) = (image in chunk, output channel), channel fastest: y[img, o] from M[xi][o][tiles].</summary>
+    /// <summary>Items [a, b) = (image in chunk, output channel), channel fastest: y[img, o] from M(o, xi, tiles), laid out as <paramref name="lm"/> says.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OutputTransform(float* m, Strides lm, int first, int count, int a, int b, float* y, float* residual, bool relu)
     {
