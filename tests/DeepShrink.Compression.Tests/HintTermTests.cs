@@ -12,7 +12,7 @@ public class HintTermTests
 {
     private static GraphModule Net(ulong seed, int hidden) => DistillationFamilyTests.RegressionNet(seed, hidden);
 
-    private static ImageDataset Labelled(int n, ulong seed)
+    internal static ImageDataset Labelled(int n, ulong seed)
     {
         var rng = new Rng(seed);
         var x = Tensor.Uniform(rng, -1f, 1f, n, 1, 4, 4);
@@ -51,7 +51,7 @@ public class HintTermTests
     /// By hand, at the student's initial weights (one batch of every sample, so a one-epoch run's loss): the student's
     /// guided values, the teacher's hint values (names resolved as the distiller resolves them) and the KD loss.
     /// </summary>
-    private static (Tensor[] Guided, Tensor[] Hints, double Kd) AtInitialWeights(GraphModule teacher, GraphModule student, ImageDataset data,
+    internal static (Tensor[] Guided, Tensor[] Hints, double Kd) AtInitialWeights(GraphModule teacher, GraphModule student, ImageDataset data,
         DistillOptions opts, string[] guided, string[] hints)
     {
         student.Train();

@@ -34,6 +34,7 @@ public static class DistillCommand
         var guided = new Option<string?>("--guided") { Description = "FitNets guided layer (student node or value); a comma-separated list of the same length as --hint for several pairs" };
         var hintEpochs = new Option<int>("--hint-epochs") { Description = "Epochs of the hint stage", DefaultValueFactory = _ => 2 };
         var hintWeight = new Option<float>("--hint-weight") { Description = "Keep the hint in the main stage as a term: main loss + W x hint MSE, summed over the pairs (the regressors go on training); 0 = two-stage FitNets only. Works with --hint-epochs 0 (hint term only)", DefaultValueFactory = _ => 0f };
+        var hintLoss = new Option<string>("--hint-loss") { Description = "Hint distance: mse (FitNets) or margin (Heo et al. 2019: regressor with batch norm, margin-ReLU target, partial L2; for hints before the teacher's ReLU, e.g. --hint bn4 --guided bn6)", DefaultValueFactory = _ => "mse" };
         var guidedLr = new Option<float>("--guided-lr-scale") { Description = "Learning-rate factor in the main stage of the guided layer and every layer below it (0 freezes them)", DefaultValueFactory = _ => 1f };
         var crop = new Option<int>("--crop-padding") { Description = "Random crops: pad every side by N pixels, crop back (0 = off; the teacher then runs on every augmented batch)", DefaultValueFactory = _ => 0 };
         var flip = new Option<bool>("--flip") { Description = "Random left-right flips of the training images" };
@@ -51,7 +52,7 @@ public static class DistillCommand
         var channels = DataArgs.ChannelsOption("; default: the teacher's input channels");
         var cmd = new Command("distill", "Distil a teacher model into a student (Hinton KD, FitNets hints, feature/attention/regression distillation)");
         foreach (var o in new Option[] { teacherOpt, studentOpt, dataset, loss, temperature, alpha, tValue, sValue, featureLoss, hint, guided, hintEpochs,
-            hintWeight, guidedLr, crop, flip, ignoreLabels, epochs, lr, batch, wd, trainCount, val, seed, output, json, imageSize, channels }) cmd.Options.Add(o);
+            hintWeight, hintLoss, guidedLr, crop, flip, ignoreLabels, epochs, lr, batch, wd, trainCount, val, seed, output, json, imageSize, channels }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             var objective = pr.GetValue(loss) switch
@@ -64,7 +65,7 @@ public static class DistillCommand
                 Objective = objective, Temperature = pr.GetValue(temperature), Weight = pr.GetValue(alpha),
                 TeacherValue = pr.GetValue(tValue), StudentValue = pr.GetValue(sValue), FeatureLoss = pr.GetValue(featureLoss)!,
                 Hint = pr.GetValue(hint), Guided = pr.GetValue(guided), HintEpochs = pr.GetValue(hint) is null ? 0 : pr.GetValue(hintEpochs),
-                HintWeight = pr.GetValue(hintWeight), GuidedLrScale = pr.GetValue(guidedLr),
+                HintWeight = pr.GetValue(hintWeight), HintLoss = pr.GetValue(hintLoss)!, GuidedLrScale = pr.GetValue(guidedLr),
                 IgnoreLabels = pr.GetValue(ignoreLabels), Epochs = pr.GetValue(epochs), Lr = pr.GetValue(lr), BatchSize = pr.GetValue(batch),
                 WeightDecay = pr.GetValue(wd), Seed = pr.GetValue(seed), CropPadding = pr.GetValue(crop), Flip = pr.GetValue(flip),
             };
@@ -105,7 +106,7 @@ public static class DistillCommand
             throw new CliException($"kd needs equal outputs: student {ShapeUtil.Format(student.OutputShapeOfGraph)} vs teacher {ShapeUtil.Format(teacher.OutputShapeOfGraph)}");
         long tMacs = Macs(teacher), sMacs = Macs(student), tParams = teacher.ParameterCount(), sParams = student.ParameterCount();
         Console.WriteLine($"distill {o.Objective.ToString().ToLowerInvariant()}: teacher {teacherPath} ({tParams:N0} parameters, {2 * tMacs:N0} FLOPs/image) -> student {studentSpec} ({sParams:N0} parameters, {2 * sMacs:N0} FLOPs/image; {(double)tParams / Math.Max(1, sParams):F1}x fewer parameters, {(double)tMacs / Math.Max(1, sMacs):F1}x fewer FLOPs)");
-        Console.WriteLine($"  {train.Count:N0} training images{(labelled ? "" : " (labels not used)")}, T {o.Temperature}, alpha {o.Weight}, {(o.Hint is null ? "" : $"hints {o.Hint} <- {o.Guided} for {o.HintEpochs} epochs{(o.HintWeight > 0 ? $" and weight {o.HintWeight} in the main stage" : "")}{(o.GuidedLrScale != 1 ? $", guided layers at lr x {o.GuidedLrScale}" : "")}, ")}{o.Epochs} epochs, lr {o.Lr}, batch {o.BatchSize}{(o.CropPadding > 0 ? $", random crops (padding {o.CropPadding})" : "")}{(o.Flip ? ", random flips" : "")}, seed {o.Seed}, {Parallelism.Degree} threads");
+        Console.WriteLine($"  {train.Count:N0} training images{(labelled ? "" : " (labels not used)")}, T {o.Temperature}, alpha {o.Weight}, {(o.Hint is null ? "" : $"hints {o.Hint} <- {o.Guided} for {o.HintEpochs} epochs{(o.HintWeight > 0 ? $" and weight {o.HintWeight} in the main stage" : "")}{(o.HintLoss != "mse" ? $", {o.HintLoss} loss" : "")}{(o.GuidedLrScale != 1 ? $", guided layers at lr x {o.GuidedLrScale}" : "")}, ")}{o.Epochs} epochs, lr {o.Lr}, batch {o.BatchSize}{(o.CropPadding > 0 ? $", random crops (padding {o.CropPadding})" : "")}{(o.Flip ? ", random flips" : "")}, seed {o.Seed}, {Parallelism.Degree} threads");
         var sw = Stopwatch.StartNew();
         // validation accuracy after every epoch of a classifier student (the carved-out split; not during hints, whose head is untrained)
         var valSet = data.Validation is { Count: > 0 } v && v.NumClasses > 1 && student.OutputShapeOfGraph is [var oc] && oc == v.NumClasses ? v : null;
@@ -129,7 +130,7 @@ public static class DistillCommand
         double wall = sw.Elapsed.TotalSeconds;
         var report = new JsonReport().Set("teacher", teacherPath).Set("student", studentSpec).Set("dataset", spec).Set("loss", o.Objective.ToString().ToLowerInvariant())
             .Set("temperature", o.Temperature).Set("alpha", o.Weight).Set("hint", o.Hint).Set("guided", o.Guided).Set("hint_epochs", o.HintEpochs)
-            .Set("hint_weight", o.HintWeight).Set("guided_lr_scale", o.GuidedLrScale)
+            .Set("hint_weight", o.HintWeight).Set("hint_loss", o.HintLoss).Set("guided_lr_scale", o.GuidedLrScale)
             .Set("crop_padding", o.CropPadding).Set("flip", o.Flip)
             .Set("epochs", o.Epochs).Set("seed", (long)o.Seed).Set("train_images", train.Count).Set("labels_used", labelled)
             .Set("student_params", sParams).Set("teacher_params", tParams).Set("student_flops", 2 * sMacs).Set("teacher_flops", 2 * tMacs)

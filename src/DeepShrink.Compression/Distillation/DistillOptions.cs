@@ -40,6 +40,12 @@ public sealed record DistillOptions
         Hint is null || Guided is null ? [] : [.. SplitList(Hint).Zip(SplitList(Guided))];
 
     private static string[] SplitList(string list) => list.Split(',', StringSplitOptions.TrimEntries);
+    /// <summary>
+    /// Distance of the hint loss: <c>mse</c> (FitNets: mean squared error between the regressed guided value and the hint)
+    /// or <c>margin</c> (Heo et al. 2019, <see cref="MarginHint"/>: a regressor with batch normalisation, the hint through a
+    /// margin ReLU, partial L2; meant for hints taken before the teacher's ReLU, e.g. its batch-norm outputs).
+    /// </summary>
+    public string HintLoss { get; init; } = "mse";
     /// <summary>Epochs of the hint stage (before the main objective); 0 with <see cref="HintWeight"/> &gt; 0 keeps the hint only as a term of the main stage.</summary>
     public int HintEpochs { get; init; }
     /// <summary>
@@ -100,6 +106,8 @@ public sealed record DistillOptions
                 throw new ArgumentException($"{hints.Length} hint layer(s) ({Hint}) but {guided.Length} guided layer(s) ({Guided}); give one guided layer per hint layer, in the same order");
             if (hints.Concat(guided).Any(string.IsNullOrEmpty)) throw new ArgumentException($"empty layer name in the hint list '{Hint}' or the guided list '{Guided}'");
         }
+        if (HintLoss is not ("mse" or "margin")) throw new ArgumentException($"hint loss must be mse or margin, got '{HintLoss}'");
+        if (Hint is null && HintLoss != "mse") throw new ArgumentException("a hint loss needs a hint layer and a guided layer");
         if (!(HintWeight >= 0 && HintWeight <= 1e6)) throw new ArgumentException($"hint weight must be in [0, 1e6], got {HintWeight}");
         if (!(GuidedLrScale >= 0 && GuidedLrScale <= 100)) throw new ArgumentException($"guided learning-rate scale must be in [0, 100], got {GuidedLrScale}");
         if (Hint is not null && HintEpochs == 0 && HintWeight == 0) throw new ArgumentException("a hint layer needs hint epochs > 0 or a hint weight > 0");

@@ -27,7 +27,8 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
     public IReadOnlyList<Module> Regressors { get; private set; } = [];
 
     // one hint/guided pair: the student's guided value, the regressor from it to the hint, the teacher's hint values
-    private sealed record HintPair(string Guided, Module Regressor, TeacherCache Hint);
+    // (with the margin loss, the hint's per-channel margins; null: plain MSE)
+    private sealed record HintPair(string Guided, Module Regressor, TeacherCache Hint, float[]? Margins);
 
     /// <summary>Runs the stages on <paramref name="train"/> and returns the epochs.</summary>
     public List<DistillEpoch> Run(ImageDataset train)
@@ -40,8 +41,10 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         {
             string hint = ResolveValue(teacher, p.Hint, "teacher"), guided = ResolveValue(student, p.Guided, "student");
             var tShape = ValueShape(teacher, hint);
-            var reg = HintRegressor.Create(ValueShape(student, guided), tShape, RegressorRng(options.Seed, i));
-            return new HintPair(guided, reg, new TeacherCache(teacher, train, hint, tShape, CacheLimit).Fill());
+            bool margin = options.HintLoss == "margin";
+            var reg = HintRegressor.Create(ValueShape(student, guided), tShape, RegressorRng(options.Seed, i), batchNorm: margin);
+            var margins = margin ? MarginHint.Margins(teacher, train, hint, tShape[0]) : null;
+            return new HintPair(guided, reg, new TeacherCache(teacher, train, hint, tShape, CacheLimit).Fill(), margins);
         }).ToList();
         Regressors = [.. pairs.Select(p => p.Regressor)];
         var regressorParameters = pairs.SelectMany((p, i) => p.Regressor.NamedParameters(i == 0 ? "regressor." : $"regressor{i}.")).ToList();
@@ -92,15 +95,17 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
     /// </summary>
     public static Rng RegressorRng(ulong seed, int pair) => new(seed ^ 0x5EED ^ (0x9E3779B97F4A7C15UL * (ulong)pair));
 
-    // The hint loss: the sum over the pairs of the MSE between the regressed guided value and the hint value
-    // (hints[from + i] is pair i's); one pair is its MSE alone.
+    // The hint loss: the sum over the pairs of the MSE (or, with margins, the partial L2 to the margin target) between the
+    // regressed guided value and the hint value (hints[from + i] is pair i's); one pair is its distance alone.
     private static Tensor HintLoss(List<HintPair> pairs, Dictionary<string, Tensor> student, Tensor[] hints, int from)
     {
         Tensor? sum = null;
         for (int i = 0; i < pairs.Count; i++)
         {
-            var mse = DistillLosses.Mse(pairs[i].Regressor.Forward(student[pairs[i].Guided]), hints[from + i]);
-            sum = sum is null ? mse : Ops.Add(sum, mse);
+            var p = pairs[i];
+            var r = p.Regressor.Forward(student[p.Guided]);
+            var d = p.Margins is null ? DistillLosses.Mse(r, hints[from + i]) : MarginHint.PartialL2(r, MarginHint.Target(hints[from + i], p.Margins));
+            sum = sum is null ? d : Ops.Add(sum, d);
         }
         return sum!;
     }

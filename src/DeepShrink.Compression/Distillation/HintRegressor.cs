@@ -8,12 +8,20 @@ namespace DeepShrink.Compression.Distillation;
 /// student's guided layer to the teacher's hint layer, trained with the student's lower layers on
 /// 1/2 ||u_h(x) - r(v_g(x))||^2 (here the mean squared error). A 1x1 convolution bridges [C_s, H, W] to
 /// [C_t, H, W]; when the student's map is larger by an integer factor the convolution strides by it; a
-/// linear layer bridges flat features [D_s] to [D_t].
+/// linear layer bridges flat features [D_s] to [D_t]. With batch normalisation after the map (the regressor of Heo et al.
+/// 2019, used by <see cref="MarginHint"/>) the conv or linear layer is followed by a <see cref="BatchNorm"/> over the
+/// teacher's channels.
 /// </summary>
 public static class HintRegressor
 {
     /// <summary>Creates the regressor from per-sample student shape to teacher shape; one-line <see cref="ArgumentException"/> when no such map exists.</summary>
-    public static Module Create(int[] student, int[] teacher, Rng rng)
+    public static Module Create(int[] student, int[] teacher, Rng rng, bool batchNorm = false)
+    {
+        var map = Map(student, teacher, rng);
+        return batchNorm ? new Sequential(("map", map), ("bn", new BatchNorm(teacher[0]))) : map;
+    }
+
+    private static Module Map(int[] student, int[] teacher, Rng rng)
     {
         if (student.Length == 1 && teacher.Length == 1) return new Linear(student[0], teacher[0], rng);
         if (student.Length == 3 && teacher.Length == 3)

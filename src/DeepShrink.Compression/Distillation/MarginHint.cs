@@ -1,0 +1,100 @@
+using DeepShrink.Core;
+using DeepShrink.Core.Autograd;
+using DeepShrink.Data;
+using DeepShrink.Nn;
+
+namespace DeepShrink.Compression.Distillation;
+
+/// <summary>
+/// The hint loss of Heo et al. (2019), "A comprehensive overhaul of feature distillation", for hints taken before the
+/// teacher's ReLU: the teacher's value passes a margin ReLU, max(t, m_c) with m_c the mean of channel c's negative values
+/// (the teacher's "how negative" is kept only on average, since the ReLU after it discards the detail), and the distance
+/// is a partial L2 that leaves out the positions where the target is not positive and the student is already at or below
+/// it (the ReLU would map both to zero). The student side is the regressor with batch normalisation
+/// (<see cref="HintRegressor.Create"/> with <c>batchNorm</c>).
+/// </summary>
+/// <remarks>
+/// The paper derives m_c from the teacher's batch-norm parameters (the expectation of a Gaussian's negative part); here it is
+/// measured on the teacher's values for the first <see cref="SampleImages"/> training images, which needs no batch norm
+/// in front of the hint layer and gives the same number when the values are Gaussian. A hint after a ReLU has no negative
+/// values: its margins are 0 and the target is the hint itself.
+/// </remarks>
+public static class MarginHint
+{
+    /// <summary>Training images (in dataset order, not augmented) the margins are measured on.</summary>
+    public const int SampleImages = 2048;
+
+    /// <summary>Per-channel sums and counts of negative values of <paramref name="values"/> ([N, C, ...]), added to <paramref name="sum"/> and <paramref name="count"/>.</summary>
+    public static void AccumulateNegatives(Tensor values, double[] sum, long[] count)
+    {
+        if (values.Rank < 2) throw new ArgumentException($"margins need [N, C, ...] values, got {ShapeUtil.Format(values.Shape)}");
+        int c = values.Shape[1];
+        if (sum.Length != c || count.Length != c) throw new ArgumentException($"{c} channels but {sum.Length} sums");
+        int inner = 1;
+        for (int d = 2; d < values.Rank; d++) inner *= values.Shape[d];
+        var s = values.ContiguousData().Span;
+        for (int i = 0; i < s.Length; i++)
+        {
+            float v = s[i];
+            if (v < 0f) { int ch = i / inner % c; sum[ch] += v; count[ch]++; }
+        }
+    }
+
+    /// <summary>m_c = the mean of channel c's negative values ([N, C, ...]); 0 for a channel with none.</summary>
+    public static float[] Margins(Tensor values)
+    {
+        int c = values.Rank < 2 ? throw new ArgumentException($"margins need [N, C, ...] values, got {ShapeUtil.Format(values.Shape)}") : values.Shape[1];
+        var sum = new double[c]; var count = new long[c];
+        AccumulateNegatives(values, sum, count);
+        return Finish(sum, count);
+    }
+
+    /// <summary>The margins of the teacher's value <paramref name="value"/> on the first <paramref name="maxImages"/> images of <paramref name="data"/> (eval mode, no gradient).</summary>
+    public static float[] Margins(GraphModule teacher, ImageDataset data, string value, int channels, int maxImages = SampleImages)
+    {
+        var sum = new double[channels]; var count = new long[channels];
+        teacher.Eval();
+        using var _ = Engine.NoGrad();
+        int seen = 0;
+        foreach (var b in new DataLoader(data, new DataLoaderOptions { BatchSize = 256, Shuffle = false }).Epoch(0))
+        {
+            if (seen >= maxImages) break;
+            AccumulateNegatives(teacher.ForwardValues(b.Images, [value])[value], sum, count);
+            seen += b.Count;
+        }
+        return Finish(sum, count);
+    }
+
+    private static float[] Finish(double[] sum, long[] count)
+        => [.. sum.Select((s, i) => count[i] == 0 ? 0f : (float)(s / count[i]))];
+
+    /// <summary>The margin ReLU max(t, m_c) of the teacher's values [N, C, ...] (no gradient: a target).</summary>
+    public static Tensor Target(Tensor teacher, float[] margins)
+    {
+        if (teacher.Rank < 2 || teacher.Shape[1] != margins.Length)
+            throw new ArgumentException($"{margins.Length} margins for a value of shape {ShapeUtil.Format(teacher.Shape)}");
+        int c = margins.Length, inner = 1;
+        for (int d = 2; d < teacher.Rank; d++) inner *= teacher.Shape[d];
+        var t = new Tensor(teacher.Shape);
+        var src = teacher.ContiguousData().Span;
+        var dst = t.Span;
+        for (int i = 0; i < src.Length; i++) dst[i] = Math.Max(src[i], margins[i / inner % c]);
+        return t;
+    }
+
+    /// <summary>
+    /// Partial L2: the mean over all elements of (s - t)^2, with the elements where t &lt;= 0 and s &lt;= t counted as 0
+    /// (gradient 2 (s - t) / n elsewhere, 0 there).
+    /// </summary>
+    public static Tensor PartialL2(Tensor student, Tensor target)
+    {
+        if (!ShapeUtil.SameShape(student.Shape, target.Shape))
+            throw new ArgumentException($"partial L2 shape mismatch: {ShapeUtil.Format(student.Shape)} vs {ShapeUtil.Format(target.Shape)}");
+        var mask = new Tensor(student.Shape);
+        var s = student.ContiguousData().Span;
+        var t = target.ContiguousData().Span;
+        var m = mask.Span;
+        for (int i = 0; i < m.Length; i++) m[i] = t[i] <= 0f && s[i] <= t[i] ? 0f : 1f;
+        return Ops.Mean(Ops.Mul(Ops.Square(Ops.Sub(student, target)), mask));
+    }
+}
