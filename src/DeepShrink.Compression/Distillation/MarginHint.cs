@@ -33,10 +33,11 @@ public static class MarginHint
         int inner = 1;
         for (int d = 2; d < values.Rank; d++) inner *= values.Shape[d];
         var s = values.ContiguousData().Span;
-        for (int i = 0; i < s.Length; i++)
+        for (int b = 0, ch = 0; b < s.Length; b += inner, ch = ch + 1 == c ? 0 : ch + 1)
         {
-            float v = s[i];
-            if (v < 0f) { int ch = i / inner % c; sum[ch] += v; count[ch]++; }
+            double bs = 0; long bc = 0;
+            foreach (float v in s.Slice(b, inner)) if (v < 0f) { bs += v; bc++; }
+            sum[ch] += bs; count[ch] += bc;
         }
     }
 
@@ -78,7 +79,8 @@ public static class MarginHint
         var t = new Tensor(teacher.Shape);
         var src = teacher.ContiguousData().Span;
         var dst = t.Span;
-        for (int i = 0; i < src.Length; i++) dst[i] = Math.Max(src[i], margins[i / inner % c]);
+        for (int b = 0, ch = 0; b < src.Length; b += inner, ch = ch + 1 == c ? 0 : ch + 1)
+            System.Numerics.Tensors.TensorPrimitives.Max(src.Slice(b, inner), margins[ch], dst.Slice(b, inner));
         return t;
     }
 
