@@ -37,14 +37,15 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         options.Validate();
         teacher.Eval();
         var history = new List<DistillEpoch>();
-        var pairs = options.HintPairs.Select((p, i) =>
+        bool margin = options.HintLoss == "margin";
+        var resolved = options.HintPairs.Select(p => (Hint: ResolveValue(teacher, p.Hint, "teacher"), Guided: ResolveValue(student, p.Guided, "student"))).ToList();
+        var hintShapes = resolved.Select(p => ValueShape(teacher, p.Hint)).ToList();
+        // the margin loss's per-channel margins, all pairs from one pass of the teacher
+        var margins = margin ? MarginHint.Margins(teacher, train, [.. resolved.Select(p => p.Hint)], [.. hintShapes.Select(s => s[0])]) : null;
+        var pairs = resolved.Select((p, i) =>
         {
-            string hint = ResolveValue(teacher, p.Hint, "teacher"), guided = ResolveValue(student, p.Guided, "student");
-            var tShape = ValueShape(teacher, hint);
-            bool margin = options.HintLoss == "margin";
-            var reg = HintRegressor.Create(ValueShape(student, guided), tShape, RegressorRng(options.Seed, i), batchNorm: margin);
-            var margins = margin ? MarginHint.Margins(teacher, train, hint, tShape[0]) : null;
-            return new HintPair(guided, reg, new TeacherCache(teacher, train, hint, tShape, CacheLimit).Fill(), margins);
+            var reg = HintRegressor.Create(ValueShape(student, p.Guided), hintShapes[i], RegressorRng(options.Seed, i), batchNorm: margin);
+            return new HintPair(p.Guided, reg, new TeacherCache(teacher, train, p.Hint, hintShapes[i], CacheLimit).Fill(), margins?[i]);
         }).ToList();
         Regressors = [.. pairs.Select(p => p.Regressor)];
         var regressorParameters = pairs.SelectMany((p, i) => p.Regressor.NamedParameters(i == 0 ? "regressor." : $"regressor{i}.")).ToList();

@@ -28,10 +28,8 @@ public static class MarginHint
     public static void AccumulateNegatives(Tensor values, double[] sum, long[] count)
     {
         if (values.Rank < 2) throw new ArgumentException($"margins need [N, C, ...] values, got {ShapeUtil.Format(values.Shape)}");
-        int c = values.Shape[1];
+        int c = values.Shape[1], inner = ShapeUtil.Numel(values.Shape.AsSpan(2));
         if (sum.Length != c || count.Length != c) throw new ArgumentException($"{c} channels but {sum.Length} sums");
-        int inner = 1;
-        for (int d = 2; d < values.Rank; d++) inner *= values.Shape[d];
         var s = values.ContiguousData().Span;
         for (int b = 0, ch = 0; b < s.Length; b += inner, ch = ch + 1 == c ? 0 : ch + 1)
         {
@@ -50,20 +48,27 @@ public static class MarginHint
         return Finish(sum, count);
     }
 
-    /// <summary>The margins of the teacher's value <paramref name="value"/> on the first <paramref name="maxImages"/> images of <paramref name="data"/> (eval mode, no gradient).</summary>
-    public static float[] Margins(GraphModule teacher, ImageDataset data, string value, int channels, int maxImages = SampleImages)
+    /// <summary>
+    /// The margins of each of the teacher's values <paramref name="values"/> (with <paramref name="channels"/> channels each)
+    /// on the first <paramref name="maxImages"/> images of <paramref name="data"/>: one teacher run per batch for all of
+    /// them (eval mode, no gradient).
+    /// </summary>
+    public static float[][] Margins(GraphModule teacher, ImageDataset data, IReadOnlyList<string> values, IReadOnlyList<int> channels, int maxImages = SampleImages)
     {
-        var sum = new double[channels]; var count = new long[channels];
+        var sums = channels.Select(c => new double[c]).ToArray();
+        var counts = channels.Select(c => new long[c]).ToArray();
+        string[] wanted = [.. values.Distinct()];
         teacher.Eval();
         using var _ = Engine.NoGrad();
         int seen = 0;
         foreach (var b in new DataLoader(data, new DataLoaderOptions { BatchSize = 256, Shuffle = false }).Epoch(0))
         {
             if (seen >= maxImages) break;
-            AccumulateNegatives(teacher.ForwardValues(b.Images, [value])[value], sum, count);
+            var outputs = teacher.ForwardValues(b.Images, wanted);
+            for (int i = 0; i < values.Count; i++) AccumulateNegatives(outputs[values[i]], sums[i], counts[i]);
             seen += b.Count;
         }
-        return Finish(sum, count);
+        return [.. sums.Select((s, i) => Finish(s, counts[i]))];
     }
 
     private static float[] Finish(double[] sum, long[] count)
@@ -74,8 +79,7 @@ public static class MarginHint
     {
         if (teacher.Rank < 2 || teacher.Shape[1] != margins.Length)
             throw new ArgumentException($"{margins.Length} margins for a value of shape {ShapeUtil.Format(teacher.Shape)}");
-        int c = margins.Length, inner = 1;
-        for (int d = 2; d < teacher.Rank; d++) inner *= teacher.Shape[d];
+        int c = margins.Length, inner = ShapeUtil.Numel(teacher.Shape.AsSpan(2));
         var t = new Tensor(teacher.Shape);
         var src = teacher.ContiguousData().Span;
         var dst = t.Span;
