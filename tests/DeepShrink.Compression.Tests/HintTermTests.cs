@@ -197,6 +197,31 @@ public class HintTermTests
     }
 
     [Fact]
+    public void FillAll_CachesEveryValueFromOneTeacherPass()
+    {
+        var teacher = Net(1, 8);
+        var data = Labelled(20, 2);
+        var relu = Distiller.ResolveValue(teacher, "relu", "teacher");
+        var a = new TeacherCache(teacher, data, teacher.Graph.Output, [3], 1 << 20);
+        var b = new TeacherCache(teacher, data, relu, [8], 1 << 20);
+        var tooBig = new TeacherCache(teacher, data, relu, [8], 10);
+        TeacherCache.FillAll([a, b, tooBig], batchSize: 8);
+        Assert.True(a.Cached && b.Cached && !tooBig.Cached);
+        Assert.Equal(3, a.TeacherBatches + b.TeacherBatches + tooBig.TeacherBatches); // 20 images, batches of 8: one pass
+        // the same values as each cache filled on its own and as the teacher computes per batch
+        var aloneA = new TeacherCache(teacher, data, teacher.Graph.Output, [3], 1 << 20).Fill(8);
+        var aloneB = new TeacherCache(teacher, data, relu, [8], 1 << 20).Fill(8);
+        int[] idx = [0, 7, 19];
+        var x = new Tensor(3, 1, 4, 4);
+        for (int i = 0; i < 3; i++) data.CopySample(idx[i], x.Span.Slice(i * 16, 16));
+        Assert.Equal(aloneA.Get(idx, x).ToArray(), a.Get(idx, x).ToArray());
+        Assert.Equal(aloneB.Get(idx, x).ToArray(), b.Get(idx, x).ToArray());
+        Assert.Equal(tooBig.Get(idx, x).ToArray(), b.Get(idx, x).ToArray());
+        Assert.Throws<ArgumentException>(() => TeacherCache.FillAll([new TeacherCache(teacher, data, relu, [8], 1 << 20),
+            new TeacherCache(Net(1, 8), data, relu, [8], 1 << 20)]));
+    }
+
+    [Fact]
     public void Validation_NamesTheMissingPieces()
     {
         var ok = new DistillOptions { Hint = "relu", Guided = "relu", HintEpochs = 0, HintWeight = 1f };

@@ -45,8 +45,13 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         var pairs = resolved.Select((p, i) =>
         {
             var reg = HintRegressor.Create(ValueShape(student, p.Guided), hintShapes[i], RegressorRng(options.Seed, i), batchNorm: margin);
-            return new HintPair(p.Guided, reg, new TeacherCache(teacher, train, p.Hint, hintShapes[i], CacheLimit).Fill(), margins?[i]);
+            return new HintPair(p.Guided, reg, new TeacherCache(teacher, train, p.Hint, hintShapes[i], CacheLimit), margins?[i]);
         }).ToList();
+        var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : ResolveValue(teacher, options.TeacherValue ?? teacher.Graph.Output, "teacher");
+        var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : ResolveValue(student, options.StudentValue ?? student.Graph.Output, "student");
+        var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), CacheLimit);
+        // the values that fit in memory (no augmentation) come from one teacher pass for the output and every hint
+        TeacherCache.FillAll([main, .. pairs.Select(p => p.Hint)]);
         Regressors = [.. pairs.Select(p => p.Regressor)];
         var regressorParameters = pairs.SelectMany((p, i) => p.Regressor.NamedParameters(i == 0 ? "regressor." : $"regressor{i}.")).ToList();
         TeacherCache[] hintCaches = [.. pairs.Select(p => p.Hint)];
@@ -56,9 +61,6 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
             Stage("hints", train, options.HintEpochs, [(student.NamedParameters().Concat(regressorParameters), 1f)], (x, idx, y) =>
                 HintLoss(pairs, student.ForwardValues(x, guidedValues), TeacherCache.GetAll(hintCaches, idx, x), 0), history, Regressors);
         }
-        var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : ResolveValue(teacher, options.TeacherValue ?? teacher.Graph.Output, "teacher");
-        var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : ResolveValue(student, options.StudentValue ?? student.Graph.Output, "student");
-        var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), CacheLimit).Fill();
         bool joint = options.HintWeight > 0 && pairs.Count > 0;
         // parameter groups of the main stage: the guided layers (what the hint trained) at GuidedLrScale, the rest at 1
         var groups = new List<(IEnumerable<(string, Tensor)>, float)>();

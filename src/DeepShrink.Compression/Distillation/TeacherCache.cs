@@ -14,6 +14,8 @@ public sealed class TeacherCache(GraphModule teacher, ImageDataset data, string 
     private float[]? _cache;
     private readonly GraphModule _teacher = teacher;
     private readonly string _value = value;
+    private readonly ImageDataset _data = data;
+    private readonly long _limitFloats = limitFloats;
     private readonly int _size = ShapeUtil.Numel(sampleShape);
 
     /// <summary>Per-sample shape of the value.</summary>
@@ -28,16 +30,35 @@ public sealed class TeacherCache(GraphModule teacher, ImageDataset data, string 
     /// <summary>Computes the cache when it fits (call once before training).</summary>
     public TeacherCache Fill(int batchSize = 256)
     {
-        if ((long)data.Count * _size > limitFloats) return this;
-        var all = new float[(long)data.Count * _size];
+        FillAll([this], batchSize);
+        return this;
+    }
+
+    /// <summary>
+    /// Fills every cache of <paramref name="caches"/> that fits its limit, from one pass of the teacher over the data
+    /// (one teacher run per batch for all of them, not one pass each). All must belong to the same teacher and dataset.
+    /// </summary>
+    public static void FillAll(IReadOnlyList<TeacherCache> caches, int batchSize = 256)
+    {
+        var fit = caches.Where(c => c._cache is null && (long)c._data.Count * c._size <= c._limitFloats).Distinct().ToList();
+        if (fit.Count == 0) return;
+        var first = fit[0];
+        if (fit.Any(c => !ReferenceEquals(c._teacher, first._teacher) || !ReferenceEquals(c._data, first._data)))
+            throw new ArgumentException("the caches belong to different teachers or datasets");
+        var all = fit.Select(c => new float[(long)c._data.Count * c._size]).ToArray();
+        string[] values = [.. fit.Select(c => c._value).Distinct()];
         int done = 0;
-        foreach (var b in new DataLoader(data, new DataLoaderOptions { BatchSize = batchSize, Shuffle = false }).Epoch(0))
+        foreach (var b in new DataLoader(first._data, new DataLoaderOptions { BatchSize = batchSize, Shuffle = false }).Epoch(0))
         {
-            Run(b.Images).ContiguousData().Span.CopyTo(all.AsSpan(done * _size, b.Count * _size));
+            first.TeacherBatches++;
+            first._teacher.Eval();
+            Dictionary<string, Tensor> outs;
+            using (Engine.NoGrad()) outs = first._teacher.ForwardValues(b.Images, values);
+            for (int i = 0; i < fit.Count; i++)
+                outs[fit[i]._value].ContiguousData().Span.CopyTo(all[i].AsSpan(done * fit[i]._size, b.Count * fit[i]._size));
             done += b.Count;
         }
-        _cache = all;
-        return this;
+        for (int i = 0; i < fit.Count; i++) fit[i]._cache = all[i];
     }
 
     /// <summary>The teacher's values [B, ...] for the samples <paramref name="indices"/> whose images are <paramref name="images"/>.</summary>
