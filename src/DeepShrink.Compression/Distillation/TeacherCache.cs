@@ -42,18 +42,12 @@ public sealed class TeacherCache(GraphModule teacher, ImageDataset data, string 
     {
         var fit = caches.Where(c => c._cache is null && (long)c._data.Count * c._size <= c._limitFloats).Distinct().ToList();
         if (fit.Count == 0) return;
-        var first = fit[0];
-        if (fit.Any(c => !ReferenceEquals(c._teacher, first._teacher) || !ReferenceEquals(c._data, first._data)))
-            throw new ArgumentException("the caches belong to different teachers or datasets");
+        if (fit.Any(c => !ReferenceEquals(c._data, fit[0]._data))) throw new ArgumentException("the caches belong to different datasets");
         var all = fit.Select(c => new float[(long)c._data.Count * c._size]).ToArray();
-        string[] values = [.. fit.Select(c => c._value).Distinct()];
         int done = 0;
-        foreach (var b in new DataLoader(first._data, new DataLoaderOptions { BatchSize = batchSize, Shuffle = false }).Epoch(0))
+        foreach (var b in new DataLoader(fit[0]._data, new DataLoaderOptions { BatchSize = batchSize, Shuffle = false }).Epoch(0))
         {
-            first.TeacherBatches++;
-            first._teacher.Eval();
-            Dictionary<string, Tensor> outs;
-            using (Engine.NoGrad()) outs = first._teacher.ForwardValues(b.Images, values);
+            var outs = RunTeacher(fit, b.Images);
             for (int i = 0; i < fit.Count; i++)
                 outs[fit[i]._value].ContiguousData().Span.CopyTo(all[i].AsSpan(done * fit[i]._size, b.Count * fit[i]._size));
             done += b.Count;
@@ -85,21 +79,21 @@ public sealed class TeacherCache(GraphModule teacher, ImageDataset data, string 
             else missing.Add(i);
         }
         if (missing.Count == 0) return result;
-        var first = caches[missing[0]];
-        if (missing.Any(i => !ReferenceEquals(caches[i]._teacher, first._teacher))) throw new ArgumentException("the caches belong to different teachers");
-        first.TeacherBatches++;
-        first._teacher.Eval();
-        using var _ = Engine.NoGrad();
-        var values = first._teacher.ForwardValues(images, missing.Select(i => caches[i]._value).Distinct().ToArray());
+        var values = RunTeacher([.. missing.Select(i => caches[i])], images);
         foreach (int i in missing) result[i] = values[caches[i]._value];
         return result;
     }
 
-    private Tensor Run(Tensor x)
+    private Tensor Run(Tensor x) => RunTeacher([this], x)[_value];
+
+    // one eval-mode, no-gradient run of the caches' (common) teacher on a batch, for all their values at once
+    private static Dictionary<string, Tensor> RunTeacher(IReadOnlyList<TeacherCache> caches, Tensor images)
     {
-        TeacherBatches++;
-        _teacher.Eval();
+        var first = caches[0];
+        if (caches.Any(c => !ReferenceEquals(c._teacher, first._teacher))) throw new ArgumentException("the caches belong to different teachers");
+        first.TeacherBatches++;
+        first._teacher.Eval();
         using var _ = Engine.NoGrad();
-        return _teacher.ForwardValues(x, [_value])[_value];
+        return first._teacher.ForwardValues(images, [.. caches.Select(c => c._value).Distinct()]);
     }
 }
