@@ -50,11 +50,11 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : ResolveValue(teacher, options.TeacherValue ?? teacher.Graph.Output, "teacher");
         var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : ResolveValue(student, options.StudentValue ?? student.Graph.Output, "student");
         var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), CacheLimit);
+        TeacherCache[] hintCaches = [.. pairs.Select(p => p.Hint)];
         // the values that fit in memory (no augmentation) come from one teacher pass for the output and every hint
-        TeacherCache.FillAll([main, .. pairs.Select(p => p.Hint)]);
+        TeacherCache.FillAll([main, .. hintCaches]);
         Regressors = [.. pairs.Select(p => p.Regressor)];
         var regressorParameters = pairs.SelectMany((p, i) => p.Regressor.NamedParameters(i == 0 ? "regressor." : $"regressor{i}.")).ToList();
-        TeacherCache[] hintCaches = [.. pairs.Select(p => p.Hint)];
         string[] guidedValues = [.. pairs.Select(p => p.Guided).Distinct()];
         if (pairs.Count > 0)
         {
