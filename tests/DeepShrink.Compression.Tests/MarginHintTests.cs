@@ -1,5 +1,6 @@
 using DeepShrink.Compression.Distillation;
 using DeepShrink.Core;
+using DeepShrink.Core.Autograd;
 using DeepShrink.Nn;
 
 namespace DeepShrink.Compression.Tests;
@@ -16,6 +17,43 @@ public class MarginHintTests
         // flat [N, C] values: channel = column
         Assert.Equal([-1.5f, 0f], MarginHint.Margins(new Tensor(new float[] { -1f, 5f, -2f, 0f }, 2, 2)));
         Assert.Throws<ArgumentException>(() => MarginHint.Margins(new Tensor(new float[] { 1f, 2f, 3f, 4f }, 4)));
+    }
+
+    [Fact]
+    public void MarginsOfHintCaches_ReadTheFirstImages_FromTheCacheOrFromOneTeacherRunPerBatch()
+    {
+        var teacher = DistillationFamilyTests.RegressionNet(1, 16);
+        var data = HintTermTests.Labelled(600, 4); // 256 + 256 + 88: margins over 300 images read two batches
+        var bn = Distiller.ResolveValue(teacher, "bn", "teacher");
+        var out_ = teacher.Graph.Output;
+        TeacherCache Cache(string v, int[] shape, long limit) => new(teacher, data, v, shape, limit);
+        var (bnOnly, outOnly) = (Cache(bn, [16], 0), Cache(out_, [3], 0));
+        var uncached = MarginHint.Margins([bnOnly, outOnly], maxImages: 300);
+        Assert.Equal(2, bnOnly.TeacherBatches + outOnly.TeacherBatches); // one run per batch for both values
+        var (bnFull, outFull) = (Cache(bn, [16], 1 << 20), Cache(out_, [3], 1 << 20));
+        TeacherCache.FillAll([bnFull, outFull]);
+        int runs = bnFull.TeacherBatches + outFull.TeacherBatches;
+        var cached = MarginHint.Margins([bnFull, outFull], maxImages: 300);
+        Assert.Equal(runs, bnFull.TeacherBatches + outFull.TeacherBatches); // no teacher run
+        // by hand: each channel's mean negative value over the first 512 images (whole batches), per value
+        Tensor bnValues, outValues;
+        var x = new Tensor(512, 1, 4, 4);
+        for (int i = 0; i < 512; i++) data.CopySample(i, x.Span.Slice(i * 16, 16));
+        teacher.Eval();
+        using (Engine.NoGrad())
+        {
+            var vals = teacher.ForwardValues(x, [bn, out_]);
+            (bnValues, outValues) = (vals[bn], vals[out_]);
+        }
+        float[][] expected = [MarginHint.Margins(bnValues), MarginHint.Margins(outValues)];
+        Assert.Contains(expected[0], m => m < 0);
+        for (int v = 0; v < 2; v++)
+        {
+            Assert.Equal(cached[v], uncached[v]);
+            for (int c = 0; c < expected[v].Length; c++) Assert.Equal(expected[v][c], cached[v][c], 1e-5f);
+        }
+        var other = new TeacherCache(teacher, HintTermTests.Labelled(600, 4), bn, [16], 0);
+        Assert.Throws<ArgumentException>(() => MarginHint.Margins([bnOnly, other]));
     }
 
     [Fact]

@@ -40,19 +40,19 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         bool margin = options.HintLoss == "margin";
         var resolved = options.HintPairs.Select(p => (Hint: ResolveValue(teacher, p.Hint, "teacher"), Guided: ResolveValue(student, p.Guided, "student"))).ToList();
         var hintShapes = resolved.Select(p => ValueShape(teacher, p.Hint)).ToList();
-        // the margin loss's per-channel margins, all pairs from one pass of the teacher
-        var margins = margin ? MarginHint.Margins(teacher, train, [.. resolved.Select(p => p.Hint)], [.. hintShapes.Select(s => s[0])]) : null;
-        var pairs = resolved.Select((p, i) =>
-        {
-            var reg = HintRegressor.Create(ValueShape(student, p.Guided), hintShapes[i], RegressorRng(options.Seed, i), batchNorm: margin);
-            return new HintPair(p.Guided, reg, new TeacherCache(teacher, train, p.Hint, hintShapes[i], CacheLimit), margins?[i]);
-        }).ToList();
         var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : ResolveValue(teacher, options.TeacherValue ?? teacher.Graph.Output, "teacher");
         var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : ResolveValue(student, options.StudentValue ?? student.Graph.Output, "student");
         var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), CacheLimit);
-        TeacherCache[] hintCaches = [.. pairs.Select(p => p.Hint)];
+        TeacherCache[] hintCaches = [.. resolved.Select((p, i) => new TeacherCache(teacher, train, p.Hint, hintShapes[i], CacheLimit))];
         // the values that fit in memory (no augmentation) come from one teacher pass for the output and every hint
         TeacherCache.FillAll([main, .. hintCaches]);
+        // the margin loss's per-channel margins: from those caches, or all pairs from one more (short) teacher pass
+        var margins = margin ? MarginHint.Margins(hintCaches) : null;
+        var pairs = resolved.Select((p, i) =>
+        {
+            var reg = HintRegressor.Create(ValueShape(student, p.Guided), hintShapes[i], RegressorRng(options.Seed, i), batchNorm: margin);
+            return new HintPair(p.Guided, reg, hintCaches[i], margins?[i]);
+        }).ToList();
         Regressors = [.. pairs.Select(p => p.Regressor)];
         var regressorParameters = pairs.SelectMany((p, i) => p.Regressor.NamedParameters(i == 0 ? "regressor." : $"regressor{i}.")).ToList();
         string[] guidedValues = [.. pairs.Select(p => p.Guided).Distinct()];

@@ -1,5 +1,4 @@
 using DeepShrink.Core;
-using DeepShrink.Core.Autograd;
 using DeepShrink.Data;
 using DeepShrink.Nn;
 
@@ -21,7 +20,7 @@ namespace DeepShrink.Compression.Distillation;
 /// </remarks>
 public static class MarginHint
 {
-    /// <summary>Training images (in dataset order, not augmented) the margins are measured on.</summary>
+    /// <summary>Training images (in dataset order, not augmented; whole batches of 256) the margins are measured on.</summary>
     public const int SampleImages = 2048;
 
     /// <summary>Per-channel sums and counts of negative values of <paramref name="values"/> ([N, C, ...]), added to <paramref name="sum"/> and <paramref name="count"/>.</summary>
@@ -49,23 +48,25 @@ public static class MarginHint
     }
 
     /// <summary>
-    /// The margins of each of the teacher's values <paramref name="values"/> (with <paramref name="channels"/> channels each)
-    /// on the first <paramref name="maxImages"/> images of <paramref name="data"/>: one teacher run per batch for all of
-    /// them (eval mode, no gradient).
+    /// The margins of each hint value of <paramref name="hints"/> ([C, ...] per sample) on the first
+    /// <paramref name="maxImages"/> images of their (common) dataset, rounded up to whole batches of 256, in dataset order
+    /// and not augmented: read from the caches
+    /// that hold their values, the rest from one teacher run per batch for all of them (<see cref="TeacherCache.GetAll"/>).
     /// </summary>
-    public static float[][] Margins(GraphModule teacher, ImageDataset data, IReadOnlyList<string> values, IReadOnlyList<int> channels, int maxImages = SampleImages)
+    public static float[][] Margins(IReadOnlyList<TeacherCache> hints, int maxImages = SampleImages)
     {
-        var sums = channels.Select(c => new double[c]).ToArray();
-        var counts = channels.Select(c => new long[c]).ToArray();
-        string[] wanted = [.. values.Distinct()];
-        teacher.Eval();
-        using var _ = Engine.NoGrad();
+        ArgumentNullException.ThrowIfNull(hints);
+        if (hints.Count == 0) return [];
+        var data = hints[0].Dataset;
+        if (hints.Any(h => !ReferenceEquals(h.Dataset, data))) throw new ArgumentException("the hint caches belong to different datasets");
+        var sums = hints.Select(h => new double[h.SampleShape[0]]).ToArray();
+        var counts = hints.Select(h => new long[h.SampleShape[0]]).ToArray();
         int seen = 0;
         foreach (var b in new DataLoader(data, new DataLoaderOptions { BatchSize = 256, Shuffle = false }).Epoch(0))
         {
             if (seen >= maxImages) break;
-            var outputs = teacher.ForwardValues(b.Images, wanted);
-            for (int i = 0; i < values.Count; i++) AccumulateNegatives(outputs[values[i]], sums[i], counts[i]);
+            var values = TeacherCache.GetAll(hints, [.. Enumerable.Range(seen, b.Count)], b.Images);
+            for (int i = 0; i < hints.Count; i++) AccumulateNegatives(values[i], sums[i], counts[i]);
             seen += b.Count;
         }
         return [.. sums.Select((s, i) => Finish(s, counts[i]))];

@@ -18,6 +18,9 @@ public sealed class TeacherCache(GraphModule teacher, ImageDataset data, string 
     private readonly long _limitFloats = limitFloats;
     private readonly int _size = ShapeUtil.Numel(sampleShape);
 
+    /// <summary>The dataset whose samples the values belong to.</summary>
+    public ImageDataset Dataset => _data;
+
     /// <summary>Per-sample shape of the value.</summary>
     public int[] SampleShape { get; } = sampleShape;
 
