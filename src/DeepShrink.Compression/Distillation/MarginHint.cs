@@ -50,15 +50,14 @@ public static class MarginHint
     /// <summary>
     /// The margins of each hint value of <paramref name="hints"/> ([C, ...] per sample) on the first
     /// <paramref name="maxImages"/> images of their (common) dataset, rounded up to whole batches of 256, in dataset order
-    /// and not augmented: read from the caches
-    /// that hold their values, the rest from one teacher run per batch for all of them (<see cref="TeacherCache.GetAll"/>).
+    /// and not augmented: read from the caches that hold their values, the rest from one teacher run per batch for all of
+    /// them (<see cref="TeacherCache.GetAll"/>).
     /// </summary>
     public static float[][] Margins(IReadOnlyList<TeacherCache> hints, int maxImages = SampleImages)
     {
         ArgumentNullException.ThrowIfNull(hints);
         if (hints.Count == 0) return [];
-        var data = hints[0].Dataset;
-        if (hints.Any(h => !ReferenceEquals(h.Dataset, data))) throw new ArgumentException("the hint caches belong to different datasets");
+        var data = TeacherCache.CommonDataset(hints);
         var sums = hints.Select(h => new double[h.SampleShape[0]]).ToArray();
         var counts = hints.Select(h => new long[h.SampleShape[0]]).ToArray();
         int seen = 0;

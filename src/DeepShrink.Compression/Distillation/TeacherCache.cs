@@ -18,9 +18,6 @@ public sealed class TeacherCache(GraphModule teacher, ImageDataset data, string 
     private readonly long _limitFloats = limitFloats;
     private readonly int _size = ShapeUtil.Numel(sampleShape);
 
-    /// <summary>The dataset whose samples the values belong to.</summary>
-    public ImageDataset Dataset => _data;
-
     /// <summary>Per-sample shape of the value.</summary>
     public int[] SampleShape { get; } = sampleShape;
 
@@ -45,10 +42,10 @@ public sealed class TeacherCache(GraphModule teacher, ImageDataset data, string 
     {
         var fit = caches.Where(c => c._cache is null && (long)c._data.Count * c._size <= c._limitFloats).Distinct().ToList();
         if (fit.Count == 0) return;
-        if (fit.Any(c => !ReferenceEquals(c._data, fit[0]._data))) throw new ArgumentException("the caches belong to different datasets");
-        var all = fit.Select(c => new float[(long)c._data.Count * c._size]).ToArray();
+        var data = CommonDataset(fit);
+        var all = fit.Select(c => new float[(long)data.Count * c._size]).ToArray();
         int done = 0;
-        foreach (var b in new DataLoader(fit[0]._data, new DataLoaderOptions { BatchSize = batchSize, Shuffle = false }).Epoch(0))
+        foreach (var b in new DataLoader(data, new DataLoaderOptions { BatchSize = batchSize, Shuffle = false }).Epoch(0))
         {
             var outs = RunTeacher(fit, b.Images);
             for (int i = 0; i < fit.Count; i++)
@@ -56,6 +53,14 @@ public sealed class TeacherCache(GraphModule teacher, ImageDataset data, string 
             done += b.Count;
         }
         for (int i = 0; i < fit.Count; i++) fit[i]._cache = all[i];
+    }
+
+    /// <summary>The dataset all of <paramref name="caches"/> (at least one) belong to; <see cref="ArgumentException"/> when they differ.</summary>
+    public static ImageDataset CommonDataset(IReadOnlyList<TeacherCache> caches)
+    {
+        var data = caches[0]._data;
+        if (caches.Any(c => !ReferenceEquals(c._data, data))) throw new ArgumentException("the caches belong to different datasets");
+        return data;
     }
 
     /// <summary>The teacher's values [B, ...] for the samples <paramref name="indices"/> whose images are <paramref name="images"/>.</summary>
