@@ -251,4 +251,19 @@ public class HintTermTests
         Assert.Equal([32, 14, 14], Distiller.ValueShape(deep, Distiller.ResolveValue(deep, "relu12", "student"))); // end of stage 2
         Assert.Equal([2, 10], deep.Forward(Tensor.Uniform(new Rng(3), -1f, 1f, 2, 1, 28, 28)).Shape);
     }
+    [Fact]
+    public void FitNetDeeper_IsThreeTimesAsDeepAsFitNetThin_AndUnderAThirdOfVggSmallAtThreeQuartersWidth()
+    {
+        var cfg = new ModelConfig { ImageSize = 28 };
+        var deeper = StudentZoo.Create("fitnet-deeper", cfg, new Rng(1));
+        var vgg = StudentZoo.Create("vgg-small", cfg, new Rng(1));
+        Assert.Equal(27, deeper.Layers().Count(l => l.Layer is Conv2d));
+        var narrow = WidthScaling.Scale(deeper, 0.75, new Rng(1));
+        Assert.Equal(27, narrow.Layers().Count(l => l.Layer is Conv2d));
+        Assert.True(narrow.ParameterCount() * 3 <= vgg.ParameterCount(), $"{narrow.ParameterCount()} vs {vgg.ParameterCount()}");
+        Assert.True(deeper.ParameterCount() * 3 > vgg.ParameterCount()); // full width is over the third
+        foreach (var (guided, shape) in new[] { ("relu9", new[] { 12, 28, 28 }), ("relu18", new[] { 24, 14, 14 }), ("relu27", new[] { 36, 7, 7 }) })
+            Assert.Equal(shape, Distiller.ValueShape(narrow, Distiller.ResolveValue(narrow, guided, "student"))); // stage ends
+        Assert.Equal([2, 10], narrow.Forward(Tensor.Uniform(new Rng(3), -1f, 1f, 2, 1, 28, 28)).Shape);
+    }
 }

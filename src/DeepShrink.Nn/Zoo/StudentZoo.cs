@@ -16,6 +16,10 @@ namespace DeepShrink.Nn.Zoo;
 /// <item><c>fitnet-deep</c>: the same at twice the depth, 3 stages of six 3x3 conv-BN-ReLU (16, 32, 48 channels), 19 weight
 /// layers like the paper's deepest students (28x28x1 inputs: 181,498 parameters, under 1/3 of vgg-small); guided layer:
 /// <c>relu12</c> (end of stage 2).</item>
+/// <item><c>fitnet-deeper</c>: the same at three times the depth, 3 stages of nine 3x3 conv-BN-ReLU (16, 32, 48 channels),
+/// 28 weight layers, deep enough for a plain (non-residual) network to train worse than a shallower one (He et al. 2016);
+/// 28x28x1 inputs: 278,842 parameters, or 156,874 as <c>fitnet-deeper:0.75</c> (12, 24, 36 channels, under 1/3 of
+/// vgg-small); guided layers at the stage ends: <c>relu9</c>, <c>relu18</c>, <c>relu27</c>.</item>
 /// <item><c>compact-cnn</c>: an ImageNet-style compact CNN (MobileNet-like, Howard et al. 2017): 3x3 stride-2 stem (16),
 /// depthwise-separable blocks 32, 64 (s2), 64, 128 (s2), 128, 256 (s2), global average pool, fc N.</item>
 /// </list>
@@ -23,7 +27,7 @@ namespace DeepShrink.Nn.Zoo;
 public static class StudentZoo
 {
     /// <summary>Known student names.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["mlp-tiny", "cnn-tiny", "fitnet-thin", "fitnet-deep", "compact-cnn"];
+    public static IReadOnlyList<string> Names { get; } = ["mlp-tiny", "cnn-tiny", "fitnet-thin", "fitnet-deep", "fitnet-deeper", "compact-cnn"];
 
     /// <summary>Whether <paramref name="name"/> is a student or a reference zoo model.</summary>
     public static bool Knows(string name) => Names.Contains(name) || ModelZoo.Names.Contains(name);
@@ -40,6 +44,7 @@ public static class StudentZoo
             "cnn-tiny" => CnnTiny(b, config),
             "fitnet-thin" => FitNetThin(b, config, 3),
             "fitnet-deep" => FitNetThin(b, config, 6),
+            "fitnet-deeper" => FitNetThin(b, config, 9),
             "compact-cnn" => CompactCnn(b, config),
             _ => throw new ArgumentException($"unknown student '{name}' (known: {string.Join(", ", Names.Concat(ModelZoo.Names))})"),
         };
