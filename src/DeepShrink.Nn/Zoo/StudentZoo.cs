@@ -18,7 +18,7 @@ namespace DeepShrink.Nn.Zoo;
 /// <c>relu12</c> (end of stage 2).</item>
 /// <item><c>fitnet-deeper</c>: the same at three times the depth, 3 stages of nine 3x3 conv-BN-ReLU (16, 32, 48 channels),
 /// 28 weight layers, deep enough for a plain (non-residual) network to train worse than a shallower one (He et al. 2016);
-/// 28x28x1 inputs: 278,842 parameters, or 156,874 as <c>fitnet-deeper:0.75</c> (12, 24, 36 channels, under 1/3 of
+/// 28x28x1 inputs: 278,842 parameters, or 157,294 as <c>fitnet-deeper:0.75</c> (12, 24, 36 channels, under 1/3 of
 /// vgg-small); guided layers at the stage ends: <c>relu9</c>, <c>relu18</c>, <c>relu27</c>.</item>
 /// <item><c>compact-cnn</c>: an ImageNet-style compact CNN (MobileNet-like, Howard et al. 2017): 3x3 stride-2 stem (16),
 /// depthwise-separable blocks 32, 64 (s2), 64, 128 (s2), 128, 256 (s2), global average pool, fc N.</item>
