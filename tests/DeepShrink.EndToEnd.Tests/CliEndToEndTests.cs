@@ -73,6 +73,34 @@ public class CliEndToEndTests : IDisposable
         Assert.All(val, v => Assert.InRange(v, 0.0, 1.0));
         Assert.True(val[^1] > 0.5, $"validation accuracy {val[^1]} on separable blobs");
         Assert.Contains("validation", d.Out);
+
+        // --checkpoint: one-line refusals that keep an existing file, and a run that writes one and removes it at the end
+        string[] common = ["distill", "--teacher", P("t.safetensors"), "--student", "teacher:0.5", "--epochs", "3", "--val", "200", "--threads", "1"];
+        var ck = P("d.ck");
+        File.WriteAllText(ck, "not a checkpoint");
+        foreach (var (extra, message) in new (string[], string)[]
+        {
+            (["--checkpoint", ck], "pass --resume to continue that run"),
+            (["--checkpoint", ck, "--resume"], "not a readable distillation checkpoint"),
+            (["--resume"], "--resume needs --checkpoint"),
+            (["--checkpoint", P("s2.safetensors")], "--checkpoint must differ from --out"),
+        })
+        {
+            var r = Run([.. common, "--out", P("s2.safetensors"), .. extra]);
+            Assert.Equal(2, r.Code);
+            Assert.Contains(message, r.Err);
+            Assert.Single(r.Err.Trim().Split('\n'));
+            Assert.Equal("not a checkpoint", File.ReadAllText(ck));
+            Assert.False(File.Exists(P("s2.safetensors")));
+        }
+        File.Delete(ck);
+        var c = Run([.. common, "--out", P("s2.safetensors"), "--json", P("d2.json"), "--checkpoint", ck, "--resume"]);
+        Assert.True(c.Code == 0, c.Err);
+        Assert.Contains("no checkpoint", c.Out);
+        Assert.False(File.Exists(ck)); // removed once the student is written
+        var d2 = JsonDocument.Parse(File.ReadAllText(P("d2.json"))).RootElement;
+        Assert.Equal(0, d2.GetProperty("resumed_epochs").GetInt32());
+        Assert.Equal(File.ReadAllBytes(P("s.safetensors")), File.ReadAllBytes(P("s2.safetensors"))); // checkpoints change nothing
     }
 
     [Theory]

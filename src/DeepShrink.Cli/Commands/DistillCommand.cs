@@ -48,11 +48,13 @@ public static class DistillCommand
         var seed = CommonOptions.Seed();
         var output = new Option<string>("--out") { Description = "Student checkpoint to write (.safetensors)", Required = true };
         var json = CommonOptions.Json();
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Write the run's state to this file after every epoch (atomically); removed once the student is written" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from --checkpoint when it exists (same options and data; the continued run repeats the uninterrupted one), else start" };
         var imageSize = DataArgs.ImageSizeOption("; default: the teacher's input size");
         var channels = DataArgs.ChannelsOption("; default: the teacher's input channels");
         var cmd = new Command("distill", "Distil a teacher model into a student (Hinton KD, FitNets hints, feature/attention/regression distillation)");
         foreach (var o in new Option[] { teacherOpt, studentOpt, dataset, loss, temperature, alpha, tValue, sValue, featureLoss, hint, guided, hintEpochs,
-            hintWeight, hintLoss, guidedLr, crop, flip, ignoreLabels, epochs, lr, batch, wd, trainCount, val, seed, output, json, imageSize, channels }) cmd.Options.Add(o);
+            hintWeight, hintLoss, guidedLr, crop, flip, ignoreLabels, epochs, lr, batch, wd, trainCount, val, seed, output, json, checkpoint, resume, imageSize, channels }) cmd.Options.Add(o);
         cmd.SetHandler(pr =>
         {
             var objective = pr.GetValue(loss) switch
@@ -73,16 +75,29 @@ public static class DistillCommand
             catch (ArgumentException e) { throw new CliException(e.Message, 2); }
             if (pr.GetValue(trainCount) is int tc && tc < 1) throw new CliException("--train-count must be >= 1", 2);
             DataArgs.CheckImageOptions(pr.GetValue(imageSize), pr.GetValue(channels));
+            var ckPath = CheckCheckpoint(pr.GetValue(checkpoint), pr.GetValue(resume), pr.GetValue(output)!);
             var report = Run(pr.GetValue(teacherOpt)!, pr.GetValue(studentOpt)!, pr.GetValue(dataset), opts, pr.GetValue(val), pr.GetValue(trainCount),
-                pr.GetValue(output)!, pr.GetValue(imageSize), pr.GetValue(channels));
+                pr.GetValue(output)!, pr.GetValue(imageSize), pr.GetValue(channels), ckPath, pr.GetValue(resume));
             report.WriteIfRequested(pr.GetValue(json));
             return 0;
         });
         return cmd;
     }
 
+    // --checkpoint / --resume: one-line errors for a combination that would lose or mix up a run
+    private static string? CheckCheckpoint(string? path, bool resume, string outPath)
+    {
+        if (path is null)
+            return resume ? throw new CliException("--resume needs --checkpoint F (the file to continue from)", 2) : null;
+        OutputPath.Check(path);
+        if (Path.GetFullPath(path) == Path.GetFullPath(outPath)) throw new CliException("--checkpoint must differ from --out", 2);
+        if (File.Exists(path) && !resume)
+            throw new CliException($"checkpoint {path} exists: pass --resume to continue that run, or remove it to start over", 2);
+        return path;
+    }
+
     private static JsonReport Run(string teacherPath, string studentSpec, string? datasetSpec, DistillOptions o, int valCount, int? trainCount,
-        string outPath, int? imageSize, int? channels)
+        string outPath, int? imageSize, int? channels, string? checkpointPath, bool resume)
     {
         OutputPath.Check(outPath);
         var loaded = ModelFiles.LoadTrainable(teacherPath);
@@ -110,7 +125,7 @@ public static class DistillCommand
         var sw = Stopwatch.StartNew();
         // validation accuracy after every epoch of a classifier student (the carved-out split; not during hints, whose head is untrained)
         var valSet = data.Validation is { Count: > 0 } v && v.NumClasses > 1 && student.OutputShapeOfGraph is [var oc] && oc == v.NumClasses ? v : null;
-        var valByEpoch = new Dictionary<(string, int), double>();
+        int resumedEpochs = 0;
         var distiller = new Distiller(teacher, student, o)
         {
             OnEpoch = e =>
@@ -118,15 +133,25 @@ public static class DistillCommand
                 string va = "";
                 if (valSet is not null && e.Stage != "hints")
                 {
-                    double acc = valByEpoch[(e.Stage, e.Epoch)] = Trainer.Evaluate(student, DataArgs.Ordered(valSet)).Accuracy;
+                    double acc = e.Metrics["val_accuracy"] = Trainer.Evaluate(student, DataArgs.Ordered(valSet)).Accuracy;
                     va = $", validation {acc:P2}";
                 }
                 Console.WriteLine($"  {e.Stage} epoch {e.Epoch + 1}: loss {e.Loss:F4}{va}, {e.Seconds:F1} s ({e.Images / Math.Max(1e-9, e.Seconds):N0} img/s)");
             },
+            CheckpointPath = checkpointPath,
+            Resume = resume,
+            OnResume = ck =>
+            {
+                resumedEpochs = ck.History.Count;
+                var last = ck.History.Count > 0 ? ck.History[^1] : null;
+                Console.WriteLine($"  continuing {checkpointPath}: {(last is null ? "no epoch" : $"{last.Stage} epoch {last.Epoch + 1}")} done ({ck.History.Count} epoch(s) so far, {ck.History.Sum(h => h.Seconds):F0} s)");
+            },
         };
+        if (resume && checkpointPath is not null && !File.Exists(checkpointPath)) Console.WriteLine($"  no checkpoint {checkpointPath} yet: starting from the first epoch");
         List<DistillEpoch> history;
         try { history = distiller.Run(train); }
         catch (ArgumentException e) { throw new CliException(e.Message, 2); }
+        catch (InvalidDataException e) { throw new CliException(e.Message, 2); }
         double wall = sw.Elapsed.TotalSeconds;
         var report = new JsonReport().Set("teacher", teacherPath).Set("student", studentSpec).Set("dataset", spec).Set("loss", o.Objective.ToString().ToLowerInvariant())
             .Set("temperature", o.Temperature).Set("alpha", o.Weight).Set("hint", o.Hint).Set("guided", o.Guided).Set("hint_epochs", o.HintEpochs)
@@ -134,11 +159,11 @@ public static class DistillCommand
             .Set("crop_padding", o.CropPadding).Set("flip", o.Flip)
             .Set("epochs", o.Epochs).Set("seed", (long)o.Seed).Set("train_images", train.Count).Set("labels_used", labelled)
             .Set("student_params", sParams).Set("teacher_params", tParams).Set("student_flops", 2 * sMacs).Set("teacher_flops", 2 * tMacs)
-            .Set("wall_seconds", Math.Round(wall, 2))
+            .Set("wall_seconds", Math.Round(wall, 2)).Set("resumed_epochs", resumedEpochs)
             .Set("history", JsonReport.ToNode(history.Select(h =>
             {
                 var row = new Dictionary<string, object> { ["stage"] = h.Stage, ["epoch"] = h.Epoch + 1, ["loss"] = h.Loss, ["seconds"] = h.Seconds };
-                if (valByEpoch.TryGetValue((h.Stage, h.Epoch), out var va)) row["val_accuracy"] = Math.Round(va, 6);
+                foreach (var (k, m) in h.Metrics) row[k] = Math.Round(m, 6);
                 return row;
             })));
         bool hasLabels = data.Test.NumClasses > 1;
@@ -190,7 +215,12 @@ public static class DistillCommand
             Console.WriteLine($"wrote the teacher at {ts[1]}x{ts[2]} to {tPath}");
             report.Set("teacher_resized", tPath);
         }
-        Console.WriteLine($"wrote {outPath} in {wall:F1} s of training");
+        if (checkpointPath is not null && File.Exists(checkpointPath))
+        {
+            File.Delete(checkpointPath);
+            Console.WriteLine($"removed the checkpoint {checkpointPath} (the student is written)");
+        }
+        Console.WriteLine($"wrote {outPath} in {wall:F1} s of training{(resumedEpochs > 0 ? $" (this process; {resumedEpochs} epoch(s) before it)" : "")}");
         return report;
     }
 

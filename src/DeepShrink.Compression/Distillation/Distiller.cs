@@ -9,7 +9,11 @@ using DeepShrink.Nn.Optim;
 namespace DeepShrink.Compression.Distillation;
 
 /// <summary>One epoch of a distillation stage.</summary>
-public sealed record DistillEpoch(string Stage, int Epoch, float Loss, double Seconds, long Images);
+public sealed record DistillEpoch(string Stage, int Epoch, float Loss, double Seconds, long Images)
+{
+    /// <summary>Measurements added by <see cref="Distiller.OnEpoch"/> (e.g. validation accuracy); kept in checkpoints.</summary>
+    public Dictionary<string, double> Metrics { get; init; } = new(StringComparer.Ordinal);
+}
 
 /// <summary>
 /// Trains a student from a frozen teacher: an optional FitNets hint stage (guided layer + regressor
@@ -20,8 +24,20 @@ public sealed record DistillEpoch(string Stage, int Epoch, float Loss, double Se
 /// </summary>
 public sealed class Distiller(GraphModule teacher, GraphModule student, DistillOptions options)
 {
-    /// <summary>Called after every epoch.</summary>
+    /// <summary>Called after every epoch (before the checkpoint is written, so what it adds to the epoch's metrics is kept).</summary>
     public Action<DistillEpoch>? OnEpoch { get; init; }
+
+    /// <summary>Where to write a <see cref="DistillCheckpoint"/> after every epoch (null: none).</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>
+    /// Continue from the checkpoint at <see cref="CheckpointPath"/> when it exists (it must be of the same run, see
+    /// <see cref="Fingerprint"/>); when it does not, start from the beginning.
+    /// </summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Called with the checkpoint a run continues from, before training resumes.</summary>
+    public Action<DistillCheckpoint>? OnResume { get; init; }
 
     /// <summary>The FitNets regressors of the last run, one per hint/guided pair in the order given (empty without hints).</summary>
     public IReadOnlyList<Module> Regressors { get; private set; } = [];
@@ -42,6 +58,9 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         var hintShapes = resolved.Select(p => ValueShape(teacher, p.Hint)).ToList();
         var tValue = options.Objective == DistillObjective.Kd ? teacher.Graph.Output : ResolveValue(teacher, options.TeacherValue ?? teacher.Graph.Output, "teacher");
         var sValue = options.Objective == DistillObjective.Kd ? student.Graph.Output : ResolveValue(student, options.StudentValue ?? student.Graph.Output, "student");
+        // a checkpoint to continue is read and checked before the teacher's (long) first pass
+        var fingerprint = CheckpointPath is null ? [] : Fingerprint(teacher, student, options, train);
+        var resumed = Resume && CheckpointPath is not null && File.Exists(CheckpointPath) ? Open(CheckpointPath, fingerprint) : null;
         var main = new TeacherCache(teacher, train, tValue, ValueShape(teacher, tValue), CacheLimit);
         TeacherCache[] hintCaches = [.. resolved.Select((p, i) => new TeacherCache(teacher, train, p.Hint, hintShapes[i], CacheLimit))];
         // the values that fit in memory (no augmentation) come from one teacher pass for the output and every hint
@@ -54,12 +73,14 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
             return new HintPair(p.Guided, reg, hintCaches[i], margins?[i]);
         }).ToList();
         Regressors = [.. pairs.Select(p => p.Regressor)];
+        if (resumed is not null) { Restore(resumed, CheckpointPath!); history.AddRange(resumed.History); OnResume?.Invoke(resumed); }
+        var run = new RunState(fingerprint, resumed, history);
         var regressorParameters = pairs.SelectMany((p, i) => p.Regressor.NamedParameters(i == 0 ? "regressor." : $"regressor{i}.")).ToList();
         string[] guidedValues = [.. pairs.Select(p => p.Guided).Distinct()];
         if (pairs.Count > 0)
         {
-            Stage("hints", train, options.HintEpochs, [(student.NamedParameters().Concat(regressorParameters), 1f)], (x, idx, y) =>
-                HintLoss(pairs, student.ForwardValues(x, guidedValues), TeacherCache.GetAll(hintCaches, idx, x), 0), history, Regressors);
+            Stage(run, 0, "hints", train, options.HintEpochs, [(student.NamedParameters().Concat(regressorParameters), 1f)], (x, idx, y) =>
+                HintLoss(pairs, student.ForwardValues(x, guidedValues), TeacherCache.GetAll(hintCaches, idx, x), 0), Regressors);
         }
         bool joint = options.HintWeight > 0 && pairs.Count > 0;
         // parameter groups of the main stage: the guided layers (what the hint trained) at GuidedLrScale, the rest at 1
@@ -74,7 +95,7 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         if (joint) groups.Add((regressorParameters, 1f));
         TeacherCache[] caches = joint ? [main, .. hintCaches] : [main];
         string[] wanted = joint ? [sValue, .. guidedValues] : [sValue];
-        Stage(options.Objective.ToString().ToLowerInvariant(), train, options.Epochs, groups, (x, idx, y) =>
+        Stage(run, 1, options.Objective.ToString().ToLowerInvariant(), train, options.Epochs, groups, (x, idx, y) =>
         {
             var vals = student.ForwardValues(x, wanted);
             var s = vals[sValue];
@@ -87,7 +108,7 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
                 _ => AttentionWithLabels(vals[student.Graph.Output], s, t, y),
             };
             return joint ? Ops.Add(l, Ops.MulScalar(HintLoss(pairs, vals, ts, 1), options.HintWeight)) : l;
-        }, history, joint ? Regressors : []);
+        }, joint ? Regressors : []);
         student.Eval();
         return history;
     }
@@ -143,6 +164,68 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         return result;
     }
 
+    // what a stage needs to continue a checkpoint and to write one: the run's fingerprint, the checkpoint it continues
+    // (null: from the start), the epochs so far
+    private sealed record RunState(IReadOnlyList<KeyValuePair<string, string>> Fingerprint, DistillCheckpoint? Resumed, List<DistillEpoch> History);
+
+    /// <summary>
+    /// What identifies a run for <see cref="Resume"/>: every option, the student's parameter and buffer names and shapes,
+    /// hashes of the teacher's weights and of the training set (its size, labels and images).
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> Fingerprint(GraphModule teacher, GraphModule student, DistillOptions options, ImageDataset train)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var list = new List<KeyValuePair<string, string>>();
+        foreach (var prop in typeof(DistillOptions).GetProperties().Where(p => p.CanWrite).OrderBy(p => p.Name, StringComparer.Ordinal))
+            list.Add(KeyValuePair.Create(prop.Name, Convert.ToString(prop.GetValue(options), inv) ?? "null"));
+        list.Add(KeyValuePair.Create("student", string.Join(";", student.StateDict().OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}{ShapeUtil.Format(p.Value.Shape)}"))));
+        var th = new Fnv();
+        foreach (var (k, t) in teacher.StateDict().OrderBy(p => p.Key, StringComparer.Ordinal)) { th.Add(k); th.Add(t.ToArray()); }
+        list.Add(KeyValuePair.Create("teacher", th.Hex));
+        var dh = new Fnv();
+        var sample = new float[train.SampleSize];
+        for (int i = 0; i < train.Count; i++)
+        {
+            dh.Add(train.Label(i));
+            train.CopySample(i, sample);
+            dh.Add(sample);
+        }
+        list.Add(KeyValuePair.Create("training images", $"{train.Count} ({dh.Hex})"));
+        return list;
+    }
+
+    // 64-bit FNV-1a over strings, ints and float bit patterns
+    private sealed class Fnv
+    {
+        private ulong _h = 14695981039346656037UL;
+        public void Add(int v) { for (int i = 0; i < 4; i++) { _h ^= (byte)(v >> (8 * i)); _h *= 1099511628211UL; } }
+        public void Add(string s) { foreach (char c in s) Add(c); }
+        public void Add(ReadOnlySpan<float> v) { foreach (float f in v) Add(BitConverter.SingleToInt32Bits(f)); }
+        public string Hex => _h.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    // reads the checkpoint and checks that it is this run's
+    private static DistillCheckpoint Open(string path, IReadOnlyList<KeyValuePair<string, string>> fingerprint)
+    {
+        var ck = DistillCheckpoint.Load(path);
+        if (ck.Difference(fingerprint) is { } diff)
+            throw new ArgumentException($"checkpoint {path} is of another run ({diff}); continue it with the same options and data, or remove it");
+        return ck;
+    }
+
+    // loads the student and the regressors from the checkpoint
+    private void Restore(DistillCheckpoint ck, string path)
+    {
+        if (ck.Regressors.Count != Regressors.Count)
+            throw new ArgumentException($"checkpoint {path} has {ck.Regressors.Count} regressor(s), this run {Regressors.Count}");
+        try
+        {
+            student.LoadStateDict(ck.Student);
+            for (int i = 0; i < Regressors.Count; i++) Regressors[i].LoadStateDict(ck.Regressors[i]);
+        }
+        catch (ArgumentException e) { throw new ArgumentException($"checkpoint {path} does not fit this run: {e.Message}"); }
+    }
+
     private Optimizer MakeOptimizer(List<(string, Tensor)> ps, float lr) => options.Optimizer switch
     {
         "sgd" => new Sgd(ps, lr, options.Momentum, options.WeightDecay, nesterov: options.Momentum > 0),
@@ -152,10 +235,16 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
     };
 
     // groups: parameters with their learning-rate factor (a factor of 0 leaves them out: frozen)
-    private void Stage(string name, ImageDataset train, int epochs, IEnumerable<(IEnumerable<(string, Tensor)> Params, float LrScale)> groups,
-        Func<Tensor, int[], int[]?, Tensor> loss, List<DistillEpoch> history, IReadOnlyList<Module> extra)
+    private void Stage(RunState run, int stageIndex, string name, ImageDataset train, int epochs, IEnumerable<(IEnumerable<(string, Tensor)> Params, float LrScale)> groups,
+        Func<Tensor, int[], int[]?, Tensor> loss, IReadOnlyList<Module> extra)
     {
         if (epochs == 0) return;
+        int first = 0;
+        if (run.Resumed is { } ck)
+        {
+            if (ck.Stage > stageIndex) return; // this stage was over when the checkpoint was written
+            if (ck.Stage == stageIndex) first = Math.Min(ck.EpochsDone, epochs);
+        }
         var opts = new List<Optimizer>();
         var frozen = new List<Tensor>();
         foreach (var (gp, scale) in groups)
@@ -169,7 +258,13 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         int bpe = loader.BatchesPerEpoch, c = train.Channels, h = train.Height, w = train.Width, ss = train.SampleSize;
         var transforms = Augmentation.Of(options.CropPadding, options.Flip);
         var scratch = new float[ss];
-        for (int e = 0; e < epochs; e++)
+        if (first > 0)
+        {
+            var saved = run.Resumed!.Optimizers;
+            if (saved.Count != opts.Count) throw new ArgumentException($"the checkpoint has {saved.Count} optimiser(s) for {name}, this run {opts.Count}");
+            for (int k = 0; k < opts.Count; k++) opts[k].LoadState(saved[k]);
+        }
+        for (int e = first; e < epochs; e++)
         {
             student.Train();
             foreach (var m in extra) m.Train();
@@ -201,8 +296,15 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
                 lossSum += lv * idx.Length; seen += idx.Length;
             }
             var st = new DistillEpoch(name, e, seen > 0 ? (float)(lossSum / seen) : 0f, sw.Elapsed.TotalSeconds, seen);
-            history.Add(st);
+            run.History.Add(st);
             OnEpoch?.Invoke(st);
+            if (CheckpointPath is not null)
+                new DistillCheckpoint
+                {
+                    Stage = stageIndex, EpochsDone = e + 1, Fingerprint = run.Fingerprint, History = [.. run.History],
+                    Student = student.StateDict(), Regressors = [.. Regressors.Select(r => (IReadOnlyDictionary<string, Tensor>)r.StateDict())],
+                    Optimizers = [.. opts.Select(o => (IReadOnlyDictionary<string, float[]>)o.SaveState())],
+                }.Save(CheckpointPath);
         }
         student.Eval();
     }

@@ -39,6 +39,12 @@ public sealed class Adam : Optimizer
         => new(parameters, lr, weightDecay: weightDecay, decoupled: true);
 
     /// <inheritdoc/>
+    protected override IEnumerable<(string Kind, float[]?[] Buffers)> StateBuffers => [("m", _m), ("v", _v)];
+
+    /// <inheritdoc/>
+    protected override int[]? StepCounts => _t;
+
+    /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> g)
     {
         var m = State(ref _m, index, w.Length);

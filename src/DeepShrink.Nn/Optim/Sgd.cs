@@ -29,6 +29,9 @@ public sealed class Sgd : Optimizer
     }
 
     /// <inheritdoc/>
+    protected override IEnumerable<(string Kind, float[]?[] Buffers)> StateBuffers => [("velocity", _velocity)];
+
+    /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
     {
         var v = Momentum == 0f ? default : State(ref _velocity, index, w.Length).AsSpan();
