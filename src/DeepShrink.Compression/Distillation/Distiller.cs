@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using DeepShrink.Core;
 using DeepShrink.Core.Graph;
 using DeepShrink.Data;
 using DeepShrink.Data.Transforms;
+using DeepShrink.Format;
 using DeepShrink.Nn;
 using DeepShrink.Nn.Optim;
 
@@ -170,7 +172,8 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
 
     /// <summary>
     /// What identifies a run for <see cref="Resume"/>: every option, the student's parameter and buffer names and shapes,
-    /// hashes of the teacher's weights and of the training set (its size, labels and images).
+    /// CRC-32C checksums (<see cref="DszChecksum"/>) of the teacher's weights and of the training set (its size, labels and
+    /// images).
     /// </summary>
     public static IReadOnlyList<KeyValuePair<string, string>> Fingerprint(GraphModule teacher, GraphModule student, DistillOptions options, ImageDataset train)
     {
@@ -179,29 +182,21 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         foreach (var prop in typeof(DistillOptions).GetProperties().Where(p => p.CanWrite).OrderBy(p => p.Name, StringComparer.Ordinal))
             list.Add(KeyValuePair.Create(prop.Name, Convert.ToString(prop.GetValue(options), inv) ?? "null"));
         list.Add(KeyValuePair.Create("student", string.Join(";", student.StateDict().OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}{ShapeUtil.Format(p.Value.Shape)}"))));
-        var th = new Fnv();
-        foreach (var (k, t) in teacher.StateDict().OrderBy(p => p.Key, StringComparer.Ordinal)) { th.Add(k); th.Add(t.ToArray()); }
-        list.Add(KeyValuePair.Create("teacher", th.Hex));
-        var dh = new Fnv();
+        uint th = DszChecksum.Start;
+        foreach (var (k, t) in teacher.StateDict().OrderBy(p => p.Key, StringComparer.Ordinal))
+            th = DszChecksum.Append(DszChecksum.Append(th, System.Text.Encoding.UTF8.GetBytes(k)), MemoryMarshal.AsBytes(t.ToArray().AsSpan()));
+        list.Add(KeyValuePair.Create("teacher", DszChecksum.Finish(th).ToString("x8", inv)));
+        uint dh = DszChecksum.Start;
         var sample = new float[train.SampleSize];
+        Span<int> label = stackalloc int[1];
         for (int i = 0; i < train.Count; i++)
         {
-            dh.Add(train.Label(i));
+            label[0] = train.Label(i);
             train.CopySample(i, sample);
-            dh.Add(sample);
+            dh = DszChecksum.Append(DszChecksum.Append(dh, MemoryMarshal.AsBytes(label)), MemoryMarshal.AsBytes(sample.AsSpan()));
         }
-        list.Add(KeyValuePair.Create("training images", $"{train.Count} ({dh.Hex})"));
+        list.Add(KeyValuePair.Create("training images", $"{train.Count} ({DszChecksum.Finish(dh).ToString("x8", inv)})"));
         return list;
-    }
-
-    // 64-bit FNV-1a over strings, ints and float bit patterns
-    private sealed class Fnv
-    {
-        private ulong _h = 14695981039346656037UL;
-        public void Add(int v) { for (int i = 0; i < 4; i++) { _h ^= (byte)(v >> (8 * i)); _h *= 1099511628211UL; } }
-        public void Add(string s) { foreach (char c in s) Add(c); }
-        public void Add(ReadOnlySpan<float> v) { foreach (float f in v) Add(BitConverter.SingleToInt32Bits(f)); }
-        public string Hex => _h.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     // reads the checkpoint and checks that it is this run's
