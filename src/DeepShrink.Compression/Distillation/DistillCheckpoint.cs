@@ -14,7 +14,7 @@ namespace DeepShrink.Compression.Distillation;
 /// <remarks>
 /// A safetensors file (tensors <c>student.*</c>, <c>regressors.I.*</c>, <c>optimizer.K.*</c>; the rest in metadata), written
 /// atomically. The data order and the augmentation of every epoch are seeded by the epoch, so a continued run repeats
-/// the uninterrupted one bit for bit; only dropout masks (a student with dropout layers) are drawn afresh.
+/// the uninterrupted one bit for bit (students are graphs, which have no dropout op, so no random state is left over).
 /// </remarks>
 public sealed record DistillCheckpoint
 {
