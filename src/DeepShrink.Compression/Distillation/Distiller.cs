@@ -184,7 +184,7 @@ public sealed class Distiller(GraphModule teacher, GraphModule student, DistillO
         list.Add(KeyValuePair.Create("student", string.Join(";", student.StateDict().OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}{ShapeUtil.Format(p.Value.Shape)}"))));
         uint th = DszChecksum.Start;
         foreach (var (k, t) in teacher.StateDict().OrderBy(p => p.Key, StringComparer.Ordinal))
-            th = DszChecksum.Append(DszChecksum.Append(th, System.Text.Encoding.UTF8.GetBytes(k)), MemoryMarshal.AsBytes(t.ToArray().AsSpan()));
+            th = DszChecksum.Append(DszChecksum.Append(th, System.Text.Encoding.UTF8.GetBytes(k)), MemoryMarshal.AsBytes(t.ContiguousData().Span));
         list.Add(KeyValuePair.Create("teacher", DszChecksum.Finish(th).ToString("x8", inv)));
         uint dh = DszChecksum.Start;
         var sample = new float[train.SampleSize];
